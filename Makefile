@@ -1,0 +1,41 @@
+# liftlab — the two commands of the README:
+#   make demo   set up everything and run the A/B testing pipeline on simulated data
+#   make test   install the test tools and run the whole test suite (CI runs exactly this)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.liftlab-installed
+
+.PHONY: install demo test test-fast lint format benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/liftlab demo
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/simulate_speed.py
+
+clean:
+	rm -rf .zen .liftlab outputs data/demo .pytest_cache .ruff_cache

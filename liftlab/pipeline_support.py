@@ -1,0 +1,36 @@
+"""Compile-time helpers for pipelines: config validation and cache options.
+
+A pipeline function runs once when ZenML compiles it, with the user's parameters. Validating
+there means a bad config fails before any step runs and before anything is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from liftlab.config import load_ab_config
+from strategies.errors import InputDataError
+
+
+def validated_config(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Drop unset (None) parameters so the config's defaults apply, validate, return a plain
+    JSON-ready dict for the steps."""
+    given = {k: v for k, v in parameters.items() if v is not None}
+    return load_ab_config(given).model_dump(mode="json")
+
+
+def ingest_cache_options(config: dict[str, Any]) -> dict[str, Any]:
+    """Step options for the ingest step.
+
+    A file source is declared as a cache file dependency (its content is part of the cache key),
+    so an edited file is read again. A SQL source may read any file, so it is never cached.
+    """
+    from zenml.config.cache_policy import CachePolicy
+
+    cfg = load_ab_config(config)
+    path = cfg.resolved_data_path
+    if path is not None and not path.is_file():
+        raise InputDataError(f"data file not found: {path} (set 'data_path' in the config)")
+    if path is None or cfg.sql:
+        return {"enable_cache": False}
+    return {"cache_policy": CachePolicy(file_dependencies=[str(path.resolve())])}

@@ -1,0 +1,39 @@
+"""Analysis step: sufficient statistics → tests, intervals, SRM, corrections, decisions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pandas as pd
+from zenml import step
+
+from liftlab.config import load_ab_config
+from strategies.ab_test import ABDesign, run_ab_analysis
+
+
+@step
+def analyse_experiments(
+    clean_data: pd.DataFrame, config: dict[str, Any]
+) -> tuple[
+    Annotated[pd.DataFrame, "ab_results"],
+    Annotated[pd.DataFrame, "srm_checks"],
+    Annotated[pd.DataFrame, "funnel"],
+]:
+    cfg = load_ab_config(config)
+    design = ABDesign(
+        unit_column=cfg.unit_column,
+        variant_column=cfg.variant_column,
+        control=cfg.control,
+        variants=tuple(cfg.variants),
+        experiment_column=cfg.experiment_column,
+        experiment_name=cfg.experiment_name,
+        segment_columns=tuple(cfg.segment_columns),
+    )
+    outcome = run_ab_analysis(
+        clean_data,
+        design,
+        cfg.metric_specs(),
+        cfg.analysis_options(),
+        funnel_stages=cfg.funnel,
+    )
+    return outcome.results, outcome.srm, outcome.funnel

@@ -1,0 +1,28 @@
+"""Cleaning step: run the configured cleaning strategies in order and keep their audit."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pandas as pd
+from zenml import step
+
+from liftlab.config import load_ab_config
+from strategies.cleaning import ColumnRoles, build_cleaning_strategies, run_cleaning
+
+
+@step
+def clean_data(
+    raw_data: pd.DataFrame, config: dict[str, Any]
+) -> tuple[Annotated[pd.DataFrame, "clean_data"], Annotated[list[dict], "cleaning_audit"]]:
+    """Every change a strategy makes is counted in its audit record (report + MLflow)."""
+    cfg = load_ab_config(config)
+    roles = ColumnRoles(
+        unit_column=cfg.unit_column,
+        variant_column=cfg.variant_column,
+        experiment_column=cfg.experiment_column,
+        variants=tuple(cfg.all_variants),
+    )
+    strategies = build_cleaning_strategies(cfg.cleaning)
+    cleaned, audits = run_cleaning(raw_data, strategies, roles)
+    return cleaned, [a.to_dict() for a in audits]

@@ -1,0 +1,33 @@
+"""Ingest step: read the configured file or DuckDB query into a DataFrame artifact."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pandas as pd
+from zenml import step
+
+from liftlab.config import load_ab_config
+from strategies.ingest import file_fingerprint, load_source
+
+
+@step
+def ingest_data(
+    config: dict[str, Any],
+) -> tuple[Annotated[pd.DataFrame, "raw_data"], Annotated[dict, "data_info"]]:
+    """Load the analysis table and fingerprint the source file (for the MLflow data tag).
+
+    Caching: the pipeline declares the data file as a cache dependency, so a changed file is
+    read again instead of being served from a stale cache.
+    """
+    cfg = load_ab_config(config)
+    path = cfg.resolved_data_path
+    frame = load_source(path, sql=cfg.sql)
+    info = {
+        "source": str(path) if path else "sql",
+        "sql": cfg.sql,
+        "sha256": file_fingerprint(path) if path else None,
+        "rows": int(len(frame)),
+        "columns": [str(c) for c in frame.columns],
+    }
+    return frame, info

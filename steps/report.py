@@ -1,0 +1,46 @@
+"""Report step: the HTML report, shown in the ZenML dashboard as the run's visualisation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import pandas as pd
+from zenml import get_step_context, step
+from zenml.types import HTMLString
+
+from liftlab.report import render_ab_report
+from liftlab.tracking import git_commit
+
+
+@step(enable_cache=False)
+def build_ab_report(
+    ab_results: pd.DataFrame,
+    srm_checks: pd.DataFrame,
+    funnel: pd.DataFrame,
+    cleaning_audit: list[dict],
+    validation: dict,
+    data_info: dict,
+    config: dict[str, Any],
+) -> Annotated[HTMLString, "ab_report"]:
+    """Uncached: the report names the run it belongs to."""
+    context = get_step_context()
+    run_info = {
+        "pipeline": context.pipeline.name,
+        "run_name": context.pipeline_run.name,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "data_source": data_info.get("source"),
+        "data_sha256": data_info.get("sha256"),
+        "rows_raw": data_info.get("rows"),
+        "git_commit": git_commit(),
+    }
+    html = render_ab_report(
+        results=ab_results,
+        srm=srm_checks,
+        funnel=funnel,
+        audits=cleaning_audit,
+        validation=validation,
+        config=config,
+        run_info=run_info,
+    )
+    return HTMLString(html)

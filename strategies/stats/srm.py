@@ -1,0 +1,110 @@
+"""Sample-ratio-mismatch (SRM) check: did randomisation deliver the planned split?
+
+A mismatch between the observed and planned unit counts per variant means assignment or
+logging is broken, and every comparison in that experiment is suspect however good its p-value
+looks. The check is Pearson's χ² goodness-of-fit of the unit counts against the expected shares,
+run per experiment (overall segment) and vectorised across experiments. The default threshold
+(α = 0.001) is deliberately strict: the test is very powerful at A/B sample sizes, and a false
+alarm discards an experiment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from strategies.errors import ConfigError
+
+SRM_COLUMNS: tuple[str, ...] = (
+    "experiment",
+    "segment",
+    "variant",
+    "n_units",
+    "expected_share",
+    "observed_share",
+    "chi2",
+    "p_value",
+    "srm_detected",
+)
+
+
+def check_expected_split(expected_split: Mapping[str, float] | None) -> None:
+    """Raise ConfigError unless every weight is a finite number > 0."""
+    if expected_split is None:
+        return
+    if not isinstance(expected_split, Mapping) or not expected_split:
+        raise ConfigError("expected_split must be a non-empty mapping variant -> weight")
+    bad = {}
+    for variant, weight in expected_split.items():
+        try:
+            ok = math.isfinite(float(weight)) and float(weight) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            bad[variant] = weight
+    if bad:
+        raise ConfigError(f"expected_split weights must be finite numbers > 0, got {bad!r}")
+
+
+def srm_check(
+    unit_counts: pd.DataFrame,
+    *,
+    expected_split: Mapping[str, float] | None = None,
+    srm_alpha: float = 0.001,
+) -> pd.DataFrame:
+    """χ² goodness-of-fit of unit counts per variant, for every experiment at once.
+
+    ``unit_counts`` has columns ``experiment, variant, n_units`` (one row per variant that has
+    units). ``expected_split`` maps variant → weight; the weights of an experiment's variants
+    are normalised to shares within that experiment, so one mapping serves experiments with
+    different arms. ``None`` means an equal split. A variant missing from ``expected_split``
+    is a ConfigError (its expected share is unknown). Returns one row per experiment × variant
+    with the columns in :data:`SRM_COLUMNS`; ``chi2``/``p_value``/``srm_detected`` repeat the
+    experiment-level result on each of its rows.
+    """
+    check_expected_split(expected_split)
+    counts = unit_counts[["experiment", "variant", "n_units"]].reset_index(drop=True)
+    variants = counts["variant"].astype(str)
+    if expected_split is None:
+        weight = pd.Series(1.0, index=counts.index)
+    else:
+        weights = {str(k): float(v) for k, v in expected_split.items()}
+        weight = variants.map(weights)
+        missing = weight.isna()
+        if missing.any():
+            pairs = counts.loc[missing, ["experiment", "variant"]].drop_duplicates()
+            detail = ", ".join(f"{v!r} (experiment {e!r})" for e, v in pairs.to_numpy()[:5])
+            raise ConfigError(
+                f"expected_split has no weight for variant(s) {detail}; "
+                f"it names {', '.join(map(repr, weights))}"
+            )
+    exp = counts["experiment"]
+    n = counts["n_units"].to_numpy(dtype=np.float64)
+    w = weight.to_numpy(dtype=np.float64)
+    total_n = counts.groupby(exp, sort=False)["n_units"].transform("sum").to_numpy(np.float64)
+    total_w = pd.Series(w).groupby(exp, sort=False).transform("sum").to_numpy()
+    k = counts.groupby(exp, sort=False)["variant"].transform("size").to_numpy()
+    expected_share = w / total_w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = expected_share * total_n
+        observed_share = n / total_n
+        contribution = (n - expected) ** 2 / expected
+    chi2 = pd.Series(contribution).groupby(exp, sort=False).transform("sum").to_numpy()
+    p_value = np.where(k > 1, stats.chi2.sf(chi2, np.maximum(k - 1, 1)), np.nan)
+    return pd.DataFrame(
+        {
+            "experiment": exp.to_numpy(dtype=object),
+            "segment": "all",
+            "variant": counts["variant"].to_numpy(dtype=object),
+            "n_units": counts["n_units"].to_numpy(dtype=np.int64),
+            "expected_share": expected_share,
+            "observed_share": observed_share,
+            "chi2": chi2,
+            "p_value": p_value,
+            "srm_detected": p_value < srm_alpha,
+        }
+    )

@@ -1,0 +1,569 @@
+"""Data-quality validation of experiment tables with Great Expectations 1.x.
+
+Great Expectations is used directly (no ZenML integration) so the rules live next to the domain
+code and can be tested on small frames. One ephemeral GE context is created lazily per process
+and shared: building one costs far more than validating a small frame, and GE is imported only
+when the first validation runs, so importing this module (for :func:`build_ab_rules`) is cheap.
+
+Validation runs in two passes. The first checks that every referenced column exists and that
+the columns used in numeric rules are numeric. The second runs the value rules only on columns
+that passed, because GE comparing numbers with strings would raise or, worse, give a
+meaningless count. Rules that could not run are reported as skipped rather than crashing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from strategies.errors import DataValidationError, InputDataError
+
+# Set before GE is first imported: it logs at INFO/DEBUG while registering expectations.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+if TYPE_CHECKING:
+    from great_expectations.core.batch_definition import BatchDefinition
+    from great_expectations.data_context import AbstractDataContext
+
+__all__ = [
+    "DEFAULT_FUNNEL",
+    "ExpectationOutcome",
+    "ValidationReport",
+    "ValidationRules",
+    "build_ab_rules",
+    "validate",
+]
+
+#: Campaign funnel stages, widest first: each stage can never exceed the one before it.
+DEFAULT_FUNNEL: tuple[str, ...] = ("impressions", "opens", "clicks", "conversions")
+
+_MAX_EXAMPLES = 5
+
+# Type names GE accepts as numeric. GE resolves each name with ``np.dtype(name)``, falling back
+# to ``getattr(pd, name)``, so pandas' nullable dtypes must be spelled as their class names
+# ("Int64Dtype", not "Int64", which GE silently cannot resolve). For object columns GE checks
+# each value against the Python types ("int", "float"). Booleans count: a 0/1 conversion flag
+# stored as bool is a valid binary metric.
+_NUMERIC_TYPE_LIST: list[str] = [
+    *(f"int{b}" for b in (8, 16, 32, 64)),
+    *(f"uint{b}" for b in (8, 16, 32, 64)),
+    "float16",
+    "float32",
+    "float64",
+    *(f"Int{b}Dtype" for b in (8, 16, 32, 64)),
+    *(f"UInt{b}Dtype" for b in (8, 16, 32, 64)),
+    "Float32Dtype",
+    "Float64Dtype",
+    "int",
+    "float",
+    "bool",
+    "BooleanDtype",
+]
+
+_EXIST = "expect_column_to_exist"
+_TYPE = "expect_column_values_to_be_in_type_list"
+_BETWEEN = "expect_column_values_to_be_between"
+_PAIR = "expect_column_pair_values_a_to_be_greater_than_b"
+_IN_SET = "expect_column_values_to_be_in_set"
+_NOT_NULL = "expect_column_values_to_not_be_null"
+
+
+# --------------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValidationRules:
+    """What a table must satisfy. Column names only; no GE objects, so rules are easy to build,
+    compare and log."""
+
+    required_columns: tuple[str, ...] = ()
+    numeric_columns: tuple[str, ...] = ()
+    non_negative_columns: tuple[str, ...] = ()
+    ordered_pairs: tuple[tuple[str, str], ...] = ()  # (smaller, larger): smaller <= larger
+    allowed_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    not_null_columns: tuple[str, ...] = ()
+
+
+def build_ab_rules(
+    columns_present: Sequence[str],
+    *,
+    unit_column: str,
+    variant_column: str,
+    variants: Sequence[str],
+    experiment_column: str | None = None,
+    segment_columns: Sequence[str] = (),
+    metric_columns: Sequence[str] = (),
+    count_columns: Sequence[str] = (),
+    funnel: Sequence[str] = DEFAULT_FUNNEL,
+) -> ValidationRules:
+    """Standard rules for an A/B or campaign table.
+
+    Funnel stages are checked only if present in ``columns_present`` (a campaign without opens
+    still has clicks <= impressions and conversions <= clicks); adjacent *present* stages are
+    paired, skipping absent ones. Every present funnel column must be non-negative, as must the
+    declared count columns.
+    """
+    ids = [unit_column, variant_column, *([experiment_column] if experiment_column else [])]
+    present = set(columns_present)
+    funnel_present = [c for c in funnel if c in present]
+    return ValidationRules(
+        required_columns=_dedupe([*ids, *segment_columns, *metric_columns]),
+        numeric_columns=_dedupe([*metric_columns, *count_columns]),
+        non_negative_columns=_dedupe([*count_columns, *funnel_present]),
+        ordered_pairs=tuple(
+            (smaller, larger)
+            for larger, smaller in zip(funnel_present, funnel_present[1:], strict=False)
+        ),
+        allowed_values={variant_column: tuple(variants)} if variants else {},
+        not_null_columns=_dedupe(ids),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExpectationOutcome:
+    """Result of one expectation, in plain terms.
+
+    ``skipped`` marks a rule that was not run because its column is missing or not numeric; the
+    missing/type failure that caused it is reported separately, so skipped rules are not counted
+    as failures themselves.
+    """
+
+    expectation: str
+    column: str
+    success: bool
+    unexpected_count: int
+    unexpected_examples: list
+    description: str
+    skipped: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "expectation": self.expectation,
+            "column": self.column,
+            "success": bool(self.success),
+            "skipped": bool(self.skipped),
+            "unexpected_count": int(self.unexpected_count),
+            "unexpected_examples": [_jsonable(v) for v in self.unexpected_examples],
+            "description": self.description,
+        }
+
+
+@dataclass
+class ValidationReport:
+    """All expectation outcomes for one table, for the report, MLflow and the pipeline gate."""
+
+    success: bool
+    n_rows: int
+    outcomes: list[ExpectationOutcome]
+
+    def failures(self) -> list[ExpectationOutcome]:
+        """Expectations that ran and failed (skipped ones are listed by :meth:`skipped`)."""
+        return [o for o in self.outcomes if not o.success and not o.skipped]
+
+    def skipped(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if o.skipped]
+
+    def to_dict(self) -> dict:
+        return {
+            "success": bool(self.success),
+            "n_rows": int(self.n_rows),
+            "n_expectations": len(self.outcomes),
+            "n_failed": len(self.failures()),
+            "n_skipped": len(self.skipped()),
+            "outcomes": [o.to_dict() for o in self.outcomes],
+        }
+
+    def failure_message(self) -> str:
+        """One line per failed expectation: name, column, bad rows out of n, examples."""
+        failures = self.failures()
+        run = len(self.outcomes) - len(self.skipped())
+        lines = [
+            f"data validation failed: {len(failures)} of {run} expectations failed "
+            f"on {self.n_rows} rows"
+        ]
+        lines += [f"- {_failure_line(o, self.n_rows)}" for o in failures]
+        skipped = self.skipped()
+        if skipped:
+            lines.append(
+                "- not run because a column is missing or not numeric: "
+                + "; ".join(f"{o.expectation} on '{o.column}'" for o in skipped)
+            )
+        return "\n".join(lines)
+
+    def raise_for_failures(self) -> None:
+        """Raise DataValidationError listing every failed expectation, if any failed."""
+        if not self.success:
+            raise DataValidationError(self.failure_message())
+
+
+def _failure_line(o: ExpectationOutcome, n_rows: int) -> str:
+    head = f"{o.expectation} failed on '{o.column}'"
+    if o.expectation == _EXIST:
+        return f"{head}: {o.description.replace('must be present', 'is missing')}"
+    detail = o.description if o.expectation == _TYPE or not o.unexpected_count else ""
+    if o.unexpected_count or o.unexpected_examples:
+        count = f"{o.unexpected_count} of {n_rows} rows"
+        if o.unexpected_examples:
+            count += f" (examples: {'; '.join(_fmt_example(v) for v in o.unexpected_examples)})"
+        detail = f"{detail}: {count}" if detail else count
+    return f"{head}: {detail}"
+
+
+def _fmt_example(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_fmt_value(v)}" for k, v in value.items())
+    return _fmt_value(value)
+
+
+def _fmt_value(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Planned:
+    """One GE expectation to run plus how to turn its result into an outcome."""
+
+    expectation: Any  # a gx.expectations.Expectation
+    kind: str
+    column: str
+    description: str
+    columns: tuple[str, ...] = ()  # for pairs: (smaller, larger)
+
+
+def validate(df: pd.DataFrame, rules: ValidationRules) -> ValidationReport:
+    """Check ``df`` against ``rules`` with Great Expectations and return every outcome.
+
+    Never raises for bad data (call :meth:`ValidationReport.raise_for_failures` to gate on it);
+    raises InputDataError only when the frame itself cannot be validated (duplicate column
+    names make "the column" ambiguous).
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise InputDataError(f"validate expects a pandas DataFrame, got {type(df).__name__}")
+    duplicated = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    if duplicated:
+        raise InputDataError(f"data has duplicate column names: {', '.join(duplicated)}")
+
+    pair_columns = [c for pair in rules.ordered_pairs for c in pair]
+    referenced = _dedupe(
+        [
+            *rules.required_columns,
+            *rules.numeric_columns,
+            *rules.non_negative_columns,
+            *pair_columns,
+            *rules.allowed_values,
+            *rules.not_null_columns,
+        ]
+    )
+    if not referenced:
+        return ValidationReport(success=True, n_rows=len(df), outcomes=[])
+    needs_numeric = _dedupe([*rules.numeric_columns, *rules.non_negative_columns, *pair_columns])
+
+    import great_expectations as gx
+
+    E = gx.expectations
+    present = set(df.columns)
+
+    # Pass 1: columns exist, numeric columns are numeric.
+    first: list[_Planned] = [
+        _Planned(E.ExpectColumnToExist(column=c), _EXIST, c, f"column '{c}' must be present")
+        for c in referenced
+    ]
+    skipped: list[ExpectationOutcome] = []
+    for c in needs_numeric:
+        if c in present:
+            first.append(
+                _Planned(
+                    E.ExpectColumnValuesToBeInTypeList(column=c, type_list=_NUMERIC_TYPE_LIST),
+                    _TYPE,
+                    c,
+                    f"column '{c}' must be numeric",
+                )
+            )
+        else:
+            skipped.append(_skip(_TYPE, c, f"column '{c}' must be numeric", [c], present))
+    outcomes = _run(df, first)
+    numeric_ok = {o.column for o in outcomes if o.expectation == _TYPE and o.success}
+
+    def usable(columns: Sequence[str], numeric: bool) -> bool:
+        return all(c in present and (not numeric or c in numeric_ok) for c in columns)
+
+    # Pass 2: value rules, only on columns that exist (and are numeric where it matters).
+    second: list[_Planned] = []
+    for c in rules.non_negative_columns:
+        description = f"{c} must not be negative"
+        if usable([c], numeric=True):
+            second.append(
+                _Planned(
+                    E.ExpectColumnValuesToBeBetween(column=c, min_value=0), _BETWEEN, c, description
+                )
+            )
+        else:
+            skipped.append(_skip(_BETWEEN, c, description, [c], present))
+    for smaller, larger in rules.ordered_pairs:
+        label = f"{smaller} <= {larger}"
+        description = f"{smaller} must not exceed {larger}"
+        if usable([smaller, larger], numeric=True):
+            second.append(
+                _Planned(
+                    E.ExpectColumnPairValuesAToBeGreaterThanB(
+                        column_A=larger,
+                        column_B=smaller,
+                        or_equal=True,
+                        # A missing count is imputation's business, not an ordering violation.
+                        ignore_row_if="either_value_is_missing",
+                    ),
+                    _PAIR,
+                    label,
+                    description,
+                    (smaller, larger),
+                )
+            )
+        else:
+            skipped.append(_skip(_PAIR, label, description, [smaller, larger], present))
+    for c, allowed in rules.allowed_values.items():
+        description = f"{c} must be one of {', '.join(repr(v) for v in allowed)}"
+        if usable([c], numeric=False):
+            second.append(
+                _Planned(
+                    E.ExpectColumnValuesToBeInSet(column=c, value_set=list(allowed)),
+                    _IN_SET,
+                    c,
+                    description,
+                )
+            )
+        else:
+            skipped.append(_skip(_IN_SET, c, description, [c], present))
+    for c in rules.not_null_columns:
+        description = f"{c} must not be null"
+        if usable([c], numeric=False):
+            second.append(
+                _Planned(E.ExpectColumnValuesToNotBeNull(column=c), _NOT_NULL, c, description)
+            )
+        else:
+            skipped.append(_skip(_NOT_NULL, c, description, [c], present))
+    if second:
+        outcomes += _run(df, second)
+    outcomes += skipped
+
+    success = all(o.success for o in outcomes)
+    return ValidationReport(success=success, n_rows=len(df), outcomes=outcomes)
+
+
+def _skip(
+    kind: str, column: str, description: str, columns: Sequence[str], present: set
+) -> ExpectationOutcome:
+    missing = [c for c in columns if c not in present]
+    reason = f"column '{missing[0]}' is missing" if missing else "a column is not numeric"
+    return ExpectationOutcome(
+        expectation=kind,
+        column=column,
+        success=False,
+        unexpected_count=0,
+        unexpected_examples=[],
+        description=f"{description} (not run: {reason})",
+        skipped=True,
+    )
+
+
+def _run(df: pd.DataFrame, planned: list[_Planned]) -> list[ExpectationOutcome]:
+    """Run planned expectations as one GE suite through the shared context."""
+    import great_expectations as gx
+
+    context, batch_definition = _ge()
+    token = uuid.uuid4().hex
+    suite_name = f"liftlab-suite-{token}"
+    definition_name = f"liftlab-validation-{token}"
+    with _LOCK:
+        suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
+        try:
+            for p in planned:
+                suite.add_expectation(p.expectation)
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=definition_name, data=batch_definition, suite=suite)
+            )
+            try:
+                result = definition.run(
+                    batch_parameters={"dataframe": df},
+                    result_format={
+                        "result_format": "SUMMARY",
+                        "partial_unexpected_count": _MAX_EXAMPLES,
+                    },
+                )
+            finally:
+                context.validation_definitions.delete(definition_name)
+        finally:
+            context.suites.delete(suite_name)
+        _forget_results(context)
+
+    by_id = {r.expectation_config.id: r for r in result.results}
+    return [_to_outcome(df, p, by_id.get(p.expectation.id)) for p in planned]
+
+
+def _to_outcome(df: pd.DataFrame, p: _Planned, res: Any) -> ExpectationOutcome:
+    if res is None:  # pragma: no cover - GE returned fewer results than expectations
+        return ExpectationOutcome(p.kind, p.column, False, 0, [], f"{p.description} (no result)")
+    info = res.exception_info or {}
+    if info.get("raised_exception"):
+        message = str(info.get("exception_message") or "unknown error").splitlines()[0]
+        return ExpectationOutcome(
+            p.kind, p.column, False, 0, [], f"{p.description} (could not be evaluated: {message})"
+        )
+    result = dict(res.result or {})
+    success = bool(res.success)
+    count = int(result.get("unexpected_count") or 0)
+    raw = list(result.get("partial_unexpected_list") or [])[:_MAX_EXAMPLES]
+    description = p.description
+
+    if p.kind == _EXIST:
+        if not success:
+            shown = ", ".join(map(str, list(df.columns)[:20]))
+            description = f"column '{p.column}' must be present (columns present: {shown})"
+        return ExpectationOutcome(p.kind, p.column, success, 0, [], description)
+    if p.kind == _TYPE:
+        examples: list = [_py(v) for v in raw]
+        if not success and "unexpected_count" not in result:
+            # Whole-column dtype check (e.g. pandas' str dtype): every non-null value is bad.
+            values = df[p.column].dropna()
+            count = len(values)
+            examples = [_py(v) for v in values.head(_MAX_EXAMPLES)]
+        if not success:
+            description = f"{p.description}, found type {_found_type(df[p.column], examples)}"
+        return ExpectationOutcome(p.kind, p.column, success, count, examples, description)
+    if p.kind == _PAIR:
+        smaller, larger = p.columns
+        examples = [{smaller: _py(b), larger: _py(a)} for a, b in raw]
+        return ExpectationOutcome(p.kind, p.column, success, count, examples, description)
+    if p.kind == _NOT_NULL:
+        rows = list(result.get("partial_unexpected_index_list") or [])[:_MAX_EXAMPLES]
+        examples = [{"row": _py(r)} for r in rows]
+        return ExpectationOutcome(p.kind, p.column, success, count, examples, description)
+    return ExpectationOutcome(p.kind, p.column, success, count, [_py(v) for v in raw], description)
+
+
+def _found_type(series: pd.Series, examples: list) -> str:
+    """Name the offending type: a value's Python type for object columns ("str" for pandas'
+    string dtype), else the dtype itself (e.g. "datetime64[us]", "int64[pyarrow]")."""
+    if series.dtype == object:
+        for value in [*examples, *series.dropna().head(1)]:
+            if value is not None:
+                return type(value).__name__
+    if pd.api.types.is_string_dtype(series.dtype):
+        return "str"
+    return str(series.dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# Shared GE context
+# --------------------------------------------------------------------------------------------
+
+_LOCK = threading.RLock()
+_GE_STATE: tuple[AbstractDataContext, BatchDefinition] | None = None
+
+
+def _ge() -> tuple[AbstractDataContext, BatchDefinition]:
+    """Return the process-wide ephemeral context and its whole-dataframe batch definition."""
+    global _GE_STATE
+    with _LOCK:
+        if _GE_STATE is None:
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import (
+                DataContextConfig,
+                InMemoryStoreBackendDefaults,
+                ProgressBarsConfig,
+            )
+
+            _quiet_ge_logging()
+            config = DataContextConfig(
+                # No temp docs site: nothing is rendered, and it would leave files in /tmp.
+                store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+                analytics_enabled=False,
+                # GE 1.x reads this from the context; otherwise tqdm bars go to stderr per run.
+                progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+            )
+            context = gx.get_context(mode="ephemeral", project_config=config)
+            source = context.data_sources.add_pandas(name="liftlab_validation")
+            asset = source.add_dataframe_asset(name="table")
+            batch_definition = asset.add_batch_definition_whole_dataframe(name="whole_table")
+            _GE_STATE = (context, batch_definition)
+        return _GE_STATE
+
+
+def _quiet_ge_logging() -> None:
+    """Keep GE to warnings and errors.
+
+    Setting the package logger is not enough: ``great_expectations.data_context.types.base``
+    sets its own logger to INFO on import, so already-created GE loggers with an explicit level
+    below WARNING are raised too.
+    """
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if (
+            name.startswith("great_expectations.")
+            and isinstance(logger, logging.Logger)
+            and logging.NOTSET < logger.level < logging.WARNING
+        ):
+            logger.setLevel(logging.WARNING)
+
+
+def _forget_results(context: AbstractDataContext) -> None:
+    """Drop stored validation results: the report keeps what matters, and the in-memory store
+    would otherwise grow with every call in a long-lived process."""
+    try:
+        store = context.validation_results_store
+        for key in store.list_keys():
+            store.remove_key(key)
+    except Exception:  # pragma: no cover - housekeeping only, never fail a validation for it
+        logging.getLogger(__name__).debug("could not clear GE validation results", exc_info=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _dedupe(items: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _py(value: Any) -> Any:
+    """A plain JSON-friendly Python value (numpy scalars unwrapped, NaN -> None)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    value = _py(value)
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

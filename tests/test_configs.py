@@ -1,0 +1,104 @@
+"""Every shipped run config is checked strictly against its pipeline, and the checker itself
+rejects the slips ZenML would let through silently."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+import yaml
+
+from liftlab.config import ABTestConfig, load_ab_config
+from liftlab.config_check import check_run_config
+from strategies.errors import ConfigError
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+
+
+def test_configs_exist() -> None:
+    names = {p.name for p in CONFIGS}
+    assert {"ab_test.yaml", "ab_test_hillstrom.yaml"} <= names
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_config_is_valid(path: Path) -> None:
+    check_run_config(path)
+
+
+def test_pipeline_signature_mirrors_config_model() -> None:
+    from pipelines.ab_test import ab_test_pipeline
+
+    signature = set(inspect.signature(ab_test_pipeline.entrypoint).parameters)
+    assert signature == set(ABTestConfig.model_fields)
+
+
+def _write(tmp_path: Path, content: dict, name: str = "ab_test_case.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+def _base() -> dict:
+    return {
+        "parameters": {
+            "data_path": "x.parquet",
+            "metrics": [{"name": "conv", "type": "proportion", "column": "converted"}],
+        }
+    }
+
+
+def test_misspelt_step_name_is_an_error(tmp_path: Path) -> None:
+    content = _base() | {"steps": {"ingest_dat": {"enable_cache": False}}}
+    with pytest.raises(ConfigError, match="unknown step 'ingest_dat'"):
+        check_run_config(_write(tmp_path, content))
+
+
+def test_known_step_with_unknown_setting_is_an_error(tmp_path: Path) -> None:
+    content = _base() | {"steps": {"ingest_data": {"enable_cashe": False}}}
+    with pytest.raises(ConfigError, match="enable_cashe"):
+        check_run_config(_write(tmp_path, content))
+
+
+def test_unknown_top_level_key_is_an_error(tmp_path: Path) -> None:
+    content = {"paramters": _base()["parameters"]}
+    with pytest.raises(ConfigError, match="unknown top-level key 'paramters'"):
+        check_run_config(_write(tmp_path, content))
+
+
+def test_unknown_parameter_is_an_error(tmp_path: Path) -> None:
+    content = _base()
+    content["parameters"]["alpah"] = 0.1
+    with pytest.raises(ConfigError, match="unknown parameter 'alpah'"):
+        check_run_config(_write(tmp_path, content))
+
+
+def test_config_file_with_unknown_pipeline_prefix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="which pipeline"):
+        check_run_config(_write(tmp_path, _base(), name="whatever.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"metrics": [{"name": "m", "type": "median", "column": "x"}]}, "unknown metric type"),
+        ({"metrics": [{"name": "m", "type": "ratio", "column": "x"}]}, "numerator"),
+        ({"metrics": [{"name": "m", "type": "mean", "colum": "x"}]}, "metrics.0.colum"),
+        ({"metrics": []}, "metrics"),
+        ({"alpha": 0.7}, "alpha"),
+        ({"correction": "fdr"}, "correction"),
+        ({"control": "B", "variants": ["B"]}, "also listed"),
+        ({"expected_split": {"A": 1.0}}, "expected_split"),
+        ({"data_path": None}, "data_path"),
+        ({"cleaning": [{"column": "x"}]}, "needs a 'name'"),
+    ],
+)
+def test_bad_parameters_name_the_problem(change: dict, needle: str) -> None:
+    values = {
+        "data_path": "x.parquet",
+        "metrics": [{"name": "conv", "type": "proportion", "column": "converted"}],
+    }
+    values.update(change)
+    values = {k: v for k, v in values.items() if v is not None}
+    with pytest.raises(ConfigError, match=needle):
+        load_ab_config(values)

@@ -1,0 +1,48 @@
+"""MetricSpec validation and declared columns."""
+
+from __future__ import annotations
+
+import pytest
+
+from strategies.errors import ConfigError
+from strategies.stats.metrics import MetricSpec, check_metric_specs
+
+
+def test_columns_per_type():
+    assert MetricSpec("cr", "proportion", column="converted").columns() == ("converted",)
+    assert MetricSpec("rev", "mean", column="revenue").columns() == ("revenue",)
+    ctr = MetricSpec("ctr", "ratio", numerator="clicks", denominator="sessions")
+    assert ctr.columns() == ("clicks", "sessions")
+
+
+def test_unknown_type_lists_valid_types():
+    with pytest.raises(ConfigError, match=r"unknown type 'median'.*proportion, mean, ratio"):
+        MetricSpec("m", "median", column="y")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"type": "mean"}, "needs a column"),
+        ({"type": "proportion", "column": ""}, "needs a column"),
+        ({"type": "ratio", "numerator": "clicks"}, "needs denominator"),
+        ({"type": "ratio", "denominator": "sessions"}, "needs numerator"),
+        ({"type": "ratio"}, "needs numerator and denominator"),
+        ({"type": "mean", "column": "y", "denominator": "x"}, "takes a column"),
+        ({"type": "ratio", "column": "y", "numerator": "a", "denominator": "b"}, "not column"),
+        ({"type": "mean", "column": "y", "direction": "up"}, "unknown direction 'up'"),
+        ({"type": "mean", "column": "y", "min_effect": -0.1}, "min_effect"),
+        ({"type": "mean", "column": "y", "min_effect": float("nan")}, "min_effect"),
+    ],
+)
+def test_invalid_specs_raise_config_error(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        MetricSpec("m", **kwargs)
+
+
+def test_metric_list_checks():
+    a = MetricSpec("a", "mean", column="y")
+    with pytest.raises(ConfigError, match="duplicate metric names: a"):
+        check_metric_specs([a, MetricSpec("a", "proportion", column="z")])
+    with pytest.raises(ConfigError, match="no metrics"):
+        check_metric_specs([])

@@ -1,0 +1,103 @@
+"""Sample-ratio-mismatch check vs scipy.stats.chisquare, and its effect on results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from strategies.errors import ConfigError
+from strategies.stats.analysis import AnalysisOptions, analyse
+from strategies.stats.metrics import MetricSpec
+from strategies.stats.srm import srm_check
+from tests.test_stats_support import stats_frame
+
+PROP = [MetricSpec("cr", "proportion", column="c")]
+
+
+def _counts(experiment: str, counts: dict[str, int]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"experiment": experiment, "variant": list(counts), "n_units": list(counts.values())}
+    )
+
+
+def test_srm_matches_scipy_chisquare_equal_and_weighted():
+    counts = pd.concat(
+        [
+            _counts("equal", {"a": 5000, "b": 5150, "c": 4890}),
+            _counts("weighted", {"a": 2300, "b": 7700}),
+            _counts("fine", {"a": 1001, "b": 999}),
+        ],
+        ignore_index=True,
+    )
+    split = {"a": 1.0, "b": 1.0, "c": 1.0}
+    out = srm_check(counts.iloc[:3], expected_split=split)
+    ref = stats.chisquare([5000, 5150, 4890])
+    assert out["chi2"].tolist() == pytest.approx([ref.statistic] * 3, rel=1e-12)
+    assert out["p_value"].tolist() == pytest.approx([ref.pvalue] * 3, rel=1e-10)
+
+    # One mapping for several experiments: weights are normalised within each experiment.
+    out = srm_check(counts, expected_split={"a": 20, "b": 80, "c": 20})
+    weighted = out[out["experiment"] == "weighted"]
+    ref = stats.chisquare([2300, 7700], f_exp=[0.2 * 10_000, 0.8 * 10_000])
+    assert weighted["expected_share"].tolist() == pytest.approx([0.2, 0.8])
+    assert weighted["observed_share"].tolist() == pytest.approx([0.23, 0.77])
+    assert weighted["p_value"].iloc[0] == pytest.approx(ref.pvalue, rel=1e-10)
+    assert ref.pvalue < 0.001
+    assert weighted["srm_detected"].all()
+
+    equal = srm_check(counts)  # None = equal split within each experiment
+    fine = equal[equal["experiment"] == "fine"]
+    assert fine["p_value"].iloc[0] == pytest.approx(stats.chisquare([1001, 999]).pvalue)
+    assert not fine["srm_detected"].any()
+    assert list(equal.columns) == [
+        "experiment",
+        "segment",
+        "variant",
+        "n_units",
+        "expected_share",
+        "observed_share",
+        "chi2",
+        "p_value",
+        "srm_detected",
+    ]
+    assert (equal["segment"] == "all").all()
+
+
+def _two_experiments() -> pd.DataFrame:
+    # "broken" has a blatant 50/50 → 5000/5600 mismatch and a big real win; "clean" is fine.
+    n = np.array([5000, 5600, 5000, 5010])
+    k = np.array([500.0, 800.0, 500.0, 505.0])
+    return stats_frame(["broken", "broken", "clean", "clean"], ["a", "b"] * 2, "cr", n, k, k)
+
+
+def test_srm_rows_are_flagged_and_never_win():
+    res = analyse(_two_experiments(), PROP, AnalysisOptions(control="a"))
+    broken = res.results.set_index("experiment").loc["broken"]
+    assert broken["status"] == "srm"
+    assert broken["p_value"] < 1e-10  # the test still ran and is reported ...
+    assert broken["decision"] == "inconclusive"  # ... but it can never be a win
+    assert "sample ratio mismatch" in broken["message"]
+    assert broken["srm_p_value"] == pytest.approx(stats.chisquare([5000, 5600]).pvalue)
+    clean = res.results.set_index("experiment").loc["clean"]
+    assert clean["status"] == "ok"
+    assert res.srm.groupby("experiment")["srm_detected"].first().to_dict() == {
+        "broken": True,
+        "clean": False,
+    }
+
+
+def test_declared_split_removes_the_srm():
+    split = {"a": 5000, "b": 5600}
+    res = analyse(_two_experiments(), PROP, AnalysisOptions(control="a", expected_split=split))
+    broken = res.results.set_index("experiment").loc["broken"]
+    assert broken["status"] == "ok"
+    assert broken["decision"] == "win"
+
+
+def test_expected_split_problems_are_config_errors():
+    with pytest.raises(ConfigError, match="no weight for variant.*'b'"):
+        analyse(_two_experiments(), PROP, AnalysisOptions(control="a", expected_split={"a": 1}))
+    with pytest.raises(ConfigError, match="finite numbers > 0"):
+        AnalysisOptions(control="a", expected_split={"a": 1, "b": -2})
