@@ -28,7 +28,7 @@ def write_ab_outputs(
 ) -> dict[str, Path]:
     """Write ``ab_results.csv``, ``ab_results.parquet``, ``srm.csv``, ``ab_report.html`` and
     ``run_summary.json``; return their final paths."""
-    target = Path(output_dir)
+    target = Path(output_dir).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".liftlab-staging-", dir=target.parent))
     try:

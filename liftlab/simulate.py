@@ -370,7 +370,7 @@ def default_experiments(n_users: int = 50_000) -> tuple[ExperimentSpec, ...]:
         ExperimentSpec("exp01_subject_line", n_users, open_lift=0.15),
         ExperimentSpec("exp02_cta_button", n_users, click_lift=0.20),
         ExperimentSpec("exp03_checkout_flow", n_users, conversion_lift=0.20),
-        ExperimentSpec("exp04_price_display", n_users, conversion_lift=-0.15),
+        ExperimentSpec("exp04_price_display", n_users, conversion_lift=-0.25),
         ExperimentSpec("exp05_hero_image", n_users),
         ExperimentSpec("exp06_send_time", n_users),
         ExperimentSpec("exp07_free_shipping", n_users, order_value_lift=0.20),

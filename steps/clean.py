@@ -8,10 +8,11 @@ import pandas as pd
 from zenml import step
 
 from liftlab.config import load_ab_config
+from liftlab.materializers import ZstdPandasMaterializer
 from strategies.cleaning import ColumnRoles, build_cleaning_strategies, run_cleaning
 
 
-@step
+@step(output_materializers={"clean_data": ZstdPandasMaterializer})
 def clean_data(
     raw_data: pd.DataFrame, config: dict[str, Any]
 ) -> tuple[Annotated[pd.DataFrame, "clean_data"], Annotated[list[dict], "cleaning_audit"]]:

@@ -8,10 +8,11 @@ import pandas as pd
 from zenml import step
 
 from liftlab.config import load_ab_config
+from liftlab.materializers import ZstdPandasMaterializer
 from strategies.ingest import file_fingerprint, load_source
 
 
-@step
+@step(output_materializers={"raw_data": ZstdPandasMaterializer})
 def ingest_data(
     config: dict[str, Any],
 ) -> tuple[Annotated[pd.DataFrame, "raw_data"], Annotated[dict, "data_info"]]:

@@ -1,0 +1,83 @@
+"""The real Hillstrom e-mail experiment (../shared/data/hillstrom.csv; skipped when absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from scipy import stats
+
+from liftlab.config import load_ab_config
+from strategies.ab_test import ABDesign, run_ab_analysis
+from strategies.ingest import load_source
+from tests.conftest import shared_file
+
+pytestmark = pytest.mark.shared_data
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "ab_test_hillstrom.yaml"
+
+
+def _config(data: Path, **overrides):
+    parameters = yaml.safe_load(CONFIG.read_text())["parameters"]
+    parameters.update(data_path=str(data), **overrides)
+    return load_ab_config(parameters)
+
+
+@pytest.fixture(scope="module")
+def outcome():
+    cfg = _config(shared_file("hillstrom.csv"))
+    frame = load_source(cfg.resolved_data_path, sql=cfg.sql)
+    design = ABDesign(
+        unit_column=cfg.unit_column,
+        variant_column=cfg.variant_column,
+        control=cfg.control,
+        variants=tuple(cfg.variants),
+        experiment_name=cfg.experiment_name,
+        segment_columns=tuple(cfg.segment_columns),
+    )
+    result = run_ab_analysis(frame, design, cfg.metric_specs(), cfg.analysis_options())
+    return frame, result
+
+
+def test_published_visit_rates(outcome) -> None:
+    _, result = outcome
+    visit = result.results.query("segment == 'all' and metric == 'visit'").set_index("variant")
+    assert visit.loc["Mens E-Mail", "estimate_variant"] == pytest.approx(0.1828, abs=5e-5)
+    assert visit.loc["Womens E-Mail", "estimate_variant"] == pytest.approx(0.1514, abs=5e-5)
+    assert visit.loc["Mens E-Mail", "estimate_control"] == pytest.approx(0.1062, abs=5e-5)
+    assert (visit["decision"] == "win").all()
+    assert set(result.srm["srm_detected"]) == {False}
+
+
+def test_spend_matches_scipy_welch(outcome) -> None:
+    frame, result = outcome
+    spend = result.results.query("segment == 'all' and metric == 'spend'").set_index("variant")
+    control = frame.loc[frame["segment"] == "No E-Mail", "spend"].to_numpy()
+    for arm in ("Mens E-Mail", "Womens E-Mail"):
+        treated = frame.loc[frame["segment"] == arm, "spend"].to_numpy()
+        reference = stats.ttest_ind(treated, control, equal_var=False)
+        assert spend.loc[arm, "p_value"] == pytest.approx(reference.pvalue, rel=1e-6)
+        assert spend.loc[arm, "abs_diff"] == pytest.approx(treated.mean() - control.mean())
+    assert np.isfinite(spend["rel_ci_low"]).all()
+
+
+def test_segments_cover_every_zip_code_and_channel(outcome) -> None:
+    _, result = outcome
+    segments = set(result.results["segment"])
+    assert {"zip_code=Urban", "zip_code=Surburban", "zip_code=Rural"} <= segments
+    assert {"channel=Phone", "channel=Web", "channel=Multichannel"} <= segments
+
+
+@pytest.mark.slow
+def test_hillstrom_config_runs_end_to_end(zenml_stack, tmp_path) -> None:
+    from pipelines.ab_test import ab_test_pipeline
+
+    data = shared_file("hillstrom.csv")
+    content = yaml.safe_load(CONFIG.read_text())
+    content["parameters"].update(data_path=str(data), output_dir=str(tmp_path / "out"))
+    path = tmp_path / "ab_test_hillstrom.yaml"
+    path.write_text(yaml.safe_dump(content))
+    run = ab_test_pipeline.with_options(config_path=str(path))()
+    assert run.status == "completed"
+    assert (tmp_path / "out" / "ab_results.csv").is_file()
