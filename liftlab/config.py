@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from strategies.ab_test import ABDesign
+from strategies.cleaning import ColumnRoles
 from strategies.errors import ConfigError
 from strategies.stats.analysis import AnalysisOptions
 from strategies.stats.metrics import MetricSpec
@@ -147,6 +149,25 @@ class ABTestConfig(BaseModel):
         if not self.data_path:
             return None
         return Path(os.path.expanduser(os.path.expandvars(self.data_path)))
+
+    def design(self) -> ABDesign:
+        return ABDesign(
+            unit_column=self.unit_column,
+            variant_column=self.variant_column,
+            control=self.control,
+            variants=tuple(self.variants),
+            experiment_column=self.experiment_column,
+            experiment_name=self.experiment_name,
+            segment_columns=tuple(self.segment_columns),
+        )
+
+    def column_roles(self) -> ColumnRoles:
+        return ColumnRoles(
+            unit_column=self.unit_column,
+            variant_column=self.variant_column,
+            experiment_column=self.experiment_column,
+            variants=tuple(self.all_variants),
+        )
 
     def metric_specs(self) -> list[MetricSpec]:
         return [m.to_spec() for m in self.metrics]

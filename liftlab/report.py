@@ -32,6 +32,9 @@ from markupsafe import Markup
 
 from liftlab import __version__
 from liftlab.plots import figure_to_svg, forest_plot, funnel_plot
+from strategies.stats.aggregate import FUNNEL_COLUMNS
+from strategies.stats.analysis import RESULT_COLUMNS
+from strategies.stats.srm import SRM_COLUMNS
 
 __all__ = ["SECTION_TITLES", "render_ab_report"]
 
@@ -51,47 +54,6 @@ SECTION_TITLES: dict[str, str] = {
 
 DECISIONS = ("win", "loss", "neutral", "inconclusive")
 
-RESULT_COLUMNS = [
-    "experiment",
-    "segment",
-    "metric",
-    "metric_type",
-    "control",
-    "variant",
-    "n_control",
-    "n_variant",
-    "estimate_control",
-    "estimate_variant",
-    "abs_diff",
-    "abs_se",
-    "abs_ci_low",
-    "abs_ci_high",
-    "rel_lift",
-    "rel_ci_low",
-    "rel_ci_high",
-    "statistic",
-    "df",
-    "p_value",
-    "p_value_adjusted",
-    "test",
-    "alpha",
-    "decision",
-    "status",
-    "message",
-    "srm_p_value",
-]
-SRM_COLUMNS = [
-    "experiment",
-    "segment",
-    "variant",
-    "n_units",
-    "expected_share",
-    "observed_share",
-    "chi2",
-    "p_value",
-    "srm_detected",
-]
-FUNNEL_COLUMNS = ["experiment", "variant", "n_units", "stage", "stage_order", "total"]
 
 _DASH = "—"
 _MINUS = "\u2212"
@@ -702,9 +664,9 @@ def render_ab_report(
     res = _order(_frame(results, RESULT_COLUMNS), "experiment", "segment", "metric", "variant")
     srm_df = _frame(srm, SRM_COLUMNS) if srm is not None and not srm.empty else pd.DataFrame()
     if srm_df.empty:
-        srm_df = pd.DataFrame(columns=SRM_COLUMNS)
+        srm_df = pd.DataFrame(columns=list(SRM_COLUMNS))
     fun = _frame(funnel, FUNNEL_COLUMNS) if funnel is not None and not funnel.empty else None
-    fun = fun if fun is not None else pd.DataFrame(columns=FUNNEL_COLUMNS)
+    fun = fun if fun is not None else pd.DataFrame(columns=list(FUNNEL_COLUMNS))
     audits = list(audits or [])
     validation = dict(validation or {})
     run_info = dict(run_info or {})

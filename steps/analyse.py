@@ -8,7 +8,7 @@ import pandas as pd
 from zenml import step
 
 from liftlab.config import load_ab_config
-from strategies.ab_test import ABDesign, run_ab_analysis
+from strategies.ab_test import run_ab_analysis
 
 
 @step
@@ -20,18 +20,9 @@ def analyse_experiments(
     Annotated[pd.DataFrame, "funnel"],
 ]:
     cfg = load_ab_config(config)
-    design = ABDesign(
-        unit_column=cfg.unit_column,
-        variant_column=cfg.variant_column,
-        control=cfg.control,
-        variants=tuple(cfg.variants),
-        experiment_column=cfg.experiment_column,
-        experiment_name=cfg.experiment_name,
-        segment_columns=tuple(cfg.segment_columns),
-    )
     outcome = run_ab_analysis(
         clean_data,
-        design,
+        cfg.design(),
         cfg.metric_specs(),
         cfg.analysis_options(),
         funnel_stages=cfg.funnel,

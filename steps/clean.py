@@ -9,7 +9,7 @@ from zenml import step
 
 from liftlab.config import load_ab_config
 from liftlab.materializers import ZstdPandasMaterializer
-from strategies.cleaning import ColumnRoles, build_cleaning_strategies, run_cleaning
+from strategies.cleaning import build_cleaning_strategies, run_cleaning
 
 
 @step(output_materializers={"clean_data": ZstdPandasMaterializer})
@@ -18,12 +18,6 @@ def clean_data(
 ) -> tuple[Annotated[pd.DataFrame, "clean_data"], Annotated[list[dict], "cleaning_audit"]]:
     """Every change a strategy makes is counted in its audit record (report + MLflow)."""
     cfg = load_ab_config(config)
-    roles = ColumnRoles(
-        unit_column=cfg.unit_column,
-        variant_column=cfg.variant_column,
-        experiment_column=cfg.experiment_column,
-        variants=tuple(cfg.all_variants),
-    )
     strategies = build_cleaning_strategies(cfg.cleaning)
-    cleaned, audits = run_cleaning(raw_data, strategies, roles)
+    cleaned, audits = run_cleaning(raw_data, strategies, cfg.column_roles())
     return cleaned, [a.to_dict() for a in audits]

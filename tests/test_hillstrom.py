@@ -10,7 +10,7 @@ import yaml
 from scipy import stats
 
 from liftlab.config import load_ab_config
-from strategies.ab_test import ABDesign, run_ab_analysis
+from strategies.ab_test import run_ab_analysis
 from strategies.ingest import load_source
 from tests.conftest import shared_file
 
@@ -28,15 +28,7 @@ def _config(data: Path, **overrides):
 def outcome():
     cfg = _config(shared_file("hillstrom.csv"))
     frame = load_source(cfg.resolved_data_path, sql=cfg.sql)
-    design = ABDesign(
-        unit_column=cfg.unit_column,
-        variant_column=cfg.variant_column,
-        control=cfg.control,
-        variants=tuple(cfg.variants),
-        experiment_name=cfg.experiment_name,
-        segment_columns=tuple(cfg.segment_columns),
-    )
-    result = run_ab_analysis(frame, design, cfg.metric_specs(), cfg.analysis_options())
+    result = run_ab_analysis(frame, cfg.design(), cfg.metric_specs(), cfg.analysis_options())
     return frame, result
 
 
