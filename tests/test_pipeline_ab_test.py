@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from zenml.enums import ExecutionStatus
 
 from liftlab.simulate import ExperimentSpec, SimulationConfig, simulate, write_dataset
 from strategies.errors import ConfigError, DataValidationError, InputDataError
@@ -202,3 +204,49 @@ def test_walkthrough_notebook_executes(demo_run) -> None:
     )
     assert "exp_up" in outputs
     assert "result rows" in outputs
+
+
+def test_stack_init_is_idempotent(zenml_stack, project_dir) -> None:
+    from liftlab.stack import init_stack
+
+    again = init_stack(project_dir)
+    assert again.created == ()
+    assert again.stack_name == zenml_stack.stack_name
+    from zenml.client import Client
+
+    assert Client().active_stack_model.name == zenml_stack.stack_name
+
+
+def test_changed_data_file_is_not_served_from_cache(zenml_stack, tmp_path) -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    impressions = rng.integers(1, 6, n)
+    clicks = rng.binomial(impressions, 0.2)
+    frame = pd.DataFrame(
+        {
+            "experiment": "e1",
+            "user_id": np.arange(n),
+            "variant": np.where(np.arange(n) % 2 == 0, "A", "B"),
+            "impressions": impressions,
+            "clicks": clicks,
+            "conversions": rng.binomial(clicks, 0.3),
+        }
+    )
+    frame["converted"] = (frame["conversions"] > 0).astype(int)
+    frame["revenue"] = frame["converted"] * 20.0
+    data = tmp_path / "events.csv"
+    frame.to_csv(data, index=False)
+    config = _config(data, tmp_path / "out", segment_columns=[], cleaning=[])
+
+    first = _run(tmp_path, config)
+    second = _run(tmp_path, config)
+    assert first.steps["ingest_data"].status == ExecutionStatus.COMPLETED
+    assert second.steps["ingest_data"].status == ExecutionStatus.CACHED
+    # the tracked step is never cached, so every run appears in MLflow
+    assert second.steps["publish_ab_results"].status == ExecutionStatus.COMPLETED
+
+    frame.loc[0, "revenue"] = 999.0
+    frame.to_csv(data, index=False)
+    third = _run(tmp_path, config)
+    assert third.steps["ingest_data"].status == ExecutionStatus.COMPLETED
+    assert third.steps["ingest_data"].outputs["raw_data"][0].load()["revenue"].max() == 999.0
