@@ -18,6 +18,8 @@ EXPECTED_COLUMNS = [
     "n_variant", "estimate_control", "estimate_variant", "abs_diff", "abs_se", "abs_ci_low",
     "abs_ci_high", "rel_lift", "rel_ci_low", "rel_ci_high", "statistic", "df", "p_value",
     "p_value_adjusted", "test", "alpha", "decision", "status", "message", "srm_p_value",
+    # appended later, in this order (a BI tool reading the old columns keeps working)
+    "role", "guardrail_status", "variance_reduction", "cuped_theta", "rel_ci_method",
 ]  # fmt: skip
 
 REV = MetricSpec("rev", "mean", column="revenue")

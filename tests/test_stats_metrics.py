@@ -46,3 +46,19 @@ def test_metric_list_checks():
         check_metric_specs([a, MetricSpec("a", "proportion", column="z")])
     with pytest.raises(ConfigError, match="no metrics"):
         check_metric_specs([])
+
+
+def test_covariate_adds_its_column_and_products():
+    rev = MetricSpec("rev", "mean", column="revenue", covariate="pre")
+    assert rev.columns() == ("revenue", "pre")
+    assert rev.products()[2:] == (("pre",), ("pre", "pre"), ("revenue", "pre"))
+    ctr = MetricSpec("ctr", "ratio", numerator="clicks", denominator="sessions", covariate="pre")
+    assert ctr.columns() == ("clicks", "sessions", "pre")
+    assert ctr.products()[-1] == ("sessions", "pre")  # Σxz: ratios need the x·z product too
+    with pytest.raises(ConfigError, match="covariate 'sessions' is one of the metric's own"):
+        MetricSpec("ctr", "ratio", numerator="clicks", denominator="sessions", covariate="sessions")
+
+
+def test_role_defaults():
+    spec = MetricSpec("m", "mean", column="y")
+    assert (spec.role, spec.non_inferiority_margin, spec.covariate) == ("primary", 0.0, None)

@@ -1,4 +1,5 @@
-"""Sample-ratio-mismatch check vs scipy.stats.chisquare, and its effect on results."""
+"""Sample-ratio-mismatch check vs scipy.stats.chisquare (overall and per segment), and its
+effect on results."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from scipy import stats
 
 from strategies.errors import ConfigError
+from strategies.stats.aggregate import aggregate
 from strategies.stats.analysis import AnalysisOptions, analyse
 from strategies.stats.metrics import MetricSpec
 from strategies.stats.srm import srm_check
@@ -101,3 +103,57 @@ def test_expected_split_problems_are_config_errors():
         analyse(_two_experiments(), PROP, AnalysisOptions(control="a", expected_split={"a": 1}))
     with pytest.raises(ConfigError, match="finite numbers > 0"):
         AnalysisOptions(control="a", expected_split={"a": 1, "b": -2})
+
+
+def test_srm_per_segment_is_reported_but_does_not_set_the_status():
+    """Treatment units logged as 'desktop' instead of 'mobile' (a classic tracking bug): the
+    overall split is fine, the device segments are not."""
+    rng = np.random.default_rng(4)
+    n = 20_000
+    df = pd.DataFrame(
+        {
+            "variant": np.repeat(["a", "b"], n // 2),
+            "device": rng.choice(["mobile", "desktop", "tablet"], n, p=[0.5, 0.4, 0.1]),
+            "c": rng.integers(0, 2, n),
+        }
+    )
+    buggy = (df["variant"] == "b") & (df["device"] == "mobile") & (rng.uniform(size=n) < 0.1)
+    df.loc[buggy, "device"] = "desktop"
+    stats_ = aggregate(df, PROP, variant_column="variant", segment_columns=["device"])
+    res = analyse(stats_, PROP, AnalysisOptions(control="a", expected_split={"a": 1, "b": 1}))
+
+    srm = res.srm.set_index(["segment", "variant"])
+    for segment in ["all", "device=desktop", "device=mobile", "device=tablet"]:
+        counts = srm.loc[segment, "n_units"]
+        ref = stats.chisquare(counts.to_numpy())
+        rows = srm.loc[segment]
+        assert rows["chi2"].tolist() == pytest.approx([ref.statistic] * 2, rel=1e-12)
+        assert rows["p_value"].tolist() == pytest.approx([ref.pvalue] * 2, rel=1e-9)
+    assert res.srm["segment"].tolist()[:2] == ["all", "all"]  # overall block first
+    detected = res.srm.groupby("segment")["srm_detected"].first().to_dict()
+    assert detected == {
+        "all": False,
+        "device=desktop": True,
+        "device=mobile": True,
+        "device=tablet": False,
+    }
+    # informational only: no result row gets the srm status, overall or in the segment
+    assert (res.results["status"] == "ok").all()
+    assert res.results["srm_p_value"].nunique() == 1
+
+
+def test_segment_srm_counts_a_missing_arm_as_zero_and_uses_the_expected_split():
+    n = np.array([3000, 1000, 2000, 1000, 1000, 0])
+    k = np.full(6, 100.0)
+    frame = stats_frame(["e"] * 6, ["a", "b"] * 3, "cr", n, k, k)
+    frame["segment"] = ["all", "all", "s=x", "s=x", "s=y", "s=y"]
+    frame = frame.iloc[:-1]  # aggregation emits no row for a cell without units
+    res = analyse(frame, PROP, AnalysisOptions(control="a", expected_split={"a": 3, "b": 1}))
+    srm = res.srm.set_index(["segment", "variant"])
+    assert srm.loc[("s=y", "b"), "n_units"] == 0
+    ref = stats.chisquare([1000, 0], f_exp=[750, 250])
+    assert srm.loc[("s=y", "a"), "p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
+    ref = stats.chisquare([2000, 1000], f_exp=[2250, 750])
+    assert srm.loc[("s=x", "a"), "p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
+    assert srm.loc[("all", "a"), "expected_share"] == pytest.approx(0.75)
+    assert not srm.loc[("all", "a"), "srm_detected"]

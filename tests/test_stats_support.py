@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from strategies.stats.aggregate import aggregate
 from strategies.stats.analysis import AnalysisOptions, AnalysisResult, analyse
@@ -43,10 +44,14 @@ def stats_frame(
     sum_x: np.ndarray | None = None,
     sum_x2: np.ndarray | None = None,
     sum_xy: np.ndarray | None = None,
+    **covariate_sums: np.ndarray,
 ) -> pd.DataFrame:
-    """A sufficient-statistics frame (segment "all"); x ≡ 1 unless x-sums are given."""
+    """A sufficient-statistics frame (segment "all"); x ≡ 1 unless x-sums are given. Covariate
+    sums (sum_z, sum_z2, sum_yz, sum_xz) are added when given; sum_xz defaults to sum_z."""
     n = np.asarray(n, dtype=np.int64)
-    return pd.DataFrame(
+    if covariate_sums:
+        covariate_sums.setdefault("sum_xz", covariate_sums["sum_z"])
+    frame = pd.DataFrame(
         {
             "experiment": np.asarray(experiment).astype(str),
             "segment": "all",
@@ -60,11 +65,13 @@ def stats_frame(
             "sum_xy": sum_y if sum_xy is None else sum_xy,
         }
     )
+    return frame.assign(**covariate_sums)
 
 
 def two_arm_stats(metric: str, control: dict, treatment: dict) -> pd.DataFrame:
     """Stats for many experiments at once: control/treatment dicts of equal-length arrays
-    with keys n, sum_y, sum_y2 (and optionally sum_x, sum_x2, sum_xy)."""
+    with keys n, sum_y, sum_y2 (and optionally sum_x, sum_x2, sum_xy and the covariate sums
+    sum_z, sum_z2, sum_yz, sum_xz)."""
     n_exp = len(control["n"])
     exp = np.arange(n_exp)
     frames = [
@@ -91,3 +98,30 @@ def simulate_normal_arm(
     mean = rng.normal(mu, sigma / np.sqrt(n), size=size)
     ss = sigma**2 * rng.chisquare(n - 1, size=size)
     return {"n": np.full(size, n), "sum_y": n * mean, "sum_y2": ss + n * mean**2}
+
+
+def simulate_bivariate_normal_arm(
+    rng: np.random.Generator,
+    n: int,
+    mu: tuple[float, float],
+    cov: np.ndarray,
+    size: int,
+) -> dict:
+    """Exact sufficient statistics of ``size`` arms of n i.i.d. bivariate normal units (y, z).
+
+    The sample mean vector ~ N(mu, cov/n) and the scatter matrix ~ Wishart(n − 1, cov),
+    independently, so Σy, Σy², Σz, Σz², Σyz have exactly the right joint law (the bivariate
+    version of :func:`simulate_normal_arm`), for CUPED simulations without raw rows.
+    """
+    cov = np.asarray(cov, dtype=float)
+    mean = rng.multivariate_normal(mu, cov / n, size=size)
+    scatter = stats.wishart.rvs(df=n - 1, scale=cov, size=size, random_state=rng)
+    my, mz = mean[:, 0], mean[:, 1]
+    return {
+        "n": np.full(size, n),
+        "sum_y": n * my,
+        "sum_y2": scatter[:, 0, 0] + n * my**2,
+        "sum_z": n * mz,
+        "sum_z2": scatter[:, 1, 1] + n * mz**2,
+        "sum_yz": scatter[:, 0, 1] + n * my * mz,
+    }

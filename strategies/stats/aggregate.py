@@ -1,30 +1,53 @@
 """One aggregation pass: raw unit rows → sufficient statistics (DESIGN.md §2.2).
 
-Every metric declares the column products it needs (:meth:`MetricSpec.products`). We build one
-numeric matrix holding each distinct product once and run **one grouped sum per grouping
-level** (overall, then one per segment column) over it. Raw rows never travel further: the
-estimate, inference and post-processing layers only see the long frame returned here, so the
-same downstream code works whether the sums come from pandas, DuckDB or a warehouse.
+Every metric declares the column products it needs (:meth:`MetricSpec.products`, including the
+CUPED covariate sums Σz, Σz², Σyz, Σxz). Each distinct product is summed once, for every
+grouping level at once — overall, then one level per segment column. Raw rows never travel
+further: the estimate, inference and post-processing layers only see the long frame returned
+here, so the same downstream code works whether the sums come from pandas, DuckDB or a
+warehouse.
+
+Two engines, one result
+-----------------------
+* ``pandas`` — one numeric matrix holding each product once, one compiled grouped sum per level
+  (pandas' grouped sum uses compensated (Kahan) summation). Best for small frames: no SQL
+  set-up cost, and the most accurate sums.
+* ``duckdb`` — one SQL statement on an embedded, in-memory DuckDB that scans the pandas frame
+  in place (no copy): a first ``GROUP BY`` over the finest cells (experiment × variant × every
+  segment column) reduces millions of rows to a few hundred cells, then ``GROUP BY GROUPING SETS``
+  rolls those cells up to the overall level and to each segment column. Multi-threaded and
+  roughly 10× faster than pandas on 10M rows. DuckDB's ``SUM(DOUBLE)`` is not compensated, so
+  sums agree with the pandas engine to ~1e-13 relative (tested to 1e-9), not bit for bit.
+* ``auto`` (default) — DuckDB above :data:`DUCKDB_MIN_ROWS` rows, pandas below.
+
+Both engines return the identical frame (labels, order, dtypes); sums differ only by rounding.
+The DuckDB engine falls back to pandas for layouts SQL cannot express unambiguously (a segment
+column that is also the experiment or variant column, repeated segment columns, non-string
+column names).
 
 Conventions
 -----------
 * A unit is a row of ``df`` (the user is the randomisation unit); ``n`` counts rows.
 * Labels (experiment, variant, segment) are returned as strings, so a control given as ``"0"``
   matches a variant column holding the integer 0, and the CSV reads the same in any BI tool.
+  Labels are ordered by the original values (so 2 < 10), not by their strings.
 * ``segment`` is ``"all"`` for the overall rows and ``"<column>=<value>"`` per segment value;
   a missing segment value becomes ``"<column>=<NA>"`` (units are never dropped silently).
-* Sums are float64; pandas' grouped sum uses compensated (Kahan) summation, which keeps
-  ``Σy² − (Σy)²/n`` accurate unless |mean|/sd exceeds ~1e6.
+* Sums are float64. ``Σy² − (Σy)²/n`` stays accurate unless |mean|/sd exceeds ~1e6 (pandas) or
+  ~1e5 (DuckDB); for such data centre the columns first or use ``engine="pandas"``.
+* The covariate sums (``sum_z, sum_z2, sum_yz, sum_xz``) are 0 for metrics without a covariate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 
-from strategies.errors import InputDataError
+from strategies.errors import ConfigError, InputDataError
 from strategies.stats.metrics import (
     SUFFICIENT_STATISTICS,
     MetricSpec,
@@ -45,6 +68,27 @@ FUNNEL_COLUMNS: tuple[str, ...] = (
     "total",
 )
 
+Engine = Literal["auto", "pandas", "duckdb"]
+ENGINES: tuple[str, ...] = get_args(Engine)
+#: ``engine="auto"`` uses DuckDB above this many rows. Below it DuckDB's fixed cost (connection,
+#: query planning, ~10-20 ms) is not worth it; above it its multi-threaded scan wins clearly.
+DUCKDB_MIN_ROWS = 200_000
+
+Product = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Level:
+    """Grouped sums of one grouping level, rows sorted by (experiment, segment, variant).
+
+    ``matrix`` column 0 is the unit count; column j ≥ 1 is the sum of the j-th product.
+    """
+
+    exp_code: np.ndarray
+    segment: np.ndarray
+    var_code: np.ndarray
+    matrix: np.ndarray
+
 
 def aggregate(
     df: pd.DataFrame,
@@ -53,55 +97,50 @@ def aggregate(
     variant_column: str,
     experiment_column: str | None = None,
     segment_columns: Sequence[str] = (),
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Sufficient statistics for every experiment × segment × variant × metric.
 
     Returns a long frame with columns ``experiment, segment, variant, metric, n, sum_y,
-    sum_y2, sum_x, sum_x2, sum_xy`` (x is the ratio denominator; x ≡ 1 for mean/proportion, so
-    there ``sum_x = sum_x2 = n`` and ``sum_xy = sum_y``). Rows are ordered by experiment, then
-    the overall segment, then each segment column in the given order, then variant, then
-    metric in declaration order. Segment × variant cells with no units are absent (the
-    analysis fills them in as empty arms).
+    sum_y2, sum_x, sum_x2, sum_xy, sum_z, sum_z2, sum_yz, sum_xz`` (x is the ratio
+    denominator; x ≡ 1 for mean/proportion, so there ``sum_x = sum_x2 = n``, ``sum_xy = sum_y``
+    and ``sum_xz = sum_z``; z is the metric's CUPED covariate, all four z-sums are 0 without
+    one). Rows are ordered by experiment, then the overall segment, then each segment column in
+    the given order, then variant, then metric in declaration order. Segment × variant cells
+    with no units are absent (the analysis fills them in as empty arms).
+
+    ``engine`` picks the aggregation engine (see the module docstring); the result is the same.
 
     Raises InputDataError (naming the column or experiment) when a column is missing, a metric
-    column is non-numeric or has NaN/inf values, a proportion column is not 0/1, or an
-    experiment has a single variant — before anything is summed.
+    or covariate column is non-numeric or has NaN/inf values, a proportion column is not 0/1, or
+    an experiment has a single variant — before anything is summed; ConfigError for an unknown
+    engine.
     """
     specs = check_metric_specs(metrics)
     segment_columns = _as_column_list(segment_columns)
+    if engine not in ENGINES:
+        raise ConfigError(
+            f"unknown aggregation engine {engine!r}; valid engines are {', '.join(ENGINES)}"
+        )
     _validate_input(df, specs, variant_column, experiment_column, segment_columns)
 
-    exp_codes, exp_labels = _encode_labels(df, experiment_column)
-    var_codes, var_labels = _encode_labels(df, variant_column)
-    _check_variants_per_experiment(exp_codes, var_codes, exp_labels, var_labels)
+    products = _products(specs)
+    use_duckdb = engine == "duckdb" or (engine == "auto" and len(df) > DUCKDB_MIN_ROWS)
+    if use_duckdb and not _duckdb_can_express(
+        df, variant_column, experiment_column, segment_columns
+    ):
+        use_duckdb = False
+    grouped = _levels_duckdb if use_duckdb else _levels_pandas
+    exp_labels, var_labels, levels = grouped(
+        df, products, variant_column, experiment_column, segment_columns
+    )
+    overall = levels[0]
+    _check_variants_per_experiment(overall.exp_code, overall.var_code, exp_labels, var_labels)
 
-    matrix, product_index = _product_matrix(df, specs)
-    n_var = len(var_labels)
-
-    # Each level contributes (experiment code, segment label, variant code, sums).
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    # Overall level: groups are (experiment, variant).
-    sums = _grouped_sums(matrix, exp_codes * n_var + var_codes)
-    g = sums.index.to_numpy()
-    overall = np.full(len(g), OVERALL_SEGMENT, dtype=object)
-    parts.append((g // n_var, overall, g % n_var, sums.to_numpy()))
-    # One grouped sum per segment column: groups are (experiment, segment value, variant).
-    for column in segment_columns:
-        seg_codes, seg_values = _encode_labels(df, column)
-        seg_labels = np.array([f"{column}={v}" for v in seg_values], dtype=object)
-        n_seg = len(seg_labels)
-        sums = _grouped_sums(matrix, (exp_codes * n_seg + seg_codes) * n_var + var_codes)
-        g = sums.index.to_numpy()
-        parts.append(
-            (
-                g // (n_seg * n_var),
-                seg_labels[(g // n_var) % n_seg],
-                g % n_var,
-                sums.to_numpy(),
-            )
-        )
-
-    exp_code, segment, var_code, group_sums = (np.concatenate(a) for a in zip(*parts, strict=True))
+    exp_code, segment, var_code, group_sums = (
+        np.concatenate(a)
+        for a in zip(*((v.exp_code, v.segment, v.var_code, v.matrix) for v in levels), strict=True)
+    )
     # Levels were appended in order and each is sorted by (experiment, segment, variant), so a
     # stable sort on the experiment code yields experiment → level → segment → variant.
     order = np.argsort(exp_code, kind="stable")
@@ -111,7 +150,7 @@ def aggregate(
         var_labels[var_code[order]],
         group_sums[order],
         specs,
-        product_index,
+        {p: j for j, p in enumerate(products, start=1)},
     )
 
 
@@ -214,17 +253,24 @@ def _check_numeric_columns(df: pd.DataFrame, columns: Sequence[str], *, purpose:
         raise InputDataError(f"{purpose} column(s) must be numeric: {', '.join(non_numeric)}")
     problems = []
     for c in columns:
+        if _cannot_hold_nan(df[c].dtype):
+            continue  # numpy ints and bools: nothing to check (and no 80 MB copy on 10M rows)
         values = df[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isfinite(values).all():
+            continue
         n_nan = int(np.isnan(values).sum())
         n_inf = int(np.isinf(values).sum())
-        if n_nan or n_inf:
-            kinds = [f"{n_nan} missing"] * bool(n_nan) + [f"{n_inf} infinite"] * bool(n_inf)
-            problems.append(f"{c!r} ({', '.join(kinds)})")
+        kinds = [f"{n_nan} missing"] * bool(n_nan) + [f"{n_inf} infinite"] * bool(n_inf)
+        problems.append(f"{c!r} ({', '.join(kinds)})")
     if problems:
         raise InputDataError(
             f"{purpose} column(s) with missing or infinite values: {', '.join(problems)}; "
             "clean or impute them before the analysis"
         )
+
+
+def _cannot_hold_nan(dtype) -> bool:
+    return isinstance(dtype, np.dtype) and dtype.kind in "iub"
 
 
 def _validate_input(
@@ -251,8 +297,10 @@ def _validate_input(
     _check_numeric_columns(df, metric_columns(specs), purpose="metric")
 
     for col in dict.fromkeys(m.y_column for m in specs if m.type == "proportion"):
-        values = df[col].to_numpy(dtype=np.float64)
-        bad = ~((values == 0) | (values == 1))
+        values = df[col].to_numpy()
+        if values.dtype == np.bool_:
+            continue
+        bad = (values != 0) & (values != 1)
         if bad.any():
             examples = ", ".join(map(repr, pd.unique(values[bad])[:3].tolist()))
             raise InputDataError(
@@ -282,11 +330,25 @@ def _check_variants_per_experiment(
 # the aggregation pass
 
 
+def _products(specs: Sequence[MetricSpec]) -> list[Product]:
+    """Every distinct column product the metrics need, each once, in declaration order."""
+    return list(dict.fromkeys(p for m in specs for p in m.products()))
+
+
 def _encode_labels(df: pd.DataFrame, column: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes and string labels, sorted by the original values (so 2 < 10)."""
     if column is None:
         return np.zeros(len(df), dtype=np.int64), np.array([DEFAULT_EXPERIMENT], dtype=object)
-    values = df[column]
+    return _encode_values(df[column])
+
+
+def _encode_values(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and labels of ``values``; NA sorts last and is labelled ``<NA>``.
+
+    Both engines label through this function — the pandas engine on the full column, the DuckDB
+    engine on the (few) distinct values its query returns — so the labels and their order are
+    identical: sorting the distinct values gives the same order as sorting the column.
+    """
     try:
         codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=False)
     except TypeError:  # mixed types cannot be sorted: sort their string forms instead
@@ -295,18 +357,17 @@ def _encode_labels(df: pd.DataFrame, column: str | None) -> tuple[np.ndarray, np
     return codes.astype(np.int64), labels
 
 
-def _product_matrix(
-    df: pd.DataFrame, specs: Sequence[MetricSpec]
-) -> tuple[np.ndarray, dict[tuple[str, ...], int]]:
-    """Column 0 counts units; every other column is one distinct product some metric needs."""
-    products = list(dict.fromkeys(p for m in specs for p in m.products()))
-    base = {c: df[c].to_numpy(dtype=np.float64) for c in metric_columns(specs)}
+def _product_matrix(df: pd.DataFrame, products: Sequence[Product]) -> np.ndarray:
+    """Column 0 counts units; column j ≥ 1 holds the j-th product of raw columns."""
+    base = {
+        c: df[c].to_numpy(dtype=np.float64) for c in dict.fromkeys(c for p in products for c in p)
+    }
     matrix = np.empty((len(df), len(products) + 1), dtype=np.float64)
     matrix[:, 0] = 1.0
     for j, product in enumerate(products, start=1):
         col = base[product[0]]
         matrix[:, j] = col if len(product) == 1 else col * base[product[1]]
-    return matrix, {p: j for j, p in enumerate(products, start=1)}
+    return matrix
 
 
 def _grouped_sums(matrix: np.ndarray, group_id: np.ndarray) -> pd.DataFrame:
@@ -315,13 +376,180 @@ def _grouped_sums(matrix: np.ndarray, group_id: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(matrix).groupby(group_id, sort=True).sum()
 
 
+def _levels_pandas(
+    df: pd.DataFrame,
+    products: Sequence[Product],
+    variant_column: str,
+    experiment_column: str | None,
+    segment_columns: Sequence[str],
+) -> tuple[np.ndarray, np.ndarray, list[_Level]]:
+    """One compiled grouped sum per level over one matrix of all products."""
+    exp_codes, exp_labels = _encode_labels(df, experiment_column)
+    var_codes, var_labels = _encode_labels(df, variant_column)
+    matrix = _product_matrix(df, products)
+    n_var = len(var_labels)
+
+    # Overall level: groups are (experiment, variant).
+    sums = _grouped_sums(matrix, exp_codes * n_var + var_codes)
+    g = sums.index.to_numpy()
+    levels = [
+        _Level(
+            g // n_var, np.full(len(g), OVERALL_SEGMENT, dtype=object), g % n_var, sums.to_numpy()
+        )
+    ]
+    # One grouped sum per segment column: groups are (experiment, segment value, variant).
+    for column in segment_columns:
+        seg_codes, seg_values = _encode_labels(df, column)
+        seg_labels = np.array([f"{column}={v}" for v in seg_values], dtype=object)
+        n_seg = len(seg_labels)
+        sums = _grouped_sums(matrix, (exp_codes * n_seg + seg_codes) * n_var + var_codes)
+        g = sums.index.to_numpy()
+        levels.append(
+            _Level(
+                g // (n_seg * n_var), seg_labels[(g // n_var) % n_seg], g % n_var, sums.to_numpy()
+            )
+        )
+    return exp_labels, var_labels, levels
+
+
+# -- DuckDB ---------------------------------------------------------------------------------
+
+
+def _duckdb_can_express(
+    df: pd.DataFrame,
+    variant_column: str,
+    experiment_column: str | None,
+    segment_columns: Sequence[str],
+) -> bool:
+    """GROUPING SETS tell levels apart by which key columns are grouped; that is ambiguous when
+    a segment column repeats a key, and DuckDB needs string column names."""
+    keys = [c for c in (experiment_column, variant_column) if c is not None]
+    return (
+        len(set(segment_columns)) == len(segment_columns)
+        and not set(segment_columns) & set(keys)
+        and all(isinstance(c, str) for c in df.columns)
+    )
+
+
+def _sql_name(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _raw_for_duckdb(dtype) -> bool:
+    """Label dtypes DuckDB scans and returns exactly (numbers, booleans, strings). Anything else
+    (object columns that may mix types, categoricals, datetimes) is grouped by pandas codes."""
+    return pd.api.types.is_numeric_dtype(dtype) or isinstance(dtype, pd.StringDtype)
+
+
+def _levels_duckdb(
+    df: pd.DataFrame,
+    products: Sequence[Product],
+    variant_column: str,
+    experiment_column: str | None,
+    segment_columns: Sequence[str],
+) -> tuple[np.ndarray, np.ndarray, list[_Level]]:
+    """One SQL statement: finest cells first, then GROUPING SETS (overall + each segment)."""
+    import duckdb  # imported here: the pandas engine and the rest of the engine do not need it
+
+    keys = [c for c in (experiment_column, variant_column) if c is not None]
+    label_columns = [*keys, *segment_columns]
+    value_columns = list(dict.fromkeys(c for p in products for c in p))
+    frame = df[list(dict.fromkeys([*label_columns, *value_columns]))]
+    # Labels DuckDB cannot round-trip exactly are replaced by their pandas codes (sorted, so the
+    # codes are the labels' final order); their labels are kept here.
+    coded: dict[str, np.ndarray] = {}
+    replaced: dict[str, np.ndarray] = {}
+    for column in label_columns:
+        if not _raw_for_duckdb(frame[column].dtype):
+            codes, coded[column] = _encode_values(frame[column])
+            replaced[column] = codes
+    if replaced:
+        frame = frame.assign(**replaced)
+
+    q = _sql_name
+    cells = ", ".join(q(c) for c in label_columns)
+    fine_sums = ",\n      ".join(
+        ["COUNT(*) AS p0"]
+        + [
+            f"SUM({' * '.join(f'CAST({q(c)} AS DOUBLE)' for c in product)}) AS p{j}"
+            for j, product in enumerate(products, start=1)
+        ]
+    )
+    rollup_sums = ", ".join(
+        ["CAST(SUM(p0) AS DOUBLE) AS p0"]
+        + [f"SUM(p{j}) AS p{j}" for j in range(1, len(products) + 1)]
+    )
+    key_list = ", ".join(q(c) for c in keys)
+    sets = [f"({key_list})"] + [f"({key_list}, {q(c)})" for c in segment_columns]
+    flags = "".join(f", GROUPING({q(c)}) AS g{i}" for i, c in enumerate(segment_columns))
+    sql = f"""
+    WITH cells AS (
+      SELECT {cells},
+      {fine_sums}
+      FROM units
+      GROUP BY {cells}
+    )
+    SELECT {cells}{flags}, {rollup_sums}
+    FROM cells
+    GROUP BY GROUPING SETS ({", ".join(sets)})
+    """
+    con = duckdb.connect()
+    try:
+        # Row order is irrelevant (levels are sorted below); keeping it makes DuckDB funnel the
+        # CTE through an order-preserving path that is ~2x slower on 10M rows.
+        con.execute("SET preserve_insertion_order = false")
+        con.register("units", frame)
+        result = con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+
+    matrix = np.column_stack(
+        [result.column(f"p{j}").to_numpy() for j in range(len(products) + 1)]
+    ).astype(np.float64)
+
+    def codes_of(
+        column: str | None, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if column is None:
+            n = len(matrix) if rows is None else int(rows.sum())
+            return np.zeros(n, dtype=np.int64), np.array([DEFAULT_EXPERIMENT], dtype=object)
+        values = result.column(column)
+        if rows is not None:
+            values = values.filter(rows)
+        if column in coded:
+            return values.to_numpy().astype(np.int64), coded[column]
+        # back to the column's own dtype, so labels are formatted exactly as pandas would
+        return _encode_values(values.to_pandas().astype(df[column].dtype))
+
+    exp_codes, exp_labels = codes_of(experiment_column)
+    var_codes, var_labels = codes_of(variant_column)
+    flag = {c: result.column(f"g{i}").to_numpy() for i, c in enumerate(segment_columns)}
+    is_overall = np.ones(len(matrix), dtype=bool)
+    for c in segment_columns:
+        is_overall &= flag[c] == 1
+
+    def level(rows: np.ndarray, seg_codes: np.ndarray, seg_labels: np.ndarray) -> _Level:
+        e, v = exp_codes[rows], var_codes[rows]
+        order = np.lexsort((v, seg_codes, e))
+        return _Level(e[order], seg_labels[seg_codes][order], v[order], matrix[rows][order])
+
+    zeros = np.zeros(int(is_overall.sum()), dtype=np.int64)
+    levels = [level(is_overall, zeros, np.array([OVERALL_SEGMENT], dtype=object))]
+    for column in segment_columns:
+        rows = flag[column] == 0
+        seg_codes, seg_values = codes_of(column, rows)
+        seg_labels = np.array([f"{column}={v}" for v in seg_values], dtype=object)
+        levels.append(level(rows, seg_codes, seg_labels))
+    return exp_labels, var_labels, levels
+
+
 def _expand_metrics(
     experiment: np.ndarray,
     segment: np.ndarray,
     variant: np.ndarray,
     sums: np.ndarray,
     specs: Sequence[MetricSpec],
-    product_index: dict[tuple[str, ...], int],
+    product_index: dict[Product, int],
 ) -> pd.DataFrame:
     """Groups × metrics → the long frame, by fancy indexing (no per-row Python)."""
     n_groups, n_metrics = len(experiment), len(specs)
@@ -336,6 +564,15 @@ def _expand_metrics(
     idx_x = column_index(lambda m: (m.x_column,))
     idx_x2 = column_index(lambda m: (m.x_column, m.x_column))
     idx_xy = np.where(is_ratio, column_index(lambda m: (m.y_column, m.x_column)), idx_y)
+    # Covariate sums: 0 for metrics without a covariate (their index 0 is masked out).
+    has_z = np.array([m.covariate is not None for m in specs], dtype=np.float64)
+    idx_z = column_index(lambda m: (m.covariate,))
+    idx_z2 = column_index(lambda m: (m.covariate, m.covariate))
+    idx_yz = column_index(lambda m: (m.y_column, m.covariate))
+    idx_xz = np.where(is_ratio, column_index(lambda m: (m.x_column, m.covariate)), idx_z)
+
+    def z_sums(idx: np.ndarray) -> np.ndarray:
+        return (sums[:, idx] * has_z).reshape(-1)
 
     return pd.DataFrame(
         {
@@ -349,6 +586,10 @@ def _expand_metrics(
             "sum_x": sums[:, idx_x].reshape(-1),
             "sum_x2": sums[:, idx_x2].reshape(-1),
             "sum_xy": sums[:, idx_xy].reshape(-1),
+            "sum_z": z_sums(idx_z),
+            "sum_z2": z_sums(idx_z2),
+            "sum_yz": z_sums(idx_yz),
+            "sum_xz": z_sums(idx_xz),
         }
     )
 

@@ -2,8 +2,9 @@
 
 Every function takes whole numpy arrays (one element per arm or per comparison) and does no
 Python-level looping, so a run with 10 comparisons and one with 100,000 cost the same code path.
-Inference layers (frequentist now; CUPED, Fieller, sequential, Bayesian later) consume
-:class:`ArmEstimates` and :class:`Difference` and never look at raw rows.
+Everything downstream (CUPED in :mod:`.cuped`, the frequentist tests and Fieller intervals in
+:mod:`.frequentist`, and the sequential and Bayesian layers) consumes :class:`ArmEstimates` and
+:class:`Difference` and never looks at raw rows.
 
 One formula for all metric types
 --------------------------------

@@ -15,7 +15,23 @@ Conventions (documented defaults, all two-sided):
 * means — Welch's t-test with Welch–Satterthwaite df; CIs use the t quantile with that df.
 * ratios — z-test on the delta-method SE; normal CIs.
 * relative lift — delta-method CI ``r ± q·SE(r)`` with the same quantile as the absolute CI
-  (t for means, normal otherwise). Fieller intervals are a later, separate layer.
+  (t for means, normal otherwise), or Fieller's interval (:func:`fieller_interval`, selected by
+  ``AnalysisOptions.rel_ci_method``), which the analysis layer swaps in afterwards.
+* CUPED rows (a metric with a covariate) — the regression-adjusted difference has no pooled
+  null variance, so proportions get an unpooled z-test (no continuity correction, no χ²), means
+  Welch's t on the adjusted variances, ratios the delta-method z-test; the test name gets a
+  ``_cuped`` suffix (``z_cuped``, ``welch_t_cuped``, ``delta_method_z_cuped``).
+
+Fieller's interval for a ratio
+------------------------------
+For independent-or-correlated normal estimates a (variant) and b (control) with variances
+v_aa, v_bb and covariance v_ab, the (1 − α) Fieller set for ρ = E[a]/E[b] is every ρ with
+``(a − ρb)² ≤ q²·(v_aa − 2ρ·v_ab + ρ²·v_bb)`` — it inverts the exact test of ``a − ρb = 0``
+instead of linearising a/b, so it stays calibrated when b is noisy (the delta method
+under-covers there). It is a finite interval exactly when ``b² > q²·v_bb``, i.e. when the
+control estimate is significantly different from 0; otherwise the set is unbounded (the whole
+line or the complement of an interval) and reported as ``(−inf, +inf)``. The relative lift's
+interval is the ratio's interval minus 1.
 """
 
 from __future__ import annotations
@@ -50,6 +66,52 @@ def _two_sided_normal_p(z: np.ndarray) -> np.ndarray:
 def _relative_ci(diff: Difference, q: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     half = q * np.sqrt(diff.rel_se2)
     return diff.rel_lift - half, diff.rel_lift + half
+
+
+def normal_quantile(alpha: float) -> float:
+    """The two-sided (1 − α) standard-normal quantile."""
+    return float(stats.norm.ppf(1.0 - alpha / 2.0))
+
+
+def fieller_interval(
+    num: np.ndarray,
+    den: np.ndarray,
+    var_num: np.ndarray,
+    var_den: np.ndarray,
+    cov: np.ndarray | float,
+    q: np.ndarray | float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fieller's confidence interval for ``E[num]/E[den]`` (vectorised).
+
+    Returns ``(low, high, bounded)``: where the set is unbounded (``den`` not significantly
+    different from 0 at quantile q) low/high are −inf/+inf and ``bounded`` is False; where an
+    input is NaN both bounds are NaN. The quadratic ``A·ρ² − 2B·ρ + C ≤ 0`` has
+    ``A = den² − q²·var_den``, ``B = num·den − q²·cov``, ``C = num² − q²·var_num``; its
+    discriminant ``B² − AC`` is computed in the cancellation-free form
+    ``q²·(num²·var_den − 2·num·den·cov + den²·var_num − q²·(var_num·var_den − cov²))``.
+    """
+    num, den, var_num, var_den = (
+        np.asarray(a, dtype=np.float64) for a in (num, den, var_num, var_den)
+    )
+    cov = np.broadcast_to(np.asarray(cov, dtype=np.float64), num.shape)
+    q2 = np.broadcast_to(np.asarray(q, dtype=np.float64) ** 2, num.shape)
+    a = den**2 - q2 * var_den
+    b = num * den - q2 * cov
+    disc = q2 * (
+        num**2 * var_den
+        - 2.0 * num * den * cov
+        + den**2 * var_num
+        - q2 * (var_num * var_den - cov**2)
+    )
+    valid = np.isfinite(num + den + var_num + var_den + cov + q2)
+    bounded = valid & (a > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = np.sqrt(np.maximum(disc, 0.0))
+        low = np.where(bounded, (b - root) / a, -np.inf)
+        high = np.where(bounded, (b + root) / a, np.inf)
+    low = np.where(valid, low, np.nan)
+    high = np.where(valid, high, np.nan)
+    return low, high, bounded
 
 
 def two_proportion_test(

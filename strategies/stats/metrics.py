@@ -10,7 +10,18 @@ downstream works from the *sufficient statistics* it declares, never from raw ro
 
 So every metric needs the same six numbers per group — ``n, Σy, Σy², Σx, Σx², Σxy`` — and the
 aggregation only computes the products a metric actually declares (x ≡ 1 needs no extra sums).
-Later layers (CUPED covariates) add products here, not new aggregation code.
+
+A metric with a ``covariate`` z (a pre-period column, for CUPED variance reduction) also needs
+``Σz, Σz², Σyz, Σxz`` (with x ≡ 1, Σxz = Σz). These four columns are always present in the
+aggregated frame and are 0 for metrics without a covariate, so the frame has one schema.
+
+Roles
+-----
+``role`` is ``primary`` (the metric the experiment is meant to move), ``secondary`` (watched,
+reported, same decision rules) or ``guardrail`` (must not get worse: a guardrail gets a
+``guardrail_status`` from a non-inferiority check against ``non_inferiority_margin``, and a
+primary/secondary "win" only stands when every guardrail of the same comparison passes — see
+:mod:`strategies.stats.decisions`).
 """
 
 from __future__ import annotations
@@ -23,12 +34,18 @@ from strategies.errors import ConfigError
 
 MetricType = Literal["proportion", "mean", "ratio"]
 Direction = Literal["increase", "decrease"]
+Role = Literal["primary", "secondary", "guardrail"]
 
 METRIC_TYPES: tuple[str, ...] = get_args(MetricType)
 DIRECTIONS: tuple[str, ...] = get_args(Direction)
+ROLES: tuple[str, ...] = get_args(Role)
 
+#: The statistics every metric needs (x ≡ 1 for mean and proportion metrics).
+BASE_STATISTICS: tuple[str, ...] = ("n", "sum_y", "sum_y2", "sum_x", "sum_x2", "sum_xy")
+#: The extra statistics of a CUPED covariate z (0 for metrics without one).
+COVARIATE_STATISTICS: tuple[str, ...] = ("sum_z", "sum_z2", "sum_yz", "sum_xz")
 #: Columns of the long sufficient-statistics frame, in order, after the label columns.
-SUFFICIENT_STATISTICS: tuple[str, ...] = ("n", "sum_y", "sum_y2", "sum_x", "sum_x2", "sum_xy")
+SUFFICIENT_STATISTICS: tuple[str, ...] = BASE_STATISTICS + COVARIATE_STATISTICS
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,11 @@ class MetricSpec:
     ``min_effect`` is the smallest *relative* effect that would matter to the business; a result
     whose relative-lift CI lies entirely inside ``(-min_effect, +min_effect)`` is called
     "neutral" (the data rule out every effect worth caring about), not merely "inconclusive".
+
+    ``covariate`` names a pre-period column (measured before assignment, so the treatment cannot
+    move it) used for CUPED variance reduction; it must not be one of the metric's own columns.
+    ``role`` and ``non_inferiority_margin`` (relative: 0.02 = "may not get worse by more than
+    2 %") drive the guardrail check; the margin only matters for ``role="guardrail"``.
     """
 
     name: str
@@ -47,6 +69,9 @@ class MetricSpec:
     denominator: str | None = None
     direction: Direction = "increase"
     min_effect: float = 0.02
+    covariate: str | None = None
+    role: Role = "primary"
+    non_inferiority_margin: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -90,6 +115,32 @@ class MetricSpec:
                 f"metric {self.name!r}: min_effect must be a finite number >= 0 "
                 f"(a relative effect, e.g. 0.02 for 2 %), got {self.min_effect!r}"
             )
+        if self.role not in ROLES:
+            raise ConfigError(
+                f"metric {self.name!r}: unknown role {self.role!r}; "
+                f"valid roles are {', '.join(ROLES)}"
+            )
+        try:
+            margin = float(self.non_inferiority_margin)
+        except (TypeError, ValueError):
+            margin = float("nan")
+        if isinstance(self.non_inferiority_margin, bool) or not 0 <= margin < float("inf"):
+            raise ConfigError(
+                f"metric {self.name!r}: non_inferiority_margin must be a finite number >= 0 "
+                f"(relative, e.g. 0.02 = may not get worse by more than 2 %), "
+                f"got {self.non_inferiority_margin!r}"
+            )
+        if self.covariate is not None:
+            if not isinstance(self.covariate, str) or not self.covariate.strip():
+                raise ConfigError(
+                    f"metric {self.name!r}: covariate must be a column name or None, "
+                    f"got {self.covariate!r}"
+                )
+            if self.covariate in (self.y_column, self.x_column):
+                raise ConfigError(
+                    f"metric {self.name!r}: covariate {self.covariate!r} is one of the metric's "
+                    "own columns; CUPED needs a pre-period column the treatment cannot move"
+                )
 
     @property
     def y_column(self) -> str:
@@ -102,20 +153,23 @@ class MetricSpec:
         return self.denominator if self.type == "ratio" else None
 
     def columns(self) -> tuple[str, ...]:
-        """Raw columns this metric reads."""
-        x = self.x_column
-        return (self.y_column,) if x is None else (self.y_column, x)
+        """Raw columns this metric reads (y, then x, then the covariate, when declared)."""
+        cols = (self.y_column,) if self.x_column is None else (self.y_column, self.x_column)
+        return cols if self.covariate is None else (*cols, self.covariate)
 
     def products(self) -> tuple[tuple[str, ...], ...]:
         """The column products whose sums this metric's sufficient statistics need.
 
-        ``("a",)`` means Σa, ``("a", "b")`` means Σab. With x ≡ 1, Σx = Σx² = n and Σxy = Σy,
-        so mean and proportion metrics need only Σy and Σy².
+        ``("a",)`` means Σa, ``("a", "b")`` means Σab. With x ≡ 1, Σx = Σx² = n and Σxy = Σy
+        (and Σxz = Σz), so mean and proportion metrics need only Σy and Σy² (plus Σz, Σz², Σyz
+        with a covariate).
         """
-        y, x = self.y_column, self.x_column
-        if x is None:
-            return ((y,), (y, y))
-        return ((y,), (y, y), (x,), (x, x), (y, x))
+        y, x, z = self.y_column, self.x_column, self.covariate
+        base = ((y,), (y, y)) if x is None else ((y,), (y, y), (x,), (x, x), (y, x))
+        if z is None:
+            return base
+        cov = ((z,), (z, z), (y, z)) if x is None else ((z,), (z, z), (y, z), (x, z))
+        return base + cov
 
 
 def check_metric_specs(metrics: Iterable[MetricSpec]) -> tuple[MetricSpec, ...]:

@@ -3,9 +3,19 @@
 A mismatch between the observed and planned unit counts per variant means assignment or
 logging is broken, and every comparison in that experiment is suspect however good its p-value
 looks. The check is Pearson's χ² goodness-of-fit of the unit counts against the expected shares,
-run per experiment (overall segment) and vectorised across experiments. The default threshold
-(α = 0.001) is deliberately strict: the test is very powerful at A/B sample sizes, and a false
-alarm discards an experiment.
+run per experiment and vectorised across experiments. The default threshold (α = 0.001) is
+deliberately strict: the test is very powerful at A/B sample sizes, and a false alarm discards an
+experiment.
+
+Per segment, too. The same test runs inside every segment value (``segment = "device=mobile"``
+…): randomisation is independent of pre-assignment attributes, so every segment should show
+the planned split. An imbalance confined to one segment is a classic bug signal (a client
+version that drops the treatment's logging, a bot filter applied to one arm). Only the overall
+SRM (segment "all") drives the ``srm`` status of result rows: segment-level SRM is
+informational, because a run with many segments will see a few p < 0.001 by chance (no
+multiple-testing correction is applied to them) and because the overall split is what the
+comparisons rely on. A variant with no units in a segment counts as 0 (a strong signal, not a
+gap in the table).
 """
 
 from __future__ import annotations
@@ -56,18 +66,24 @@ def srm_check(
     expected_split: Mapping[str, float] | None = None,
     srm_alpha: float = 0.001,
 ) -> pd.DataFrame:
-    """χ² goodness-of-fit of unit counts per variant, for every experiment at once.
+    """χ² goodness-of-fit of unit counts per variant, for every experiment (× segment) at once.
 
-    ``unit_counts`` has columns ``experiment, variant, n_units`` (one row per variant that has
-    units). ``expected_split`` maps variant → weight; the weights of an experiment's variants
+    ``unit_counts`` has columns ``experiment, variant, n_units`` (one row per variant) and
+    optionally ``segment`` (default "all"); each experiment × segment is tested separately.
+    ``expected_split`` maps variant → weight; the weights of an experiment's variants
     are normalised to shares within that experiment, so one mapping serves experiments with
     different arms. ``None`` means an equal split. A variant missing from ``expected_split``
     is a ConfigError (its expected share is unknown). Returns one row per experiment × variant
     with the columns in :data:`SRM_COLUMNS`; ``chi2``/``p_value``/``srm_detected`` repeat the
-    experiment-level result on each of its rows.
+    experiment × segment result on each of its rows.
     """
     check_expected_split(expected_split)
     counts = unit_counts[["experiment", "variant", "n_units"]].reset_index(drop=True)
+    segment = (
+        unit_counts["segment"].to_numpy(dtype=object)
+        if "segment" in unit_counts.columns
+        else np.full(len(counts), "all", dtype=object)
+    )
     variants = counts["variant"].astype(str)
     if expected_split is None:
         weight = pd.Series(1.0, index=counts.index)
@@ -85,20 +101,21 @@ def srm_check(
     exp = counts["experiment"]
     n = counts["n_units"].to_numpy(dtype=np.float64)
     w = weight.to_numpy(dtype=np.float64)
-    total_n = counts.groupby(exp, sort=False)["n_units"].transform("sum").to_numpy(np.float64)
-    total_w = pd.Series(w).groupby(exp, sort=False).transform("sum").to_numpy()
-    k = counts.groupby(exp, sort=False)["variant"].transform("size").to_numpy()
+    group, _ = pd.factorize(pd.MultiIndex.from_arrays([exp.to_numpy(dtype=object), segment]))
+    total_n = np.bincount(group, weights=n)[group]
+    total_w = np.bincount(group, weights=w)[group]
+    k = np.bincount(group)[group]
     expected_share = w / total_w
     with np.errstate(divide="ignore", invalid="ignore"):
         expected = expected_share * total_n
         observed_share = n / total_n
         contribution = (n - expected) ** 2 / expected
-    chi2 = pd.Series(contribution).groupby(exp, sort=False).transform("sum").to_numpy()
-    p_value = np.where(k > 1, stats.chi2.sf(chi2, np.maximum(k - 1, 1)), np.nan)
+    chi2 = np.bincount(group, weights=contribution)[group]
+    p_value = np.where((k > 1) & (total_n > 0), stats.chi2.sf(chi2, np.maximum(k - 1, 1)), np.nan)
     return pd.DataFrame(
         {
             "experiment": exp.to_numpy(dtype=object),
-            "segment": "all",
+            "segment": segment,
             "variant": counts["variant"].to_numpy(dtype=object),
             "n_units": counts["n_units"].to_numpy(dtype=np.int64),
             "expected_share": expected_share,
