@@ -146,6 +146,117 @@ def ui(
         os.execv(executable, [executable, *command[1:]])
 
 
+@app.command()
+def plan(
+    baseline: float | None = typer.Option(
+        None, help="Baseline conversion rate of a proportion metric, e.g. 0.05."
+    ),
+    mean: float | None = typer.Option(
+        None, help="Baseline mean of a mean metric (needed for a relative --mde)."
+    ),
+    std: float | None = typer.Option(None, help="Per-unit standard deviation of a mean metric."),
+    mde: float | None = typer.Option(
+        None, help="Minimum detectable effect, relative by default (0.1 = +10 %)."
+    ),
+    absolute: bool = typer.Option(False, "--absolute", help="Read --mde as an absolute change."),
+    n_per_arm: int | None = typer.Option(
+        None, help="Control-arm size: solve for the MDE instead of the sample size."
+    ),
+    alpha: float = typer.Option(0.05, help="Significance level."),
+    power: float = typer.Option(0.8, help="Target power."),
+    ratio: float = typer.Option(1.0, help="Allocation ratio n_variant / n_control."),
+    one_sided: bool = typer.Option(
+        False, "--one-sided", help="One-sided test in the direction of the effect."
+    ),
+    looks: int | None = typer.Option(
+        None, help="Plan an O'Brien-Fleming group-sequential design with this many looks."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+) -> None:
+    """Plan an experiment: units per arm for an MDE (--mde), or the MDE for a size (--n-per-arm).
+
+    A proportion metric takes --baseline; a mean metric takes --std (and --mean for relative
+    effects). Conventions are documented in strategies/stats/power.py.
+    """
+    import json
+
+    from strategies.errors import ConfigError
+    from strategies.stats import power as planning
+
+    relative = not absolute
+    try:
+        if (baseline is None) == (std is None):
+            raise ConfigError(
+                "give exactly one metric: --baseline RATE (proportion) or --std SD [--mean M] "
+                "(mean)"
+            )
+        if baseline is not None and mean is not None:
+            raise ConfigError("--mean is for mean metrics (with --std); drop it with --baseline")
+        if (mde is None) == (n_per_arm is None):
+            raise ConfigError(
+                "give exactly one of --mde (solve for the sample size) or --n-per-arm "
+                "(solve for the MDE)"
+            )
+        if std is not None and mde is not None and relative and mean is None:
+            raise ConfigError("a relative --mde for a mean metric needs --mean; or use --absolute")
+        design = {
+            "alpha": alpha,
+            "power": power,
+            "ratio": ratio,
+            "two_sided": not one_sided,
+            "sequential_looks": looks,
+        }
+        if baseline is not None:
+            metric = "proportion"
+            if mde is not None:
+                result = planning.sample_size_proportion(baseline, mde, relative=relative, **design)
+            else:
+                result = planning.mde_proportion(baseline, n_per_arm, relative=relative, **design)
+        else:
+            metric = "mean"
+            if mde is not None:
+                result = planning.sample_size_mean(
+                    std, mde, baseline_mean=mean, relative=relative, **design
+                )
+            else:
+                result = planning.mde_mean(std, n_per_arm, baseline_mean=mean, **design)
+    except LiftlabError as exc:
+        _fail(exc)
+
+    if as_json:
+        inputs = {"metric": metric, "baseline": baseline, "baseline_mean": mean, "std": std}
+        typer.echo(json.dumps({**inputs, **result.to_dict()}, indent=2))
+        return
+    solved = "sample size" if mde is not None else "MDE"
+    if metric == "proportion":
+        header = f"Plan for a proportion (baseline {baseline * 100:.4g}%), solved for the {solved}"
+        change = f" ({baseline * 100:.4g}% -> {(baseline + result.mde_abs) * 100:.4g}%)"
+    else:
+        base = "" if mean is None else f", baseline mean {mean:g}"
+        header = f"Plan for a mean (std {std:g}{base}), solved for the {solved}"
+        change = ""
+    sides = "two-sided" if result.two_sided else "one-sided"
+    design_note = (
+        "fixed horizon"
+        if result.inflation == 1.0
+        else f"O'Brien-Fleming, {result.sequential_looks} looks; n is the maximum"
+    )
+    rows = [
+        ("n per arm (control)", f"{result.n_control:,}"),
+        ("n per arm (variant)", f"{result.n_variant:,}"),
+        ("n total", f"{result.n_total:,}"),
+        ("MDE absolute", f"{result.mde_abs:+.6g}{change}"),
+        ("MDE relative", "n/a" if result.mde_rel is None else f"{result.mde_rel:+.2%}"),
+        ("power", f"{result.power:g}"),
+        ("alpha", f"{result.alpha:g} ({sides})"),
+        ("inflation", f"{result.inflation:.4f} ({design_note})"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    typer.echo(header)
+    for label, value in rows:
+        typer.echo(f"  {label:<{width}}  {value}")
+
+
 def _run_pipeline(config: Path) -> dict:
     from liftlab.config_check import check_run_config, load_pipeline, pipeline_for_config
 
