@@ -11,6 +11,14 @@ details) goes through Jinja2 autoescaping; the only markup inserted unescaped is
 
 Design rule: the report must never be the reason a pipeline fails. Missing columns, NaN values,
 empty frames and odd types degrade to "—" and a note rather than an exception.
+
+Optional layers show up only when their data is there, so results frames written before a layer
+existed still render: CUPED notes (``variance_reduction``/``cuped_theta``), the relative-CI
+method (``rel_ci_method``, Fieller bounds may be ±inf and read "−∞ … +∞"), guardrails
+(``role``/``guardrail_status``), a segment heatmap and Cochran's Q table (``heterogeneity``),
+per-segment SRM, and the "Bayesian view", "Sequential monitoring" and "Robustness checks"
+sections (the columns in :data:`BAYES_COLUMNS`, :data:`SEQUENTIAL_COLUMNS` and
+:data:`NONPARAMETRIC_COLUMNS`; ``sequential_looks`` adds the per-look charts).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import functools
 import importlib.resources
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 from typing import Any
@@ -31,26 +40,94 @@ import yaml
 from markupsafe import Markup
 
 from liftlab import __version__
-from liftlab.plots import figure_to_svg, forest_plot, funnel_plot
+from liftlab.plots import (
+    figure_to_svg,
+    forest_plot,
+    funnel_plot,
+    segment_heatmap,
+    sequential_plot,
+)
 from strategies.stats.aggregate import FUNNEL_COLUMNS
 from strategies.stats.analysis import RESULT_COLUMNS
+from strategies.stats.heterogeneity import HETEROGENEITY_COLUMNS
 from strategies.stats.srm import SRM_COLUMNS
 
-__all__ = ["SECTION_TITLES", "render_ab_report"]
+__all__ = [
+    "BAYES_COLUMNS",
+    "LOOK_COLUMNS",
+    "NONPARAMETRIC_COLUMNS",
+    "OPTIONAL_SECTIONS",
+    "SECTION_TITLES",
+    "SEQUENTIAL_COLUMNS",
+    "render_ab_report",
+]
 
-# Section id -> heading. Public so tests (and anyone linking into the report) share one source.
+# Section id -> heading, in page order. Public so tests (and anyone linking into the report)
+# share one source. The ids in OPTIONAL_SECTIONS appear only when their data is present.
 SECTION_TITLES: dict[str, str] = {
     "summary": "At a glance",
     "headline": "Headline",
     "forest": "Relative lift by metric",
     "funnel": "Funnel",
     "results": "Results",
+    "guardrails": "Guardrails",
+    "bayesian": "Bayesian view",
+    "sequential": "Sequential monitoring",
+    "robustness": "Robustness checks",
     "segments": "Segments",
     "srm": "Sample ratio mismatch",
     "cleaning": "Data cleaning audit",
     "validation": "Data validation",
     "run": "Run details",
 }
+OPTIONAL_SECTIONS: frozenset[str] = frozenset(
+    {"guardrails", "bayesian", "sequential", "robustness"}
+)
+
+# Columns of the optional inference layers (added to the results frame when a layer ran).
+BAYES_COLUMNS: tuple[str, ...] = (
+    "prob_variant_better",
+    "expected_loss_control",
+    "expected_loss_variant",
+    "bayes_abs_cri_low",
+    "bayes_abs_cri_high",
+    "bayes_rel_cri_low",
+    "bayes_rel_cri_high",
+    "bayes_decision",
+)
+SEQUENTIAL_COLUMNS: tuple[str, ...] = (
+    "seq_method",
+    "seq_look",
+    "seq_planned_looks",
+    "seq_statistic",
+    "seq_boundary",
+    "seq_p_value",
+    "seq_ci_low",
+    "seq_ci_high",
+    "seq_crossed",
+    "seq_crossed_look",
+)
+NONPARAMETRIC_COLUMNS: tuple[str, ...] = (
+    "mw_p_value",
+    "prob_superiority",
+    "boot_abs_ci_low",
+    "boot_abs_ci_high",
+    "boot_rel_ci_low",
+    "boot_rel_ci_high",
+)
+#: The long per-look frame behind the sequential charts (``sequential_looks``).
+LOOK_COLUMNS: tuple[str, ...] = (
+    "experiment",
+    "metric",
+    "variant",
+    "look",
+    "period",
+    "statistic",
+    "boundary",
+    "p_value",
+    "ci_low",
+    "ci_high",
+)
 
 DECISIONS = ("win", "loss", "neutral", "inconclusive")
 
@@ -58,6 +135,11 @@ DECISIONS = ("win", "loss", "neutral", "inconclusive")
 _DASH = "—"
 _MINUS = "\u2212"
 _MAX_DETAIL_CHARS = 240
+_GUARD_STATUSES = ("pass", "fail", "inconclusive")
+_ROLES = ("primary", "secondary", "guardrail")
+_SEQ_METHODS = {"msprt": "mSPRT", "group_sequential": "Group sequential"}
+# "... significant result held back: guardrail(s) not passed (open_rate=inconclusive, ...)"
+_HELD_BACK = re.compile(r"guardrail\(s\) not passed \((?P<items>.*?)\)\s*(?:;|$)")
 
 
 # --- small formatting helpers -------------------------------------------------------------
@@ -71,6 +153,14 @@ def _num_or_nan(value: Any) -> float:
     except (TypeError, ValueError):
         return math.nan
     return out if math.isfinite(out) else math.nan
+
+
+def _num_or_inf(value: Any) -> float:
+    """Like :func:`_num_or_nan` but keeps ±inf (an unbounded CI end is information)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _ok(value: Any) -> bool:
@@ -106,6 +196,38 @@ def _pct(value: Any, *, signed: bool = True, digits: int | None = None) -> str:
         digits = 1 if abs(x) >= 0.01 or x == 0 else 2
     sign = "+" if signed else ""
     return _signed(f"{x * 100:{sign}.{digits}f} %")
+
+
+def _pct_bound(value: Any) -> str:
+    """A CI end in percent; ±inf reads '−∞' / '+∞' (never 'inf'), NaN '—'."""
+    x = _num_or_inf(value)
+    if math.isinf(x):
+        return f"{_MINUS}∞" if x < 0 else "+∞"
+    return _pct(x)
+
+
+def _ci(low: Any, high: Any) -> str:
+    """'−1.2 % … +3.4 %' ('' when both ends are unknown), with ∞ for unbounded ends."""
+    lo, hi = _num_or_inf(low), _num_or_inf(high)
+    if math.isnan(lo) and math.isnan(hi):
+        return ""
+    return f"{_pct_bound(lo)} … {_pct_bound(hi)}"
+
+
+def _unbounded(low: Any, high: Any) -> bool:
+    return math.isinf(_num_or_inf(low)) or math.isinf(_num_or_inf(high))
+
+
+def _prob(value: Any) -> str:
+    """A probability as a percentage that never claims certainty: '>99.9 %', '<0.1 %'."""
+    x = _num_or_nan(value)
+    if math.isnan(x):
+        return _DASH
+    if x > 0.999:
+        return ">99.9 %"
+    if x < 0.001:
+        return "<0.1 %"
+    return f"{x * 100:.1f} %"
 
 
 def _num(value: Any, *, signed: bool = False) -> str:
@@ -160,6 +282,38 @@ def _abs_diff(value: Any, metric_type: Any) -> str:
         x = _num_or_nan(value)
         return _DASH if math.isnan(x) else _signed(f"{x * 100:+.2f} pp")
     return _num(value, signed=True)
+
+
+def _abs_bound(value: Any, metric_type: Any) -> str:
+    """An absolute-scale interval end ('+0.12 pp', '−3.41'); ±inf as '−∞' / '+∞'."""
+    x = _num_or_inf(value)
+    if math.isinf(x):
+        return f"{_MINUS}∞" if x < 0 else "+∞"
+    return _abs_diff(x, metric_type)
+
+
+def _abs_ci(low: Any, high: Any, metric_type: Any) -> str:
+    if math.isnan(_num_or_inf(low)) and math.isnan(_num_or_inf(high)):
+        return ""
+    return f"{_abs_bound(low, metric_type)} … {_abs_bound(high, metric_type)}"
+
+
+def _loss(value: Any, metric_type: Any, control: float = math.nan) -> tuple[str, str]:
+    """An expected loss (>= 0) in the metric's units and relative to the control estimate.
+
+    Losses span many orders of magnitude (1e-30 when one arm is clearly better); below
+    0.005 % of the control value they read "≈ 0" rather than '4.2e−34'.
+    """
+    x = _num_or_nan(value)
+    if math.isnan(x):
+        return _DASH, ""
+    ratio = x / control if control > 0 else math.nan
+    if not math.isnan(ratio) and ratio < 5e-5:
+        return "≈ 0", "<0.01 % of control"
+    rel = "" if math.isnan(ratio) else f"{_pct(ratio, signed=False, digits=2)} of control"
+    if metric_type == "proportion":
+        return f"{x * 100:.2g} pp" if abs(x) < 0.0001 else f"{x * 100:.3f} pp", rel
+    return _num(x), rel
 
 
 def _conf_label(alpha: Any) -> str:
@@ -251,6 +405,70 @@ def _decision(value: Any) -> str:
     return text if text in DECISIONS else ""
 
 
+def _guard_status(value: Any) -> str:
+    text = _text(value).strip().lower()
+    return text if text in _GUARD_STATUSES else ""
+
+
+def _role(value: Any) -> str:
+    text = _text(value).strip().lower()
+    return text if text in _ROLES else ""
+
+
+def _has_values(df: pd.DataFrame, columns: Iterable[str], original: pd.DataFrame | None) -> bool:
+    """True when the caller's frame has any of ``columns`` with at least one real value.
+
+    Checked on the original frame: ``_frame`` adds missing columns as NaN, and a column that
+    exists but is all NaN (a layer that ran on no metric) must not conjure an empty section.
+    """
+    if original is None or df.empty:
+        return False
+    for col in columns:
+        if col in original.columns and col in df.columns:
+            values = df[col]
+            if values.map(lambda v: _text(v) != "" and not _is_nan(v)).any():
+                return True
+    return False
+
+
+def _is_nan(value: Any) -> bool:
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _cuped(row: Any) -> dict[str, str] | None:
+    """The 'CUPED −30 % variance' note of a row that used a covariate, else None."""
+    if not _text(row.test).endswith("_cuped"):
+        return None
+    vr = _num_or_nan(row.variance_reduction)
+    theta = _num_or_nan(row.cuped_theta)
+    if math.isnan(vr):
+        text, title = "CUPED", "CUPED-adjusted with a pre-period covariate"
+    else:
+        text = "CUPED " + _signed(f"{-vr * 100:+.0f} %") + " variance"
+        title = (
+            f"CUPED: the variance of the difference is {abs(vr) * 100:.0f} % "
+            f"{'smaller' if vr >= 0 else 'larger'} than without the covariate"
+        )
+    if not math.isnan(theta):
+        title += f" (θ = {theta:.3g})"
+    return {"text": text, "title": title}
+
+
+def _held_back(message: Any) -> list[tuple[str, str]] | None:
+    """Guardrails named in a 'significant result held back' message as (metric, status)."""
+    match = _HELD_BACK.search(_text(message))
+    if not match:
+        return None
+    items = []
+    for item in match.group("items").split(", "):
+        metric, sep, status = item.rpartition("=")
+        items.append((metric, status) if sep else (item, ""))
+    return items
+
+
 def _order(df: pd.DataFrame, *cols: str) -> pd.DataFrame:
     """Sort by first appearance of each key: the upstream order is meaningful, alphabet isn't."""
     if df.empty:
@@ -288,13 +506,18 @@ def _srm_experiments(srm: pd.DataFrame, results: pd.DataFrame) -> dict[str, floa
     return flagged
 
 
-def _mini_bar(row: Any, scale: float) -> dict[str, float] | None:
+def _mini_bar(
+    lift: Any, low: Any, high: Any, scale: float, *, marker: float = math.nan
+) -> dict[str, Any] | None:
     """Positions (0-100 %) of a tiny in-table CI bar on a symmetric, per-metric scale.
 
     The same metric shares one scale within a table, so bars can be compared down a column
-    the way the forest plot compares them, without leaving the table.
+    the way the forest plot compares them, without leaving the table. An end beyond the scale
+    (±inf from an unbounded Fieller interval) is clipped and gets an arrowhead (``open_lo`` /
+    ``open_hi``). ``marker`` (e.g. a guardrail's margin) is drawn as a tick when finite.
     """
-    lift, lo, hi = (_num_or_nan(v) for v in (row.rel_lift, row.rel_ci_low, row.rel_ci_high))
+    lift = _num_or_nan(lift)
+    lo, hi = _num_or_inf(low), _num_or_inf(high)
     if math.isnan(lift) or not scale > 0:
         return None
 
@@ -303,7 +526,14 @@ def _mini_bar(row: Any, scale: float) -> dict[str, float] | None:
 
     lo = lift if math.isnan(lo) else lo
     hi = lift if math.isnan(hi) else hi
-    return {"left": pos(lo), "width": round(max(pos(hi) - pos(lo), 0.6), 2), "dot": pos(lift)}
+    return {
+        "left": pos(lo),
+        "width": round(max(pos(hi) - pos(lo), 0.6), 2),
+        "dot": pos(lift),
+        "open_lo": lo < -scale,
+        "open_hi": hi > scale,
+        "marker": None if math.isnan(marker) else pos(marker),
+    }
 
 
 def _result_row(row: Any, scale: float = math.nan) -> dict[str, Any]:
@@ -311,11 +541,10 @@ def _result_row(row: Any, scale: float = math.nan) -> dict[str, Any]:
     decision = _decision(row.decision)
     status = _text(row.status) or "ok"
     lift_ok = _ok(row.rel_lift)
-    ci = ""
-    if _ok(row.rel_ci_low) or _ok(row.rel_ci_high):
-        ci = f"{_pct(row.rel_ci_low)} … {_pct(row.rel_ci_high)}"
     alpha = _num_or_nan(row.alpha)
     p_adj = _num_or_nan(row.p_value_adjusted)
+    method = _text(row.rel_ci_method).strip().lower()
+    unbounded = _unbounded(row.rel_ci_low, row.rel_ci_high)
     return {
         "segment": _text(row.segment),
         "metric": _text(row.metric),
@@ -326,8 +555,10 @@ def _result_row(row: Any, scale: float = math.nan) -> dict[str, Any]:
         "est_variant": _estimate(row.estimate_variant, mtype),
         "abs_diff": _abs_diff(row.abs_diff, mtype),
         "lift": _pct(row.rel_lift) if lift_ok else _DASH,
-        "lift_ci": ci,
-        "bar": _mini_bar(row, scale),
+        "lift_ci": _ci(row.rel_ci_low, row.rel_ci_high),
+        "unbounded": unbounded,
+        "ci_method": method,
+        "bar": _mini_bar(row.rel_lift, row.rel_ci_low, row.rel_ci_high, scale),
         "p": _pval(row.p_value),
         "p_adj": _pval(row.p_value_adjusted),
         "significant": not math.isnan(p_adj) and not math.isnan(alpha) and p_adj < alpha,
@@ -337,6 +568,9 @@ def _result_row(row: Any, scale: float = math.nan) -> dict[str, Any]:
         "decision": decision,
         "status": status,
         "message": _text(row.message),
+        "role": _role(row.role),
+        "guardrail": _guard_status(row.guardrail_status),
+        "cuped": _cuped(row),
     }
 
 
@@ -363,8 +597,44 @@ def _grouped(df: pd.DataFrame, srm_flags: Mapping[str, float]) -> list[dict[str,
     return groups
 
 
+def _show_roles(df: pd.DataFrame) -> bool:
+    """Role tags only help when some metric is not primary (the default needs no label)."""
+    return bool({_role(v) for v in df["role"]} - {"", "primary"})
+
+
+def _seq_note(row: Any) -> str:
+    """'stopped at look 3 of 14' when a sequential test crossed its boundary, else ''."""
+    method = _text(row.seq_method).strip()
+    if not method or not _truthy(row.seq_crossed):
+        return ""
+    look = _num_or_nan(row.seq_crossed_look)
+    planned = _num_or_nan(row.seq_planned_looks)
+    name = _SEQ_METHODS.get(method, method)
+    if math.isnan(look):
+        return f"{name}: boundary crossed"
+    of = f" of {planned:g}" if not math.isnan(planned) else ""
+    return f"{name}: stopped at look {look:g}{of}"
+
+
+def _cuped_summary(df: pd.DataFrame) -> list[tuple[str, float]]:
+    """(metric, mean variance reduction) for the metrics analysed with CUPED, in order."""
+    found: dict[str, list[float]] = {}
+    for row in df.itertuples(index=False):
+        if _text(row.test).endswith("_cuped") and (_text(row.status) or "ok") == "ok":
+            found.setdefault(_text(row.metric), []).append(_num_or_nan(row.variance_reduction))
+    out = []
+    for metric, values in found.items():
+        finite = [v for v in values if not math.isnan(v)]
+        out.append((metric, sum(finite) / len(finite) if finite else math.nan))
+    return out
+
+
 def _headline(exp: str, sub: pd.DataFrame, srm_p: float | None) -> dict[str, Any]:
-    """One sentence per experiment: the wins and losses that matter, then the rest in brief."""
+    """One sentence per experiment: the wins and losses that matter, then the rest in brief.
+
+    A win held back by a guardrail is spelled out ("B wins on ctr … but guardrail open_rate
+    is not passed → not a win") instead of being counted as one more "inconclusive".
+    """
     parts: list[dict[str, str]] = []
     counts = dict.fromkeys(DECISIONS, 0)
     not_estimable: list[str] = []
@@ -373,19 +643,36 @@ def _headline(exp: str, sub: pd.DataFrame, srm_p: float | None) -> dict[str, Any
         if not _ok(row.rel_lift):
             not_estimable.append(_text(row.status) or "no estimate")
             continue
+        ci = f"{_conf_label(row.alpha)} {_ci(row.rel_ci_low, row.rel_ci_high) or _DASH}"
+        guards = _held_back(row.message) if decision != "win" else None
+        if guards:
+            names = ", ".join(f"{m} ({st})" if st else m for m, st in guards)
+            one = len(guards) == 1
+            parts.append(
+                {
+                    "tone": "held",
+                    "lead": f"{_text(row.variant)} wins on {_text(row.metric)}",
+                    "detail": f"({_pct(row.rel_lift)}, {ci})",
+                    "but": f"but guardrail{'' if one else 's'} {names} "
+                    f"{'is' if one else 'are'} not passed → not a win",
+                    "seq": "",
+                }
+            )
+            continue
         if decision:
             counts[decision] += 1
         if decision in ("win", "loss"):
             verb = "wins" if decision == "win" else "loses"
-            ci = f"{_conf_label(row.alpha)} {_pct(row.rel_ci_low)} … {_pct(row.rel_ci_high)}"
             parts.append(
                 {
                     "tone": decision,
                     "lead": f"{_text(row.variant)} {verb} on {_text(row.metric)}",
                     "detail": f"({_pct(row.rel_lift)}, {ci})",
+                    "but": "",
+                    "seq": _seq_note(row),
                 }
             )
-    parts.sort(key=lambda p: 0 if p["tone"] == "win" else 1)
+    parts.sort(key=lambda p: {"win": 0, "held": 1, "loss": 2}[p["tone"]])
 
     rest = []
     if parts:
@@ -406,13 +693,23 @@ def _headline(exp: str, sub: pd.DataFrame, srm_p: float | None) -> dict[str, Any
         kinds = ", ".join(sorted(set(not_estimable)))
         rest.append(f"{len(not_estimable)} not estimable ({kinds})")
 
+    tones = {p["tone"] for p in parts}
     tone = "neutral"
-    if any(p["tone"] == "loss" for p in parts):
-        tone = "loss"
-    elif parts:
-        tone = "win"
-    elif counts["inconclusive"]:
-        tone = "inconclusive"
+    for candidate in ("loss", "held", "win"):
+        if candidate in tones:
+            tone = candidate
+            break
+    else:
+        if counts["inconclusive"]:
+            tone = "inconclusive"
+    notes = []
+    cuped = _cuped_summary(sub)
+    if cuped:
+        bits = [
+            f"{m} ({_signed(f'{-vr * 100:+.0f} %')} variance)" if not math.isnan(vr) else m
+            for m, vr in cuped
+        ]
+        notes.append("CUPED on " + ", ".join(bits))
     srm = srm_p is not None
     return {
         "experiment": exp,
@@ -420,6 +717,7 @@ def _headline(exp: str, sub: pd.DataFrame, srm_p: float | None) -> dict[str, Any
         "parts": parts,
         "summary": summary,
         "rest": "; ".join(rest),
+        "notes": notes,
         "srm": srm,
         "srm_p": _p_phrase(srm_p) if srm else "",
     }
@@ -446,7 +744,7 @@ def _kpis(
         return {"key": key, "label": label, "value": value, "sub": sub, "tone": tone}
 
     n_srm = len(srm_flags)
-    return [
+    cards = [
         card("experiments", "Experiments", str(n_exp), "analysed", "accent"),
         card(
             "comparisons", "Comparisons", str(len(overall)), "variant × metric, overall", "accent"
@@ -490,15 +788,53 @@ def _kpis(
             "accent",
         ),
     ]
+    pairs = zip(overall["guardrail_status"], overall["role"], strict=True)
+    guards = [_guard_status(v) for v, r in pairs if _role(r) == "guardrail" or _guard_status(v)]
+    if guards:
+        not_passed = sum(g != "pass" for g in guards)
+        tone = "loss" if "fail" in guards else ("inconclusive" if not_passed else "ok")
+        n = len(guards)
+        cards.insert(
+            7,
+            card(
+                "guardrails",
+                "Guardrail alerts",
+                str(not_passed),
+                f"not passed, of {n} check{'' if n == 1 else 's'}",
+                tone,
+            ),
+        )
+    cuped = _cuped_summary(overall)
+    if cuped:
+        n_rows = sum(_text(t).endswith("_cuped") for t in overall["test"])
+        finite = [vr for _, vr in cuped if not math.isnan(vr)]
+        value = _signed(f"{-sum(finite) / len(finite) * 100:+.0f} %") if finite else "on"
+        cards.append(
+            card(
+                "cuped",
+                "CUPED",
+                value,
+                f"avg. variance, {n_rows} comparison{'' if n_rows == 1 else 's'}",
+                "accent",
+            )
+        )
+    return cards
 
 
-def _srm_rows(srm: pd.DataFrame) -> list[dict[str, Any]]:
-    """One row per variant, with experiment-level cells spanning the variants of a check."""
+def _srm_rows(srm: pd.DataFrame, *, flagged_first: bool = False) -> list[dict[str, Any]]:
+    """One row per variant, with experiment-level cells spanning the variants of a check.
+
+    ``flagged_first`` lists the checks that detected SRM before the rest (for the long
+    per-segment table, where a flagged segment would otherwise hide among dozens).
+    """
     out: list[dict[str, Any]] = []
     if srm.empty:
         return out
     srm = srm.assign(_seg=srm["segment"].map(lambda s: _text(s) or "all"))
-    for (exp, seg), sub in srm.groupby([srm["experiment"].astype(str), "_seg"], sort=False):
+    checks = list(srm.groupby([srm["experiment"].astype(str), "_seg"], sort=False))
+    if flagged_first:
+        checks.sort(key=lambda c: not any(_truthy(v) for v in c[1]["srm_detected"]))
+    for (exp, seg), sub in checks:
         detected = any(_truthy(v) for v in sub["srm_detected"])
         for i, row in enumerate(sub.itertuples(index=False)):
             exp_share = _num_or_nan(row.expected_share)
@@ -530,6 +866,325 @@ def _srm_rows(srm: pd.DataFrame) -> list[dict[str, Any]]:
         last_first = max(i for i, r in enumerate(out) if r["first"])
         out[last_first]["final_group"] = True
     return out
+
+
+def _srm_segment_summary(srm: pd.DataFrame) -> dict[str, int]:
+    """How many experiment × segment-value checks there are and how many flagged SRM."""
+    if srm.empty:
+        return {"checks": 0, "flagged": 0}
+    keys = srm["experiment"].astype(str) + "\x00" + srm["segment"].astype(str)
+    flagged = srm["srm_detected"].map(_truthy).groupby(keys, sort=False).any()
+    return {"checks": int(len(flagged)), "flagged": int(flagged.sum())}
+
+
+# --- optional layers ----------------------------------------------------------------------
+
+
+def _metric_specs(config: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Metric name -> {"margin", "direction"} from any ``metrics`` list in the config.
+
+    The pipeline config nests metric declarations in different places (top level, under
+    ``parameters`` or ``analysis``), as dicts or MetricSpec-like objects; entries without a
+    ``name`` (a plain list of metric names) are ignored. The margin is NaN unless declared.
+    """
+    found: dict[str, dict[str, Any]] = {}
+
+    def field(spec: Any, key: str) -> Any:
+        return spec.get(key) if isinstance(spec, Mapping) else getattr(spec, key, None)
+
+    def visit(node: Any, depth: int) -> None:
+        if depth > 6:
+            return
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key == "metrics" and isinstance(value, list | tuple):
+                    for spec in value:
+                        name = field(spec, "name")
+                        if name is None or isinstance(spec, str):
+                            continue
+                        found.setdefault(
+                            str(name),
+                            {
+                                "margin": _num_or_nan(field(spec, "non_inferiority_margin")),
+                                "direction": _text(field(spec, "direction")) or "increase",
+                            },
+                        )
+                else:
+                    visit(value, depth + 1)
+        elif isinstance(node, list | tuple):
+            for value in node:
+                visit(value, depth + 1)
+
+    try:
+        visit(config or {}, 0)
+    except Exception:  # noqa: BLE001 - a strange config must not break the report
+        return found
+    return found
+
+
+def _scale(*series: Iterable[Any]) -> float:
+    """Half-width of a symmetric mini-bar scale: the largest finite |value|, plus 5 %."""
+    vals = [abs(_num_or_nan(v)) for ser in series for v in ser]
+    vals = [v for v in vals if not math.isnan(v)]
+    return max(vals) * 1.05 if vals and max(vals) > 0 else math.nan
+
+
+def _is_guardrail(df: pd.DataFrame) -> pd.Series:
+    return (df["role"].map(_role) == "guardrail") | (
+        df["guardrail_status"].map(_guard_status) != ""
+    )
+
+
+def _guardrail_groups(
+    overall: pd.DataFrame, specs: Mapping[str, Mapping[str, Any]], srm_flags: Mapping[str, float]
+) -> list[dict[str, Any]]:
+    """Guardrail checks per experiment × variant, with the wins each group holds back."""
+    if overall.empty:
+        return []
+    guards = overall[_is_guardrail(overall)]
+    if guards.empty:
+        return []
+    held: dict[tuple[str, str], list[str]] = {}
+    for row in overall.itertuples(index=False):
+        if _held_back(row.message) and _decision(row.decision) != "win":
+            key = (str(row.experiment), str(row.variant))
+            held.setdefault(key, []).append(_text(row.metric))
+
+    def margin_of(metric: str) -> tuple[float, str]:
+        spec = specs.get(metric) or {}
+        m = _num_or_nan(spec.get("margin"))
+        return m, str(spec.get("direction") or "increase")
+
+    scales: dict[str, float] = {}
+    for metric, sub in guards.groupby(guards["metric"].astype(str), sort=False):
+        m, _ = margin_of(metric)
+        scales[metric] = _scale(sub["rel_lift"], sub["rel_ci_low"], sub["rel_ci_high"], [m])
+    groups = []
+    keys = [guards["experiment"].astype(str), guards["variant"].astype(str)]
+    for (exp, variant), sub in guards.groupby(keys, sort=False):
+        rows = []
+        for row in sub.itertuples(index=False):
+            metric = _text(row.metric)
+            m, direction = margin_of(metric)
+            bad_side = -m if direction != "decrease" else m
+            margin = _DASH
+            if not math.isnan(m):
+                margin = _pct(bad_side) if m else "0 %"
+            rows.append(
+                {
+                    "metric": metric,
+                    "metric_type": _text(row.metric_type),
+                    "direction": direction,
+                    "margin": margin,
+                    "margin_known": not math.isnan(m),
+                    "lift": _pct(row.rel_lift),
+                    "lift_ci": _ci(row.rel_ci_low, row.rel_ci_high),
+                    "unbounded": _unbounded(row.rel_ci_low, row.rel_ci_high),
+                    "bar": _mini_bar(
+                        row.rel_lift,
+                        row.rel_ci_low,
+                        row.rel_ci_high,
+                        scales.get(metric, math.nan),
+                        marker=bad_side,
+                    ),
+                    "status": _guard_status(row.guardrail_status) or "inconclusive",
+                    "row_status": _text(row.status) or "ok",
+                    "message": _text(row.message),
+                }
+            )
+        statuses = {r["status"] for r in rows}
+        verdict = "fail" if "fail" in statuses else ("pass" if statuses == {"pass"} else "inc")
+        groups.append(
+            {
+                "experiment": exp,
+                "variant": variant,
+                "control": _text(sub["control"].iloc[0]),
+                "srm": exp in srm_flags,
+                "rows": rows,
+                "held": held.get((exp, variant), []),
+                "verdict": verdict,
+            }
+        )
+    return groups
+
+
+def _bayes_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
+    """The Bayesian view: P(better), expected losses and credible interval per comparison."""
+    cols = [c for c in BAYES_COLUMNS if c != "bayes_decision"]
+    if overall.empty:
+        return []
+    has = overall[cols].apply(lambda c: c.map(_ok)).any(axis=1)
+    df = overall[has | (overall["bayes_decision"].map(_decision) != "")]
+    groups = []
+    for exp, sub in df.groupby(df["experiment"].astype(str), sort=False):
+        rows = []
+        for row in sub.itertuples(index=False):
+            mtype = _text(row.metric_type)
+            prob = _num_or_nan(row.prob_variant_better)
+            control = abs(_num_or_nan(row.estimate_control))
+
+            tone = "neutral"
+            if not math.isnan(prob):
+                tone = "win" if prob >= 0.95 else ("loss" if prob <= 0.05 else "neutral")
+            rows.append(
+                {
+                    "metric": _text(row.metric),
+                    "metric_type": mtype,
+                    "variant": _text(row.variant),
+                    "control": _text(row.control),
+                    "prob": _prob(prob),
+                    "prob_width": None if math.isnan(prob) else round(prob * 100, 1),
+                    "prob_tone": tone,
+                    "loss_variant": _loss(row.expected_loss_variant, mtype, control),
+                    "loss_control": _loss(row.expected_loss_control, mtype, control),
+                    "cri": _ci(row.bayes_rel_cri_low, row.bayes_rel_cri_high),
+                    "cri_abs": _abs_ci(row.bayes_abs_cri_low, row.bayes_abs_cri_high, mtype),
+                    "bayes_decision": _decision(row.bayes_decision),
+                    "decision": _decision(row.decision),
+                    "status": _text(row.status) or "ok",
+                }
+            )
+        groups.append({"experiment": exp, "rows": rows})
+    return groups
+
+
+def _seq_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
+    """Sequential monitoring per overall comparison: where the test stands, did it stop."""
+    if overall.empty:
+        return []
+    df = overall[overall["seq_method"].map(lambda v: _text(v).strip() != "")]
+    groups = []
+    for exp, sub in df.groupby(df["experiment"].astype(str), sort=False):
+        rows = []
+        for row in sub.itertuples(index=False):
+            mtype = _text(row.metric_type)
+            method = _text(row.seq_method).strip()
+            look = _num_or_nan(row.seq_look)
+            planned = _num_or_nan(row.seq_planned_looks)
+            crossed = _truthy(row.seq_crossed)
+            crossed_look = _num_or_nan(row.seq_crossed_look)
+            look_text = _DASH if math.isnan(look) else f"{look:g}"
+            if not math.isnan(look) and not math.isnan(planned):
+                look_text = f"{look:g} of {planned:g}"
+            z = _num_or_nan(row.seq_statistic)
+            b = _num_or_inf(row.seq_boundary)
+            if crossed:
+                state = "stopped"
+                state_text = (
+                    f"stopped at look {crossed_look:g}"
+                    if not math.isnan(crossed_look)
+                    else "boundary crossed"
+                )
+            elif not math.isnan(look) and not math.isnan(planned) and look >= planned:
+                state, state_text = "final", "final look, not crossed"
+            else:
+                state, state_text = "running", "keep running"
+            rows.append(
+                {
+                    "metric": _text(row.metric),
+                    "metric_type": mtype,
+                    "variant": _text(row.variant),
+                    "control": _text(row.control),
+                    "method": method,
+                    "method_name": _SEQ_METHODS.get(method, method),
+                    "look": look_text,
+                    "z": _DASH if math.isnan(z) else _signed(f"{z:+.2f}"),
+                    "boundary": (
+                        "±∞" if math.isinf(b) else (_DASH if math.isnan(b) else f"±{b:.2f}")
+                    ),
+                    "p": _pval(row.seq_p_value),
+                    "cs": _abs_ci(row.seq_ci_low, row.seq_ci_high, mtype),
+                    "state": state,
+                    "state_text": state_text,
+                    "decision": _decision(row.decision),
+                }
+            )
+        groups.append({"experiment": exp, "rows": rows})
+    return groups
+
+
+def _ci_sign(low: Any, high: Any) -> str:
+    """'+' if a CI lies above 0, '-' below, '0' across it, '' when unknown."""
+    lo, hi = _num_or_inf(low), _num_or_inf(high)
+    if math.isnan(lo) or math.isnan(hi):
+        return ""
+    return "+" if lo > 0 else ("-" if hi < 0 else "0")
+
+
+def _robust_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
+    """Non-parametric checks next to the parametric relative CI, per comparison."""
+    if overall.empty:
+        return []
+    has = overall[list(NONPARAMETRIC_COLUMNS)].apply(lambda c: c.map(_ok)).any(axis=1)
+    df = overall[has]
+    scales = {
+        str(m): _scale(
+            sub["rel_lift"],
+            sub["rel_ci_low"],
+            sub["rel_ci_high"],
+            sub["boot_rel_ci_low"],
+            sub["boot_rel_ci_high"],
+        )
+        for m, sub in df.groupby(df["metric"].astype(str), sort=False)
+    }
+    groups = []
+    for exp, sub in df.groupby(df["experiment"].astype(str), sort=False):
+        rows = []
+        for row in sub.itertuples(index=False):
+            scale = scales.get(_text(row.metric), math.nan)
+            param = _ci_sign(row.rel_ci_low, row.rel_ci_high)
+            boot = _ci_sign(row.boot_rel_ci_low, row.boot_rel_ci_high)
+            agree = "" if not (param and boot) else ("yes" if param == boot else "no")
+            boot_mid = _num_or_nan(row.rel_lift)
+            rows.append(
+                {
+                    "metric": _text(row.metric),
+                    "metric_type": _text(row.metric_type),
+                    "variant": _text(row.variant),
+                    "control": _text(row.control),
+                    "test": _text(row.test),
+                    "lift": _pct(row.rel_lift),
+                    "param_ci": _ci(row.rel_ci_low, row.rel_ci_high) or _DASH,
+                    "boot_ci": _ci(row.boot_rel_ci_low, row.boot_rel_ci_high) or _DASH,
+                    "param_bar": _mini_bar(row.rel_lift, row.rel_ci_low, row.rel_ci_high, scale),
+                    "boot_bar": _mini_bar(
+                        boot_mid, row.boot_rel_ci_low, row.boot_rel_ci_high, scale
+                    ),
+                    "mw_p": _pval(row.mw_p_value),
+                    "ps": _prob(row.prob_superiority),
+                    "agree": agree,
+                    "decision": _decision(row.decision),
+                }
+            )
+        groups.append({"experiment": exp, "rows": rows})
+    return groups
+
+
+def _heterogeneity_rows(het: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Cochran's Q per experiment × variant × metric × segment column."""
+    if het is None or het.empty:
+        return []
+    df = _frame(het, HETEROGENEITY_COLUMNS)
+    rows = []
+    for row in df.itertuples(index=False):
+        dof = _num_or_nan(row.df)
+        rows.append(
+            {
+                "experiment": _text(row.experiment),
+                "variant": _text(row.variant),
+                "metric": _text(row.metric),
+                "segment_column": _text(row.segment_column),
+                "n": _int(row.n_segments),
+                "q": _num(row.q),
+                "df": _DASH if math.isnan(dof) else f"{dof:g}",
+                "p": _pval(row.p_value),
+                "i2": _pct(row.i2, signed=False, digits=0),
+                "heterogeneous": _truthy(row.heterogeneous) and _ok(row.p_value),
+                "testable": _ok(row.p_value),
+            }
+        )
+    rows.sort(key=lambda r: not r["heterogeneous"])  # stable: what differs first
+    return rows
 
 
 def _funnel_table(funnel: pd.DataFrame) -> dict[str, Any]:
@@ -655,13 +1310,22 @@ def render_ab_report(
     validation: dict,
     config: dict,
     run_info: dict,
+    heterogeneity: pd.DataFrame | None = None,
+    sequential_looks: pd.DataFrame | None = None,
 ) -> str:
     """Build the full A/B report as one HTML string (UTF-8, no external references).
 
     Inputs follow the schemas of the analysis steps (see module docs); columns that are missing
     are treated as empty so an older or partial frame still yields a readable report.
+    ``heterogeneity`` is the Cochran's Q frame (``HETEROGENEITY_COLUMNS``) shown under
+    Segments; ``sequential_looks`` is the long per-look frame (:data:`LOOK_COLUMNS`) behind the
+    sequential charts. Both are optional; so are the Bayesian, sequential and non-parametric
+    columns of ``results``: each optional section appears only when its data is present.
     """
-    res = _order(_frame(results, RESULT_COLUMNS), "experiment", "segment", "metric", "variant")
+    extra = (*BAYES_COLUMNS, *SEQUENTIAL_COLUMNS, *NONPARAMETRIC_COLUMNS)
+    res = _order(
+        _frame(results, (*RESULT_COLUMNS, *extra)), "experiment", "segment", "metric", "variant"
+    )
     srm_df = _frame(srm, SRM_COLUMNS) if srm is not None and not srm.empty else pd.DataFrame()
     if srm_df.empty:
         srm_df = pd.DataFrame(columns=list(SRM_COLUMNS))
@@ -697,13 +1361,54 @@ def render_ab_report(
             if _text(c)
         }
         funnel_svg = Markup(figure_to_svg(funnel_plot(fun, controls=controls)))
+    heatmap_svg = None
+    if not segments.empty and segments["rel_lift"].map(_ok).any():
+        heatmap_svg = Markup(figure_to_svg(segment_heatmap(segments)))
 
     alphas = pd.to_numeric(overall["alpha"], errors="coerce").dropna().unique()
     conf = _conf_label(alphas[0]) if len(alphas) == 1 else "CI"
+    alpha = float(alphas[0]) if len(alphas) == 1 else 0.05
+
+    srm_seg_mask = srm_df["segment"].map(lambda s: _text(s) or "all") != "all"
+    srm_segments = srm_df[srm_seg_mask]
+
+    guardrails = _guardrail_groups(overall, _metric_specs(config), srm_flags)
+    bayes = _bayes_groups(overall) if _has_values(overall, BAYES_COLUMNS, results) else []
+    seq = _seq_groups(overall) if _has_values(overall, ("seq_method",), results) else []
+    robust = _robust_groups(overall) if _has_values(overall, NONPARAMETRIC_COLUMNS, results) else []
+    seq_svg = None
+    if seq and sequential_looks is not None and not sequential_looks.empty:
+        # The results decide whether a comparison stopped: every one with a sequential verdict
+        # gets an entry (NaN when it did not cross), so the chart never contradicts the table.
+        crossed = {
+            (str(r.experiment), str(r.metric), str(r.variant)): (
+                _num_or_nan(r.seq_crossed_look) if _truthy(r.seq_crossed) else math.nan
+            )
+            for r in overall.itertuples(index=False)
+            if _text(r.seq_method).strip()
+        }
+        seq_svg = Markup(
+            figure_to_svg(sequential_plot(sequential_looks, alpha=alpha, crossed_looks=crossed))
+        )
+    seq_methods = sorted({r["method"] for g in seq for r in g["rows"]})
+    ci_methods = sorted({_text(m).strip().lower() for m in overall["rel_ci_method"]} - {""})
+    unbounded = any(
+        _unbounded(lo, hi)
+        for lo, hi in zip(overall["rel_ci_low"], overall["rel_ci_high"], strict=True)
+    )
+
+    present = {
+        "guardrails": bool(guardrails),
+        "bayesian": bool(bayes),
+        "sequential": bool(seq),
+        "robustness": bool(robust),
+    }
+    sections = [k for k in SECTION_TITLES if k not in OPTIONAL_SECTIONS or present[k]]
 
     context = {
         "version": __version__,
         "titles": SECTION_TITLES,
+        "sections": sections,
         "data_source": _text(run_info.get("data_source")),
         "git_commit": _text(run_info.get("git_commit")),
         "run_name": _text(run_info.get("run_name")),
@@ -713,11 +1418,27 @@ def render_ab_report(
         "headlines": headlines,
         "forest_svg": forest_svg,
         "conf": conf,
+        "cred": conf.replace("CI", "CrI"),
+        "ci_methods": ci_methods,
+        "unbounded": unbounded,
+        "show_roles": _show_roles(overall),
         "funnel_svg": funnel_svg,
         "funnel_table": _funnel_table(fun),
         "results": _grouped(overall, srm_flags),
+        "guardrails": guardrails,
+        "bayes": bayes,
+        "seq": seq,
+        "seq_methods": seq_methods,
+        "seq_show_z": any(r["boundary"] != _DASH for g in seq for r in g["rows"]),
+        "seq_show_p": any(r["p"] != _DASH or r["cs"] for g in seq for r in g["rows"]),
+        "seq_svg": seq_svg,
+        "robust": robust,
         "segments": _grouped(segments, srm_flags),
-        "srm_rows": _srm_rows(srm_df),
+        "heatmap_svg": heatmap_svg,
+        "het_rows": _heterogeneity_rows(heterogeneity),
+        "srm_rows": _srm_rows(srm_df[~srm_seg_mask]),
+        "srm_seg_rows": _srm_rows(srm_segments, flagged_first=True),
+        "srm_seg": _srm_segment_summary(srm_segments),
         "audits": _audit_rows(audits),
         "validation": _validation_view(validation),
         "run_items": _run_items(run_info),
