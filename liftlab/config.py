@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from strategies.ab_layers import BayesianOptions, NonparametricOptions, SequentialOptions
 from strategies.ab_test import ABDesign
 from strategies.cleaning import ColumnRoles
 from strategies.errors import ConfigError
@@ -43,6 +44,11 @@ class MetricConfig(BaseModel):
     denominator: str | None = None
     direction: Literal["increase", "decrease"] = "increase"
     min_effect: float = Field(default=0.02, ge=0.0)
+    covariate: str | None = None
+    """Pre-period column for CUPED variance reduction (e.g. pre_revenue)."""
+    role: Literal["primary", "secondary", "guardrail"] = "primary"
+    non_inferiority_margin: float = Field(default=0.0, ge=0.0)
+    """For guardrails: the relative deterioration still tolerated (0.02 = 2 %)."""
 
     @field_validator("type")
     @classmethod
@@ -78,7 +84,63 @@ class MetricConfig(BaseModel):
             denominator=self.denominator,
             direction=self.direction,
             min_effect=self.min_effect,
+            covariate=self.covariate,
+            role=self.role,
+            non_inferiority_margin=self.non_inferiority_margin,
         )
+
+
+class BayesianConfig(BaseModel):
+    """Bayesian view: beta-binomial for proportions, Gaussian for means and ratios."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prior_alpha: float = Field(default=1.0, gt=0.0)
+    prior_beta: float = Field(default=1.0, gt=0.0)
+    prob_threshold: float = Field(default=0.95, gt=0.5, le=1.0)
+    loss_threshold: float = Field(default=0.001, gt=0.0)
+    """Expected loss one accepts, relative to the control estimate (0.001 = 0.1 %)."""
+
+    def to_options(self) -> BayesianOptions:
+        return BayesianOptions(**self.model_dump())
+
+
+class SequentialConfig(BaseModel):
+    """Sequential monitoring: look every day without inflating false positives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["msprt", "group_sequential"] = "msprt"
+    time_column: str = "assigned_at"
+    period: Literal["day", "week"] = "day"
+    planned_looks: int | None = Field(default=None, ge=1)
+    mde: float = Field(default=0.1, gt=0.0)
+
+    @model_validator(mode="after")
+    def _looks(self) -> SequentialConfig:
+        if self.method == "group_sequential" and not self.planned_looks:
+            raise ValueError("method group_sequential needs planned_looks (e.g. 14)")
+        return self
+
+    def to_options(self) -> SequentialOptions:
+        return SequentialOptions(**self.model_dump())
+
+
+class NonparametricConfig(BaseModel):
+    """Robustness checks for heavy-tailed metrics: Mann–Whitney U and bootstrap CIs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metrics: list[str] = Field(min_length=1)
+    mann_whitney: bool = True
+    bootstrap: bool = True
+    n_resamples: int = Field(default=2000, ge=100, le=100_000)
+    seed: int = 0
+
+    def to_options(self) -> NonparametricOptions:
+        values = self.model_dump()
+        values["metrics"] = tuple(values["metrics"])
+        return NonparametricOptions(**values)
 
 
 class ABTestConfig(BaseModel):
@@ -107,9 +169,14 @@ class ABTestConfig(BaseModel):
     expected_split: dict[str, float] | None = None
     alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
     correction: Literal["holm", "hochberg", "bh", "bonferroni", "none"] = "holm"
+    correction_scope: Literal["run", "experiment", "metric"] = "run"
+    rel_ci_method: Literal["delta", "fieller"] = "delta"
     proportion_test: Literal["z", "chi2"] = "z"
     continuity_correction: bool = False
     srm_alpha: float = Field(default=0.001, gt=0.0, lt=0.5)
+    bayesian: BayesianConfig | None = None
+    sequential: SequentialConfig | None = None
+    nonparametric: NonparametricConfig | None = None
     cleaning: list[dict[str, Any]] = Field(default_factory=lambda: list(DEFAULT_CLEANING))
     output_dir: str = "outputs/ab_test"
 
@@ -134,6 +201,10 @@ class ABTestConfig(BaseModel):
                 )
             if any(w <= 0 for w in self.expected_split.values()):
                 raise ValueError("expected_split weights must be positive")
+        if self.nonparametric is not None:
+            unknown = [m for m in self.nonparametric.metrics if m not in names]
+            if unknown:
+                raise ValueError(f"nonparametric.metrics names unknown metric(s): {unknown}")
         for entry in self.cleaning:
             if "name" not in entry:
                 raise ValueError(f"every cleaning entry needs a 'name'; got {entry}")
@@ -187,7 +258,17 @@ class ABTestConfig(BaseModel):
             continuity_correction=self.continuity_correction,
             expected_split=self.expected_split,
             srm_alpha=self.srm_alpha,
+            correction_scope=self.correction_scope,
+            rel_ci_method=self.rel_ci_method,
         )
+
+    def layer_options(self) -> dict[str, Any]:
+        """Keyword arguments for the optional inference layers of ``run_ab_analysis``."""
+        return {
+            "bayesian": self.bayesian.to_options() if self.bayesian else None,
+            "sequential": self.sequential.to_options() if self.sequential else None,
+            "nonparametric": self.nonparametric.to_options() if self.nonparametric else None,
+        }
 
 
 def load_ab_config(values: dict[str, Any]) -> ABTestConfig:

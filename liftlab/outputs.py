@@ -25,9 +25,11 @@ def write_ab_outputs(
     srm: pd.DataFrame,
     report_html: str,
     summary: Mapping[str, Any],
+    extra_tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, Path]:
-    """Write ``ab_results.csv``, ``ab_results.parquet``, ``srm.csv``, ``ab_report.html`` and
-    ``run_summary.json``; return their final paths."""
+    """Write ``ab_results.csv``, ``ab_results.parquet``, ``srm.csv``, ``ab_report.html``,
+    ``run_summary.json`` and one ``<name>.csv`` per non-empty extra table (heterogeneity,
+    sequential looks); return their final paths."""
     target = Path(output_dir).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".liftlab-staging-", dir=target.parent))
@@ -37,6 +39,9 @@ def write_ab_outputs(
         srm.to_csv(staging / "srm.csv", index=False)
         (staging / "ab_report.html").write_text(report_html, encoding="utf-8")
         (staging / "run_summary.json").write_text(json.dumps(summary, indent=2, default=str))
+        for name, table in (extra_tables or {}).items():
+            if table is not None and not table.empty:
+                table.to_csv(staging / f"{name}.csv", index=False)
         target.mkdir(parents=True, exist_ok=True)
         written: dict[str, Path] = {}
         for file in staging.iterdir():

@@ -45,7 +45,17 @@ def result_metrics(results: pd.DataFrame) -> dict[str, float]:
     metrics: dict[str, float] = {}
     overall = results[results["segment"] == "all"]
     for row in overall.itertuples(index=False):
-        for stat in ("rel_lift", "abs_diff", "p_value", "p_value_adjusted"):
+        for stat in (
+            "rel_lift",
+            "abs_diff",
+            "p_value",
+            "p_value_adjusted",
+            "variance_reduction",
+            "prob_variant_better",
+            "seq_p_value",
+        ):
+            if stat not in results.columns:
+                continue
             value = getattr(row, stat)
             if pd.notna(value):
                 metrics[metric_key(row.experiment, row.variant, row.metric, stat)] = float(value)
@@ -81,6 +91,7 @@ def log_ab_run(
     report_html: str,
     data_info: Mapping[str, Any],
     extra_metrics: Mapping[str, float] | None = None,
+    extra_tables: Mapping[str, pd.DataFrame] | None = None,
 ) -> str:
     """Log one A/B run to the active MLflow run and return its run id."""
     import mlflow
@@ -106,6 +117,9 @@ def log_ab_run(
         folder = Path(tmp)
         results.to_csv(folder / "ab_results.csv", index=False)
         srm.to_csv(folder / "srm.csv", index=False)
+        for name, table in (extra_tables or {}).items():
+            if table is not None and not table.empty:
+                table.to_csv(folder / f"{name}.csv", index=False)
         (folder / "ab_report.html").write_text(report_html, encoding="utf-8")
         (folder / "cleaning_audit.json").write_text(json.dumps(audits, indent=2, default=str))
         (folder / "validation.json").write_text(json.dumps(validation, indent=2, default=str))

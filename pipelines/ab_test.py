@@ -37,9 +37,14 @@ def ab_test_pipeline(
     expected_split: dict[str, float] | None = None,
     alpha: float = 0.05,
     correction: str = "holm",
+    correction_scope: str = "run",
+    rel_ci_method: str = "delta",
     proportion_test: str = "z",
     continuity_correction: bool = False,
     srm_alpha: float = 0.001,
+    bayesian: dict[str, Any] | None = None,
+    sequential: dict[str, Any] | None = None,
+    nonparametric: dict[str, Any] | None = None,
     cleaning: list[dict[str, Any]] | None = None,
     output_dir: str = "outputs/ab_test",
 ) -> None:
@@ -47,13 +52,15 @@ def ab_test_pipeline(
     raw_data, data_info = ingest_data.with_options(**ingest_cache_options(config))(config=config)
     cleaned, audit = clean_data(raw_data=raw_data, config=config)
     validation = validate_data(clean_data=cleaned, config=config)
-    results, srm, funnel_table = analyse_experiments(
+    results, srm, funnel_table, heterogeneity, looks = analyse_experiments(
         clean_data=cleaned, config=config, after="validate_data"
     )
     report = build_ab_report(
         ab_results=results,
         srm_checks=srm,
         funnel=funnel_table,
+        heterogeneity=heterogeneity,
+        sequential_looks=looks,
         cleaning_audit=audit,
         validation=validation,
         data_info=data_info,
@@ -62,6 +69,8 @@ def ab_test_pipeline(
     publish_ab_results(
         ab_results=results,
         srm_checks=srm,
+        heterogeneity=heterogeneity,
+        sequential_looks=looks,
         cleaning_audit=audit,
         validation=validation,
         data_info=data_info,

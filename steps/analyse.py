@@ -18,7 +18,11 @@ def analyse_experiments(
     Annotated[pd.DataFrame, "ab_results"],
     Annotated[pd.DataFrame, "srm_checks"],
     Annotated[pd.DataFrame, "funnel"],
+    Annotated[pd.DataFrame, "heterogeneity"],
+    Annotated[pd.DataFrame, "sequential_looks"],
 ]:
+    """Fixed-horizon analysis plus the Bayesian, sequential and non-parametric layers the config
+    asks for; ``heterogeneity`` tests whether effects differ across segment values."""
     cfg = load_ab_config(config)
     outcome = run_ab_analysis(
         clean_data,
@@ -26,5 +30,12 @@ def analyse_experiments(
         cfg.metric_specs(),
         cfg.analysis_options(),
         funnel_stages=cfg.funnel,
+        **cfg.layer_options(),
     )
-    return outcome.results, outcome.srm, outcome.funnel
+    return (
+        outcome.results,
+        outcome.srm,
+        outcome.funnel,
+        outcome.heterogeneity,
+        outcome.sequential_looks,
+    )

@@ -18,6 +18,8 @@ from liftlab.tracking import log_ab_run
 def publish_ab_results(
     ab_results: pd.DataFrame,
     srm_checks: pd.DataFrame,
+    heterogeneity: pd.DataFrame,
+    sequential_looks: pd.DataFrame,
     cleaning_audit: list[dict],
     validation: dict,
     data_info: dict,
@@ -27,12 +29,14 @@ def publish_ab_results(
     """Uncached so every run appears in MLflow. Outputs are written only here, after every
     earlier step succeeded: a failed run leaves no results file and no report behind."""
     cfg = load_ab_config(config)
+    extra_tables = {"heterogeneity": heterogeneity, "sequential_looks": sequential_looks}
     info = dict(data_info)
     info["rows_clean"] = validation.get("n_rows")
     run_id = log_ab_run(
         config=config,
         results=ab_results,
         srm=srm_checks,
+        extra_tables=extra_tables,
         audits=cleaning_audit,
         validation=validation,
         report_html=str(ab_report),
@@ -54,6 +58,7 @@ def publish_ab_results(
         srm=srm_checks,
         report_html=str(ab_report),
         summary=summary,
+        extra_tables=extra_tables,
     )
     summary["files"] = {k: str(v) for k, v in files.items()}
     return summary

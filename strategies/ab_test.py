@@ -8,10 +8,19 @@ metric or the experiment — before any statistic is computed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
+from strategies.ab_layers import (
+    BayesianOptions,
+    NonparametricOptions,
+    SequentialOptions,
+    bayesian_columns,
+    nonparametric_columns,
+    sequential_analysis,
+    sequential_decisions,
+)
 from strategies.errors import InputDataError
 from strategies.stats.aggregate import aggregate, funnel_totals
 from strategies.stats.analysis import AnalysisOptions, AnalysisResult, analyse
@@ -40,6 +49,8 @@ class ABOutcome:
     srm: pd.DataFrame
     funnel: pd.DataFrame
     sufficient_stats: pd.DataFrame
+    heterogeneity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sequential_looks: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def with_experiment_column(df: pd.DataFrame, design: ABDesign) -> tuple[pd.DataFrame, str]:
@@ -108,8 +119,13 @@ def run_ab_analysis(
     metrics: Sequence[MetricSpec],
     options: AnalysisOptions,
     funnel_stages: Sequence[str] = (),
+    *,
+    bayesian: BayesianOptions | None = None,
+    sequential: SequentialOptions | None = None,
+    nonparametric: NonparametricOptions | None = None,
 ) -> ABOutcome:
-    """Check the input, aggregate sufficient statistics in one pass and run the inference."""
+    """Check the input, aggregate sufficient statistics in one pass and run the inference,
+    plus the optional Bayesian, sequential and non-parametric layers."""
     check_ab_input(df, design, metrics)
     frame, experiment_column = with_experiment_column(df, design)
     stats = aggregate(
@@ -120,10 +136,55 @@ def run_ab_analysis(
         segment_columns=design.segment_columns,
     )
     result: AnalysisResult = analyse(stats, metrics, options)
+    results = result.results
+    looks = pd.DataFrame()
+    if bayesian is not None:
+        results = pd.concat(
+            [results, bayesian_columns(results, stats, metrics, bayesian, alpha=options.alpha)],
+            axis=1,
+        )
+    if nonparametric is not None:
+        extra = nonparametric_columns(
+            frame,
+            experiment_column=experiment_column,
+            variant_column=design.variant_column,
+            control=design.control,
+            segment_columns=design.segment_columns,
+            metrics=metrics,
+            options=nonparametric,
+        )
+        results = _merge_keyed(results, extra)
+    if sequential is not None:
+        outcome = sequential_analysis(
+            frame,
+            experiment_column=experiment_column,
+            variant_column=design.variant_column,
+            metrics=metrics,
+            analysis_options=options,
+            options=sequential,
+        )
+        results = _merge_keyed(results, outcome.columns)
+        decision, message = sequential_decisions(results, metrics, options)
+        results = results.assign(decision=decision, message=message)
+        looks = outcome.looks
     funnel = funnel_totals(
         frame,
         [s for s in funnel_stages if s in frame.columns],
         variant_column=design.variant_column,
         experiment_column=experiment_column,
     )
-    return ABOutcome(results=result.results, srm=result.srm, funnel=funnel, sufficient_stats=stats)
+    return ABOutcome(
+        results=results,
+        srm=result.srm,
+        funnel=funnel,
+        sufficient_stats=stats,
+        heterogeneity=result.heterogeneity,
+        sequential_looks=looks,
+    )
+
+
+def _merge_keyed(results: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
+    """Left-join layer columns on experiment × segment × metric × variant, keeping row order."""
+    keys = ["experiment", "segment", "metric", "variant"]
+    merged = results.merge(extra, on=keys, how="left", validate="one_to_one")
+    return merged.set_index(results.index)

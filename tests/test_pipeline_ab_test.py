@@ -250,3 +250,35 @@ def test_changed_data_file_is_not_served_from_cache(zenml_stack, tmp_path) -> No
     third = _run(tmp_path, config)
     assert third.steps["ingest_data"].status == ExecutionStatus.COMPLETED
     assert third.steps["ingest_data"].outputs["raw_data"][0].load()["revenue"].max() == 999.0
+
+
+def test_shipped_sequential_config_runs_with_every_layer(
+    zenml_stack, big_effects, tmp_path
+) -> None:
+    """configs/ab_test_sequential.yaml (CUPED, guardrail, Bayesian, group-sequential) plus the
+    non-parametric layer, end to end on data with known effects."""
+    data, _ = big_effects
+    shipped = Path(__file__).resolve().parents[1] / "configs" / "ab_test_sequential.yaml"
+    content = yaml.safe_load(shipped.read_text())
+    out = tmp_path / "out"
+    content["parameters"].update(
+        data_path=str(data),
+        output_dir=str(out),
+        nonparametric={"metrics": ["revenue_per_user"], "n_resamples": 500},
+    )
+    run = _run(tmp_path, content)
+    assert run.status == "completed"
+    results = pd.read_csv(out / "ab_results.csv")
+    overall = results[results["segment"] == "all"].set_index(["experiment", "metric"])
+    assert overall.loc[("exp_up", "ctr"), "decision"] == "win"
+    assert overall.loc[("exp_up", "ctr"), "seq_crossed"]
+    assert overall.loc[("exp_down", "conversion_rate"), "decision"] == "loss"
+    assert (overall.xs("revenue_per_user", level="metric")["variance_reduction"] > 0).all()
+    assert overall.loc[("exp_up", "open_rate"), "role"] == "guardrail"
+    assert overall["prob_variant_better"].notna().all()
+    assert overall.xs("revenue_per_user", level="metric")["mw_p_value"].notna().all()
+    looks = pd.read_csv(out / "sequential_looks.csv")
+    assert looks["look"].max() == 14
+    assert (out / "heterogeneity.csv").is_file()
+    html = (out / "ab_report.html").read_text()
+    assert "Sequential" in html and "Bayes" in html
