@@ -28,7 +28,9 @@ def _config(data: Path, **overrides):
 def outcome():
     cfg = _config(shared_file("hillstrom.csv"))
     frame = load_source(cfg.resolved_data_path, sql=cfg.sql)
-    result = run_ab_analysis(frame, cfg.design(), cfg.metric_specs(), cfg.analysis_options())
+    result = run_ab_analysis(
+        frame, cfg.design(), cfg.metric_specs(), cfg.analysis_options(), **cfg.layer_options()
+    )
     return frame, result
 
 
@@ -73,3 +75,19 @@ def test_hillstrom_config_runs_end_to_end(zenml_stack, tmp_path) -> None:
     run = ab_test_pipeline.with_options(config_path=str(path))()
     assert run.status == "completed"
     assert (tmp_path / "out" / "ab_results.csv").is_file()
+
+
+def test_cuped_on_history_shrinks_the_spend_interval(outcome) -> None:
+    _, result = outcome
+    overall = result.results.query("segment == 'all'").set_index(["variant", "metric"])
+    for arm in ("Mens E-Mail", "Womens E-Mail"):
+        plain, cuped = overall.loc[(arm, "spend")], overall.loc[(arm, "spend_cuped")]
+        assert cuped["variance_reduction"] > 0
+        assert (
+            cuped["abs_ci_high"] - cuped["abs_ci_low"] < plain["abs_ci_high"] - plain["abs_ci_low"]
+        )
+        # the adjustment moves the estimate by far less than its standard error
+        assert abs(cuped["abs_diff"] - plain["abs_diff"]) < plain["abs_se"]
+    # the Bayesian and Mann-Whitney layers of the shipped config ran too
+    assert overall["prob_variant_better"].notna().all()
+    assert overall.xs("spend", level="metric")["mw_p_value"].notna().all()
