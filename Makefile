@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.liftlab-installed
 
-.PHONY: install demo test test-fast lint format benchmark clean
+.PHONY: install demo test test-fast lint format benchmark benchmark-ab clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ format: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/simulate_speed.py
+
+benchmark-ab: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python benchmarks/ab_engine.py
 
 clean:
 	rm -rf .zen .liftlab outputs data/demo .pytest_cache .ruff_cache
