@@ -47,6 +47,12 @@ from liftlab.plots import (
     segment_heatmap,
     sequential_plot,
 )
+from strategies.ab_layers import (
+    BAYES_COLUMNS,
+    LOOK_COLUMNS,
+    NONPARAMETRIC_COLUMNS,
+    SEQUENTIAL_COLUMNS,
+)
 from strategies.stats.aggregate import FUNNEL_COLUMNS
 from strategies.stats.analysis import RESULT_COLUMNS
 from strategies.stats.heterogeneity import HETEROGENEITY_COLUMNS
@@ -82,51 +88,6 @@ SECTION_TITLES: dict[str, str] = {
 }
 OPTIONAL_SECTIONS: frozenset[str] = frozenset(
     {"guardrails", "bayesian", "sequential", "robustness"}
-)
-
-# Columns of the optional inference layers (added to the results frame when a layer ran).
-BAYES_COLUMNS: tuple[str, ...] = (
-    "prob_variant_better",
-    "expected_loss_control",
-    "expected_loss_variant",
-    "bayes_abs_cri_low",
-    "bayes_abs_cri_high",
-    "bayes_rel_cri_low",
-    "bayes_rel_cri_high",
-    "bayes_decision",
-)
-SEQUENTIAL_COLUMNS: tuple[str, ...] = (
-    "seq_method",
-    "seq_look",
-    "seq_planned_looks",
-    "seq_statistic",
-    "seq_boundary",
-    "seq_p_value",
-    "seq_ci_low",
-    "seq_ci_high",
-    "seq_crossed",
-    "seq_crossed_look",
-)
-NONPARAMETRIC_COLUMNS: tuple[str, ...] = (
-    "mw_p_value",
-    "prob_superiority",
-    "boot_abs_ci_low",
-    "boot_abs_ci_high",
-    "boot_rel_ci_low",
-    "boot_rel_ci_high",
-)
-#: The long per-look frame behind the sequential charts (``sequential_looks``).
-LOOK_COLUMNS: tuple[str, ...] = (
-    "experiment",
-    "metric",
-    "variant",
-    "look",
-    "period",
-    "statistic",
-    "boundary",
-    "p_value",
-    "ci_low",
-    "ci_high",
 )
 
 DECISIONS = ("win", "loss", "neutral", "inconclusive")
