@@ -208,6 +208,36 @@ def test_engines_produce_the_identical_frame():
     assert [s for s in segments if s.startswith("plan=")] == ["plan=pro", "plan=free"]
 
 
+def test_categorical_labels_use_category_order_and_drop_unobserved_categories():
+    """Categorical experiment/variant/segment columns are grouped by their own codes: labels in
+    category order (NA last), unobserved categories absent, identical in both engines and equal
+    to the same data given as strings up to that order."""
+    rng = np.random.default_rng(19)
+    n = 6_000
+    units = _mixed_units(rng, n).assign(
+        exp=pd.Categorical(rng.choice(["e2", "e10"], n), categories=["e10", "unused", "e2"]),
+        variant=pd.Categorical(rng.choice(["b", "a"], n), categories=["b", "a", "never"]),
+        plan=pd.Categorical(rng.choice(["pro", "free", None], n), categories=["pro", "x", "free"]),
+    )
+    kwargs = {"variant_column": "variant", "experiment_column": "exp", "segment_columns": ["plan"]}
+    by_pandas = aggregate(units, METRICS, engine="pandas", **kwargs)
+    by_duckdb = aggregate(units, METRICS, engine="duckdb", **kwargs)
+    labels = ["experiment", "segment", "variant", "metric"]
+    pd.testing.assert_frame_equal(by_pandas[labels], by_duckdb[labels])
+    np.testing.assert_allclose(by_duckdb[STATS], by_pandas[STATS], rtol=1e-9, atol=0)
+    assert list(pd.unique(by_pandas["experiment"])) == ["e10", "e2"]
+    assert list(pd.unique(by_pandas["variant"])) == ["b", "a"]
+    assert list(pd.unique(by_pandas["segment"])) == ["all", "plan=pro", "plan=free", "plan=<NA>"]
+
+    as_str = units.astype({"exp": object, "variant": object, "plan": object})
+    by_str = aggregate(as_str, METRICS, engine="pandas", **kwargs)
+    key = labels
+    pd.testing.assert_frame_equal(
+        by_pandas.sort_values(key).reset_index(drop=True),
+        by_str.sort_values(key).reset_index(drop=True),
+    )
+
+
 def test_engines_agree_without_experiment_or_segments():
     rng = np.random.default_rng(18)
     units = _mixed_units(rng, 3_000)

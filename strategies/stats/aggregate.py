@@ -40,6 +40,8 @@ Conventions
 
 from __future__ import annotations
 
+import atexit
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -124,7 +126,11 @@ def aggregate(
         )
     _validate_input(df, specs, variant_column, experiment_column, segment_columns)
 
-    products = _products(specs)
+    # A proportion column holds only 0/1 (validated above), so its square is itself: Σy² = Σy
+    # exactly, and summing it again would only cost a pass over the rows.
+    binary = {m.y_column for m in specs if m.type == "proportion"}
+    squares = {(c, c): (c,) for c in binary}
+    products = list(dict.fromkeys(squares.get(p, p) for p in _products(specs)))
     use_duckdb = engine == "duckdb" or (engine == "auto" and len(df) > DUCKDB_MIN_ROWS)
     if use_duckdb and not _duckdb_can_express(
         df, variant_column, experiment_column, segment_columns
@@ -144,13 +150,16 @@ def aggregate(
     # Levels were appended in order and each is sorted by (experiment, segment, variant), so a
     # stable sort on the experiment code yields experiment → level → segment → variant.
     order = np.argsort(exp_code, kind="stable")
+    product_index = {p: j for j, p in enumerate(products, start=1)}
+    for square, column in squares.items():
+        product_index[square] = product_index[column]
     return _expand_metrics(
         exp_labels[exp_code[order]],
         segment[order],
         var_labels[var_code[order]],
         group_sums[order],
         specs,
-        {p: j for j, p in enumerate(products, start=1)},
+        product_index,
     )
 
 
@@ -238,7 +247,10 @@ def _listify(value: str | Sequence[str]) -> list[str]:
 
 
 def _check_label_column(df: pd.DataFrame, column: str) -> None:
-    n_missing = int(df[column].isna().sum())
+    values = df[column]
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.codes.min() >= 0:
+        return  # NA is code -1: one pass over small integer codes, no boolean mask
+    n_missing = int(values.isna().sum())
     if n_missing:
         raise InputDataError(
             f"column {column!r} has {n_missing} missing value(s); every unit needs a label"
@@ -256,7 +268,9 @@ def _check_numeric_columns(df: pd.DataFrame, columns: Sequence[str], *, purpose:
         if _cannot_hold_nan(df[c].dtype):
             continue  # numpy ints and bools: nothing to check (and no 80 MB copy on 10M rows)
         values = df[c].to_numpy(dtype=np.float64, na_value=np.nan)
-        if np.isfinite(values).all():
+        # A finite sum proves every value finite (NaN and ±inf propagate) in one allocation-free
+        # pass; only a non-finite sum (bad values, or an overflow) needs the element-wise check.
+        if np.isfinite(values.sum()) or np.isfinite(values).all():
             continue
         n_nan = int(np.isnan(values).sum())
         n_inf = int(np.isinf(values).sum())
@@ -300,6 +314,8 @@ def _validate_input(
         values = df[col].to_numpy()
         if values.dtype == np.bool_:
             continue
+        if values.dtype.kind in "iu" and values.view(values.dtype.str.replace("i", "u")).max() <= 1:
+            continue  # viewed as unsigned, negatives are huge: one allocation-free pass
         bad = (values != 0) & (values != 1)
         if bad.any():
             examples = ", ".join(map(repr, pd.unique(values[bad])[:3].tolist()))
@@ -339,7 +355,14 @@ def _encode_labels(df: pd.DataFrame, column: str | None) -> tuple[np.ndarray, np
     """Integer codes and string labels, sorted by the original values (so 2 < 10)."""
     if column is None:
         return np.zeros(len(df), dtype=np.int64), np.array([DEFAULT_EXPERIMENT], dtype=object)
-    return _encode_values(df[column])
+    values = df[column]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # The categories' own codes, minus unobserved ones: one bincount and one take instead of
+        # re-factorizing the column (same codes and labels as :func:`_encode_values`).
+        codes, labels = _label_codes(values)
+        used = np.bincount(codes, minlength=len(labels)) > 0
+        return (np.cumsum(used) - 1)[codes], labels[used]
+    return _encode_values(values)
 
 
 def _encode_values(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -437,8 +460,64 @@ def _sql_name(column: str) -> str:
 
 def _raw_for_duckdb(dtype) -> bool:
     """Label dtypes DuckDB scans and returns exactly (numbers, booleans, strings). Anything else
-    (object columns that may mix types, categoricals, datetimes) is grouped by pandas codes."""
+    (object columns that may mix types, categoricals, datetimes) is grouped by integer codes."""
     return pd.api.types.is_numeric_dtype(dtype) or isinstance(dtype, pd.StringDtype)
+
+
+def _label_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (in label order) and the labels of every possible code, for grouping.
+
+    Categoricals use their own codes directly — no pass over the rows beyond reading them, and
+    small integers are what DuckDB groups fastest; NA (code -1) is sent as its own code after
+    every category. Codes may be unobserved: :func:`_compact` drops those after grouping. This
+    orders labels exactly as :func:`_encode_values` does (category order, then NA).
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        n_categories = len(values.cat.categories)
+        if n_categories >= np.iinfo(codes.dtype).max:
+            codes = codes.astype(np.int64)
+        if (codes < 0).any():
+            codes = np.where(codes < 0, n_categories, codes)
+        labels = np.array([str(u) for u in values.cat.categories] + ["<NA>"], dtype=object)
+        return codes, labels
+    return _encode_values(values)
+
+
+def _compact(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber the observed ``codes`` 0..k-1 (keeping their order) and keep their labels."""
+    observed, inverse = np.unique(codes, return_inverse=True)
+    return inverse.astype(np.int64), labels[observed]
+
+
+_DUCKDB_LOCK = threading.Lock()
+_DUCKDB_CONNECTION = None
+
+
+def _duckdb_cursor():
+    """A cursor on one module-level in-memory DuckDB connection (connecting costs 10-30 ms).
+
+    Each call gets its own cursor — a separate connection to the same database, with its own
+    registered views — so concurrent :func:`aggregate` calls do not interfere.
+    """
+    global _DUCKDB_CONNECTION
+    import duckdb  # imported here: the pandas engine and the rest of the engine do not need it
+
+    with _DUCKDB_LOCK:
+        if _DUCKDB_CONNECTION is None:
+            _DUCKDB_CONNECTION = duckdb.connect()
+            atexit.register(_close_duckdb)
+        return _DUCKDB_CONNECTION.cursor()
+
+
+def _close_duckdb() -> None:
+    """Close the shared connection before the interpreter tears DuckDB's bindings down (an
+    open connection at exit makes the bindings report spurious leaks)."""
+    global _DUCKDB_CONNECTION
+    with _DUCKDB_LOCK:
+        if _DUCKDB_CONNECTION is not None:
+            _DUCKDB_CONNECTION.close()
+            _DUCKDB_CONNECTION = None
 
 
 def _levels_duckdb(
@@ -449,19 +528,19 @@ def _levels_duckdb(
     segment_columns: Sequence[str],
 ) -> tuple[np.ndarray, np.ndarray, list[_Level]]:
     """One SQL statement: finest cells first, then GROUPING SETS (overall + each segment)."""
-    import duckdb  # imported here: the pandas engine and the rest of the engine do not need it
-
     keys = [c for c in (experiment_column, variant_column) if c is not None]
     label_columns = [*keys, *segment_columns]
     value_columns = list(dict.fromkeys(c for p in products for c in p))
     frame = df[list(dict.fromkeys([*label_columns, *value_columns]))]
-    # Labels DuckDB cannot round-trip exactly are replaced by their pandas codes (sorted, so the
-    # codes are the labels' final order); their labels are kept here.
+    # Categorical labels are grouped by their own (small integer) codes, labels DuckDB cannot
+    # round-trip exactly by their pandas codes; both are in the labels' final order, and the
+    # labels of every code are kept here to map the (tiny) grouped result back.
     coded: dict[str, np.ndarray] = {}
     replaced: dict[str, np.ndarray] = {}
     for column in label_columns:
-        if not _raw_for_duckdb(frame[column].dtype):
-            codes, coded[column] = _encode_values(frame[column])
+        dtype = frame[column].dtype
+        if isinstance(dtype, pd.CategoricalDtype) or not _raw_for_duckdb(dtype):
+            codes, coded[column] = _label_codes(frame[column])
             replaced[column] = codes
     if replaced:
         frame = frame.assign(**replaced)
@@ -493,13 +572,14 @@ def _levels_duckdb(
     FROM cells
     GROUP BY GROUPING SETS ({", ".join(sets)})
     """
-    con = duckdb.connect()
+    con = _duckdb_cursor()
     try:
         # Row order is irrelevant (levels are sorted below); keeping it makes DuckDB funnel the
         # CTE through an order-preserving path that is ~2x slower on 10M rows.
         con.execute("SET preserve_insertion_order = false")
         con.register("units", frame)
         result = con.sql(sql).to_arrow_table()
+        con.unregister("units")
     finally:
         con.close()
 
@@ -517,7 +597,7 @@ def _levels_duckdb(
         if rows is not None:
             values = values.filter(rows)
         if column in coded:
-            return values.to_numpy().astype(np.int64), coded[column]
+            return _compact(values.to_numpy().astype(np.int64), coded[column])
         # back to the column's own dtype, so labels are formatted exactly as pandas would
         return _encode_values(values.to_pandas().astype(df[column].dtype))
 
