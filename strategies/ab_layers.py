@@ -426,7 +426,6 @@ def sequential_analysis(
             np.asarray(first) >= 0, z[np.clip(np.asarray(first), 0, None), col], np.nan
         ),
     )
-    period_lookup = per_look.set_index([*KEYS, "_look"])["period"]
     look_index = np.repeat(np.arange(n_looks), n_comp)
     comp_index = np.tile(np.arange(n_comp), n_looks)
     looks = pd.DataFrame(
@@ -444,17 +443,9 @@ def sequential_analysis(
         }
     )
     looks = looks[~np.isnan(diff.reshape(-1))].reset_index(drop=True)
-    looks["period"] = [
-        period_lookup.get((e, s, m, v, k), "")
-        for e, s, m, v, k in zip(
-            looks["experiment"],
-            looks["segment"],
-            looks["metric"],
-            looks["variant"],
-            looks["look"],
-            strict=True,
-        )
-    ]
+    periods = per_look[[*KEYS, "_look", "period"]].rename(columns={"_look": "look"})
+    looks = looks.merge(periods, on=[*KEYS, "look"], how="left")
+    looks["period"] = looks["period"].fillna("")
     return SequentialOutcome(columns=columns, looks=looks[list(LOOK_COLUMNS)])
 
 

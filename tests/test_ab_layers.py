@@ -96,6 +96,8 @@ def test_sequential_layer(data, method: str) -> None:
     looks = out.sequential_looks
     assert set(looks["experiment"]) == {"up", "flat", "srm"}
     assert looks.groupby(["experiment", "metric"])["look"].max().min() >= 10
+    first = looks.query("experiment == 'up' and look == 1")["period"].iloc[0]
+    assert first == str(data.loc[data["experiment"] == "up", "assigned_at"].min().date())
     if method == "group_sequential":
         crossed = overall[overall["seq_crossed"]]
         assert (crossed["seq_crossed_statistic"].abs() >= 2.0).all()
