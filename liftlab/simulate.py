@@ -771,9 +771,9 @@ def simulate(config: SimulationConfig | None = None) -> SimulationResult:
 # --------------------------------------------------------------------------------------------
 
 
-def write_dataset(result: SimulationResult, path: str | Path) -> dict[str, Path]:
-    """Write the data (CSV or Parquet, by suffix), `<stem>_truth.csv` and `<stem>_manifest.json`
-    side by side, so a dataset never travels without its ground truth."""
+def prepare_data_path(path: str | Path) -> tuple[Path, str]:
+    """Check that a data file name ends in .csv or .parquet (before anything is written) and
+    create its folder; return the path and its lower-case suffix."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet"):
@@ -782,6 +782,13 @@ def write_dataset(result: SimulationResult, path: str | Path) -> dict[str, Path]
             f"got suffix {path.suffix!r}"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    return path, suffix
+
+
+def write_dataset(result: SimulationResult, path: str | Path) -> dict[str, Path]:
+    """Write the data (CSV or Parquet, by suffix), `<stem>_truth.csv` and `<stem>_manifest.json`
+    side by side, so a dataset never travels without its ground truth."""
+    path, suffix = prepare_data_path(path)
     truth_path = path.parent / f"{path.stem}_truth.csv"
     manifest_path = path.parent / f"{path.stem}_manifest.json"
 

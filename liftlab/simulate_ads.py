@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from liftlab.simulate import prepare_data_path
 from strategies.errors import ConfigError
 
 __all__ = [
@@ -309,14 +310,7 @@ def simulate_ads(config: AdSimulationConfig | None = None) -> AdSimulationResult
 def write_ads(result: AdSimulationResult, path: str | Path) -> dict[str, Path]:
     """Write the ads (CSV or Parquet, by suffix) with ``<stem>_truth.json`` and
     ``<stem>_expected.csv`` beside them, so the data never travels without its ground truth."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ConfigError(
-            f"cannot write {str(path)!r}: the data file must end in .csv or .parquet, "
-            f"got suffix {path.suffix!r}"
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path, suffix = prepare_data_path(path)
     truth_path = path.parent / f"{path.stem}_truth.json"
     expected_path = path.parent / f"{path.stem}_expected.csv"
     if suffix == ".parquet":

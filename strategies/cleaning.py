@@ -17,12 +17,13 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from strategies.errors import ConfigError, InputDataError
+from strategies.registry import registrar
 
 __all__ = [
     "CLEANING_STRATEGIES",
@@ -104,14 +105,7 @@ class CleaningStrategy(ABC):
 CLEANING_STRATEGIES: dict[str, type[CleaningStrategy]] = {}
 
 
-_S = TypeVar("_S", bound=type[CleaningStrategy])
-
-
-def _register(cls: _S) -> _S:
-    if cls.name in CLEANING_STRATEGIES:  # pragma: no cover - programming error
-        raise RuntimeError(f"cleaning strategy {cls.name!r} registered twice")
-    CLEANING_STRATEGIES[cls.name] = cls
-    return cls
+_register = registrar(CLEANING_STRATEGIES, "cleaning strategy")
 
 
 # --------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from strategies.errors import ConfigError, InputDataError
+from strategies.registry import registrar
 
 __all__ = [
     "FEATURE_STRATEGIES",
@@ -158,14 +159,7 @@ class FeatureStrategy(ABC):
 
 FEATURE_STRATEGIES: dict[str, type[FeatureStrategy]] = {}
 
-_S = TypeVar("_S", bound=type[FeatureStrategy])
-
-
-def _register(cls: _S) -> _S:
-    if cls.name in FEATURE_STRATEGIES:  # pragma: no cover - programming error
-        raise RuntimeError(f"feature strategy {cls.name!r} registered twice")
-    FEATURE_STRATEGIES[cls.name] = cls
-    return cls
+_register = registrar(FEATURE_STRATEGIES, "feature strategy")
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold
 
 from strategies.errors import ConfigError, InputDataError
+from strategies.registry import registrar
 
 __all__ = [
     "SPLIT_STRATEGIES",
@@ -56,14 +57,7 @@ class SplitStrategy(ABC):
 
 SPLIT_STRATEGIES: dict[str, type[SplitStrategy]] = {}
 
-_S = TypeVar("_S", bound=type[SplitStrategy])
-
-
-def _register(cls: _S) -> _S:
-    if cls.name in SPLIT_STRATEGIES:  # pragma: no cover - programming error
-        raise RuntimeError(f"split strategy {cls.name!r} registered twice")
-    SPLIT_STRATEGIES[cls.name] = cls
-    return cls
+_register = registrar(SPLIT_STRATEGIES, "split strategy")
 
 
 def _check_common(strategy: SplitStrategy) -> None:
