@@ -12,7 +12,6 @@ Strategies are plain frozen dataclasses registered by name, so a YAML config can
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from strategies.errors import ConfigError, InputDataError
-from strategies.registry import registrar
+from strategies.registry import registrar, resolve_spec
 
 __all__ = [
     "CLEANING_STRATEGIES",
@@ -443,20 +442,10 @@ def build_cleaning_strategies(specs: Sequence[Mapping[str, Any]]) -> list[Cleani
         )
     strategies: list[CleaningStrategy] = []
     for position, spec in enumerate(specs):
-        if not isinstance(spec, Mapping):
-            raise ConfigError(
-                f"cleaning strategy #{position + 1} must be a mapping with a 'name', got {spec!r}"
-            )
-        params = dict(spec)
-        name = params.pop("name", None)
-        valid = ", ".join(sorted(CLEANING_STRATEGIES))
-        if name is None:
-            raise ConfigError(
-                f"cleaning strategy #{position + 1} has no 'name' (valid names: {valid})"
-            )
-        if name not in CLEANING_STRATEGIES:
-            raise ConfigError(f"unknown cleaning strategy {name!r} (valid names: {valid})")
-        strategies.append(_instantiate(CLEANING_STRATEGIES[name], params))
+        cls, params = resolve_spec(
+            CLEANING_STRATEGIES, spec, kind="cleaning strategy", position=position
+        )
+        strategies.append(cls(**params))
     return strategies
 
 
@@ -475,30 +464,6 @@ def run_cleaning(
     if current is df:
         current = df.copy()
     return current, audits
-
-
-def _instantiate(cls: type[CleaningStrategy], params: dict[str, Any]) -> CleaningStrategy:
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(params) - set(fields))
-    if unknown:
-        valid = ", ".join(sorted(fields)) or "none"
-        raise ConfigError(
-            f"cleaning strategy {cls.name!r} got unknown parameter(s) "
-            f"{', '.join(repr(u) for u in unknown)} (valid parameters: {valid})"
-        )
-    missing = [
-        name
-        for name, f in fields.items()
-        if name not in params
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
-    if missing:
-        raise ConfigError(
-            f"cleaning strategy {cls.name!r} is missing required parameter(s) "
-            f"{', '.join(repr(m) for m in missing)}"
-        )
-    return cls(**params)
 
 
 # --------------------------------------------------------------------------------------------

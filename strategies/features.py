@@ -23,7 +23,6 @@ Categoricals (``age``, ``gender``, ``interest``) are one-hot encoded after casti
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from strategies.errors import ConfigError, InputDataError
-from strategies.registry import registrar
+from strategies.registry import registrar, resolve_spec
 
 __all__ = [
     "FEATURE_STRATEGIES",
@@ -325,27 +324,11 @@ def build_feature_strategies(specs: Sequence[Mapping[str, Any]]) -> list[Feature
             "feature strategies must be a list of {name: ..., <params>} entries, "
             f"got {type(specs).__name__}"
         )
-    valid = ", ".join(sorted(FEATURE_STRATEGIES))
     out: list[FeatureStrategy] = []
     for position, spec in enumerate(specs):
-        if not isinstance(spec, Mapping):
-            raise ConfigError(
-                f"feature strategy #{position + 1} must be a mapping with a 'name', got {spec!r}"
-            )
-        params = dict(spec)
-        name = params.pop("name", None)
-        if name not in FEATURE_STRATEGIES:
-            what = "has no 'name'" if name is None else f"is unknown ({name!r})"
-            raise ConfigError(f"feature strategy #{position + 1} {what} (valid names: {valid})")
-        cls = FEATURE_STRATEGIES[name]
-        fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(params) - fields)
-        if unknown:
-            raise ConfigError(
-                f"feature strategy {name!r} got unknown parameter(s) "
-                f"{', '.join(map(repr, unknown))} (valid parameters: "
-                f"{', '.join(sorted(fields)) or 'none'})"
-            )
+        cls, params = resolve_spec(
+            FEATURE_STRATEGIES, spec, kind="feature strategy", position=position
+        )
         if "columns" in params and isinstance(params["columns"], list):
             params["columns"] = tuple(params["columns"])
         out.append(cls(**params))

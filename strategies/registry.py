@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+
+from strategies.errors import ConfigError
 
 _C = TypeVar("_C", bound=type)
 
@@ -21,3 +24,49 @@ def registrar(registry: dict[str, Any], kind: str) -> Callable[[_C], _C]:
         return cls
 
     return register
+
+
+def resolve_spec(
+    registry: Mapping[str, type],
+    spec: object,
+    *,
+    kind: str,
+    position: int | None = None,
+) -> tuple[type, dict[str, Any]]:
+    """Check one config entry ``{"name": ..., **params}`` against ``registry`` and return the
+    strategy class and its parameters.
+
+    Every strategy family resolves its YAML the same way, so a typo gets the same kind of
+    message everywhere: unknown names list the valid ones, unknown parameters list the valid
+    parameters (the class's dataclass fields), and missing required parameters are named.
+    """
+    where = f"{kind} #{position + 1}" if position is not None else kind
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"{where} must be a mapping with a 'name', got {spec!r}")
+    params = dict(spec)
+    name = params.pop("name", None)
+    valid = ", ".join(sorted(registry))
+    if name is None:
+        raise ConfigError(f"{where} has no 'name' (valid names: {valid})")
+    if name not in registry:
+        raise ConfigError(f"unknown {kind} {name!r} (valid names: {valid})")
+    cls = registry[name]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(params) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{kind} {name!r} got unknown parameter(s) {', '.join(map(repr, unknown))} "
+            f"(valid parameters: {', '.join(sorted(fields)) or 'none'})"
+        )
+    missing = [
+        field
+        for field, f in fields.items()
+        if field not in params
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(
+            f"{kind} {name!r} is missing required parameter(s) {', '.join(map(repr, missing))}"
+        )
+    return cls, params

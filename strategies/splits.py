@@ -14,7 +14,6 @@ Every strategy returns **positional** row indices (``numpy`` int arrays usable w
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold
 
 from strategies.errors import ConfigError, InputDataError
-from strategies.registry import registrar
+from strategies.registry import registrar, resolve_spec
 
 __all__ = [
     "SPLIT_STRATEGIES",
@@ -237,20 +236,5 @@ class TimeSplit(SplitStrategy):
 def make_split(spec: Mapping[str, Any]) -> SplitStrategy:
     """Build a split strategy from ``{"name": ..., **params}``; unknown names or parameters are
     a :class:`ConfigError` so a typo fails before any data is read."""
-    if not isinstance(spec, Mapping):
-        raise ConfigError(f"split must be a mapping with a 'name', got {spec!r}")
-    params = dict(spec)
-    name = params.pop("name", None)
-    valid = ", ".join(sorted(SPLIT_STRATEGIES))
-    if name not in SPLIT_STRATEGIES:
-        what = "has no 'name'" if name is None else f"{name!r} is unknown"
-        raise ConfigError(f"split strategy {what} (valid names: {valid})")
-    cls = SPLIT_STRATEGIES[name]
-    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(params) - fields)
-    if unknown:
-        raise ConfigError(
-            f"split strategy {name!r} got unknown parameter(s) {', '.join(map(repr, unknown))} "
-            f"(valid parameters: {', '.join(sorted(fields))})"
-        )
+    cls, params = resolve_spec(SPLIT_STRATEGIES, spec, kind="split strategy")
     return cls(**params)
