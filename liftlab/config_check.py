@@ -32,9 +32,25 @@ def _ab_validate(parameters: dict[str, Any]) -> Any:
     return validated_config(parameters)
 
 
+def _training_validate(parameters: dict[str, Any]) -> Any:
+    from liftlab.training_config import load_training_config, validated_parameters
+
+    return validated_parameters(load_training_config, parameters)
+
+
+def _inference_validate(parameters: dict[str, Any]) -> Any:
+    from liftlab.training_config import load_inference_config, validated_parameters
+
+    return validated_parameters(load_inference_config, parameters)
+
+
 #: config-file prefix → pipeline. ``configs/ab_test_hillstrom.yaml`` belongs to ``ab_test``.
 PIPELINES: dict[str, PipelineEntry] = {
     "ab_test": PipelineEntry("pipelines.ab_test.ab_test_pipeline", _ab_validate),
+    "training": PipelineEntry("pipelines.training.training_pipeline", _training_validate),
+    "inference": PipelineEntry(
+        "pipelines.batch_inference.batch_inference_pipeline", _inference_validate
+    ),
 }
 
 

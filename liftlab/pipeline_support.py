@@ -6,6 +6,8 @@ there means a bad config fails before any step runs and before anything is writt
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from liftlab.config import load_ab_config
@@ -19,18 +21,25 @@ def validated_config(parameters: dict[str, Any]) -> dict[str, Any]:
     return load_ab_config(given).model_dump(mode="json")
 
 
+def data_source(config: dict[str, Any]) -> tuple[Path | None, str | None]:
+    """``(data file, DuckDB query)`` of any pipeline config with ``data_path``/``sql`` keys;
+    ``~`` and ``$VARS`` in the path are expanded."""
+    raw = config.get("data_path")
+    path = Path(os.path.expanduser(os.path.expandvars(raw))) if raw else None
+    return path, config.get("sql") or None
+
+
 def ingest_cache_options(config: dict[str, Any]) -> dict[str, Any]:
-    """Step options for the ingest step.
+    """Step options for the ingest step (any pipeline whose config has ``data_path``/``sql``).
 
     A file source is declared as a cache file dependency (its content is part of the cache key),
     so an edited file is read again. A SQL source may read any file, so it is never cached.
     """
     from zenml.config.cache_policy import CachePolicy
 
-    cfg = load_ab_config(config)
-    path = cfg.resolved_data_path
+    path, sql = data_source(config)
     if path is not None and not path.is_file():
         raise InputDataError(f"data file not found: {path} (set 'data_path' in the config)")
-    if path is None or cfg.sql:
+    if path is None or sql:
         return {"enable_cache": False}
     return {"cache_policy": CachePolicy(file_dependencies=[str(path.resolve())])}

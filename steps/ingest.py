@@ -1,4 +1,6 @@
-"""Ingest step: read the configured file or DuckDB query into a DataFrame artifact."""
+"""Ingest step: read the configured file or DuckDB query into a DataFrame artifact.
+
+Shared by every pipeline whose config has ``data_path`` and/or ``sql``."""
 
 from __future__ import annotations
 
@@ -7,8 +9,8 @@ from typing import Annotated, Any
 import pandas as pd
 from zenml import step
 
-from liftlab.config import load_ab_config
 from liftlab.materializers import ZstdPandasMaterializer
+from liftlab.pipeline_support import data_source
 from strategies.ingest import file_fingerprint, load_source
 
 
@@ -21,12 +23,11 @@ def ingest_data(
     Caching: the pipeline declares the data file as a cache dependency, so a changed file is
     read again instead of being served from a stale cache.
     """
-    cfg = load_ab_config(config)
-    path = cfg.resolved_data_path
-    frame = load_source(path, sql=cfg.sql)
+    path, sql = data_source(config)
+    frame = load_source(path, sql=sql)
     info = {
         "source": str(path) if path else "sql",
-        "sql": cfg.sql,
+        "sql": sql,
         "sha256": file_fingerprint(path) if path else None,
         "rows": int(len(frame)),
         "columns": [str(c) for c in frame.columns],

@@ -39,6 +39,7 @@ __all__ = [
     "ValidationReport",
     "ValidationRules",
     "build_ab_rules",
+    "build_ads_rules",
     "validate",
 ]
 
@@ -74,6 +75,7 @@ _BETWEEN = "expect_column_values_to_be_between"
 _PAIR = "expect_column_pair_values_a_to_be_greater_than_b"
 _IN_SET = "expect_column_values_to_be_in_set"
 _NOT_NULL = "expect_column_values_to_not_be_null"
+_UNIQUE = "expect_column_values_to_be_unique"
 
 
 # --------------------------------------------------------------------------------------------
@@ -92,6 +94,83 @@ class ValidationRules:
     ordered_pairs: tuple[tuple[str, str], ...] = ()  # (smaller, larger): smaller <= larger
     allowed_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     not_null_columns: tuple[str, ...] = ()
+    unique_columns: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (stored with a trained model so inference applies the same suite)."""
+        return {
+            "required_columns": list(self.required_columns),
+            "numeric_columns": list(self.numeric_columns),
+            "non_negative_columns": list(self.non_negative_columns),
+            "ordered_pairs": [list(p) for p in self.ordered_pairs],
+            "allowed_values": {k: list(v) for k, v in self.allowed_values.items()},
+            "not_null_columns": list(self.not_null_columns),
+            "unique_columns": list(self.unique_columns),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ValidationRules:
+        return cls(
+            required_columns=tuple(data.get("required_columns", ())),
+            numeric_columns=tuple(data.get("numeric_columns", ())),
+            non_negative_columns=tuple(data.get("non_negative_columns", ())),
+            ordered_pairs=tuple(tuple(p) for p in data.get("ordered_pairs", ())),
+            allowed_values={k: tuple(v) for k, v in dict(data.get("allowed_values", {})).items()},
+            not_null_columns=tuple(data.get("not_null_columns", ())),
+            unique_columns=tuple(data.get("unique_columns", ())),
+        )
+
+    def without_columns(self, columns: Sequence[str]) -> ValidationRules:
+        """The same rules minus every rule that mentions one of ``columns`` (e.g. the target,
+        which new data to score does not have)."""
+        drop = set(columns)
+
+        def keep(items: Sequence[str]) -> tuple[str, ...]:
+            return tuple(c for c in items if c not in drop)
+
+        return ValidationRules(
+            required_columns=keep(self.required_columns),
+            numeric_columns=keep(self.numeric_columns),
+            non_negative_columns=keep(self.non_negative_columns),
+            ordered_pairs=tuple(p for p in self.ordered_pairs if not drop.intersection(p)),
+            allowed_values={k: v for k, v in self.allowed_values.items() if k not in drop},
+            not_null_columns=keep(self.not_null_columns),
+            unique_columns=keep(self.unique_columns),
+        )
+
+
+def build_ads_rules(
+    *,
+    id_column: str,
+    input_columns: Sequence[str],
+    count_columns: Sequence[str] = (),
+    not_greater_than: Mapping[str, str] | None = None,
+    group_column: str | None = None,
+    target: str | None = None,
+) -> ValidationRules:
+    """Rules for an ad-level table (KAG-shaped) used to train or score a conversion model.
+
+    The id is present, not null and unique; the model's input columns and the target are
+    present; count columns (impressions, clicks, spend, conversions) are non-negative numbers;
+    ``not_greater_than`` pairs hold row by row (``{"Clicks": "Impressions"}``). Conversions are
+    deliberately *not* bounded by clicks: view-through attribution makes conversions > clicks
+    legitimate (218 real KAG ads). Rules about columns the table cannot have (the target at
+    scoring time) are the caller's to drop with :meth:`ValidationRules.without_columns`.
+    """
+    ids = [id_column, *([group_column] if group_column else [])]
+    required = _dedupe([*ids, *input_columns, *([target] if target else [])])
+    counts = list(count_columns)
+    if target and target not in counts:
+        counts.append(target)
+    pairs = tuple((a, b) for a, b in (not_greater_than or {}).items())
+    return ValidationRules(
+        required_columns=required,
+        numeric_columns=_dedupe(counts),
+        non_negative_columns=_dedupe(counts),
+        ordered_pairs=pairs,
+        not_null_columns=_dedupe([*ids, *input_columns, *([target] if target else [])]),
+        unique_columns=(id_column,),
+    )
 
 
 def build_ab_rules(
@@ -272,6 +351,7 @@ def validate(df: pd.DataFrame, rules: ValidationRules) -> ValidationReport:
             *pair_columns,
             *rules.allowed_values,
             *rules.not_null_columns,
+            *rules.unique_columns,
         ]
     )
     if not referenced:
@@ -361,6 +441,14 @@ def validate(df: pd.DataFrame, rules: ValidationRules) -> ValidationReport:
             )
         else:
             skipped.append(_skip(_NOT_NULL, c, description, [c], present))
+    for c in rules.unique_columns:
+        description = f"{c} must be unique (one row per {c})"
+        if usable([c], numeric=False):
+            second.append(
+                _Planned(E.ExpectColumnValuesToBeUnique(column=c), _UNIQUE, c, description)
+            )
+        else:
+            skipped.append(_skip(_UNIQUE, c, description, [c], present))
     if second:
         outcomes += _run(df, second)
     outcomes += skipped

@@ -1,0 +1,43 @@
+"""Batch inference: score new ads with the champion model and publish a gold predictions table.
+
+Run it with ``zenml pipeline run pipelines.batch_inference.batch_inference_pipeline
+-c configs/inference.yaml``. Parameters mirror :class:`liftlab.training_config.InferenceConfig`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from zenml import pipeline
+
+from liftlab.pipeline_support import ingest_cache_options
+from liftlab.training_config import load_inference_config, validated_parameters
+from steps.inference import publish_predictions, resolve_model, score_data, validate_scoring_data
+from steps.ingest import ingest_data
+
+
+@pipeline
+def batch_inference_pipeline(
+    data_path: str | None = None,
+    sql: str | None = None,
+    model_name: str | None = None,
+    model_alias: str | None = None,
+    model_version: int | None = None,
+    keep_columns: list[str] | None = None,
+    prediction_column: str | None = None,
+    formats: list[Literal["parquet", "csv"]] | None = None,
+    duckdb_path: str | None = None,
+    duckdb_table: str | None = None,
+    write_mode: Literal["replace", "append"] | None = None,
+    output_dir: str | None = None,
+) -> None:
+    config = validated_parameters(load_inference_config, locals())
+    raw_data, data_info = ingest_data.with_options(**ingest_cache_options(config))(config=config)
+    model_ref = resolve_model(config=config)
+    validation = validate_scoring_data(raw_data=raw_data, model_ref=model_ref)
+    predictions = score_data(
+        raw_data=raw_data, model_ref=model_ref, validation=validation, config=config
+    )
+    publish_predictions(
+        predictions=predictions, model_ref=model_ref, data_info=data_info, config=config
+    )

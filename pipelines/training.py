@@ -1,0 +1,93 @@
+"""Conversion-prediction training pipeline: ingest → clean → validate → split → train and compare
+candidates (MLflow) → decide promotion → report → publish → register and promote.
+
+Run it with ``zenml pipeline run pipelines.training.training_pipeline -c configs/training.yaml``.
+The parameters mirror :class:`liftlab.training_config.TrainingConfig` and are validated when the
+pipeline is compiled, so a bad config fails before any step runs. Registration and the alias
+moves are the last step: a run that fails anywhere earlier registers and promotes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zenml import pipeline
+
+from liftlab.pipeline_support import ingest_cache_options
+from liftlab.training_config import load_training_config, validated_parameters
+from steps.ingest import ingest_data
+from steps.prepare_ads import clean_ads, plan_ads_split, validate_ads
+from steps.promotion import decide_promotion_step, register_and_promote
+from steps.train_models import train_candidate_models
+from steps.training_report import build_training_report, publish_training_results
+
+
+@pipeline
+def training_pipeline(
+    data_path: str | None = None,
+    sql: str | None = None,
+    target: str | None = None,
+    id_column: str | None = None,
+    group_column: str | None = None,
+    categorical: list[str] | None = None,
+    numeric: list[str] | None = None,
+    features: list[dict[str, Any]] | None = None,
+    split: dict[str, Any] | None = None,
+    cv_folds: int | None = None,
+    candidates: list[dict[str, Any]] | None = None,
+    rank_by: str | None = None,
+    promotion: dict[str, Any] | None = None,
+    model_name: str | None = None,
+    count_columns: list[str] | None = None,
+    not_greater_than: dict[str, str] | None = None,
+    cleaning: list[dict[str, Any]] | None = None,
+    importance_repeats: int | None = None,
+    skip_unchanged_data: bool | None = None,
+    seed: int | None = None,
+    output_dir: str | None = None,
+) -> None:
+    config = validated_parameters(load_training_config, locals())
+    raw_data, data_info = ingest_data.with_options(**ingest_cache_options(config))(config=config)
+    cleaned, audit = clean_ads(raw_data=raw_data, config=config)
+    validation = validate_ads(clean_ads=cleaned, config=config)
+    plan = plan_ads_split(clean_ads=cleaned, config=config, after="validate_ads")
+    comparison, holdout, importance, training_info, _ = train_candidate_models(
+        clean_ads=cleaned,
+        split_plan=plan,
+        data_info=data_info,
+        validation=validation,
+        config=config,
+    )
+    decision = decide_promotion_step(
+        clean_ads=cleaned, split_plan=plan, training_info=training_info, config=config
+    )
+    report = build_training_report(
+        model_comparison=comparison,
+        holdout_predictions=holdout,
+        feature_importance=importance,
+        promotion_decision=decision,
+        training_info=training_info,
+        cleaning_audit=audit,
+        validation=validation,
+        data_info=data_info,
+        config=config,
+    )
+    summary = publish_training_results(
+        model_comparison=comparison,
+        holdout_predictions=holdout,
+        feature_importance=importance,
+        promotion_decision=decision,
+        training_info=training_info,
+        cleaning_audit=audit,
+        validation=validation,
+        data_info=data_info,
+        training_report=report,
+        config=config,
+    )
+    register_and_promote(
+        training_info=training_info,
+        promotion_decision=decision,
+        data_info=data_info,
+        run_summary=summary,
+        config=config,
+    )
