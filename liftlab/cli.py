@@ -74,6 +74,34 @@ def simulate(
         typer.echo(f"{kind:>9}: {path}")
 
 
+@app.command("simulate-ads")
+def simulate_ads_command(
+    out: Path = typer.Option(None, help="Output file (.csv or .parquet). Default: data/demo/."),
+    n_ads: int | None = typer.Option(
+        None, min=20, help="Number of ads (default 1,143 like the real KAG file; 400 with --new)."
+    ),
+    seed: int | None = typer.Option(
+        None, min=0, help="Random seed (default 42; 7 with --new). Same seed, same data."
+    ),
+    new: bool = typer.Option(
+        False, "--new", help="Fresh ads to score (data/demo/ads_new.csv, 400 ads, seed 7)."
+    ),
+) -> None:
+    """Write KAG-shaped ad data with a known conversion model (and its ground truth)."""
+    from liftlab.simulate_ads import AdSimulationConfig, simulate_ads, write_ads
+
+    paths = ProjectPaths.from_root()
+    target = out or (paths.demo_ads_new if new else paths.demo_ads)
+    n_ads = n_ads if n_ads is not None else (400 if new else 1143)
+    seed = seed if seed is not None else (7 if new else 42)
+    try:
+        files = write_ads(simulate_ads(AdSimulationConfig(n_ads=n_ads, seed=seed)), target)
+    except LiftlabError as exc:
+        _fail(exc)
+    for kind, path in files.items():
+        typer.echo(f"{kind:>9}: {path}")
+
+
 @app.command("check-config")
 def check_config(
     configs: list[Path] = typer.Argument(..., help="Run config YAML files."),
@@ -106,23 +134,39 @@ def run(
 def demo(
     users_per_experiment: int = typer.Option(50_000, min=100, help="Users per experiment."),
     fresh: bool = typer.Option(False, help="Regenerate the demo data even if it exists."),
+    ab_only: bool = typer.Option(
+        False, "--ab-only", help="Only the A/B test (skip conversion training and scoring)."
+    ),
 ) -> None:
-    """The whole demo: set up the stack, simulate data, run the A/B pipeline, say where to look."""
+    """The whole demo: set up the stack, simulate data, run the A/B pipeline, train and register
+    conversion models, score new ads with the champion; say where to look."""
     from liftlab.simulate import SimulationConfig, default_experiments, simulate, write_dataset
+    from liftlab.simulate_ads import AdSimulationConfig, simulate_ads, write_ads
     from liftlab.stack import init_stack
 
     paths = ProjectPaths.from_root()
+    steps = 3 if ab_only else 5
     info = init_stack(paths.root)
-    typer.echo(f"[1/3] ZenML stack '{info.stack_name}' is active.")
+    typer.echo(f"[1/{steps}] ZenML stack '{info.stack_name}' is active.")
     if fresh or not paths.demo_data.exists():
         config = SimulationConfig(
             experiments=default_experiments(users_per_experiment), dirty_fraction=0.002
         )
         write_dataset(simulate(config), paths.demo_data)
-    typer.echo(f"[2/3] Demo data: {paths.demo_data}")
-    typer.echo("[3/3] Running the A/B testing pipeline ...")
-    summary = _run_pipeline(paths.root / "configs" / "ab_test.yaml")
-    _print_summary(summary)
+    if not ab_only and (fresh or not paths.demo_ads.exists()):
+        write_ads(simulate_ads(AdSimulationConfig()), paths.demo_ads)
+        write_ads(simulate_ads(AdSimulationConfig(n_ads=400, seed=7)), paths.demo_ads_new)
+    typer.echo(f"[2/{steps}] Demo data: {paths.demo_data.parent}")
+    typer.echo(f"[3/{steps}] Running the A/B testing pipeline ...")
+    _print_summary(_run_pipeline(paths.root / "configs" / "ab_test.yaml"))
+    if ab_only:
+        return
+    typer.echo("")
+    typer.echo(f"[4/{steps}] Training conversion models (configs/training.yaml) ...")
+    _print_summary(_run_pipeline(paths.root / "configs" / "training.yaml"))
+    typer.echo("")
+    typer.echo(f"[5/{steps}] Scoring new ads with the champion (configs/inference.yaml) ...")
+    _print_summary(_run_pipeline(paths.root / "configs" / "inference.yaml"))
 
 
 @app.command()
@@ -258,28 +302,36 @@ def plan(
 
 
 def _run_pipeline(config: Path) -> dict:
-    from liftlab.config_check import check_run_config, load_pipeline, pipeline_for_config
+    from liftlab.runner import run_config
 
     try:
-        check_run_config(config)
-        entry = pipeline_for_config(config)
+        return run_config(config)
     except LiftlabError as exc:
         _fail(exc)
-    pipeline_obj = load_pipeline(entry.source)
-    run_response = pipeline_obj.with_options(config_path=str(config))()
-    if run_response is None:  # scheduled or remote orchestrators return no run to inspect
-        return {}
-    step = run_response.steps.get("publish_ab_results")
-    return step.outputs["run_summary"][0].load() if step else {}
+    return {}  # pragma: no cover - _fail exits
 
 
 def _print_summary(summary: dict) -> None:
     if not summary:
         return
+    pipeline = summary.get("pipeline", "ab_test_pipeline")
+    typer.echo("")
+    if pipeline == "training_pipeline":
+        _print_training_summary(summary)
+    elif pipeline == "batch_inference_pipeline":
+        _print_inference_summary(summary)
+    else:
+        _print_ab_summary(summary)
     paths = ProjectPaths.from_root()
+    typer.echo(f"MLflow run:    {summary.get('mlflow_run_id')}")
+    typer.echo(
+        f"MLflow UI:     .venv/bin/{paths.mlflow_ui_command()}  (then open http://127.0.0.1:5000)"
+    )
+
+
+def _print_ab_summary(summary: dict) -> None:
     files = summary.get("files", {})
     decisions = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("decisions", {}).items()))
-    typer.echo("")
     typer.echo(f"Comparisons: {summary.get('comparisons')} ({decisions})")
     if summary.get("srm_alerts"):
         typer.secho(
@@ -288,10 +340,188 @@ def _print_summary(summary: dict) -> None:
         )
     typer.echo(f"Report:        {files.get('ab_report')}")
     typer.echo(f"Results table: {files.get('ab_results')}")
-    typer.echo(f"MLflow run:    {summary.get('mlflow_run_id')}")
+
+
+def _print_training_summary(summary: dict) -> None:
+    files = summary.get("files", {})
+    scores = summary.get("holdout_scores", {})
+    base = summary.get("baseline_scores", {})
     typer.echo(
-        f"MLflow UI:     .venv/bin/{paths.mlflow_ui_command()}  (then open http://127.0.0.1:5000)"
+        f"Best model:    {summary.get('best_candidate')} — holdout R² {scores.get('r2', 0):.3f}, "
+        f"Poisson deviance {scores.get('poisson_deviance', 0):.3f} "
+        f"(baseline {base.get('poisson_deviance', 0):.3f})"
     )
+    color = typer.colors.GREEN if summary.get("promoted") else typer.colors.YELLOW
+    typer.secho(f"Decision:      {summary.get('promotion_summary')}", fg=color)
+    typer.echo(
+        f"Registered:    {summary.get('model_name')} version {summary.get('version')} "
+        f"(aliases moved: {', '.join(summary.get('aliases_moved', []))})"
+    )
+    typer.echo(f"Report:        {files.get('training_report.html')}")
+    typer.echo(f"Comparison:    {files.get('model_comparison')}")
+
+
+def _print_inference_summary(summary: dict) -> None:
+    files = summary.get("files", {})
+    typer.echo(f"Scored:        {summary.get('rows_scored')} rows with {summary.get('model_uri')}")
+    for key, path in sorted(files.items()):
+        typer.echo(f"Predictions:   {path}  ({key})")
+    if summary.get("duckdb"):
+        db = summary["duckdb"]
+        typer.echo(f"DuckDB table:  {db['table']} in {db['database']}")
+
+
+# ---------------------------------------------------------------------------------------------
+# liftlab schedule ...: retrain on a schedule (cron, or a foreground loop)
+
+schedule_app = typer.Typer(
+    help="Retrain on a schedule: a crontab entry per config, or a foreground loop.",
+    no_args_is_help=True,
+)
+app.add_typer(schedule_app, name="schedule")
+
+_ROOT_HELP = "Project root the job runs in (default: the liftlab checkout you are in)."
+
+
+def _schedule_root(root: Path | None) -> Path:
+    return ProjectPaths.from_root(root).root
+
+
+def _require_config(config: Path) -> None:
+    if not config.is_file():
+        from strategies.errors import ConfigError
+
+        _fail(ConfigError(f"config file not found: {config}"))
+
+
+def _tick_time() -> str:
+    from datetime import datetime
+
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _echo_outcome(outcome) -> None:
+    status = "trained" if outcome.ran else "skipped"
+    colour = typer.colors.GREEN if outcome.ran else None
+    typer.echo(f"{_tick_time()}  {typer.style(status, fg=colour)}  {outcome.reason}")
+
+
+def _echo_failure(exc: Exception) -> None:
+    what = str(exc) if isinstance(exc, LiftlabError) else f"{type(exc).__name__}: {exc}"
+    typer.secho(f"{_tick_time()}  failed   {what}", fg=typer.colors.RED, err=True)
+
+
+@schedule_app.command("install")
+def schedule_install(
+    config: Path = typer.Argument(..., help="Training config, e.g. configs/training.yaml."),
+    cron: str = typer.Option(
+        ..., "--cron", help="Cron schedule, e.g. '0 3 * * 1' (Mondays 03:00) or '@daily'."
+    ),
+    root: Path = typer.Option(None, help=_ROOT_HELP),
+) -> None:
+    """Add (or replace) the crontab entry that retrains CONFIG on a cron schedule."""
+    from liftlab.schedule import LOG_RELATIVE, install_entry
+
+    _require_config(config)
+    project = _schedule_root(root)
+    try:
+        line = install_entry(cron, config.resolve(), project)
+    except LiftlabError as exc:
+        _fail(exc)
+    typer.echo("Installed crontab entry:")
+    typer.echo(f"  {line}")
+    typer.echo(f"Log: {project / LOG_RELATIVE}")
+
+
+@schedule_app.command("remove")
+def schedule_remove(
+    config: Path = typer.Argument(..., help="The config whose crontab entry to remove."),
+    root: Path = typer.Option(None, help=_ROOT_HELP),
+) -> None:
+    """Remove the crontab entry for CONFIG (exit code 1 when there was none)."""
+    from liftlab.schedule import remove_entry
+
+    try:
+        removed = remove_entry(config.resolve(), _schedule_root(root))
+    except LiftlabError as exc:
+        _fail(exc)
+    if not removed:
+        typer.secho(f"no liftlab schedule for {config}", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"Removed the schedule for {config}.")
+
+
+@schedule_app.command("show")
+def schedule_show() -> None:
+    """List liftlab's crontab entries (every project)."""
+    from liftlab.schedule import list_entries
+
+    try:
+        entries = list_entries()
+    except LiftlabError as exc:
+        _fail(exc)
+    if not entries:
+        typer.echo("No liftlab schedules in the crontab.")
+        return
+    width = max(len(entry.schedule) for entry in entries)
+    for entry in entries:
+        typer.echo(f"{entry.schedule:<{width}}  {entry.config}  (in {entry.root})")
+        typer.echo(f"{'':<{width}}  log: {entry.log_file}")
+
+
+@schedule_app.command("run")
+def schedule_run(
+    config: Path = typer.Argument(..., help="Training config, e.g. configs/training.yaml."),
+    every: str = typer.Option(..., "--every", help="Interval: 90 (seconds), 10s, 5m, 2h, 1d."),
+    max_runs: int | None = typer.Option(None, "--max-runs", min=1, help="Stop after N runs."),
+    force: bool = typer.Option(False, "--force", help="Retrain even when the data is unchanged."),
+) -> None:
+    """Retrain CONFIG now and then every --every, in the foreground (Ctrl-C stops). A failed run
+    is reported and the loop goes on."""
+    from liftlab.schedule import parse_interval, run_every
+
+    try:
+        seconds = parse_interval(every)
+    except LiftlabError as exc:
+        _fail(exc)
+    _require_config(config)
+    from liftlab.retrain import retrain_once
+
+    typer.echo(f"Retraining {config} every {every} ({seconds:g} s); Ctrl-C stops.")
+    results = run_every(
+        lambda: retrain_once(config, force=force),
+        seconds,
+        max_runs=max_runs,
+        on_result=_echo_outcome,
+        on_error=_echo_failure,
+    )
+    failed = sum(isinstance(item, Exception) for item in results)
+    trained = sum(bool(getattr(item, "ran", False)) for item in results)
+    typer.echo(
+        f"Stopped after {len(results)} run(s): {trained} trained, "
+        f"{len(results) - trained - failed} skipped, {failed} failed."
+    )
+
+
+@schedule_app.command("run-once")
+def schedule_run_once(
+    config: Path = typer.Argument(..., help="Training config, e.g. configs/training.yaml."),
+    force: bool = typer.Option(False, "--force", help="Retrain even when the data is unchanged."),
+) -> None:
+    """Retrain CONFIG once if its data changed (what cron calls). Exit code 0 when trained or
+    skipped, 1 when the run failed."""
+    import traceback
+
+    try:
+        from liftlab.retrain import retrain_once
+
+        outcome = retrain_once(config, force=force)
+    except Exception as exc:
+        _echo_failure(exc)
+        if not isinstance(exc, LiftlabError):
+            typer.echo(traceback.format_exc(), err=True)
+        raise typer.Exit(code=1) from None
+    _echo_outcome(outcome)
 
 
 if __name__ == "__main__":  # pragma: no cover

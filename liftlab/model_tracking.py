@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -174,7 +175,11 @@ def log_best_model(
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
-    signature = infer_signature(input_example, model.predict(input_example))
+    with warnings.catch_warnings():
+        # "integer columns cannot hold missing values": liftlab checks inputs itself before
+        # scoring (strategies.model_inputs) and names such columns in a clear error.
+        warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
+        signature = infer_signature(input_example, model.predict(input_example))
     info = mlflow.sklearn.log_model(
         model,
         name=MODEL_ARTIFACT_NAME,

@@ -59,5 +59,13 @@ class ProjectPaths:
     def demo_data(self) -> Path:
         return self.root / "data" / "demo" / "ab_events.parquet"
 
+    @property
+    def demo_ads(self) -> Path:
+        return self.root / "data" / "demo" / "ads.csv"
+
+    @property
+    def demo_ads_new(self) -> Path:
+        return self.root / "data" / "demo" / "ads_new.csv"
+
     def mlflow_ui_command(self) -> str:
         return f"mlflow ui --backend-store-uri {self.mlflow_tracking_uri} --port 5000"

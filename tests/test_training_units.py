@@ -1,0 +1,298 @@
+"""Fast checks of the conversion-prediction building blocks that the pipelines wire together:
+config models, split plans, permutation importance, the promotion rule, the input-schema check,
+the ad-table expectation suite and the gold-table writers."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from liftlab.outputs import write_duckdb_table, write_outputs
+from liftlab.simulate_ads import AdSimulationConfig, simulate_ads
+from liftlab.training_config import (
+    InferenceConfig,
+    TrainingConfig,
+    load_inference_config,
+    load_training_config,
+)
+from strategies.errors import ConfigError, InputDataError
+from strategies.model_inputs import check_input_schema
+from strategies.promotion import decide_promotion
+from strategies.training import (
+    SplitPlan,
+    feature_frame,
+    permutation_importance_table,
+    plan_split,
+    train_candidates,
+)
+from strategies.validation import ValidationRules, validate
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def ads() -> pd.DataFrame:
+    return simulate_ads(AdSimulationConfig(n_ads=500, seed=3)).data
+
+
+# -- configs ---------------------------------------------------------------------------------
+
+
+def test_pipeline_signatures_mirror_config_models() -> None:
+    from pipelines.batch_inference import batch_inference_pipeline
+    from pipelines.training import training_pipeline
+
+    training = set(inspect.signature(training_pipeline.entrypoint).parameters)
+    assert training == set(TrainingConfig.model_fields)
+    inference = set(inspect.signature(batch_inference_pipeline.entrypoint).parameters)
+    assert inference == set(InferenceConfig.model_fields)
+
+
+def test_shipped_training_configs_exist_and_parse() -> None:
+    for name in ("training.yaml", "training_kag.yaml", "training_schedule.yaml", "inference.yaml"):
+        content = yaml.safe_load((REPO / "configs" / name).read_text())
+        loader = load_inference_config if name.startswith("inference") else load_training_config
+        loader(content["parameters"])
+    schedule = yaml.safe_load((REPO / "configs" / "training_schedule.yaml").read_text())
+    assert schedule["schedule"]["cron_expression"] == "0 3 * * 1"
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"candidates": [{"name": "xgboostt"}]}, "xgboostt"),
+        ({"features": [{"name": "ctr"}], "numeric": ["Approved_Conversion"]}, "leak"),
+        ({"cleaning": [{"name": "drop_multi_variant_units"}]}, "do not apply to an ad table"),
+        ({"promotion": {"metric": "accuracy"}}, "accuracy"),
+        ({"promotion": {"margin": -0.1}}, "promotion.margin"),
+        ({"rank_by": "auc"}, "auc"),
+        ({"split": {"name": "grouped", "colum": "x"}}, "colum"),
+        ({"cv_folds": 1}, "cv_folds"),
+        ({"targt": "x"}, "unknown key"),
+        ({"data_path": None}, "data_path"),
+        (
+            {"candidates": [{"name": "ridge"}, {"name": "ridge"}]},
+            "repeated",
+        ),
+    ],
+)
+def test_bad_training_config_names_the_problem(change: dict, needle: str) -> None:
+    values = {"data_path": "ads.csv", **change}
+    values = {k: v for k, v in values.items() if v is not None}
+    with pytest.raises(ConfigError, match=needle):
+        load_training_config(values)
+
+
+def test_inference_config_pins_a_version_or_follows_the_alias() -> None:
+    assert load_inference_config({"data_path": "x.csv"}).model_uri == (
+        "models:/liftlab-conversion@champion"
+    )
+    pinned = load_inference_config({"data_path": "x.csv", "model_version": 3})
+    assert pinned.model_uri == "models:/liftlab-conversion/3"
+    with pytest.raises(ConfigError, match="duckdb_table"):
+        load_inference_config({"data_path": "x.csv", "duckdb_table": "drop table; --"})
+
+
+def test_scoring_rules_only_mention_what_new_data_has() -> None:
+    cfg = load_training_config({"data_path": "x.csv"})
+    rules = cfg.scoring_rules()
+    mentioned = set(rules.required_columns) | set(rules.non_negative_columns)
+    assert mentioned == {"ad_id", *cfg.input_columns()}
+    assert ("Clicks", "Impressions") in rules.ordered_pairs
+    assert ValidationRules.from_dict(rules.to_dict()) == rules
+
+
+# -- split plan and training -------------------------------------------------------------------
+
+
+def test_grouped_plan_keeps_ad_sets_together_and_folds_inside_train(ads) -> None:
+    plan = plan_split(ads, {"name": "grouped", "column": "fb_campaign_id"}, n_folds=4)
+    groups = ads["fb_campaign_id"].to_numpy()
+    assert not set(groups[plan.train]) & set(groups[plan.test])
+    assert len(plan.folds) == 4
+    test_rows = set(plan.test.tolist())
+    for train, test in plan.folds:
+        assert not (set(train.tolist()) | set(test.tolist())) & test_rows
+        assert not set(groups[train]) & set(groups[test])
+    again = SplitPlan.from_dict(plan.to_dict())
+    assert np.array_equal(again.test, plan.test) and len(again.folds) == 4
+
+
+def test_plan_on_empty_table_is_an_input_error() -> None:
+    with pytest.raises(InputDataError, match="empty"):
+        plan_split(pd.DataFrame({"fb_campaign_id": []}), {"name": "grouped"}, 3)
+
+
+def test_feature_frame_rejects_missing_columns_and_bad_target(ads) -> None:
+    with pytest.raises(InputDataError, match="Clicks"):
+        feature_frame(ads.drop(columns=["Clicks"]), ["Clicks"], "Approved_Conversion")
+    broken = ads.assign(Approved_Conversion=ads["Approved_Conversion"].astype(object))
+    broken.loc[0, "Approved_Conversion"] = "n/a"
+    with pytest.raises(InputDataError, match="non-numeric"):
+        feature_frame(broken, ["Clicks"], "Approved_Conversion")
+
+
+def test_permutation_importance_finds_the_driving_feature(ads) -> None:
+    cfg = load_training_config({"data_path": "x.csv", "candidates": [{"name": "poisson"}]})
+    plan = plan_split(ads, cfg.split, 3)
+    comparison = train_candidates(
+        ads,
+        target=cfg.target,
+        input_columns=cfg.input_columns(),
+        candidates=cfg.candidates,
+        preprocessor_factory=cfg.preprocessor,
+        plan=plan,
+        seed=0,
+        rank_by="poisson_deviance",
+    )
+    X, y = feature_frame(ads.iloc[plan.test], cfg.input_columns(), cfg.target)
+    table = permutation_importance_table(
+        comparison.fitted["poisson"], X, y, metric="poisson_deviance", seed=0, n_repeats=3
+    )
+    assert list(table.columns) == ["feature", "importance_mean", "importance_std"]
+    assert np.isfinite(table["importance_mean"]).all()
+    # delivery volume drives expected conversions in the simulator's generating model (spend and
+    # clicks are proportional to impressions, so any of the three may rank first)
+    assert table.iloc[0]["feature"] in {"log1p_Impressions", "log1p_Spent", "log1p_Clicks"}
+    assert table.iloc[0]["importance_mean"] > 10 * table["importance_mean"].abs().median()
+
+
+# -- promotion rule ----------------------------------------------------------------------------
+
+GOOD = {"r2": 0.4, "rmse": 2.0, "mae": 1.0, "poisson_deviance": 1.5}
+BASE = {"r2": 0.0, "rmse": 3.0, "mae": 1.6, "poisson_deviance": 3.0}
+
+
+def _decide(**kwargs):
+    args = {
+        "model_name": "m",
+        "challenger_label": "gbm",
+        "challenger_model": "gradient_boosting",
+        "challenger_scores": GOOD,
+        "baseline_scores": BASE,
+        "metric": "poisson_deviance",
+        "margin": 0.01,
+    }
+    args.update(kwargs)
+    return decide_promotion(**args)
+
+
+def test_first_model_is_promoted_only_if_it_beats_the_baseline() -> None:
+    assert _decide().promote
+    assert not _decide(challenger_scores={**GOOD, "poisson_deviance": 2.99}).promote
+    baseline_best = _decide(challenger_model="baseline_mean", challenger_scores=BASE)
+    assert not baseline_best.promote and "baseline" in baseline_best.summary
+
+
+def test_challenger_must_beat_the_champion_by_the_margin() -> None:
+    champion = {"version": "3", "model_id": "m-1", "scores": {**GOOD, "poisson_deviance": 1.6}}
+    better = _decide(champion=champion)  # 1.5 vs 1.6: 6.25 % better
+    assert better.promote and "version 3" in better.summary
+    worse = _decide(champion={**champion, "scores": {**GOOD, "poisson_deviance": 1.4}})
+    assert not worse.promote and "stays champion" in worse.summary
+    tie = _decide(champion={**champion, "scores": dict(GOOD)})
+    assert not tie.promote
+    within_margin = _decide(margin=0.1, champion=champion)
+    assert not within_margin.promote
+    assert len(better.to_dict()["reasons"]) == 2
+
+
+def test_unscorable_champion_is_kept() -> None:
+    decision = _decide(champion={"version": "2", "model_id": "m-0", "error": "KeyError: Spent"})
+    assert not decision.promote
+    assert "could not be scored" in decision.summary
+
+
+# -- input schema ------------------------------------------------------------------------------
+
+EXPECTED = [("age", "string"), ("interest", "long"), ("Clicks", "long"), ("Spent", "double")]
+
+
+def test_schema_check_casts_compatible_columns() -> None:
+    frame = pd.DataFrame(
+        {"age": ["30-34"], "interest": [15.0], "Clicks": [3], "Spent": [2], "extra": [1]}
+    )
+    out = check_input_schema(frame, EXPECTED)
+    assert list(out.columns) == ["age", "interest", "Clicks", "Spent"]
+    assert out["interest"].dtype == np.int64 and out["Spent"].dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("frame", "needles"),
+    [
+        (pd.DataFrame({"age": ["a"], "interest": [1]}), ["missing column(s): Clicks, Spent"]),
+        (
+            pd.DataFrame({"age": [30], "interest": ["x"], "Clicks": [1.5], "Spent": ["1"]}),
+            ["age: expected text", "interest: expected integers", "Clicks", "Spent"],
+        ),
+    ],
+)
+def test_schema_check_names_every_problem(frame, needles) -> None:
+    with pytest.raises(InputDataError) as excinfo:
+        check_input_schema(frame, EXPECTED)
+    for needle in needles:
+        assert needle in str(excinfo.value)
+
+
+# -- expectation suite -------------------------------------------------------------------------
+
+
+def test_ads_suite_passes_simulated_data_and_names_bad_rows(ads) -> None:
+    rules = load_training_config({"data_path": "x.csv"}).validation_rules()
+    assert validate(ads, rules).success
+    bad = ads.copy()
+    bad.loc[0, "Clicks"] = bad.loc[0, "Impressions"] + 1
+    bad.loc[1, "ad_id"] = bad.loc[2, "ad_id"]
+    bad.loc[3, "Approved_Conversion"] = bad.loc[3, "Total_Conversion"] + 1
+    report = validate(bad, rules)
+    failed = {o.column: o.unexpected_count for o in report.outcomes if not o.success}
+    assert failed["Clicks <= Impressions"] == 1
+    assert failed["ad_id"] == 2
+    assert failed["Approved_Conversion <= Total_Conversion"] == 1
+
+
+def test_ads_suite_passes_the_real_kag_file() -> None:
+    from tests.conftest import shared_file
+
+    kag = pd.read_csv(shared_file("KAG_conversion_data.csv"))
+    rules = load_training_config({"data_path": "x.csv"}).validation_rules()
+    report = validate(kag, rules)
+    assert report.success, [o.description for o in report.outcomes if not o.success]
+
+
+# -- gold writers ------------------------------------------------------------------------------
+
+
+def test_duckdb_gold_table_replace_and_append(tmp_path) -> None:
+    db = tmp_path / "gold.duckdb"
+    first = pd.DataFrame({"ad_id": [1, 2], "predicted": [0.5, 1.5]})
+    write_duckdb_table(db, "gold", first)
+    write_duckdb_table(db, "gold", first.assign(ad_id=[3, 4]), mode="append")
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM gold").fetchall()[0][0] == 4
+    write_duckdb_table(db, "gold", first)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM gold").fetchall()[0][0] == 2
+    with pytest.raises(Exception):  # noqa: B017 - duckdb's own binder error
+        write_duckdb_table(db, "gold", pd.DataFrame({"other": [1]}), mode="append")
+    with duckdb.connect(str(db), read_only=True) as con:  # the failed append changed nothing
+        assert con.sql("SELECT count(*) FROM gold").fetchall()[0][0] == 2
+
+
+def test_write_outputs_is_all_or_nothing(tmp_path) -> None:
+    table = pd.DataFrame({"a": [1]})
+    files = write_outputs(
+        tmp_path / "out", tables={"t": table}, texts={"r.json": "{}"}, formats=("parquet", "csv")
+    )
+    assert set(files) == {"t", "t_csv", "r.json"}
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(NotADirectoryError):
+        write_outputs(blocker, tables={"t": table})
+    assert not list(tmp_path.glob(".liftlab-staging-*"))
