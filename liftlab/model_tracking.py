@@ -186,6 +186,7 @@ def log_best_model(
         signature=signature,
         input_example=input_example,
         metadata=dict(metadata),
+        serialization_format="skops",
         skops_trusted_types=trusted_types(model),
     )
     mlflow.log_metrics(_finite(metrics), model_id=info.model_id)
