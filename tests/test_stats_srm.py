@@ -157,3 +157,27 @@ def test_segment_srm_counts_a_missing_arm_as_zero_and_uses_the_expected_split():
     assert srm.loc[("s=x", "a"), "p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
     assert srm.loc[("all", "a"), "expected_share"] == pytest.approx(0.75)
     assert not srm.loc[("all", "a"), "srm_detected"]
+
+
+def test_experiment_specific_splits_override_the_global_one() -> None:
+    from scipy import stats as sps
+
+    counts = pd.DataFrame(
+        {
+            "experiment": ["a", "a", "b", "b"],
+            "variant": ["control", "target", "control", "target"],
+            "n_units": [200, 800, 240, 760],
+        }
+    )
+    out = srm_check(
+        counts,
+        expected_split={"control": 0.2, "target": 0.8},
+        experiment_splits={"b": {"control": 0.25, "target": 0.75}},
+    ).set_index(["experiment", "variant"])
+    assert out.loc[("b", "control"), "expected_share"] == pytest.approx(0.25)
+    assert out.loc[("a", "control"), "expected_share"] == pytest.approx(0.2)
+    expected_p = sps.chisquare([240, 760], [250, 750]).pvalue
+    assert out.loc[("b", "control"), "p_value"] == pytest.approx(expected_p)
+    assert not out["srm_detected"].any()
+    with pytest.raises(ConfigError, match="'b'"):
+        srm_check(counts, experiment_splits={"b": {"control": 1.0}})

@@ -161,6 +161,7 @@ class AnalysisOptions:
     continuity_correction: bool = False
     expected_split: Mapping[str, float] | None = None
     srm_alpha: float = 0.001
+    experiment_splits: Mapping[str, Mapping[str, float]] | None = None
     rel_ci_method: RelCiMethod = "delta"
     correction_scope: Literal["run", "experiment", "metric"] = "run"
 
@@ -215,7 +216,10 @@ def analyse(
     # SRM per experiment (overall) and per experiment × segment value, overall rows first
     # within each experiment; only the overall verdict feeds the result rows.
     srm = srm_check(
-        layout.counts, expected_split=options.expected_split, srm_alpha=options.srm_alpha
+        layout.counts,
+        expected_split=options.expected_split,
+        srm_alpha=options.srm_alpha,
+        experiment_splits=options.experiment_splits,
     )
     srm = srm.loc[:, list(SRM_COLUMNS)].reset_index(drop=True)
     pairs = layout.pairs

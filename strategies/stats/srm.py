@@ -65,6 +65,7 @@ def srm_check(
     *,
     expected_split: Mapping[str, float] | None = None,
     srm_alpha: float = 0.001,
+    experiment_splits: Mapping[str, Mapping[str, float]] | None = None,
 ) -> pd.DataFrame:
     """χ² goodness-of-fit of unit counts per variant, for every experiment (× segment) at once.
 
@@ -75,9 +76,12 @@ def srm_check(
     different arms. ``None`` means an equal split. A variant missing from ``expected_split``
     is a ConfigError (its expected share is unknown). Returns one row per experiment × variant
     with the columns in :data:`SRM_COLUMNS`; ``chi2``/``p_value``/``srm_detected`` repeat the
-    experiment × segment result on each of its rows.
+    experiment × segment result on each of its rows. ``experiment_splits`` overrides the split
+    for named experiments (e.g. campaigns that held out different control shares).
     """
     check_expected_split(expected_split)
+    for split in (experiment_splits or {}).values():
+        check_expected_split(split)
     counts = unit_counts[["experiment", "variant", "n_units"]].reset_index(drop=True)
     segment = (
         unit_counts["segment"].to_numpy(dtype=object)
@@ -99,6 +103,16 @@ def srm_check(
                 f"it names {', '.join(map(repr, weights))}"
             )
     exp = counts["experiment"]
+    for name, split in (experiment_splits or {}).items():
+        rows = exp.astype(str) == str(name)
+        if rows.any():
+            own = variants[rows].map({str(k): float(v) for k, v in split.items()})
+            if own.isna().any():
+                raise ConfigError(
+                    f"the expected split of experiment {name!r} has no weight for variant(s) "
+                    f"{sorted(variants[rows][own.isna()].unique())}"
+                )
+            weight = weight.where(~rows, own)
     n = counts["n_units"].to_numpy(dtype=np.float64)
     w = weight.to_numpy(dtype=np.float64)
     group, _ = pd.factorize(pd.MultiIndex.from_arrays([exp.to_numpy(dtype=object), segment]))
