@@ -102,6 +102,30 @@ def simulate_ads_command(
         typer.echo(f"{kind:>9}: {path}")
 
 
+@app.command("simulate-campaigns")
+def simulate_campaigns_command(
+    out: Path = typer.Option(None, help="Output folder. Default: data/demo/campaigns/."),
+    customers: int = typer.Option(20_000, min=500, help="Number of customers."),
+    seed: int = typer.Option(42, min=0, help="Random seed (same seed, same data)."),
+) -> None:
+    """Write a CRM/POS export (campaigns, profiles, assignments, interactions, transactions)
+    with a known true uplift per campaign and category (truth.csv)."""
+    from liftlab.simulate_campaigns import (
+        CampaignSimulationConfig,
+        simulate_campaigns,
+        write_campaigns,
+    )
+
+    target = out or ProjectPaths.from_root().demo_campaigns
+    try:
+        config = CampaignSimulationConfig(n_customers=customers, seed=seed)
+        files = write_campaigns(simulate_campaigns(config), target)
+    except LiftlabError as exc:
+        _fail(exc)
+    for kind, path in files.items():
+        typer.echo(f"{kind:>14}: {path}")
+
+
 @app.command("check-config")
 def check_config(
     configs: list[Path] = typer.Argument(..., help="Run config YAML files."),
@@ -145,7 +169,7 @@ def demo(
     from liftlab.stack import init_stack
 
     paths = ProjectPaths.from_root()
-    steps = 3 if ab_only else 5
+    steps = 3 if ab_only else 6
     info = init_stack(paths.root)
     typer.echo(f"[1/{steps}] ZenML stack '{info.stack_name}' is active.")
     if fresh or not paths.demo_data.exists():
@@ -156,6 +180,10 @@ def demo(
     if not ab_only and (fresh or not paths.demo_ads.exists()):
         write_ads(simulate_ads(AdSimulationConfig()), paths.demo_ads)
         write_ads(simulate_ads(AdSimulationConfig(n_ads=400, seed=7)), paths.demo_ads_new)
+    if not ab_only and (fresh or not (paths.demo_campaigns / "campaigns.csv").exists()):
+        from liftlab.simulate_campaigns import simulate_campaigns, write_campaigns
+
+        write_campaigns(simulate_campaigns(), paths.demo_campaigns)
     typer.echo(f"[2/{steps}] Demo data: {paths.demo_data.parent}")
     typer.echo(f"[3/{steps}] Running the A/B testing pipeline ...")
     _print_summary(_run_pipeline(paths.root / "configs" / "ab_test.yaml"))
@@ -167,6 +195,9 @@ def demo(
     typer.echo("")
     typer.echo(f"[5/{steps}] Scoring new ads with the champion (configs/inference.yaml) ...")
     _print_summary(_run_pipeline(paths.root / "configs" / "inference.yaml"))
+    typer.echo("")
+    typer.echo(f"[6/{steps}] Campaign spend uplift (configs/campaign_uplift.yaml) ...")
+    _print_summary(_run_pipeline(paths.root / "configs" / "campaign_uplift.yaml"))
 
 
 @app.command()
@@ -320,6 +351,8 @@ def _print_summary(summary: dict) -> None:
         _print_training_summary(summary)
     elif pipeline == "batch_inference_pipeline":
         _print_inference_summary(summary)
+    elif pipeline == "campaign_uplift_pipeline":
+        _print_campaign_summary(summary)
     else:
         _print_ab_summary(summary)
     paths = ProjectPaths.from_root()
@@ -359,6 +392,20 @@ def _print_training_summary(summary: dict) -> None:
     )
     typer.echo(f"Report:        {files.get('training_report.html')}")
     typer.echo(f"Comparison:    {files.get('model_comparison')}")
+
+
+def _print_campaign_summary(summary: dict) -> None:
+    files = summary.get("files", {})
+    rois = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("roi_decisions", {}).items()))
+    typer.echo(
+        f"Campaigns:     {summary.get('campaigns')} — incremental revenue "
+        f"{summary.get('incremental_revenue', 0):,.0f} for a cost of "
+        f"{summary.get('campaign_cost', 0):,.0f} (ROI: {rois})"
+    )
+    typer.echo(f"Report:        {files.get('campaign_report.html')}")
+    typer.echo(f"Gold table:    {files.get('campaign_summary')}")
+    if summary.get("duckdb"):
+        typer.echo(f"DuckDB:        {summary['duckdb']} (bronze_*, silver_*, gold_* tables)")
 
 
 def _print_inference_summary(summary: dict) -> None:

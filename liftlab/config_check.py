@@ -44,10 +44,28 @@ def _inference_validate(parameters: dict[str, Any]) -> Any:
     return validated_parameters(load_inference_config, parameters)
 
 
+def _campaign_validate(parameters: dict[str, Any]) -> Any:
+    from liftlab.campaign_config import load_campaign_config
+    from liftlab.training_config import validated_parameters
+
+    return validated_parameters(load_campaign_config, parameters)
+
+
+def _uplift_validate(parameters: dict[str, Any]) -> Any:
+    from liftlab.training_config import validated_parameters
+    from liftlab.uplift_config import load_uplift_config
+
+    return validated_parameters(load_uplift_config, parameters)
+
+
 #: config-file prefix → pipeline. ``configs/ab_test_hillstrom.yaml`` belongs to ``ab_test``.
 PIPELINES: dict[str, PipelineEntry] = {
     "ab_test": PipelineEntry("pipelines.ab_test.ab_test_pipeline", _ab_validate),
     "training": PipelineEntry("pipelines.training.training_pipeline", _training_validate),
+    "campaign_uplift": PipelineEntry(
+        "pipelines.campaign_uplift.campaign_uplift_pipeline", _campaign_validate
+    ),
+    "uplift": PipelineEntry("pipelines.uplift_model.uplift_model_pipeline", _uplift_validate),
     "inference": PipelineEntry(
         "pipelines.batch_inference.batch_inference_pipeline", _inference_validate
     ),

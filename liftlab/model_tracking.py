@@ -168,6 +168,7 @@ def log_best_model(
     input_example: pd.DataFrame,
     metadata: Mapping[str, Any],
     metrics: Mapping[str, float],
+    name: str = MODEL_ARTIFACT_NAME,
 ) -> dict[str, str]:
     """Log the fitted sklearn pipeline as an MLflow logged model with an inferred signature and
     an input example; link its holdout metrics to it. Returns ``model_id`` and ``model_uri``."""
@@ -182,7 +183,7 @@ def log_best_model(
         signature = infer_signature(input_example, model.predict(input_example))
     info = mlflow.sklearn.log_model(
         model,
-        name=MODEL_ARTIFACT_NAME,
+        name=name,
         signature=signature,
         input_example=input_example,
         metadata=dict(metadata),

@@ -67,5 +67,9 @@ class ProjectPaths:
     def demo_ads_new(self) -> Path:
         return self.root / "data" / "demo" / "ads_new.csv"
 
+    @property
+    def demo_campaigns(self) -> Path:
+        return self.root / "data" / "demo" / "campaigns"
+
     def mlflow_ui_command(self) -> str:
         return f"mlflow ui --backend-store-uri {self.mlflow_tracking_uri} --port 5000"

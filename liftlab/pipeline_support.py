@@ -43,3 +43,14 @@ def ingest_cache_options(config: dict[str, Any]) -> dict[str, Any]:
     if path is None or sql:
         return {"enable_cache": False}
     return {"cache_policy": CachePolicy(file_dependencies=[str(path.resolve())])}
+
+
+def file_cache_options(paths: list[Path]) -> dict[str, Any]:
+    """Step options for a step that reads several files: each is a cache file dependency; a
+    missing file is an error naming it (before any step runs)."""
+    from zenml.config.cache_policy import CachePolicy
+
+    missing = [str(p) for p in paths if not Path(p).is_file()]
+    if missing:
+        raise InputDataError(f"data file(s) not found: {', '.join(missing)}")
+    return {"cache_policy": CachePolicy(file_dependencies=[str(Path(p).resolve()) for p in paths])}

@@ -6,6 +6,7 @@ config strictly first (``liftlab.config_check``) and read results the same way.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,10 @@ SUMMARY_OUTPUTS: dict[str, tuple[str, str]] = {
     "pipelines.ab_test.ab_test_pipeline": ("publish_ab_results", "run_summary"),
     "pipelines.training.training_pipeline": ("register_and_promote", "registration"),
     "pipelines.batch_inference.batch_inference_pipeline": ("publish_predictions", "run_summary"),
+    "pipelines.campaign_uplift.campaign_uplift_pipeline": (
+        "publish_campaign_results",
+        "run_summary",
+    ),
 }
 
 
@@ -72,10 +77,23 @@ def failed_step_message(pipeline_name: str) -> str | None:
             info = getattr(step, "exception_info", None)
             status = getattr(step.status, "value", step.status)
             if status == "failed" and info is not None:
-                lines = [ln for ln in str(info.traceback).splitlines() if ln.strip()]
-                last = lines[-1].strip() if lines else "unknown error"
-                return f"step {name!r} failed: {last}"
+                return f"step {name!r} failed: {_exception_text(str(info.traceback))}"
     return None
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failed|Interrupt)\w*: ")
+
+
+def _exception_text(traceback: str) -> str:
+    """The exception line of a traceback and the message lines after it (messages of
+    validation errors span several lines), without the module path of the exception type."""
+    lines = [ln for ln in traceback.splitlines() if ln.strip()]
+    for i in range(len(lines) - 1, -1, -1):
+        if _EXCEPTION_LINE.match(lines[i]):
+            head = lines[i].split(": ", 1)
+            kind = head[0].rsplit(".", 1)[-1]
+            return "\n".join([f"{kind}: {head[1]}", *lines[i + 1 :]])
+    return lines[-1].strip() if lines else "unknown error"
 
 
 def use_stack_mlflow() -> str:

@@ -1,0 +1,87 @@
+"""Campaign spend uplift: raw CRM/POS tables → bronze → silver (attribution window, DuckDB SQL)
+→ gold (incremental spend, ROI, decisions) → report → files, DuckDB warehouse and MLflow.
+
+Run it with ``zenml pipeline run pipelines.campaign_uplift.campaign_uplift_pipeline
+-c configs/campaign_uplift.yaml``. Parameters mirror
+:class:`liftlab.campaign_config.CampaignUpliftConfig`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from zenml import pipeline
+
+from liftlab.campaign_config import load_campaign_config
+from liftlab.pipeline_support import file_cache_options
+from liftlab.training_config import validated_parameters
+from steps.campaign_report import build_campaign_report, publish_campaign_results
+from steps.campaign_warehouse import (
+    build_silver_table,
+    load_bronze,
+    summarise_campaign_uplift,
+    validate_bronze,
+)
+
+
+@pipeline
+def campaign_uplift_pipeline(
+    data_dir: str | None = None,
+    tables: dict[str, str] | None = None,
+    naive_timezone: str | None = None,
+    window_days: int | None = None,
+    pre_window_days: int | None = None,
+    cuped: bool | None = None,
+    alpha: float | None = None,
+    correction: Literal["holm", "hochberg", "bh", "bonferroni", "none"] | None = None,
+    control_share: float | None = None,
+    control_shares: dict[str, float] | None = None,
+    min_effect: float | None = None,
+    duckdb_path: str | None = None,
+    output_dir: str | None = None,
+) -> None:
+    config = validated_parameters(load_campaign_config, locals())
+    paths = list(load_campaign_config(config).table_paths().values())
+    campaigns, profiles, assignments, interactions, transactions, bronze_audit = (
+        load_bronze.with_options(**file_cache_options(paths))(config=config)
+    )
+    validation = validate_bronze(
+        campaigns=campaigns,
+        profiles=profiles,
+        assignments=assignments,
+        interactions=interactions,
+        transactions=transactions,
+    )
+    customers, silver_audit = build_silver_table(
+        campaigns=campaigns,
+        assignments=assignments,
+        interactions=interactions,
+        transactions=transactions,
+        validation=validation,
+        config=config,
+    )
+    summary, funnel, tests = summarise_campaign_uplift(
+        campaign_customers=customers, campaigns=campaigns, silver_audit=silver_audit, config=config
+    )
+    report = build_campaign_report(
+        campaign_summary=summary,
+        campaign_funnel=funnel,
+        bronze_audit=bronze_audit,
+        silver_audit=silver_audit,
+        validation=validation,
+        config=config,
+    )
+    publish_campaign_results(
+        campaign_summary=summary,
+        campaign_funnel=funnel,
+        campaign_tests=tests,
+        campaign_customers=customers,
+        campaigns=campaigns,
+        assignments=assignments,
+        interactions=interactions,
+        transactions=transactions,
+        bronze_audit=bronze_audit,
+        silver_audit=silver_audit,
+        campaign_report=report,
+        config=config,
+    )
