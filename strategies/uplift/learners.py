@@ -321,6 +321,11 @@ class UpliftLearner(ABC):
         effects = self._predict(Z)
         return pd.DataFrame({arm: effects[arm] for arm in self.arms_}, index=frame.index)
 
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Same as :meth:`predict_uplift`: what MLflow's pyfunc and ``mlflow models serve`` call,
+        so a registered learner answers with one uplift column per arm."""
+        return self.predict_uplift(X)
+
     # ---- to implement ----------------------------------------------------------------------
 
     @abstractmethod
