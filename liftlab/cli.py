@@ -353,6 +353,8 @@ def _print_summary(summary: dict) -> None:
         _print_inference_summary(summary)
     elif pipeline == "campaign_uplift_pipeline":
         _print_campaign_summary(summary)
+    elif pipeline == "uplift_model_pipeline":
+        _print_uplift_summary(summary)
     else:
         _print_ab_summary(summary)
     paths = ProjectPaths.from_root()
@@ -406,6 +408,23 @@ def _print_campaign_summary(summary: dict) -> None:
     typer.echo(f"Gold table:    {files.get('campaign_summary')}")
     if summary.get("duckdb"):
         typer.echo(f"DuckDB:        {summary['duckdb']} (bronze_*, silver_*, gold_* tables)")
+
+
+def _print_uplift_summary(summary: dict) -> None:
+    files = summary.get("files", {})
+    best = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("best_learners", {}).items()))
+    typer.echo(f"Best learners: {best}")
+    share = summary.get("share_to_email")
+    profit = summary.get("policy_incremental_profit_per_customer")
+    if share is not None:
+        line = f"Targeting:     contact {share:.0%} of customers ({summary.get('policy_outcome')})"
+        if profit is not None:
+            line += f", incremental profit {profit:+.3f} per customer vs contacting nobody"
+        typer.echo(line)
+    for outcome, text in sorted(summary.get("decisions", {}).items()):
+        typer.echo(f"Registry:      {outcome}: {text}")
+    typer.echo(f"Report:        {files.get('uplift_report.html')}")
+    typer.echo(f"Targeting:     {files.get('uplift_targeting')}")
 
 
 def _print_inference_summary(summary: dict) -> None:

@@ -27,6 +27,7 @@ SUMMARY_OUTPUTS: dict[str, tuple[str, str]] = {
         "publish_campaign_results",
         "run_summary",
     ),
+    "pipelines.uplift_model.uplift_model_pipeline": ("register_uplift_models", "registration"),
 }
 
 

@@ -163,9 +163,7 @@ def build_bronze(
         raise ConfigError(f"no file given for table(s): {', '.join(missing_tables)}")
     unknown = sorted(set(paths) - set(BRONZE_COLUMNS))
     if unknown:
-        raise ConfigError(
-            f"unknown table(s) {unknown}; expected: {', '.join(BRONZE_COLUMNS)}"
-        )
+        raise ConfigError(f"unknown table(s) {unknown}; expected: {', '.join(BRONZE_COLUMNS)}")
     con = duckdb.connect(":memory:")
     try:
         try:
@@ -196,8 +194,7 @@ def build_bronze(
                         f"(examples: {', '.join(map(repr, bad[:_MAX_EXAMPLES]))})"
                     )
             con.execute(
-                f"CREATE TABLE bronze_{table} AS "
-                + bronze_select(table, columns, f"raw_{table}")
+                f"CREATE TABLE bronze_{table} AS " + bronze_select(table, columns, f"raw_{table}")
             )
             rows = con.execute(f"SELECT COUNT(*) FROM raw_{table}").fetchall()[0][0]
             distinct = con.execute(
@@ -280,8 +277,7 @@ def build_silver(
                 f"{', '.join(map(str, unknown[:_MAX_EXAMPLES]))}"
             )
         groups = {
-            row[0]
-            for row in con.execute('SELECT DISTINCT "group" FROM assignments').fetchall()
+            row[0] for row in con.execute('SELECT DISTINCT "group" FROM assignments').fetchall()
         }
         if groups != {"target", "control"}:
             raise InputDataError(

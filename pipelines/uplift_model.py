@@ -1,0 +1,90 @@
+"""Uplift modelling: whom to contact next. Average effects per arm → S/T/X learners compared on a
+randomised holdout (Qini, AUUC, uplift@k) → targeting policy vs send-to-all / send-to-nobody →
+report → files, DuckDB and MLflow → best learner per outcome registered (last step).
+
+Run it with ``zenml pipeline run pipelines.uplift_model.uplift_model_pipeline
+-c configs/uplift_hillstrom.yaml``. Parameters mirror
+:class:`liftlab.uplift_config.UpliftModelConfig`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from zenml import pipeline
+
+from liftlab.pipeline_support import ingest_cache_options
+from liftlab.training_config import validated_parameters
+from liftlab.uplift_config import load_uplift_config
+from steps.ingest import ingest_data
+from steps.uplift import (
+    decide_uplift_registration,
+    estimate_average_effects,
+    register_uplift_models,
+    train_uplift_models,
+    validate_uplift_data,
+)
+from steps.uplift_report import build_uplift_report, publish_uplift_results
+
+
+@pipeline
+def uplift_model_pipeline(
+    outcomes: list[dict[str, Any]],
+    data_path: str | None = None,
+    sql: str | None = None,
+    id_column: str | None = None,
+    treatment_column: str | None = None,
+    control: str | None = None,
+    arms: list[str] | None = None,
+    categorical: list[str] | None = None,
+    numeric: list[str] | None = None,
+    learners: list[dict[str, Any]] | None = None,
+    rank_by: Literal["qini_coefficient", "auuc", "uplift_at_30"] | None = None,
+    test_size: float | None = None,
+    policy_outcome: str | None = None,
+    cost_per_contact: float | None = None,
+    top_fraction: float | None = None,
+    n_bootstrap: int | None = None,
+    alpha: float | None = None,
+    correction: Literal["holm", "hochberg", "bh", "bonferroni", "none"] | None = None,
+    model_name: str | None = None,
+    duckdb_path: str | None = None,
+    seed: int | None = None,
+    output_dir: str | None = None,
+) -> None:
+    config = validated_parameters(load_uplift_config, locals())
+    raw_data, data_info = ingest_data.with_options(**ingest_cache_options(config))(config=config)
+    validation = validate_uplift_data(raw_data=raw_data, config=config)
+    effects = estimate_average_effects(raw_data=raw_data, validation=validation, config=config)
+    comparison, curves, policy, profits, targeting, summary, info = train_uplift_models(
+        raw_data=raw_data, validation=validation, data_info=data_info, config=config
+    )
+    decisions = decide_uplift_registration(raw_data=raw_data, uplift_info=info, config=config)
+    report = build_uplift_report(
+        average_effects=effects,
+        learner_comparison=comparison,
+        qini_curves=curves,
+        policy_comparison=policy,
+        profit_curves=profits,
+        targeting_summary=summary,
+        uplift_decisions=decisions,
+        uplift_info=info,
+        validation=validation,
+        data_info=data_info,
+        config=config,
+    )
+    run_summary = publish_uplift_results(
+        average_effects=effects,
+        learner_comparison=comparison,
+        policy_comparison=policy,
+        profit_curves=profits,
+        uplift_targeting=targeting,
+        targeting_summary=summary,
+        uplift_decisions=decisions,
+        uplift_info=info,
+        uplift_report=report,
+        config=config,
+    )
+    register_uplift_models(
+        uplift_info=info, uplift_decisions=decisions, run_summary=run_summary, config=config
+    )

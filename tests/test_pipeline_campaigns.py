@@ -1,0 +1,226 @@
+"""Campaign uplift and uplift modelling end to end in a throw-away ZenML store and MLflow (slow)."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import duckdb
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from liftlab.campaign_config import CampaignUpliftConfig
+from liftlab.simulate_campaigns import CampaignSimulationConfig, simulate_campaigns, write_campaigns
+from liftlab.uplift_config import UpliftModelConfig, load_uplift_config
+from strategies.errors import ConfigError
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _config(folder: Path, name: str, parameters: dict) -> Path:
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"parameters": parameters}))
+    return path
+
+
+def test_signatures_mirror_config_models() -> None:
+    from pipelines.campaign_uplift import campaign_uplift_pipeline
+    from pipelines.uplift_model import uplift_model_pipeline
+
+    campaign = set(inspect.signature(campaign_uplift_pipeline.entrypoint).parameters)
+    assert campaign == set(CampaignUpliftConfig.model_fields)
+    uplift = set(inspect.signature(uplift_model_pipeline.entrypoint).parameters)
+    assert uplift == set(UpliftModelConfig.model_fields)
+
+
+def test_campaign_pipeline_recovers_the_truth(zenml_stack, tmp_path) -> None:
+    from liftlab.runner import run_config
+
+    result = simulate_campaigns(CampaignSimulationConfig(n_customers=8000, seed=9))
+    write_campaigns(result, tmp_path / "data")
+    out = tmp_path / "out"
+    config = _config(
+        tmp_path,
+        "campaign_uplift_test",
+        {
+            "data_dir": str(tmp_path / "data"),
+            "output_dir": str(out),
+            "duckdb_path": str(tmp_path / "warehouse.duckdb"),
+        },
+    )
+    summary = run_config(config)
+    assert summary["campaigns"] == 4
+    gold = pd.read_csv(out / "campaign_summary.csv")
+    merged = gold.merge(result.truth, on=["campaign_id", "category"])
+    assert len(merged) == len(result.truth)
+    truth = merged["true_incremental_spend_per_customer"]
+    covered = (merged["incremental_spend_ci_low"] <= truth) & (
+        truth <= merged["incremental_spend_ci_high"]
+    )
+    assert covered.mean() >= 0.75
+    overall = gold[gold["category"] == "all"].set_index("campaign_id")
+    assert overall.loc["C02", "decision"] in {"inconclusive", "neutral"}  # no true uplift
+    assert overall.loc["C01", "roi_decision"] == "profitable"
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        tables = {row[0] for row in con.sql("SHOW TABLES").fetchall()}
+        assert {"bronze_transactions", "silver_campaign_customers", "gold_campaign_summary"} <= (
+            tables
+        )
+        n = con.sql("SELECT count(*) FROM gold_campaign_summary").fetchall()[0][0]
+    assert n == len(gold)
+    report = (out / "campaign_report.html").read_text()
+    assert "C01" in report and "<svg" in report
+    client = mlflow.MlflowClient(tracking_uri=zenml_stack.mlflow_tracking_uri)
+    run = client.get_run(summary["mlflow_run_id"])
+    assert "C01.all.roi" in run.data.metrics
+    assert run.data.metrics["C01.tickets.incremental_spend_per_customer"] == pytest.approx(
+        gold.set_index(["campaign_id", "category"]).loc[
+            ("C01", "tickets"), "incremental_spend_per_customer"
+        ]
+    )
+
+
+def test_campaign_pipeline_refuses_bad_exports_and_writes_nothing(zenml_stack, tmp_path) -> None:
+    from liftlab.runner import PipelineRunFailed, run_config
+
+    write_campaigns(
+        simulate_campaigns(CampaignSimulationConfig(n_customers=2000, seed=3)), tmp_path / "d"
+    )
+    tx = pd.read_csv(tmp_path / "d" / "transactions.csv")
+    tx.loc[5, "amount"] = -20.0
+    tx.to_csv(tmp_path / "d" / "transactions.csv", index=False)
+    out = tmp_path / "out"
+    config = _config(
+        tmp_path,
+        "campaign_uplift_bad",
+        {"data_dir": str(tmp_path / "d"), "output_dir": str(out), "duckdb_path": ""},
+    )
+    with pytest.raises(PipelineRunFailed, match="transactions"):
+        run_config(config)
+    assert not out.exists()
+
+
+def _hillstrom_like(n: int, seed: int) -> pd.DataFrame:
+    """Hillstrom-shaped data with a known effect: the Womens e-mail lifts visits of Web
+    customers only; the Mens e-mail lifts everyone a little."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "recency": rng.integers(1, 13, n),
+            "history": np.round(rng.gamma(2.0, 120.0, n), 2),
+            "mens": rng.integers(0, 2, n),
+            "womens": rng.integers(0, 2, n),
+            "zip_code": rng.choice(["Urban", "Surburban", "Rural"], n),
+            "newbie": rng.integers(0, 2, n),
+            "channel": rng.choice(["Phone", "Web", "Multichannel"], n),
+            "segment": rng.choice(["No E-Mail", "Mens E-Mail", "Womens E-Mail"], n),
+        }
+    )
+    web = (frame["channel"] == "Web").to_numpy()
+    p = (
+        0.1
+        + 0.05 * (frame["segment"] == "Mens E-Mail")
+        + 0.2 * web * (frame["segment"] == "Womens E-Mail")
+    )
+    frame["visit"] = (rng.random(n) < p).astype(int)
+    frame["conversion"] = (frame["visit"] * (rng.random(n) < 0.1)).astype(int)
+    frame["spend"] = np.round(frame["conversion"] * rng.gamma(2.0, 50.0, n), 2)
+    return frame
+
+
+def test_uplift_pipeline_ranks_targets_and_registers(zenml_stack, tmp_path) -> None:
+    from liftlab.runner import run_config
+
+    data = tmp_path / "email.csv"
+    _hillstrom_like(6000, 1).to_csv(data, index=False)
+    out = tmp_path / "out"
+    parameters = {
+        "data_path": str(data),
+        "outcomes": [
+            {"name": "visit", "column": "visit", "type": "binary", "value_per_unit": 1.0},
+            {"name": "spend", "column": "spend", "type": "continuous", "model": False},
+        ],
+        "learners": [
+            {"name": "t_learner", "base": {"name": "logistic"}},
+            {"name": "s_learner", "base": {"name": "hist_gradient_boosting"}},
+        ],
+        "policy_outcome": "visit",
+        "cost_per_contact": 0.05,
+        "n_bootstrap": 50,
+        "model_name": "test-uplift",
+        "duckdb_path": str(tmp_path / "w.duckdb"),
+        "output_dir": str(out),
+    }
+    summary = run_config(_config(tmp_path, "uplift_test", parameters))
+    comparison = pd.read_csv(out / "learner_comparison.csv")
+    womens = comparison[(comparison["arm"] == "Womens E-Mail") & comparison["is_best"]]
+    assert womens["qini_coefficient"].iloc[0] > 0  # better than random targeting
+    effects = pd.read_csv(out / "average_effects.csv")
+    visit = effects[(effects["metric"] == "visit") & (effects["variant"] == "Womens E-Mail")]
+    assert visit["abs_ci_low"].iloc[0] > 0
+    summary_table = pd.read_csv(out / "targeting_summary.csv")
+    web = summary_table[(summary_table["feature"] == "channel") & (summary_table["value"] == "Web")]
+    phone = summary_table[
+        (summary_table["feature"] == "channel") & (summary_table["value"] == "Phone")
+    ]
+    assert web["share_Womens E-Mail"].iloc[0] > phone["share_Womens E-Mail"].iloc[0]
+    policy = pd.read_csv(out / "policy_comparison.csv")
+    model_row = policy[(policy["outcome"] == "visit") & (policy["policy"] == "model")].iloc[0]
+    nobody = policy[(policy["outcome"] == "visit") & (policy["policy"] == "send_nobody")].iloc[0]
+    assert model_row["profit_per_customer"] > nobody["profit_per_customer"]
+    assert summary["registered"]["visit"]["aliases_moved"] == ["challenger", "champion"]
+    mlflow.set_tracking_uri(zenml_stack.mlflow_tracking_uri)
+    model = mlflow.sklearn.load_model("models:/test-uplift-visit@champion")
+    frame = pd.read_csv(data).head(3)
+    predicted = model.predict(frame[["zip_code", "channel", "recency", "history", "mens",
+                                     "womens", "newbie"]])  # fmt: skip
+    assert list(predicted.columns) == ["Mens E-Mail", "Womens E-Mail"]
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM gold_uplift_targeting").fetchall()[0][0] == 6000
+    assert "Womens E-Mail" in (out / "uplift_report.html").read_text()
+
+
+def test_uplift_on_hillstrom(zenml_stack, tmp_path) -> None:
+    from liftlab.runner import run_config
+    from tests.conftest import shared_file
+
+    path = shared_file("hillstrom.csv")
+    content = yaml.safe_load((REPO / "configs" / "uplift_hillstrom.yaml").read_text())
+    parameters = content["parameters"]
+    parameters.update(
+        data_path=str(path),
+        output_dir=str(tmp_path / "out"),
+        duckdb_path="",
+        model_name="test-hillstrom",
+        n_bootstrap=50,
+    )
+    summary = run_config(_config(tmp_path, "uplift_hillstrom_test", parameters))
+    effects = pd.read_csv(tmp_path / "out" / "average_effects.csv").set_index(["metric", "variant"])
+    # the published Hillstrom result: both e-mails raise visits and spend; Mens more than Womens
+    assert effects.loc[("visit", "Mens E-Mail"), "abs_ci_low"] > 0
+    assert effects.loc[("visit", "Womens E-Mail"), "abs_ci_low"] > 0
+    assert (
+        effects.loc[("visit", "Mens E-Mail"), "abs_diff"]
+        > effects.loc[("visit", "Womens E-Mail"), "abs_diff"]
+    )
+    assert summary["policy_outcome"] == "spend"
+    assert 0 < summary["share_to_email"] <= 1
+
+
+def test_bad_uplift_configs_name_the_problem() -> None:
+    base = {"data_path": "x.csv", "outcomes": [{"name": "v", "column": "v", "type": "binary"}]}
+    with pytest.raises(ConfigError, match="policy_outcome"):
+        load_uplift_config({**base, "policy_outcome": "spend"})
+    with pytest.raises(ConfigError, match="z_learner"):
+        load_uplift_config({**base, "learners": [{"name": "z_learner"}]})
+    with pytest.raises(ConfigError, match="also listed"):
+        load_uplift_config({**base, "arms": ["No E-Mail"]})
+    with pytest.raises(ConfigError, match="model: true"):
+        load_uplift_config(
+            {**base, "outcomes": [{"name": "v", "column": "v", "type": "binary", "model": False}]}
+        )
