@@ -64,7 +64,7 @@ def test_schemas_and_dtypes(result) -> None:
         frame = tables[name]
         assert tuple(frame.columns) == columns, name
         for column in columns:
-            if column in ("amount", "cost_per_contact"):
+            if column in ("amount", "cost_per_contact", "control_share"):
                 assert frame[column].dtype == np.float64
             else:
                 assert pd.api.types.is_string_dtype(frame[column]), (name, column)
