@@ -34,6 +34,7 @@ from liftlab.plots import (
     _plain,
     _short_pct,
     _style_axis,
+    set_title,
 )
 
 __all__ = [
@@ -121,24 +122,7 @@ def _roi_pct(value: float, _pos: int | None = None) -> str:
 
 
 def _title(ax, title: str, subtitle: str = "") -> None:
-    ax.set_title(
-        _plain(_clip_label(title, 90)),
-        loc="left",
-        fontsize=10.5,
-        fontweight="bold",
-        color=_TEXT,
-        pad=18 if subtitle else 8,
-    )
-    if subtitle:
-        ax.text(
-            0,
-            1.015,
-            _plain(subtitle),
-            transform=ax.transAxes,
-            fontsize=8.5,
-            color=_MUTED,
-            va="bottom",
-        )
+    set_title(ax, title, subtitle, max_chars=90)
 
 
 def _decision_color(value: str) -> str:

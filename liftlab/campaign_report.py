@@ -13,14 +13,11 @@ than an exception.
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
 import math
 from collections.abc import Mapping
 from statistics import NormalDist
 from typing import Any
 
-import jinja2
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
@@ -36,10 +33,8 @@ from liftlab.campaign_plots import (
 from liftlab.plots import figure_to_svg
 from liftlab.report import (
     DECISIONS,
-    _compact,
     _conf_label,
     _decision,
-    _example,
     _int,
     _num,
     _num_or_nan,
@@ -50,6 +45,7 @@ from liftlab.report import (
     _to_yaml,
     _truthy,
 )
+from liftlab.report_parts import load_template, run_items, validation_view
 
 __all__ = [
     "ROI_DECISIONS",
@@ -508,43 +504,26 @@ def _silver_view(silver_audit: Any) -> dict[str, Any]:
 
 
 def _validation_tables(validation: Any) -> dict[str, Any]:
-    """One summary row per table (validation is {table: ValidationReport.to_dict()})."""
-    v = _mapping(validation)
+    """One summary row per table (validation is {table: ValidationReport.to_dict()}). Reports
+    without outcomes fall back on their own counts (``n_failed``, ``n_skipped``,
+    ``n_expectations``)."""
     tables = []
-    for name, report in v.items():
+    for name, report in _mapping(validation).items():
         if not isinstance(report, Mapping):
             continue
-        outcomes = []
-        for o in report.get("outcomes") or []:
-            if not isinstance(o, Mapping):
-                continue
-            examples = o.get("unexpected_examples") or []
-            if not isinstance(examples, list | tuple):
-                examples = [examples]
-            outcomes.append(
-                {
-                    "expectation": _text(o.get("expectation")),
-                    "column": _text(o.get("column")),
-                    "success": _truthy(o.get("success")),
-                    "skipped": _truthy(o.get("skipped")),
-                    "unexpected": _int(o.get("unexpected_count")),
-                    "examples": [_example(e) for e in list(examples)[:8]],
-                    "more": max(0, len(examples) - 8),
-                    "description": _text(o.get("description")),
-                }
-            )
-        outcomes.sort(key=lambda o: (o["success"], not o["skipped"]))
-        n_failed = sum(not o["success"] and not o["skipped"] for o in outcomes)
-        n_skipped = sum(o["skipped"] for o in outcomes)
-        failed_n = _num_or_nan(report.get("n_failed"))
-        if outcomes or math.isnan(failed_n):
-            failed_n = n_failed
-        skipped_n = _num_or_nan(report.get("n_skipped"))
-        if outcomes or math.isnan(skipped_n):
-            skipped_n = n_skipped
-        run_n = _num_or_nan(report.get("n_expectations"))
-        if outcomes or math.isnan(run_n):
-            run_n = len(outcomes)
+        view = validation_view(report)
+        outcomes = view["outcomes"]
+        failed_n, skipped_n, run_n = view["n_failed"], view["n_skipped"], len(outcomes)
+        if not outcomes:
+            for key, default in (("n_failed", 0), ("n_skipped", 0), ("n_expectations", 0)):
+                value = _num_or_nan(report.get(key))
+                value = default if math.isnan(value) else value
+                if key == "n_failed":
+                    failed_n = value
+                elif key == "n_skipped":
+                    skipped_n = value
+                else:
+                    run_n = value
         success = report.get("success")
         success = (failed_n == 0) if success is None else _truthy(success)
         tables.append(
@@ -600,29 +579,6 @@ def _method_view(
         "min_effect": _pct(min_effect, signed=False) if not math.isnan(min_effect) else _DASH,
         "timezone": _text(_setting(config, "naive_timezone", "UTC")) or "UTC",
     }
-
-
-_RUN_LABELS = {
-    "pipeline": "Pipeline",
-    "run_name": "Run",
-    "generated_at": "Generated at",
-    "data_source": "Data source",
-    "git_commit": "Git commit",
-    "mlflow_run_id": "MLflow run id",
-    "mlflow_tracking_uri": "MLflow tracking URI",
-}
-_RUN_MONO = {"git_commit", "mlflow_run_id", "mlflow_tracking_uri", "data_source"}
-
-
-def _run_items(run_info: Mapping[str, Any]) -> list[dict[str, Any]]:
-    items = []
-    for key, value in run_info.items():
-        text = value if isinstance(value, str) else _compact(value)
-        if text in ("", "None", "null", "nan", _DASH):
-            continue
-        label = _RUN_LABELS.get(key, str(key).replace("_", " ").capitalize())
-        items.append({"label": label, "value": text, "mono": key in _RUN_MONO})
-    return items
 
 
 def _has(df: pd.DataFrame, *columns: str) -> bool:
@@ -701,27 +657,9 @@ def render_campaign_report(
         "validation": validation_view,
         "method": _method_view(config, silver, total),
         "config_yaml": _to_yaml(config),
-        "run_items": _run_items(run_info),
+        "run_items": run_items(run_info),
     }
-    return _template().render(**context)
+    return load_template(_TEMPLATE_NAME).render(**context)
 
 
 _TEMPLATE_NAME = "campaign_report.html.j2"
-
-
-@functools.cache
-def _template() -> jinja2.Template:
-    """Load the template from package data with autoescape forced on (see liftlab.report)."""
-    source = (
-        importlib.resources.files("liftlab")
-        .joinpath("templates", _TEMPLATE_NAME)
-        .read_text(encoding="utf-8")
-    )
-    env = jinja2.Environment(
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    return env.from_string(source)

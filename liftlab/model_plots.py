@@ -29,6 +29,7 @@ from liftlab.plots import (
     _empty_figure,
     _plain,
     _style_axis,
+    set_title,
 )
 from strategies.evaluation import METRIC_DIRECTIONS
 
@@ -105,25 +106,7 @@ def _paired(actual: Any, predicted: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _set_title(ax, title: str, subtitle: str = "") -> None:
-    if title:
-        ax.set_title(
-            _plain(_clip_label(title, 80)),
-            loc="left",
-            fontsize=10.5,
-            fontweight="bold",
-            color=_TEXT,
-            pad=18 if subtitle else 8,
-        )
-    if subtitle:
-        ax.text(
-            0,
-            1.015,
-            _plain(subtitle),
-            transform=ax.transAxes,
-            fontsize=8.5,
-            color=_MUTED,
-            va="bottom",
-        )
+    set_title(ax, title, subtitle, max_chars=80)
 
 
 def comparison_chart(comparison: pd.DataFrame, metric: str) -> Figure:

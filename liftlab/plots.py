@@ -37,6 +37,7 @@ __all__ = [
     "funnel_plot",
     "segment_heatmap",
     "sequential_plot",
+    "set_title",
 ]
 
 # One colour per decision, shared with the HTML badges so a reader can match chart and table.
@@ -103,6 +104,25 @@ def _style_axis(ax) -> None:
     ax.tick_params(axis="y", labelcolor=_TEXT, labelsize=9)
     ax.grid(axis="x", color=_GRID, linewidth=0.8)
     ax.set_axisbelow(True)
+
+
+def set_title(ax, title: str, subtitle: str = "", *, max_chars: int = 90) -> None:
+    """Bold left-aligned title with an optional muted subtitle line under it (every liftlab
+    chart uses this, so reports look alike)."""
+    if title:
+        ax.set_title(
+            _plain(_clip_label(title, max_chars)),
+            loc="left",
+            fontsize=10.5,
+            fontweight="bold",
+            color=_TEXT,
+            pad=18 if subtitle else 8,
+        )
+    if subtitle:
+        ax.text(
+            0, 1.015, _plain(subtitle), transform=ax.transAxes, fontsize=8.5, color=_MUTED,
+            va="bottom",
+        )  # fmt: skip
 
 
 def _finite_limits(values: Sequence[float]) -> tuple[float, float]:

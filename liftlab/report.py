@@ -24,8 +24,6 @@ sections (the columns in :data:`BAYES_COLUMNS`, :data:`SEQUENTIAL_COLUMNS` and
 from __future__ import annotations
 
 import datetime as _dt
-import functools
-import importlib.resources
 import json
 import math
 import re
@@ -33,7 +31,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 from typing import Any
 
-import jinja2
 import numpy as np
 import pandas as pd
 import yaml
@@ -1204,61 +1201,6 @@ def _audit_rows(audits: list[dict] | None) -> list[dict[str, Any]]:
     return rows
 
 
-def _validation_view(validation: Mapping[str, Any] | None) -> dict[str, Any]:
-    if not validation:
-        return {"present": False}
-    outcomes = []
-    for o in validation.get("outcomes") or []:
-        examples = o.get("unexpected_examples") or []
-        if not isinstance(examples, list | tuple):
-            examples = [examples]
-        outcomes.append(
-            {
-                "expectation": _text(o.get("expectation")),
-                "column": _text(o.get("column")),
-                "success": bool(o.get("success")),
-                "unexpected": _int(o.get("unexpected_count")),
-                "examples": [_example(e) for e in list(examples)[:8]],
-                "more": max(0, len(examples) - 8),
-                "description": _text(o.get("description")),
-            }
-        )
-    outcomes.sort(key=lambda o: o["success"])  # failures first: that is what people look for
-    n_failed = sum(not o["success"] for o in outcomes)
-    success = validation.get("success")
-    success = (n_failed == 0) if success is None else bool(success)
-    return {
-        "present": True,
-        "success": success,
-        "n_rows": _int(validation.get("n_rows")),
-        "n": len(outcomes),
-        "n_failed": n_failed,
-        "outcomes": outcomes,
-    }
-
-
-def _run_items(run_info: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    labels = {
-        "pipeline": "Pipeline",
-        "run_name": "Run",
-        "generated_at": "Generated at",
-        "data_source": "Data source",
-        "data_sha256": "Data SHA-256",
-        "git_commit": "Git commit",
-        "mlflow_run_id": "MLflow run id",
-        "mlflow_tracking_uri": "MLflow tracking URI",
-    }
-    mono = {"data_sha256", "git_commit", "mlflow_run_id", "mlflow_tracking_uri", "data_source"}
-    items = []
-    for key, value in (run_info or {}).items():
-        text = _compact(value) if not isinstance(value, str) else value
-        if text in ("", "None", _DASH):
-            continue
-        label = labels.get(key, str(key).replace("_", " ").capitalize())
-        items.append({"label": label, "value": text, "mono": key in mono})
-    return items
-
-
 # --- rendering ----------------------------------------------------------------------------
 
 
@@ -1283,6 +1225,8 @@ def render_ab_report(
     sequential charts. Both are optional; so are the Bayesian, sequential and non-parametric
     columns of ``results``: each optional section appears only when its data is present.
     """
+    from liftlab.report_parts import load_template, run_items, validation_view
+
     extra = (*BAYES_COLUMNS, *SEQUENTIAL_COLUMNS, *NONPARAMETRIC_COLUMNS)
     res = _order(
         _frame(results, (*RESULT_COLUMNS, *extra)), "experiment", "segment", "metric", "variant"
@@ -1401,31 +1345,11 @@ def render_ab_report(
         "srm_seg_rows": _srm_rows(srm_segments, flagged_first=True),
         "srm_seg": _srm_segment_summary(srm_segments),
         "audits": _audit_rows(audits),
-        "validation": _validation_view(validation),
-        "run_items": _run_items(run_info),
+        "validation": validation_view(validation),
+        "run_items": run_items(run_info),
         "config_yaml": _to_yaml(config),
     }
-    return _template().render(**context)
+    return load_template(_TEMPLATE_NAME).render(**context)
 
 
 _TEMPLATE_NAME = "ab_report.html.j2"
-
-
-@functools.cache
-def _template() -> jinja2.Template:
-    """Load the template from package data (importlib.resources works from a wheel or a zip,
-    not only from a source checkout). Autoescape is forced on: the template is HTML whatever
-    its file extension, and every name in it can come from user data."""
-    source = (
-        importlib.resources.files("liftlab")
-        .joinpath("templates", _TEMPLATE_NAME)
-        .read_text(encoding="utf-8")
-    )
-    env = jinja2.Environment(
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    return env.from_string(source)

@@ -13,14 +13,11 @@ degrade to "—" and a note rather than an exception.
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
 import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
-import jinja2
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
@@ -34,7 +31,8 @@ from liftlab.model_plots import (
     residuals_plot,
 )
 from liftlab.plots import figure_to_svg
-from liftlab.report import _audit_rows, _compact, _example, _int, _text, _to_yaml, _truncate
+from liftlab.report import _audit_rows, _compact, _int, _text, _to_yaml, _truncate
+from liftlab.report_parts import load_template, run_items, validation_view
 from strategies.evaluation import METRIC_DIRECTIONS
 
 __all__ = ["METRICS", "SECTION_TITLES", "render_training_report"]
@@ -473,76 +471,6 @@ def _diagnostics(predictions: pd.DataFrame | None) -> dict[str, Any]:
     }
 
 
-def _validation_view(validation: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Same view as the A/B report, plus skipped expectations (not run: column missing)."""
-    if not validation or not isinstance(validation, Mapping):
-        return {"present": False}
-    outcomes = []
-    for o in validation.get("outcomes") or []:
-        if not isinstance(o, Mapping):
-            continue
-        examples = o.get("unexpected_examples") or []
-        if not isinstance(examples, list | tuple):
-            examples = [examples]
-        skipped = _truthy(o.get("skipped"))
-        outcomes.append(
-            {
-                "expectation": _text(o.get("expectation")),
-                "column": _text(o.get("column")),
-                "success": _truthy(o.get("success")),
-                "skipped": skipped,
-                "unexpected": _int(o.get("unexpected_count")),
-                "examples": [_example(e) for e in list(examples)[:8]],
-                "more": max(0, len(examples) - 8),
-                "description": _text(o.get("description")),
-            }
-        )
-    # failures first, then skipped, then passes: what people look for comes first
-    outcomes.sort(key=lambda o: (o["success"], not o["skipped"]))
-    n_failed = sum(not o["success"] and not o["skipped"] for o in outcomes)
-    n_skipped = sum(o["skipped"] for o in outcomes)
-    success = validation.get("success")
-    success = (n_failed == 0) if success is None else _truthy(success)
-    return {
-        "present": True,
-        "success": success,
-        "n_rows": _int(validation.get("n_rows")),
-        "n": len(outcomes) - n_skipped,
-        "n_failed": n_failed,
-        "n_skipped": n_skipped,
-        "outcomes": outcomes,
-    }
-
-
-_RUN_LABELS = {
-    "pipeline": "Pipeline",
-    "run_name": "Run",
-    "generated_at": "Generated at",
-    "data_source": "Data source",
-    "data_sha256": "Data SHA-256",
-    "rows_raw": "Raw rows",
-    "git_commit": "Git commit",
-    "mlflow_run_id": "MLflow run id",
-    "mlflow_tracking_uri": "MLflow tracking URI",
-    "model_name": "Registered model",
-}
-_RUN_MONO = {"data_sha256", "git_commit", "mlflow_run_id", "mlflow_tracking_uri", "data_source"}
-
-
-def _run_items(run_info: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    items = []
-    for key, value in (run_info or {}).items():
-        if key == "rows_raw":
-            text = _int(value)
-        else:
-            text = value if isinstance(value, str) else _compact(value)
-        if text in ("", "None", "null", "nan", _DASH):
-            continue
-        label = _RUN_LABELS.get(key, str(key).replace("_", " ").capitalize())
-        items.append({"label": label, "value": text, "mono": key in _RUN_MONO})
-    return items
-
-
 def _svg(fig: Any) -> Markup:
     return Markup(figure_to_svg(fig))
 
@@ -621,29 +549,11 @@ def render_training_report(
         "res_svg": res_svg,
         "fi_svg": fi_svg,
         "audits": _audit_rows(list(audits or [])),
-        "validation": _validation_view(validation),
+        "validation": validation_view(validation),
         "config_yaml": _to_yaml(config if isinstance(config, Mapping) else None),
-        "run_items": _run_items(run_info),
+        "run_items": run_items(run_info),
     }
-    return _template().render(**context)
+    return load_template(_TEMPLATE_NAME).render(**context)
 
 
 _TEMPLATE_NAME = "training_report.html.j2"
-
-
-@functools.cache
-def _template() -> jinja2.Template:
-    """Load the template from package data with autoescape forced on (see liftlab.report)."""
-    source = (
-        importlib.resources.files("liftlab")
-        .joinpath("templates", _TEMPLATE_NAME)
-        .read_text(encoding="utf-8")
-    )
-    env = jinja2.Environment(
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    return env.from_string(source)

@@ -13,13 +13,10 @@ than an exception.
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jinja2
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
@@ -42,7 +39,8 @@ from liftlab.report import (
     _to_yaml,
     _truthy,
 )
-from liftlab.training_report import _run_items, _score, _validation_view
+from liftlab.report_parts import load_template, run_items, validation_view
+from liftlab.training_report import _score
 from liftlab.uplift_plots import (
     POLICY_LABELS,
     effects_chart,
@@ -711,7 +709,7 @@ def render_uplift_report(
     total, mix = _overall_mix(targeting_df, share_cols)
     p_rows = _policy_rows(policy_df, policy_outcome)
     headline = _headline(policy_outcome, total, mix, p_rows)
-    validation_view = _validation_view(validation)
+    validation_summary = validation_view(validation)
 
     cost = _num_or_nan(params.get("cost_per_contact"))
     value_per_unit = {
@@ -755,29 +753,11 @@ def render_uplift_report(
         "targeting_more": max(0, len(targeting_df) - _TARGETING_ROWS),
         "targeting_svg": targeting_svg,
         "decision_rows": _decision_rows(decisions, outcomes),
-        "validation": validation_view,
+        "validation": validation_summary,
         "config_yaml": _to_yaml(config or None),
-        "run_items": _run_items(run_info),
+        "run_items": run_items(run_info),
     }
-    return _template().render(**context)
+    return load_template(_TEMPLATE_NAME).render(**context)
 
 
 _TEMPLATE_NAME = "uplift_report.html.j2"
-
-
-@functools.cache
-def _template() -> jinja2.Template:
-    """Load the template from package data with autoescape forced on (see liftlab.report)."""
-    source = (
-        importlib.resources.files("liftlab")
-        .joinpath("templates", _TEMPLATE_NAME)
-        .read_text(encoding="utf-8")
-    )
-    env = jinja2.Environment(
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    return env.from_string(source)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +14,7 @@ from zenml.types import HTMLString
 from liftlab.campaign_config import load_campaign_config
 from liftlab.campaign_report import render_campaign_report
 from liftlab.outputs import write_duckdb_table, write_outputs
+from liftlab.run_info import step_run_info
 from liftlab.tracking import flatten_params, git_commit, metric_key
 
 
@@ -28,15 +28,8 @@ def build_campaign_report(
     config: dict[str, Any],
 ) -> Annotated[HTMLString, "campaign_report"]:
     """Uncached: the report names the run it belongs to."""
-    context = get_step_context()
     cfg = load_campaign_config(config)
-    run_info = {
-        "pipeline": context.pipeline.name,
-        "run_name": context.pipeline_run.name,
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "data_source": str(cfg.data_dir or ", ".join(cfg.tables.values())),
-        "git_commit": git_commit(),
-    }
+    run_info = step_run_info(data_source=str(cfg.data_dir or ", ".join(cfg.tables.values())))
     html = render_campaign_report(
         summary=campaign_summary,
         funnel=campaign_funnel,

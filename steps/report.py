@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import pandas as pd
-from zenml import get_step_context, step
+from zenml import step
 from zenml.types import HTMLString
 
 from liftlab.report import render_ab_report
-from liftlab.tracking import git_commit
+from liftlab.run_info import step_run_info
 
 
 @step(enable_cache=False)
@@ -26,16 +25,7 @@ def build_ab_report(
     config: dict[str, Any],
 ) -> Annotated[HTMLString, "ab_report"]:
     """Uncached: the report names the run it belongs to."""
-    context = get_step_context()
-    run_info = {
-        "pipeline": context.pipeline.name,
-        "run_name": context.pipeline_run.name,
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "data_source": data_info.get("source"),
-        "data_sha256": data_info.get("sha256"),
-        "rows_raw": data_info.get("rows"),
-        "git_commit": git_commit(),
-    }
+    run_info = step_run_info(data_info)
     html = render_ab_report(
         results=ab_results,
         srm=srm_checks,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +12,7 @@ from zenml import get_step_context, step
 from zenml.types import HTMLString
 
 from liftlab.outputs import write_outputs
-from liftlab.tracking import git_commit
+from liftlab.run_info import step_run_info
 from liftlab.training_config import load_training_config
 from liftlab.training_report import render_training_report
 
@@ -31,19 +30,12 @@ def build_training_report(
     config: dict[str, Any],
 ) -> Annotated[HTMLString, "training_report"]:
     """Uncached: the report names the run it belongs to."""
-    context = get_step_context()
     cfg = load_training_config(config)
-    run_info = {
-        "pipeline": context.pipeline.name,
-        "run_name": context.pipeline_run.name,
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "data_source": data_info.get("source"),
-        "data_sha256": data_info.get("sha256"),
-        "rows_raw": data_info.get("rows"),
-        "git_commit": git_commit(),
-        "mlflow_run_id": training_info.get("mlflow_run_id"),
-        "model_name": cfg.model_name,
-    }
+    run_info = step_run_info(
+        data_info,
+        mlflow_run_id=training_info.get("mlflow_run_id"),
+        model_name=cfg.model_name,
+    )
     html = render_training_report(
         comparison=model_comparison,
         holdout_predictions=holdout_predictions,

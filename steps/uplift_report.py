@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
-from liftlab.uplift_report import render_uplift_report
 from zenml import get_step_context, step
 from zenml.types import HTMLString
 
 from liftlab.outputs import write_duckdb_table, write_outputs
-from liftlab.tracking import git_commit
+from liftlab.run_info import step_run_info
 from liftlab.uplift_config import load_uplift_config
+from liftlab.uplift_report import render_uplift_report
 
 
 @step(enable_cache=False)
@@ -33,17 +32,7 @@ def build_uplift_report(
     config: dict[str, Any],
 ) -> Annotated[HTMLString, "uplift_report"]:
     """Uncached: the report names the run it belongs to."""
-    context = get_step_context()
-    run_info = {
-        "pipeline": context.pipeline.name,
-        "run_name": context.pipeline_run.name,
-        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "data_source": data_info.get("source"),
-        "data_sha256": data_info.get("sha256"),
-        "rows_raw": data_info.get("rows"),
-        "git_commit": git_commit(),
-        "mlflow_run_id": uplift_info.get("mlflow_run_id"),
-    }
+    run_info = step_run_info(data_info, mlflow_run_id=uplift_info.get("mlflow_run_id"))
     cfg = load_uplift_config(config)
     full_config = {**config, "policy_outcome": cfg.policy().name}
     return HTMLString(
