@@ -45,7 +45,8 @@ from liftlab.report import (
     _to_yaml,
     _truthy,
 )
-from liftlab.report_parts import load_template, run_items, validation_view
+from liftlab.report_parts import header_context, load_template, run_items, validation_view
+from strategies.campaign_uplift import SUMMARY_COLUMNS
 
 __all__ = [
     "ROI_DECISIONS",
@@ -72,18 +73,7 @@ ROI_DECISIONS: tuple[str, ...] = ("profitable", "unprofitable", "inconclusive", 
 
 _DASH = "—"
 _MINUS = "\u2212"
-_SUMMARY_COLUMNS = (
-    "campaign_id", "campaign_name", "channel", "send_at", "category", "window_days",
-    "n_target", "n_control", "open_rate", "click_through_rate", "click_to_open_rate",
-    "conversion_rate_target", "conversion_rate_control", "conversion_uplift",
-    "conversion_uplift_ci_low", "conversion_uplift_ci_high", "conversion_p_value",
-    "spend_per_customer_target", "spend_per_customer_control",
-    "incremental_spend_per_customer", "incremental_spend_ci_low", "incremental_spend_ci_high",
-    "p_value", "p_value_adjusted", "test", "variance_reduction",
-    "incremental_revenue", "incremental_revenue_ci_low", "incremental_revenue_ci_high",
-    "cost_per_contact", "campaign_cost", "roi", "roi_ci_low", "roi_ci_high",
-    "decision", "roi_decision", "srm_p_value", "srm_detected", "status",
-)  # fmt: skip
+_SUMMARY_COLUMNS = SUMMARY_COLUMNS
 _FUNNEL_STAGES = ("assigned", "sent", "opened", "clicked", "purchased")
 _CORRECTIONS = {
     "holm": "Holm",
@@ -635,11 +625,7 @@ def render_campaign_report(
     context = {
         "version": __version__,
         "titles": SECTION_TITLES,
-        "pipeline": _text(run_info.get("pipeline")),
-        "run_name": _text(run_info.get("run_name")),
-        "generated_at": _text(run_info.get("generated_at")),
-        "data_source": _text(run_info.get("data_source")),
-        "git_commit": _text(run_info.get("git_commit")),
+        **header_context(run_info),
         "kpis": _kpis(total, config) if not total.empty else [],
         "conf": _conf_label(_alpha(config)),
         "rows": rows,

@@ -16,7 +16,7 @@ import jinja2
 
 from liftlab.report import _DASH, _compact, _example, _int, _text, _truthy
 
-__all__ = ["load_template", "run_items", "validation_view"]
+__all__ = ["header_context", "load_template", "run_items", "validation_view"]
 
 RUN_LABELS = {
     "pipeline": "Pipeline",
@@ -50,6 +50,13 @@ def load_template(name: str) -> jinja2.Template:
         keep_trailing_newline=True,
     )
     return env.from_string(source)
+
+
+def header_context(run_info: Mapping[str, Any] | None) -> dict[str, str]:
+    """The page header's facts: pipeline, run name, generation time, data source, commit."""
+    info = run_info or {}
+    keys = ("pipeline", "run_name", "generated_at", "data_source", "git_commit")
+    return {key: _text(info.get(key)) for key in keys}
 
 
 def run_items(run_info: Mapping[str, Any] | None) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ from liftlab.model_plots import (
 )
 from liftlab.plots import figure_to_svg
 from liftlab.report import _audit_rows, _compact, _int, _text, _to_yaml, _truncate
-from liftlab.report_parts import load_template, run_items, validation_view
+from liftlab.report_parts import header_context, load_template, run_items, validation_view
 from strategies.evaluation import METRIC_DIRECTIONS
 
 __all__ = ["METRICS", "SECTION_TITLES", "render_training_report"]
@@ -529,11 +529,7 @@ def render_training_report(
     context = {
         "version": __version__,
         "titles": SECTION_TITLES,
-        "pipeline": _text(run_info.get("pipeline")),
-        "run_name": _text(run_info.get("run_name")),
-        "generated_at": _text(run_info.get("generated_at")),
-        "data_source": _text(run_info.get("data_source")),
-        "git_commit": _text(run_info.get("git_commit")),
+        **header_context(run_info),
         "model_name": decision_view["model_name"] or _text(run_info.get("model_name")),
         "metric": metric,
         "metric_label": _metric_label(metric),

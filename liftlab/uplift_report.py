@@ -39,7 +39,7 @@ from liftlab.report import (
     _to_yaml,
     _truthy,
 )
-from liftlab.report_parts import load_template, run_items, validation_view
+from liftlab.report_parts import header_context, load_template, run_items, validation_view
 from liftlab.training_report import _score
 from liftlab.uplift_plots import (
     POLICY_LABELS,
@@ -718,11 +718,7 @@ def render_uplift_report(
     context = {
         "version": __version__,
         "titles": SECTION_TITLES,
-        "pipeline": _text(run_info.get("pipeline")),
-        "run_name": _text(run_info.get("run_name")),
-        "generated_at": _text(run_info.get("generated_at")),
-        "data_source": _text(run_info.get("data_source")),
-        "git_commit": _text(run_info.get("git_commit")),
+        **header_context(run_info),
         "control": _text(params.get("control")),
         "arms": arms,
         "outcomes": outcomes,
