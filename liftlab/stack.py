@@ -15,6 +15,7 @@ ZenML is imported inside functions only: importing this module must not touch an
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,12 +71,6 @@ def init_stack(root: Path | None = None, *, activate: bool = True) -> StackInfo:
     names = stack_names(paths.root)
 
     wanted = [
-        (
-            names["artifact_store"],
-            "local",
-            StackComponentType.ARTIFACT_STORE,
-            {"path": str(paths.artifact_path)},
-        ),
         (names["experiment_tracker"], "mlflow", StackComponentType.EXPERIMENT_TRACKER, {}),
         (names["model_registry"], "mlflow", StackComponentType.MODEL_REGISTRY, {}),
     ]
@@ -89,31 +84,81 @@ def init_stack(root: Path | None = None, *, activate: bool = True) -> StackInfo:
             created.append(name)
 
     try:
-        client.get_stack(names["stack"], allow_name_prefix_match=False)
+        stack = client.get_stack(names["stack"], allow_name_prefix_match=False)
     except KeyError:
+        stack = None
+    if stack is None:
+        store_name, store_id = _artifact_store(client, names["artifact_store"], paths, created)
         orchestrator = _default_orchestrator_name(client)
         client.create_stack(
             name=names["stack"],
             components={
                 StackComponentType.ORCHESTRATOR: orchestrator,
-                StackComponentType.ARTIFACT_STORE: names["artifact_store"],
+                StackComponentType.ARTIFACT_STORE: store_name,
                 StackComponentType.EXPERIMENT_TRACKER: names["experiment_tracker"],
                 StackComponentType.MODEL_REGISTRY: names["model_registry"],
             },
         )
         created.append(names["stack"])
+    else:
+        current = stack.components[StackComponentType.ARTIFACT_STORE][0]
+        store_name, store_id = current.name, str(current.id)
+        if _store_marker(paths) != store_id:
+            # The store's files are gone (``make clean``, a new clone at the same path) while
+            # ZenML still remembers it: cached steps would point at missing artifacts. A new
+            # store component has a new id, and the id is part of every cache key.
+            store_name, store_id = _artifact_store(
+                client, f"{names['artifact_store']}-{uuid.uuid4().hex[:6]}", paths, created
+            )
+            # The old component stays registered: runs recorded with it still reference it.
+            client.update_stack(
+                stack.id, component_updates={StackComponentType.ARTIFACT_STORE: [store_id]}
+            )
+    _write_store_marker(paths, store_id)
     if activate:
         client.activate_stack(names["stack"])
 
     return StackInfo(
         stack_name=names["stack"],
-        artifact_store=names["artifact_store"],
+        artifact_store=store_name,
         experiment_tracker=names["experiment_tracker"],
         model_registry=names["model_registry"],
         artifact_path=paths.artifact_path,
         mlflow_tracking_uri=paths.mlflow_tracking_uri,
         created=tuple(created),
     )
+
+
+_STORE_MARKER = ".zenml-artifact-store-id"
+
+
+def _store_marker(paths: ProjectPaths) -> str | None:
+    marker = paths.artifact_path / _STORE_MARKER
+    return marker.read_text().strip() if marker.is_file() else None
+
+
+def _write_store_marker(paths: ProjectPaths, store_id: str) -> None:
+    """Record which ZenML component owns the files in the artifact folder."""
+    (paths.artifact_path / _STORE_MARKER).write_text(store_id + "\n")
+
+
+def _artifact_store(client, name: str, paths: ProjectPaths, created: list[str]) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """The local artifact store component ``name`` (created if missing): ``(name, id)``."""
+    from zenml.enums import StackComponentType
+
+    try:
+        component = client.get_stack_component(
+            StackComponentType.ARTIFACT_STORE, name, allow_name_prefix_match=False
+        )
+    except KeyError:
+        component = client.create_stack_component(
+            name=name,
+            flavor="local",
+            component_type=StackComponentType.ARTIFACT_STORE,
+            configuration={"path": str(paths.artifact_path)},
+        )
+        created.append(name)
+    return component.name, str(component.id)
 
 
 def _default_orchestrator_name(client) -> str:  # type: ignore[no-untyped-def]

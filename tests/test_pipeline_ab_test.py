@@ -252,6 +252,41 @@ def test_changed_data_file_is_not_served_from_cache(zenml_stack, tmp_path) -> No
     assert third.steps["ingest_data"].outputs["raw_data"][0].load()["revenue"].max() == 999.0
 
 
+def test_wiped_artifact_folder_gets_a_fresh_store_and_no_stale_cache(
+    zenml_stack, project_dir, tmp_path
+) -> None:
+    """``make clean`` (or a new clone at the same path) deletes the artifact files while the
+    ZenML store still remembers them; cached steps must not point at missing files."""
+    from liftlab.stack import init_stack
+
+    frame = pd.DataFrame(
+        {
+            "experiment": "e1",
+            "user_id": np.arange(200),
+            "variant": np.where(np.arange(200) % 2 == 0, "A", "B"),
+            "impressions": 3,
+            "clicks": 1,
+            "conversions": np.arange(200) % 3 == 0,
+        }
+    )
+    frame["converted"] = frame["conversions"].astype(int)
+    frame["conversions"] = frame["converted"]
+    frame["revenue"] = frame["converted"] * 10.0
+    data = tmp_path / "events.csv"
+    frame.to_csv(data, index=False)
+    config = _config(data, tmp_path / "out", segment_columns=[], cleaning=[])
+    _run(tmp_path, config)
+    assert _run(tmp_path, config).steps["ingest_data"].status == ExecutionStatus.CACHED
+
+    (project_dir / ".liftlab" / "artifacts" / ".zenml-artifact-store-id").unlink()
+    renewed = init_stack(project_dir)
+    assert renewed.artifact_store != zenml_stack.artifact_store
+    assert renewed.artifact_store in renewed.created
+    after = _run(tmp_path, config)
+    assert after.steps["ingest_data"].status == ExecutionStatus.COMPLETED
+    assert init_stack(project_dir).created == ()
+
+
 def test_shipped_sequential_config_runs_with_every_layer(
     zenml_stack, big_effects, tmp_path
 ) -> None:
