@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.liftlab-installed
 
-.PHONY: install demo test test-fast lint format benchmark benchmark-ab clean
+.PHONY: install demo test test-fast lint format benchmark benchmark-ab benchmark-campaigns clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ benchmark: $(STAMP)
 benchmark-ab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/ab_engine.py
+
+benchmark-campaigns: $(STAMP)
+	$(BIN)/python benchmarks/campaign_warehouse.py
 
 clean:
 	rm -rf .zen .liftlab outputs data/demo .pytest_cache .ruff_cache

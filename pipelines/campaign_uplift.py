@@ -77,6 +77,7 @@ def campaign_uplift_pipeline(
         campaign_tests=tests,
         campaign_customers=customers,
         campaigns=campaigns,
+        profiles=profiles,
         assignments=assignments,
         interactions=interactions,
         transactions=transactions,

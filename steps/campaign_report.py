@@ -49,6 +49,7 @@ def publish_campaign_results(
     campaign_tests: pd.DataFrame,
     campaign_customers: pd.DataFrame,
     campaigns: pd.DataFrame,
+    profiles: pd.DataFrame,
     assignments: pd.DataFrame,
     interactions: pd.DataFrame,
     transactions: pd.DataFrame,
@@ -93,6 +94,7 @@ def publish_campaign_results(
     if cfg.duckdb_path:
         warehouse = {
             "bronze_campaigns": campaigns,
+            "bronze_profiles": profiles,
             "bronze_assignments": assignments,
             "bronze_interactions": interactions,
             "bronze_transactions": transactions,

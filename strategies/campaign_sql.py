@@ -75,8 +75,24 @@ def category_suffix(category: str) -> str:
     return slug or "blank"
 
 
+def raw_column(column: str) -> str:
+    """Name of the kept raw text of a typed column in the bronze staging table."""
+    return f"__raw__{column}"
+
+
+def typed_columns(table: str, columns: Sequence[str]) -> list[str]:
+    """The columns of ``table`` that bronze parses (timestamps and numbers)."""
+    kinds = BRONZE_COLUMNS[table]
+    return [c for c in columns if kinds.get(c, "text") in ("timestamp", "number")]
+
+
 def bronze_select(table: str, columns: Sequence[str], source: str) -> str:
-    """``SELECT`` that standardises one raw table (all columns read as text) from ``source``."""
+    """``SELECT`` that standardises one raw table (all columns read as text) from ``source``.
+
+    Each parsed column also keeps its trimmed raw text as ``__raw__<column>``, so values that do
+    not parse can be found in the same table (:func:`unparsable_values_sql`) without casting
+    twice; readers select the standardised columns only.
+    """
     kinds = BRONZE_COLUMNS[table]
     parts = []
     for column in columns:
@@ -91,21 +107,17 @@ def bronze_select(table: str, columns: Sequence[str], source: str) -> str:
         else:
             expr = f"NULLIF(TRIM({q}), '')"
         parts.append(f"{expr} AS {q}")
+    for column in typed_columns(table, columns):
+        q = quote_identifier(column)
+        parts.append(f"NULLIF(TRIM({q}), '') AS {quote_identifier(raw_column(column))}")
     return f"SELECT {', '.join(parts)} FROM {source}"
 
 
-def unparsable_values_sql(table: str, column: str, source: str) -> str | None:
-    """Rows whose raw text is present but does not parse as the column's type (for a clear
-    error naming examples), or ``None`` for text columns."""
-    kind = BRONZE_COLUMNS[table].get(column, "text")
-    target = {"timestamp": "TIMESTAMPTZ", "number": "DOUBLE"}.get(kind)
-    if target is None:
-        return None
-    q = quote_identifier(column)
-    return (
-        f"SELECT {q} AS raw FROM {source} WHERE NULLIF(TRIM({q}), '') IS NOT NULL "
-        f"AND TRY_CAST(TRIM({q}) AS {target}) IS NULL"
-    )
+def unparsable_values_sql(column: str, staged: str) -> str:
+    """Raw values of ``column`` that are present but did not parse, in a table made by
+    :func:`bronze_select`."""
+    q, raw = quote_identifier(column), quote_identifier(raw_column(column))
+    return f"SELECT {raw} FROM {staged} WHERE {raw} IS NOT NULL AND {q} IS NULL"
 
 
 def silver_sql(categories: Sequence[str], *, window_days: int, pre_window_days: int) -> str:

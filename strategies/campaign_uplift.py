@@ -43,6 +43,7 @@ from strategies.campaign_sql import (
     quote_identifier,
     quote_literal,
     silver_sql,
+    typed_columns,
     unparsable_values_sql,
 )
 from strategies.errors import ConfigError, InputDataError
@@ -126,8 +127,15 @@ class CampaignOptions:
 # --------------------------------------------------------------------------------------------
 
 
+def _frame(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
+    """A query result as pandas through Arrow (3-4x faster than ``.df()`` for text columns;
+    same dtypes)."""
+    return relation.to_arrow_table().to_pandas()
+
+
 def _source(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> list[str]:
-    """Create view ``raw_<table>`` over the file with every column as text; return columns."""
+    """Load the file once into table ``raw_<table>`` with every column as text; return its
+    columns (every later check reads memory, not the file again)."""
     if not path.is_file():
         raise InputDataError(f"{table}: file not found: {path}")
     suffix = path.suffix.lower()
@@ -145,7 +153,10 @@ def _source(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> list[str]
     as_text = ", ".join(
         f"CAST({quote_identifier(c)} AS VARCHAR) AS {quote_identifier(c)}" for c in columns
     )
-    con.execute(f"CREATE OR REPLACE VIEW raw_{table} AS SELECT {as_text} FROM {reader}")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT {as_text} FROM {reader}")
+    except duckdb.Error as exc:
+        raise InputDataError(f"{table}: could not read {path}: {exc}") from None
     return columns
 
 
@@ -171,6 +182,7 @@ def build_bronze(
         except duckdb.Error:
             raise ConfigError(f"unknown time zone {naive_timezone!r}") from None
         tables: dict[str, pd.DataFrame] = {}
+        selects: dict[str, str] = {}
         audits: list[dict[str, Any]] = []
         for table in BRONZE_COLUMNS:
             path = Path(paths[table])
@@ -182,24 +194,29 @@ def build_bronze(
                     f"{table} ({path.name}) lacks required column(s): {', '.join(absent)} "
                     f"(has: {', '.join(columns)})"
                 )
-            for column in required:
-                sql = unparsable_values_sql(table, column, f"raw_{table}")
-                if sql is None:
-                    continue
-                bad = [row[0] for row in con.execute(sql).fetchall()]
+            con.execute(
+                f"CREATE TABLE staged_{table} AS " + bronze_select(table, columns, f"raw_{table}")
+            )
+            con.execute(f"DROP TABLE raw_{table}")
+            for column in typed_columns(table, required):
+                bad = [
+                    row[0]
+                    for row in con.execute(
+                        unparsable_values_sql(column, f"staged_{table}")
+                    ).fetchall()
+                ]
                 if bad:
                     kind = BRONZE_COLUMNS[table][column]
                     raise InputDataError(
                         f"{table}.{column}: {len(bad)} value(s) are not valid {kind}s "
                         f"(examples: {', '.join(map(repr, bad[:_MAX_EXAMPLES]))})"
                     )
-            con.execute(
-                f"CREATE TABLE bronze_{table} AS " + bronze_select(table, columns, f"raw_{table}")
-            )
-            rows = con.execute(f"SELECT COUNT(*) FROM raw_{table}").fetchall()[0][0]
-            distinct = con.execute(
-                f"SELECT COUNT(*) FROM (SELECT DISTINCT * FROM bronze_{table}) d"
-            ).fetchall()[0][0]
+            select = ", ".join(quote_identifier(c) for c in columns)
+            rows, distinct = con.execute(
+                f"SELECT (SELECT COUNT(*) FROM staged_{table}), "
+                f"(SELECT COUNT(*) FROM (SELECT DISTINCT {select} FROM staged_{table}) d)"
+            ).fetchall()[0]
+            selects[table] = f"SELECT {select} FROM staged_{table}"
             audits.append(
                 {
                     "table": table,
@@ -211,7 +228,7 @@ def build_bronze(
             )
         con.execute("SET TimeZone = 'UTC'")
         for table in BRONZE_COLUMNS:
-            tables[table] = con.execute(f"SELECT * FROM bronze_{table}").df()
+            tables[table] = _frame(con.sql(selects[table]))
         return tables, audits
     finally:
         con.close()
@@ -296,9 +313,11 @@ def build_silver(
                 f"transaction categories {categories} collide as column names ({clash}); "
                 "rename them in the source"
             )
-        outcomes = con.execute(
-            silver_sql(categories, window_days=window_days, pre_window_days=pre_window_days)
-        ).df()
+        outcomes = _frame(
+            con.sql(
+                silver_sql(categories, window_days=window_days, pre_window_days=pre_window_days)
+            )
+        )
         ambiguous = dict(con.execute(AMBIGUOUS_SQL).fetchall())
         contaminated = dict(con.execute(CONTAMINATION_SQL).fetchall())
     finally:
