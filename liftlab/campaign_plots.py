@@ -34,6 +34,7 @@ from liftlab.plots import (
     _plain,
     _short_pct,
     _style_axis,
+    bottom_legend,
     set_title,
 )
 
@@ -204,17 +205,7 @@ def _spend_legend(fig: Figure, y: float) -> None:
             for d, c in DECISION_COLORS.items()
         ),
     ]
-    fig.legend(
-        handles=handles,
-        loc="lower left",
-        bbox_to_anchor=(0.06, y),
-        ncol=len(handles),
-        frameon=False,
-        fontsize=8,
-        labelcolor=_TEXT,
-        handlelength=1.3,
-        columnspacing=1.2,
-    )
+    bottom_legend(fig, handles, anchor=(0.06, y), handlelength=1.3, columnspacing=1.2)
 
 
 def spend_chart(summary: pd.DataFrame) -> Figure:
@@ -435,17 +426,7 @@ def roi_chart(summary: pd.DataFrame) -> Figure:
         Line2D([], [], color=c, marker="o", linewidth=2.4, markersize=6, label=d)
         for d, c in ROI_DECISION_COLORS.items()
     ]
-    fig.legend(
-        handles=handles,
-        loc="lower left",
-        bbox_to_anchor=(0.26, 0.0),
-        ncol=len(handles),
-        frameon=False,
-        fontsize=8,
-        labelcolor=_TEXT,
-        handlelength=1.8,
-        columnspacing=1.4,
-    )
+    bottom_legend(fig, handles, anchor=(0.26, 0.0), handlelength=1.8, columnspacing=1.4)
     return fig
 
 
@@ -587,15 +568,5 @@ def funnel_chart(funnel: pd.DataFrame) -> Figure:
             label="control: purchased (never contacted)",
         ),
     ]
-    fig.legend(
-        handles=handles,
-        loc="lower left",
-        bbox_to_anchor=(0.06, 0.0),
-        ncol=len(handles),
-        frameon=False,
-        fontsize=8,
-        labelcolor=_TEXT,
-        handlelength=2.2,
-        columnspacing=1.6,
-    )
+    bottom_legend(fig, handles, anchor=(0.06, 0.0), handlelength=2.2, columnspacing=1.6)
     return fig

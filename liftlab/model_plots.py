@@ -29,6 +29,7 @@ from liftlab.plots import (
     _empty_figure,
     _plain,
     _style_axis,
+    bottom_legend,
     set_title,
 )
 from strategies.evaluation import METRIC_DIRECTIONS
@@ -221,17 +222,7 @@ def comparison_chart(comparison: pd.DataFrame, metric: str) -> Figure:
             label="holdout",
         ),
     ]
-    fig.legend(
-        handles=handles,
-        loc="lower left",
-        bbox_to_anchor=(0.22, 0.01),
-        ncol=len(handles),
-        frameon=False,
-        fontsize=8,
-        labelcolor=_TEXT,
-        handlelength=1.4,
-        columnspacing=1.2,
-    )
+    bottom_legend(fig, handles, anchor=(0.22, 0.01), handlelength=1.4, columnspacing=1.2)
     return fig
 
 

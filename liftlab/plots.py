@@ -37,6 +37,7 @@ __all__ = [
     "funnel_plot",
     "segment_heatmap",
     "sequential_plot",
+    "bottom_legend",
     "set_title",
 ]
 
@@ -123,6 +124,26 @@ def set_title(ax, title: str, subtitle: str = "", *, max_chars: int = 90) -> Non
             0, 1.015, _plain(subtitle), transform=ax.transAxes, fontsize=8.5, color=_MUTED,
             va="bottom",
         )  # fmt: skip
+
+
+def bottom_legend(
+    fig: Figure, handles: Sequence[object], *, anchor: tuple[float, float] | None = None, **style
+) -> None:
+    """One borderless legend row under the panels: at ``anchor`` (figure coordinates) or, for
+    constrained-layout figures, in the space matplotlib reserves below them."""
+    options: dict[str, object] = {
+        "handles": handles,
+        "ncol": len(handles),
+        "frameon": False,
+        "fontsize": 8,
+        "labelcolor": _TEXT,
+    }
+    if anchor is None:
+        options["loc"] = "outside lower left"
+    else:
+        options.update(loc="lower left", bbox_to_anchor=anchor)
+    options.update(style)
+    fig.legend(**options)
 
 
 def _finite_limits(values: Sequence[float]) -> tuple[float, float]:

@@ -34,6 +34,7 @@ from liftlab.plots import (
     _empty_figure,
     _plain,
     _style_axis,
+    bottom_legend,
 )
 
 __all__ = [
@@ -219,15 +220,7 @@ def effects_chart(
         Line2D([], [], color=c, marker="o", linewidth=2.4, label=d)
         for d, c in DECISION_COLORS.items()
     ]
-    fig.legend(
-        handles=handles,
-        loc="outside lower left",
-        ncol=len(handles),
-        frameon=False,
-        fontsize=8,
-        labelcolor=_TEXT,
-        title=None,
-    )
+    bottom_legend(fig, handles, title=None)
     return fig
 
 
@@ -277,14 +270,7 @@ def qini_chart(
     axes[0].set_ylabel("cumulative incremental outcome", fontsize=8, color=_MUTED)
     handles = [Line2D([], [], color=colors[a], linewidth=1.7, label=a) for a in arms]
     handles.append(Line2D([], [], color=_RANDOM_COLOR, linestyle="--", label="random targeting"))
-    fig.legend(
-        handles=handles,
-        loc="outside lower left",
-        ncol=len(handles),
-        frameon=False,
-        fontsize=8,
-        labelcolor=_TEXT,
-    )
+    bottom_legend(fig, handles)
     return fig
 
 
@@ -419,14 +405,7 @@ def profit_curve_chart(
     ]
     if chosen:
         handles.append(Line2D([], [], color=_TEXT, linestyle=":", label="model policy share"))
-    fig.legend(
-        handles=handles,
-        loc="outside lower left",
-        ncol=len(handles),
-        frameon=False,
-        fontsize=8,
-        labelcolor=_TEXT,
-    )
+    bottom_legend(fig, handles)
     return fig
 
 
@@ -480,12 +459,5 @@ def targeting_chart(
     _set_title(ax, "Recommended e-mail by customer group")
     handles = [Patch(facecolor=colors[a], label=_plain(a)) for a in arms]
     handles.append(Patch(facecolor="#eef1f4", label="no e-mail"))
-    fig.legend(
-        handles=handles,
-        loc="outside lower left",
-        ncol=len(handles),
-        frameon=False,
-        fontsize=8,
-        labelcolor=_TEXT,
-    )
+    bottom_legend(fig, handles)
     return fig
