@@ -163,7 +163,8 @@ def demo(
     ),
 ) -> None:
     """The whole demo: set up the stack, simulate data, run the A/B pipeline, train and register
-    conversion models, score new ads with the champion; say where to look."""
+    conversion models, score new ads with the champion, analyse campaign spend uplift; say
+    where to look."""
     from liftlab.simulate import SimulationConfig, default_experiments, simulate, write_dataset
     from liftlab.simulate_ads import AdSimulationConfig, simulate_ads, write_ads
     from liftlab.stack import init_stack
