@@ -39,7 +39,9 @@ def ingest_cache_options(config: dict[str, Any]) -> dict[str, Any]:
 
     path, sql = data_source(config)
     if path is not None and not path.is_file():
-        raise InputDataError(f"data file not found: {path} (set 'data_path' in the config)")
+        raise InputDataError(
+            f"data file not found: {path} (set 'data_path' in the config){_demo_hint([path])}"
+        )
     if path is None or sql:
         return {"enable_cache": False}
     return {"cache_policy": CachePolicy(file_dependencies=[str(path.resolve())])}
@@ -52,5 +54,27 @@ def file_cache_options(paths: list[Path]) -> dict[str, Any]:
 
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:
-        raise InputDataError(f"data file(s) not found: {', '.join(missing)}")
+        raise InputDataError(f"data file(s) not found: {', '.join(missing)}{_demo_hint(paths)}")
     return {"cache_policy": CachePolicy(file_dependencies=[str(Path(p).resolve()) for p in paths])}
+
+
+_DEMO_MAKERS = {
+    "ab_events": "liftlab simulate",
+    "ads": "liftlab simulate-ads",
+    "ads_new": "liftlab simulate-ads --new",
+    "campaigns": "liftlab simulate-campaigns",
+}
+
+
+def _demo_hint(paths: list[Path]) -> str:
+    """For missing demo data, the command that writes it."""
+    for path in paths:
+        parts = Path(path).parts
+        if "demo" in parts and "data" in parts:
+            key = (
+                Path(path).parent.name if Path(path).parent.name == "campaigns" else Path(path).stem
+            )
+            command = _DEMO_MAKERS.get(key)
+            if command:
+                return f"; the demo data is made by `{command}` (or `liftlab demo`)"
+    return ""

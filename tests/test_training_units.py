@@ -296,3 +296,16 @@ def test_write_outputs_is_all_or_nothing(tmp_path) -> None:
     with pytest.raises(NotADirectoryError):
         write_outputs(blocker, tables={"t": table})
     assert not list(tmp_path.glob(".liftlab-staging-*"))
+
+
+def test_missing_demo_data_says_which_command_makes_it(tmp_path) -> None:
+    from liftlab.pipeline_support import file_cache_options, ingest_cache_options
+
+    with pytest.raises(InputDataError, match="liftlab simulate-ads --new"):
+        ingest_cache_options({"data_path": str(tmp_path / "data" / "demo" / "ads_new.csv")})
+    missing = [tmp_path / "data" / "demo" / "campaigns" / "campaigns.csv"]
+    with pytest.raises(InputDataError, match="liftlab simulate-campaigns"):
+        file_cache_options(missing)
+    with pytest.raises(InputDataError) as excinfo:
+        ingest_cache_options({"data_path": str(tmp_path / "mine.csv")})
+    assert "simulate" not in str(excinfo.value)
