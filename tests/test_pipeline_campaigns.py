@@ -184,6 +184,15 @@ def test_uplift_pipeline_ranks_targets_and_registers(zenml_stack, tmp_path) -> N
         assert con.sql("SELECT count(*) FROM gold_uplift_targeting").fetchall()[0][0] == 6000
     assert "Womens E-Mail" in (out / "uplift_report.html").read_text()
 
+    # the same data again: the new learner ties the champion on the same holdout, so it is
+    # registered as challenger and the champion stays
+    again = run_config(_config(tmp_path, "uplift_test_again", parameters))
+    assert again["registered"]["visit"]["aliases_moved"] == ["challenger"]
+    assert again["decisions"]["visit"].startswith("Not promoted")
+    client = mlflow.MlflowClient(tracking_uri=zenml_stack.mlflow_tracking_uri)
+    assert str(client.get_model_version_by_alias("test-uplift-visit", "champion").version) == "1"
+    assert str(client.get_model_version_by_alias("test-uplift-visit", "challenger").version) == "2"
+
 
 def test_uplift_on_hillstrom(zenml_stack, tmp_path) -> None:
     from liftlab.runner import run_config
