@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from liftlab.simulate import SimulationConfig, default_experiments, simulate
+from liftlab.simulate.experiments import SimulationConfig, default_experiments, simulate
 from strategies.stats.aggregate import aggregate
 from strategies.stats.analysis import AnalysisOptions, analyse
 from strategies.stats.metrics import MetricSpec

@@ -1,7 +1,7 @@
 """Benchmark: the campaign-uplift warehouse (bronze → silver → gold) on DuckDB vs a plain pandas
 implementation of the same silver step, same data, same run.
 
-The data is ``liftlab.simulate_campaigns`` at ``--customers`` customers (4 campaigns; about 13
+The data is ``liftlab.simulate.campaigns`` at ``--customers`` customers (4 campaigns; about 13
 transactions per customer per year), written as the CSV export the pipeline reads. Timed:
 
 * **liftlab** — :func:`build_bronze` (DuckDB reads and types the five CSVs), :func:`build_silver`
@@ -121,7 +121,7 @@ def main() -> None:
     parser.add_argument("--spend-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker == "simulate":
-        from liftlab.simulate_campaigns import (
+        from liftlab.simulate.campaigns import (
             CampaignSimulationConfig,
             simulate_campaigns,
             write_campaigns,

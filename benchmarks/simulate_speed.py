@@ -28,7 +28,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from liftlab.simulate import SimulationConfig, default_experiments, simulate, write_dataset
+from liftlab.simulate.experiments import (
+    SimulationConfig,
+    default_experiments,
+    simulate,
+    write_dataset,
+)
 
 TARGET_SECONDS = 60.0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from liftlab.paths import ProjectPaths
+from liftlab.mlops.paths import ProjectPaths
 from strategies.errors import LiftlabError
 
 app = typer.Typer(
@@ -36,7 +36,7 @@ def init(
 ) -> None:
     """Set up the local ZenML repository and stack (local orchestrator + artifact store, MLflow
     tracker and model registry). Safe to run again."""
-    from liftlab.stack import init_stack
+    from liftlab.mlops.stack import init_stack
 
     info = init_stack(root)
     paths = ProjectPaths.from_root(root)
@@ -58,7 +58,12 @@ def simulate(
     ),
 ) -> None:
     """Write a demo experiment dataset with known true effects (and its ground truth)."""
-    from liftlab.simulate import SimulationConfig, default_experiments, simulate, write_dataset
+    from liftlab.simulate.experiments import (
+        SimulationConfig,
+        default_experiments,
+        simulate,
+        write_dataset,
+    )
 
     target = out or ProjectPaths.from_root().demo_data
     try:
@@ -88,7 +93,7 @@ def simulate_ads_command(
     ),
 ) -> None:
     """Write KAG-shaped ad data with a known conversion model (and its ground truth)."""
-    from liftlab.simulate_ads import AdSimulationConfig, simulate_ads, write_ads
+    from liftlab.simulate.ads import AdSimulationConfig, simulate_ads, write_ads
 
     paths = ProjectPaths.from_root()
     target = out or (paths.demo_ads_new if new else paths.demo_ads)
@@ -110,7 +115,7 @@ def simulate_campaigns_command(
 ) -> None:
     """Write a CRM/POS export (campaigns, profiles, assignments, interactions, transactions)
     with a known true uplift per campaign and category (truth.csv)."""
-    from liftlab.simulate_campaigns import (
+    from liftlab.simulate.campaigns import (
         CampaignSimulationConfig,
         simulate_campaigns,
         write_campaigns,
@@ -131,7 +136,7 @@ def check_config(
     configs: list[Path] = typer.Argument(..., help="Run config YAML files."),
 ) -> None:
     """Check run configs strictly: unknown keys, misspelt step names, bad parameters."""
-    from liftlab.config_check import check_run_config
+    from liftlab.config.registry import check_run_config
 
     failed = False
     for path in configs:
@@ -165,9 +170,14 @@ def demo(
     """The whole demo: set up the stack, simulate data, run the A/B pipeline, train and register
     conversion models, score new ads with the champion, analyse campaign spend uplift; say
     where to look."""
-    from liftlab.simulate import SimulationConfig, default_experiments, simulate, write_dataset
-    from liftlab.simulate_ads import AdSimulationConfig, simulate_ads, write_ads
-    from liftlab.stack import init_stack
+    from liftlab.mlops.stack import init_stack
+    from liftlab.simulate.ads import AdSimulationConfig, simulate_ads, write_ads
+    from liftlab.simulate.experiments import (
+        SimulationConfig,
+        default_experiments,
+        simulate,
+        write_dataset,
+    )
 
     paths = ProjectPaths.from_root()
     steps = 3 if ab_only else 6
@@ -182,7 +192,7 @@ def demo(
         write_ads(simulate_ads(AdSimulationConfig()), paths.demo_ads)
         write_ads(simulate_ads(AdSimulationConfig(n_ads=400, seed=7)), paths.demo_ads_new)
     if not ab_only and (fresh or not (paths.demo_campaigns / "campaigns.csv").exists()):
-        from liftlab.simulate_campaigns import simulate_campaigns, write_campaigns
+        from liftlab.simulate.campaigns import simulate_campaigns, write_campaigns
 
         write_campaigns(simulate_campaigns(), paths.demo_campaigns)
     typer.echo(f"[2/{steps}] Demo data: {paths.demo_data.parent}")
@@ -334,7 +344,7 @@ def plan(
 
 
 def _run_pipeline(config: Path) -> dict:
-    from liftlab.runner import run_config
+    from liftlab.ops.runner import run_config
 
     try:
         return run_config(config)
@@ -487,7 +497,7 @@ def schedule_install(
     root: Path = typer.Option(None, help=_ROOT_HELP),
 ) -> None:
     """Add (or replace) the crontab entry that retrains CONFIG on a cron schedule."""
-    from liftlab.schedule import LOG_RELATIVE, install_entry
+    from liftlab.ops.schedule import LOG_RELATIVE, install_entry
 
     _require_config(config)
     project = _schedule_root(root)
@@ -506,7 +516,7 @@ def schedule_remove(
     root: Path = typer.Option(None, help=_ROOT_HELP),
 ) -> None:
     """Remove the crontab entry for CONFIG (exit code 1 when there was none)."""
-    from liftlab.schedule import remove_entry
+    from liftlab.ops.schedule import remove_entry
 
     try:
         removed = remove_entry(config.resolve(), _schedule_root(root))
@@ -521,7 +531,7 @@ def schedule_remove(
 @schedule_app.command("show")
 def schedule_show() -> None:
     """List liftlab's crontab entries (every project)."""
-    from liftlab.schedule import list_entries
+    from liftlab.ops.schedule import list_entries
 
     try:
         entries = list_entries()
@@ -545,14 +555,14 @@ def schedule_run(
 ) -> None:
     """Retrain CONFIG now and then every --every, in the foreground (Ctrl-C stops). A failed run
     is reported and the loop goes on."""
-    from liftlab.schedule import parse_interval, run_every
+    from liftlab.ops.schedule import parse_interval, run_every
 
     try:
         seconds = parse_interval(every)
     except LiftlabError as exc:
         _fail(exc)
     _require_config(config)
-    from liftlab.retrain import retrain_once
+    from liftlab.ops.retrain import retrain_once
 
     typer.echo(f"Retraining {config} every {every} ({seconds:g} s); Ctrl-C stops.")
     results = run_every(
@@ -580,7 +590,7 @@ def schedule_run_once(
     import traceback
 
     try:
-        from liftlab.retrain import retrain_once
+        from liftlab.ops.retrain import retrain_once
 
         outcome = retrain_once(config, force=force)
     except Exception as exc:

@@ -3,7 +3,7 @@
 
 Run it with ``zenml pipeline run pipelines.campaign_uplift.campaign_uplift_pipeline
 -c configs/campaign_uplift.yaml``. Parameters mirror
-:class:`liftlab.campaign_config.CampaignUpliftConfig`.
+:class:`liftlab.config.campaign_uplift.CampaignUpliftConfig`.
 """
 
 from __future__ import annotations
@@ -12,16 +12,12 @@ from typing import Literal
 
 from zenml import pipeline
 
-from liftlab.campaign_config import load_campaign_config
-from liftlab.pipeline_support import file_cache_options
-from liftlab.training_config import validated_parameters
-from steps.campaign_report import build_campaign_report, publish_campaign_results
-from steps.campaign_warehouse import (
-    build_silver_table,
-    load_bronze,
-    summarise_campaign_uplift,
-    validate_bronze,
-)
+from liftlab.config.campaign_uplift import load_campaign_config
+from liftlab.config.training import validated_parameters
+from liftlab.mlops.caching import file_cache_options
+from steps.analysis import summarise_campaign_uplift
+from steps.etl import build_silver_table, load_bronze, validate_bronze
+from steps.reporting import build_campaign_report, publish_campaign_results
 
 
 @pipeline

@@ -2,7 +2,7 @@
 candidates (MLflow) → decide promotion → report → publish → register and promote.
 
 Run it with ``zenml pipeline run pipelines.training.training_pipeline -c configs/training.yaml``.
-The parameters mirror :class:`liftlab.training_config.TrainingConfig` and are validated when the
+The parameters mirror :class:`liftlab.config.training.TrainingConfig` and are validated when the
 pipeline is compiled, so a bad config fails before any step runs. Registration and the alias
 moves are the last step: a run that fails anywhere earlier registers and promotes nothing.
 """
@@ -13,13 +13,12 @@ from typing import Any
 
 from zenml import pipeline
 
-from liftlab.pipeline_support import ingest_cache_options
-from liftlab.training_config import load_training_config, validated_parameters
-from steps.ingest import ingest_data
-from steps.prepare_ads import clean_ads, plan_ads_split, validate_ads
+from liftlab.config.training import load_training_config, validated_parameters
+from liftlab.mlops.caching import ingest_cache_options
+from steps.etl import clean_ads, ingest_data, validate_ads
 from steps.promotion import decide_promotion_step, register_and_promote
-from steps.train_models import train_candidate_models
-from steps.training_report import build_training_report, publish_training_results
+from steps.reporting import build_training_report, publish_training_results
+from steps.training import plan_ads_split, train_candidate_models
 
 
 @pipeline

@@ -4,7 +4,7 @@ report → files, DuckDB and MLflow → best learner per outcome registered (las
 
 Run it with ``zenml pipeline run pipelines.uplift_model.uplift_model_pipeline
 -c configs/uplift_hillstrom.yaml``. Parameters mirror
-:class:`liftlab.uplift_config.UpliftModelConfig`.
+:class:`liftlab.config.uplift.UpliftModelConfig`.
 """
 
 from __future__ import annotations
@@ -13,18 +13,14 @@ from typing import Any, Literal
 
 from zenml import pipeline
 
-from liftlab.pipeline_support import ingest_cache_options
-from liftlab.training_config import validated_parameters
-from liftlab.uplift_config import load_uplift_config
-from steps.ingest import ingest_data
-from steps.uplift import (
-    decide_uplift_registration,
-    estimate_average_effects,
-    register_uplift_models,
-    train_uplift_models,
-    validate_uplift_data,
-)
-from steps.uplift_report import build_uplift_report, publish_uplift_results
+from liftlab.config.training import validated_parameters
+from liftlab.config.uplift import load_uplift_config
+from liftlab.mlops.caching import ingest_cache_options
+from steps.analysis import estimate_average_effects
+from steps.etl import ingest_data, validate_uplift_data
+from steps.promotion import decide_uplift_registration, register_uplift_models
+from steps.reporting import build_uplift_report, publish_uplift_results
+from steps.training import train_uplift_models
 
 
 @pipeline

@@ -10,7 +10,7 @@
   Welch CI and p-value (CUPED on pre-campaign spend when enabled), total incremental revenue,
   cost, ROI uplift with a CI and a decision; plus the open → click → purchase funnel.
 
-The statistics reuse the A/B engine (:func:`strategies.ab_test.run_ab_analysis`): a campaign is an
+The statistics reuse the A/B engine (:func:`strategies.stats.run.run_ab_analysis`): a campaign is an
 experiment, the group is the variant (control ``control``, treatment ``target``), spend and
 conversion per category are metrics, so intervals, CUPED, SRM checks and multiple-testing
 corrections follow exactly the conventions documented for A/B tests.
@@ -33,7 +33,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from strategies.ab_test import ABDesign, run_ab_analysis
 from strategies.campaign_sql import (
     AMBIGUOUS_SQL,
     BRONZE_COLUMNS,
@@ -49,6 +48,7 @@ from strategies.campaign_sql import (
 from strategies.errors import ConfigError, InputDataError
 from strategies.stats.analysis import AnalysisOptions
 from strategies.stats.metrics import MetricSpec
+from strategies.stats.run import ABDesign, run_ab_analysis
 from strategies.validation import ValidationRules
 
 __all__ = [

@@ -37,7 +37,7 @@ def project_dir() -> Path:
 @pytest.fixture(scope="session")
 def zenml_stack(project_dir: Path):
     """The local liftlab stack (ZenML repo, artifact store, MLflow tracker and registry)."""
-    from liftlab.stack import init_stack
+    from liftlab.mlops.stack import init_stack
 
     return init_stack(project_dir)
 

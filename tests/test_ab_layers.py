@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from liftlab.simulate import ExperimentSpec, SimulationConfig, simulate
-from strategies.ab_layers import BayesianOptions, NonparametricOptions, SequentialOptions
-from strategies.ab_test import ABDesign, run_ab_analysis
+from liftlab.simulate.experiments import ExperimentSpec, SimulationConfig, simulate
 from strategies.errors import ConfigError, InputDataError
 from strategies.stats.analysis import AnalysisOptions
+from strategies.stats.layers import BayesianOptions, NonparametricOptions, SequentialOptions
 from strategies.stats.metrics import MetricSpec
+from strategies.stats.run import ABDesign, run_ab_analysis
 
 METRICS = [
     MetricSpec("ctr", "ratio", numerator="clicks", denominator="impressions"),

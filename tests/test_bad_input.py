@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from liftlab.config import load_ab_config
-from strategies.ab_test import ABDesign, run_ab_analysis
+from liftlab.config.ab_testing import load_ab_config
 from strategies.errors import ConfigError, DataValidationError, InputDataError
 from strategies.ingest import load_source
 from strategies.stats.analysis import AnalysisOptions
 from strategies.stats.metrics import MetricSpec
+from strategies.stats.run import ABDesign, run_ab_analysis
 from strategies.validation import build_ab_rules, validate
 
 DESIGN = ABDesign(

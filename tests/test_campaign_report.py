@@ -16,10 +16,14 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from liftlab.campaign_plots import category_spend_chart, funnel_chart, roi_chart, spend_chart
-from liftlab.campaign_report import SECTION_TITLES, combined_revenue_ci, render_campaign_report
-from liftlab.plots import figure_to_svg
-from liftlab.simulate_campaigns import (
+from liftlab.plots.campaign_uplift import category_spend_chart, funnel_chart, roi_chart, spend_chart
+from liftlab.plots.style import figure_to_svg
+from liftlab.reports.campaign_uplift import (
+    SECTION_TITLES,
+    combined_revenue_ci,
+    render_campaign_report,
+)
+from liftlab.simulate.campaigns import (
     CampaignSimulationConfig,
     simulate_campaigns,
     write_campaigns,

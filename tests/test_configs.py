@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from liftlab.config import ABTestConfig, load_ab_config
-from liftlab.config_check import check_run_config
+from liftlab.config.ab_testing import ABTestConfig, load_ab_config
+from liftlab.config.registry import check_run_config
 from strategies.errors import ConfigError
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
@@ -27,7 +27,7 @@ def test_shipped_config_is_valid(path: Path) -> None:
 
 
 def test_pipeline_signature_mirrors_config_model() -> None:
-    from pipelines.ab_test import ab_test_pipeline
+    from pipelines.ab_testing import ab_test_pipeline
 
     signature = set(inspect.signature(ab_test_pipeline.entrypoint).parameters)
     assert signature == set(ABTestConfig.model_fields)

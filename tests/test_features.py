@@ -10,7 +10,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import Pipeline
 
-from liftlab.simulate_ads import AdSimulationConfig, simulate_ads
+from liftlab.simulate.ads import AdSimulationConfig, simulate_ads
 from strategies.errors import ConfigError, InputDataError
 from strategies.features import (
     FEATURE_STRATEGIES,

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from scipy import stats
 
-from liftlab.config import load_ab_config
-from strategies.ab_test import run_ab_analysis
+from liftlab.config.ab_testing import load_ab_config
 from strategies.ingest import load_source
+from strategies.stats.run import run_ab_analysis
 from tests.conftest import shared_file
 
 pytestmark = pytest.mark.shared_data
@@ -65,7 +65,7 @@ def test_segments_cover_every_zip_code_and_channel(outcome) -> None:
 
 @pytest.mark.slow
 def test_hillstrom_config_runs_end_to_end(zenml_stack, tmp_path) -> None:
-    from pipelines.ab_test import ab_test_pipeline
+    from pipelines.ab_testing import ab_test_pipeline
 
     data = shared_file("hillstrom.csv")
     content = yaml.safe_load(CONFIG.read_text())

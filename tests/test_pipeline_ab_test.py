@@ -11,7 +11,7 @@ import pytest
 import yaml
 from zenml.enums import ExecutionStatus
 
-from liftlab.simulate import ExperimentSpec, SimulationConfig, simulate, write_dataset
+from liftlab.simulate.experiments import ExperimentSpec, SimulationConfig, simulate, write_dataset
 from strategies.errors import ConfigError, DataValidationError, InputDataError
 
 pytestmark = pytest.mark.slow
@@ -49,7 +49,7 @@ def _config(data: Path, out: Path, **overrides) -> dict:
 
 
 def _run(tmp: Path, config: dict):
-    from pipelines.ab_test import ab_test_pipeline
+    from pipelines.ab_testing import ab_test_pipeline
 
     path = tmp / "ab_test_e2e.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -207,7 +207,7 @@ def test_walkthrough_notebook_executes(demo_run) -> None:
 
 
 def test_stack_init_is_idempotent(zenml_stack, project_dir) -> None:
-    from liftlab.stack import init_stack
+    from liftlab.mlops.stack import init_stack
 
     again = init_stack(project_dir)
     assert again.created == ()
@@ -257,7 +257,7 @@ def test_wiped_artifact_folder_gets_a_fresh_store_and_no_stale_cache(
 ) -> None:
     """``make clean`` (or a new clone at the same path) deletes the artifact files while the
     ZenML store still remembers them; cached steps must not point at missing files."""
-    from liftlab.stack import init_stack
+    from liftlab.mlops.stack import init_stack
 
     frame = pd.DataFrame(
         {

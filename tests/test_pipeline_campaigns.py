@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from liftlab.campaign_config import CampaignUpliftConfig
-from liftlab.simulate_campaigns import CampaignSimulationConfig, simulate_campaigns, write_campaigns
-from liftlab.uplift_config import UpliftModelConfig, load_uplift_config
+from liftlab.config.campaign_uplift import CampaignUpliftConfig
+from liftlab.config.uplift import UpliftModelConfig, load_uplift_config
+from liftlab.simulate.campaigns import CampaignSimulationConfig, simulate_campaigns, write_campaigns
 from strategies.errors import ConfigError
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,7 @@ def test_signatures_mirror_config_models() -> None:
 
 
 def test_campaign_pipeline_recovers_the_truth(zenml_stack, tmp_path) -> None:
-    from liftlab.runner import run_config
+    from liftlab.ops.runner import run_config
 
     result = simulate_campaigns(CampaignSimulationConfig(n_customers=8000, seed=9))
     write_campaigns(result, tmp_path / "data")
@@ -86,7 +86,7 @@ def test_campaign_pipeline_recovers_the_truth(zenml_stack, tmp_path) -> None:
 
 
 def test_campaign_pipeline_refuses_bad_exports_and_writes_nothing(zenml_stack, tmp_path) -> None:
-    from liftlab.runner import PipelineRunFailed, run_config
+    from liftlab.ops.runner import PipelineRunFailed, run_config
 
     write_campaigns(
         simulate_campaigns(CampaignSimulationConfig(n_customers=2000, seed=3)), tmp_path / "d"
@@ -134,7 +134,7 @@ def _hillstrom_like(n: int, seed: int) -> pd.DataFrame:
 
 
 def test_uplift_pipeline_ranks_targets_and_registers(zenml_stack, tmp_path) -> None:
-    from liftlab.runner import run_config
+    from liftlab.ops.runner import run_config
 
     data = tmp_path / "email.csv"
     _hillstrom_like(6000, 1).to_csv(data, index=False)
@@ -195,7 +195,7 @@ def test_uplift_pipeline_ranks_targets_and_registers(zenml_stack, tmp_path) -> N
 
 
 def test_uplift_on_hillstrom(zenml_stack, tmp_path) -> None:
-    from liftlab.runner import run_config
+    from liftlab.ops.runner import run_config
     from tests.conftest import shared_file
 
     path = shared_file("hillstrom.csv")

@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from liftlab.simulate_ads import AdSimulationConfig, simulate_ads, write_ads
+from liftlab.simulate.ads import AdSimulationConfig, simulate_ads, write_ads
 from strategies.errors import ConfigError
 
 pytestmark = pytest.mark.slow
@@ -90,7 +90,7 @@ def story(zenml_stack, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def first_run(story):
-    from liftlab.runner import run_config
+    from liftlab.ops.runner import run_config
 
     out = story["folder"] / "out1"
     summary = run_config(_training_config(story["folder"], story["data"], out))
@@ -145,7 +145,7 @@ def test_first_model_is_registered_and_becomes_champion(story, first_run) -> Non
 
 
 def test_worse_challenger_is_refused(story, first_run) -> None:
-    from liftlab.runner import run_config
+    from liftlab.ops.runner import run_config
 
     stack = story["stack"]
     champion_before = _alias(stack, "champion")
@@ -167,7 +167,7 @@ def test_worse_challenger_is_refused(story, first_run) -> None:
 
 
 def test_failed_run_moves_nothing_and_registers_nothing(story, first_run) -> None:
-    from liftlab.runner import PipelineRunFailed, run_config
+    from liftlab.ops.runner import PipelineRunFailed, run_config
 
     stack = story["stack"]
     champion_before, n_before = _alias(stack, "champion"), _n_versions(stack)
@@ -182,8 +182,8 @@ def test_failed_run_moves_nothing_and_registers_nothing(story, first_run) -> Non
 
 
 def test_batch_inference_scores_with_the_champion(story, first_run) -> None:
-    from liftlab.model_registry import load_sklearn
-    from liftlab.runner import run_config, use_stack_mlflow
+    from liftlab.mlops.registry import load_sklearn
+    from liftlab.ops.runner import run_config, use_stack_mlflow
 
     out = story["folder"] / "scored"
     summary = run_config(_inference_config(story["folder"], story["new_ads"], out))
@@ -213,7 +213,7 @@ def test_batch_inference_scores_with_the_champion(story, first_run) -> None:
     ],
 )
 def test_batch_inference_refuses_bad_data(story, first_run, tmp_path, mutate, needle) -> None:
-    from liftlab.runner import PipelineRunFailed, run_config
+    from liftlab.ops.runner import PipelineRunFailed, run_config
 
     bad = tmp_path / "bad.csv"
     mutate(pd.read_csv(story["new_ads"])).to_csv(bad, index=False)
@@ -225,7 +225,7 @@ def test_batch_inference_refuses_bad_data(story, first_run, tmp_path, mutate, ne
 
 
 def test_inference_without_a_registered_model_says_so(story, tmp_path) -> None:
-    from liftlab.runner import PipelineRunFailed, run_config
+    from liftlab.ops.runner import PipelineRunFailed, run_config
 
     with pytest.raises(PipelineRunFailed, match="run the training pipeline first"):
         run_config(
@@ -315,7 +315,7 @@ def test_scheduler_retrains_only_when_data_changes(story, first_run) -> None:
 
 
 def test_kag_grouped_cv_best_model_beats_baseline(zenml_stack, tmp_path) -> None:
-    from liftlab.runner import run_config
+    from liftlab.ops.runner import run_config
     from tests.conftest import shared_file
 
     kag = shared_file("KAG_conversion_data.csv")
@@ -341,7 +341,7 @@ def test_kag_grouped_cv_best_model_beats_baseline(zenml_stack, tmp_path) -> None
 
 
 def test_unknown_candidate_fails_before_running(zenml_stack, tmp_path) -> None:
-    from liftlab.runner import run_config
+    from liftlab.ops.runner import run_config
 
     config = _training_config(
         tmp_path, tmp_path / "ads.csv", tmp_path / "o", candidates=[{"name": "xgboostt"}]
@@ -351,7 +351,7 @@ def test_unknown_candidate_fails_before_running(zenml_stack, tmp_path) -> None:
 
 
 def test_schedule_config_on_the_local_stack_explains_what_to_do(story, tmp_path) -> None:
-    from liftlab.runner import run_config
+    from liftlab.ops.runner import run_config
 
     repo = Path(__file__).resolve().parents[1]
     content = yaml.safe_load((repo / "configs" / "training_schedule.yaml").read_text())
@@ -372,7 +372,7 @@ def test_interrupted_run_moves_nothing(story, first_run, tmp_path) -> None:
     config = _training_config(tmp_path, data, tmp_path / "out")
     log_path = tmp_path / "run.log"
     with log_path.open("w") as log:
-        code = f"from liftlab.runner import run_config; run_config({str(config)!r})"
+        code = f"from liftlab.ops.runner import run_config; run_config({str(config)!r})"
         process = subprocess.Popen(
             [sys.executable, "-c", code],
             stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1],

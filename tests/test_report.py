@@ -12,15 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from liftlab.plots import (
-    DECISION_COLORS,
-    figure_to_svg,
+from liftlab.plots.ab_testing import (
     forest_plot,
     funnel_plot,
     segment_heatmap,
     sequential_plot,
 )
-from liftlab.report import OPTIONAL_SECTIONS, SECTION_TITLES, render_ab_report
+from liftlab.plots.style import DECISION_COLORS, figure_to_svg
+from liftlab.reports.ab_testing import OPTIONAL_SECTIONS, SECTION_TITLES, render_ab_report
 
 #: Sections every report has, whatever its inputs.
 CORE_TITLES = {k: v for k, v in SECTION_TITLES.items() if k not in OPTIONAL_SECTIONS}
@@ -1057,11 +1056,11 @@ def test_sequential_plot_kinds_and_crossing():
 def test_report_from_the_real_engine():
     """End to end on simulated data through the stats engine: CUPED, Fieller, a guardrail,
     device segments with per-segment SRM and Cochran's Q."""
-    from liftlab.simulate import SimulationConfig, default_experiments, simulate
-    from strategies.ab_test import ABDesign, run_ab_analysis
+    from liftlab.simulate.experiments import SimulationConfig, default_experiments, simulate
     from strategies.stats.analysis import AnalysisOptions
     from strategies.stats.heterogeneity import heterogeneity
     from strategies.stats.metrics import MetricSpec
+    from strategies.stats.run import ABDesign, run_ab_analysis
 
     data = simulate(SimulationConfig(experiments=default_experiments(4_000))).data
     metrics = [

@@ -3,10 +3,8 @@ and the `liftlab schedule` commands. Fast: a fake crontab script and a fake retr
 
 from __future__ import annotations
 
-import importlib
 import shlex
 import sys
-import types
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -14,9 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import liftlab
-from liftlab import schedule
 from liftlab.cli import app
+from liftlab.ops import schedule
 from strategies.errors import ConfigError, InputDataError
 
 runner = CliRunner()
@@ -353,19 +350,12 @@ class FakeRetrain:
 
 @pytest.fixture
 def fake_retrain(monkeypatch: pytest.MonkeyPatch):
-    """Install a FakeRetrain as liftlab.retrain.retrain_once (a stand-in module when the real
-    one does not exist yet); returns a function that sets the plays."""
-    try:
-        importlib.import_module("liftlab.retrain")
-    except ImportError:
-        module = types.ModuleType("liftlab.retrain")
-        module.RetrainOutcome = FakeOutcome
-        monkeypatch.setitem(sys.modules, "liftlab.retrain", module)
-        monkeypatch.setattr(liftlab, "retrain", module, raising=False)
+    """Install a FakeRetrain as liftlab.ops.retrain.retrain_once; returns a function that sets
+    the plays."""
 
     def use(*plays: object) -> FakeRetrain:
         fake = FakeRetrain(*plays)
-        monkeypatch.setattr("liftlab.retrain.retrain_once", fake, raising=False)
+        monkeypatch.setattr("liftlab.ops.retrain.retrain_once", fake, raising=False)
         return fake
 
     return use

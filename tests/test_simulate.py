@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from liftlab.simulate import (
+from liftlab.simulate.experiments import (
     COLUMNS,
     ENGAGEMENT_SHAPE,
     EXPERIMENT_DAYS,

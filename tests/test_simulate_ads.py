@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from liftlab.simulate_ads import (
+from liftlab.simulate.ads import (
     AGE_BUCKETS,
     COLUMNS,
     INTEREST_CODES,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from liftlab.simulate_campaigns import (
+from liftlab.simulate.campaigns import (
     BOUNDARY_COLUMNS,
     CATEGORIES,
     TABLE_COLUMNS,

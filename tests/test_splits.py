@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from liftlab.simulate_ads import simulate_ads
+from liftlab.simulate.ads import simulate_ads
 from strategies.errors import ConfigError, InputDataError
 from strategies.splits import SPLIT_STRATEGIES, GroupedSplit, TimeSplit, make_split
 from tests.conftest import shared_file

@@ -15,14 +15,14 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from liftlab.model_plots import (
+from liftlab.plots.training import (
     comparison_chart,
     feature_importance_chart,
     predicted_vs_actual,
     residuals_plot,
 )
-from liftlab.simulate_ads import AdSimulationConfig, simulate_ads
-from liftlab.training_report import SECTION_TITLES, render_training_report
+from liftlab.reports.training import SECTION_TITLES, render_training_report
+from liftlab.simulate.ads import AdSimulationConfig, simulate_ads
 from strategies.evaluation import compare_candidates
 from strategies.features import build_preprocessor
 from strategies.splits import make_split

@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from liftlab.outputs import write_duckdb_table, write_outputs
-from liftlab.simulate_ads import AdSimulationConfig, simulate_ads
-from liftlab.training_config import (
+from liftlab.config.training import (
     InferenceConfig,
     TrainingConfig,
     load_inference_config,
     load_training_config,
 )
+from liftlab.mlops.publishing import write_duckdb_table, write_outputs
+from liftlab.simulate.ads import AdSimulationConfig, simulate_ads
 from strategies.errors import ConfigError, InputDataError
 from strategies.model_inputs import check_input_schema
 from strategies.promotion import decide_promotion
@@ -299,7 +299,7 @@ def test_write_outputs_is_all_or_nothing(tmp_path) -> None:
 
 
 def test_missing_demo_data_says_which_command_makes_it(tmp_path) -> None:
-    from liftlab.pipeline_support import file_cache_options, ingest_cache_options
+    from liftlab.mlops.caching import file_cache_options, ingest_cache_options
 
     with pytest.raises(InputDataError, match="liftlab simulate-ads --new"):
         ingest_cache_options({"data_path": str(tmp_path / "data" / "demo" / "ads_new.csv")})

@@ -16,17 +16,17 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from liftlab.uplift_plots import (
+from liftlab.plots.uplift import (
     effects_chart,
     policy_chart,
     profit_curve_chart,
     qini_chart,
     targeting_chart,
 )
-from liftlab.uplift_report import SECTION_TITLES, render_uplift_report
-from strategies.ab_test import ABDesign, run_ab_analysis
+from liftlab.reports.uplift import SECTION_TITLES, render_uplift_report
 from strategies.stats.analysis import AnalysisOptions
 from strategies.stats.metrics import MetricSpec
+from strategies.stats.run import ABDesign, run_ab_analysis
 from strategies.uplift.evaluation import compare_uplift_learners, stratified_split
 from strategies.uplift.metrics import qini_curve
 from strategies.uplift.policy import policy_comparison, profit_curve, targeting_policy

@@ -119,7 +119,7 @@ def aggregate(
     engine.
     """
     specs = check_metric_specs(metrics)
-    segment_columns = _as_column_list(segment_columns)
+    segment_columns = as_column_list(segment_columns)
     if engine not in ENGINES:
         raise ConfigError(
             f"unknown aggregation engine {engine!r}; valid engines are {', '.join(ENGINES)}"
@@ -177,22 +177,22 @@ def funnel_totals(
     present stage. When none of the stages is present the frame is empty (the report then has
     no funnel to draw — not an error, since funnels are optional).
     """
-    stages = _as_column_list(stages)
+    stages = as_column_list(stages)
     roles = {"variant_column": variant_column}
     if experiment_column is not None:
         roles["experiment_column"] = experiment_column
-    _check_frame(df)
-    _check_columns_present(df, list(roles.values()), roles_hint=roles)
+    check_frame(df)
+    check_columns_present(df, list(roles.values()), roles_hint=roles)
     present = [s for s in stages if s in df.columns]
     if not present:
         return pd.DataFrame({c: pd.Series(dtype=_funnel_dtype(c)) for c in FUNNEL_COLUMNS})
-    _check_label_column(df, variant_column)
+    check_label_column(df, variant_column)
     if experiment_column is not None:
-        _check_label_column(df, experiment_column)
-    _check_numeric_columns(df, present, purpose="funnel stage")
+        check_label_column(df, experiment_column)
+    check_numeric_columns(df, present, purpose="funnel stage")
 
-    exp_codes, exp_labels = _encode_labels(df, experiment_column)
-    var_codes, var_labels = _encode_labels(df, variant_column)
+    exp_codes, exp_labels = encode_labels(df, experiment_column)
+    var_codes, var_labels = encode_labels(df, variant_column)
     n_var = len(var_labels)
     matrix = np.column_stack(
         [np.ones(len(df))] + [df[s].to_numpy(dtype=np.float64) for s in present]
@@ -217,7 +217,7 @@ def funnel_totals(
 # validation
 
 
-def _as_column_list(columns: Sequence[str]) -> list[str]:
+def as_column_list(columns: Sequence[str]) -> list[str]:
     # A bare string is a sequence of characters; treating "country" as c, o, u, ... would fail
     # later with a confusing message.
     if isinstance(columns, str):
@@ -225,14 +225,14 @@ def _as_column_list(columns: Sequence[str]) -> list[str]:
     return list(columns)
 
 
-def _check_frame(df: pd.DataFrame) -> None:
+def check_frame(df: pd.DataFrame) -> None:
     if not isinstance(df, pd.DataFrame):
         raise InputDataError(f"expected a pandas DataFrame, got {type(df).__name__}")
     if len(df) == 0:
         raise InputDataError("the input table has no rows")
 
 
-def _check_columns_present(df: pd.DataFrame, columns: list[str], roles_hint: dict) -> None:
+def check_columns_present(df: pd.DataFrame, columns: list[str], roles_hint: dict) -> None:
     missing = [c for c in dict.fromkeys(columns) if c not in df.columns]
     if missing:
         where = {c: [r for r, cols in roles_hint.items() if c in _listify(cols)] for c in missing}
@@ -246,7 +246,7 @@ def _listify(value: str | Sequence[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _check_label_column(df: pd.DataFrame, column: str) -> None:
+def check_label_column(df: pd.DataFrame, column: str) -> None:
     values = df[column]
     if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.codes.min() >= 0:
         return  # NA is code -1: one pass over small integer codes, no boolean mask
@@ -257,7 +257,7 @@ def _check_label_column(df: pd.DataFrame, column: str) -> None:
         )
 
 
-def _check_numeric_columns(df: pd.DataFrame, columns: Sequence[str], *, purpose: str) -> None:
+def check_numeric_columns(df: pd.DataFrame, columns: Sequence[str], *, purpose: str) -> None:
     non_numeric = [
         f"{c!r} ({df[c].dtype})" for c in columns if not pd.api.types.is_numeric_dtype(df[c])
     ]
@@ -294,7 +294,7 @@ def _validate_input(
     experiment_column: str | None,
     segment_columns: list[str],
 ) -> None:
-    _check_frame(df)
+    check_frame(df)
     roles: dict[str, str | list[str]] = {"variant_column": variant_column}
     if experiment_column is not None:
         roles["experiment_column"] = experiment_column
@@ -303,12 +303,12 @@ def _validate_input(
     for m in specs:
         roles[f"metric {m.name!r}"] = list(m.columns())
     needed = [c for cols in roles.values() for c in _listify(cols)]
-    _check_columns_present(df, needed, roles_hint=roles)
+    check_columns_present(df, needed, roles_hint=roles)
 
-    _check_label_column(df, variant_column)
+    check_label_column(df, variant_column)
     if experiment_column is not None:
-        _check_label_column(df, experiment_column)
-    _check_numeric_columns(df, metric_columns(specs), purpose="metric")
+        check_label_column(df, experiment_column)
+    check_numeric_columns(df, metric_columns(specs), purpose="metric")
 
     for col in dict.fromkeys(m.y_column for m in specs if m.type == "proportion"):
         values = df[col].to_numpy()
@@ -351,7 +351,7 @@ def _products(specs: Sequence[MetricSpec]) -> list[Product]:
     return list(dict.fromkeys(p for m in specs for p in m.products()))
 
 
-def _encode_labels(df: pd.DataFrame, column: str | None) -> tuple[np.ndarray, np.ndarray]:
+def encode_labels(df: pd.DataFrame, column: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes and string labels, sorted by the original values (so 2 < 10)."""
     if column is None:
         return np.zeros(len(df), dtype=np.int64), np.array([DEFAULT_EXPERIMENT], dtype=object)
@@ -407,8 +407,8 @@ def _levels_pandas(
     segment_columns: Sequence[str],
 ) -> tuple[np.ndarray, np.ndarray, list[_Level]]:
     """One compiled grouped sum per level over one matrix of all products."""
-    exp_codes, exp_labels = _encode_labels(df, experiment_column)
-    var_codes, var_labels = _encode_labels(df, variant_column)
+    exp_codes, exp_labels = encode_labels(df, experiment_column)
+    var_codes, var_labels = encode_labels(df, variant_column)
     matrix = _product_matrix(df, products)
     n_var = len(var_labels)
 
@@ -422,7 +422,7 @@ def _levels_pandas(
     ]
     # One grouped sum per segment column: groups are (experiment, segment value, variant).
     for column in segment_columns:
-        seg_codes, seg_values = _encode_labels(df, column)
+        seg_codes, seg_values = encode_labels(df, column)
         seg_labels = np.array([f"{column}={v}" for v in seg_values], dtype=object)
         n_seg = len(seg_labels)
         sums = _grouped_sums(matrix, (exp_codes * n_seg + seg_codes) * n_var + var_codes)

@@ -44,12 +44,12 @@ from scipy import special
 from strategies.errors import ConfigError, InputDataError
 from strategies.stats.aggregate import (
     OVERALL_SEGMENT,
-    _as_column_list,
-    _check_columns_present,
-    _check_frame,
-    _check_label_column,
-    _check_numeric_columns,
-    _encode_labels,
+    as_column_list,
+    check_columns_present,
+    check_frame,
+    check_label_column,
+    check_numeric_columns,
+    encode_labels,
 )
 
 MANN_WHITNEY_COLUMNS: tuple[str, ...] = (
@@ -639,14 +639,14 @@ def _prepare(
     metric_name: str | None,
 ) -> tuple[_Units, str]:
     """Validate the input (fail fast, naming the problem) and encode the labels."""
-    _check_frame(df)
+    check_frame(df)
     if not isinstance(control, str) or not control:
         raise ConfigError(
             f"control must be the (string) label of the control variant, got {control!r}"
         )
     if metric_name is not None and (not isinstance(metric_name, str) or not metric_name):
         raise ConfigError(f"metric_name must be a non-empty string, got {metric_name!r}")
-    segment_columns = _as_column_list(segment_columns)
+    segment_columns = as_column_list(segment_columns)
     roles: dict[str, str | list[str]] = {
         "value_column": value_column,
         "variant_column": variant_column,
@@ -662,14 +662,14 @@ def _prepare(
         if bad:
             raise ConfigError(f"{role} must name column(s) by string, got {bad[0]!r}")
     needed = [c for cols in roles.values() for c in ([cols] if isinstance(cols, str) else cols)]
-    _check_columns_present(df, needed, roles_hint=roles)
-    _check_label_column(df, variant_column)
-    _check_label_column(df, experiment_column)
+    check_columns_present(df, needed, roles_hint=roles)
+    check_label_column(df, variant_column)
+    check_label_column(df, experiment_column)
     numeric = [value_column] + ([denominator_column] if denominator_column else [])
-    _check_numeric_columns(df, numeric, purpose="value")
+    check_numeric_columns(df, numeric, purpose="value")
 
-    exp, exp_labels = _encode_labels(df, experiment_column)
-    var, var_labels = _encode_labels(df, variant_column)
+    exp, exp_labels = encode_labels(df, experiment_column)
+    var, var_labels = encode_labels(df, variant_column)
     n_exp, n_var = len(exp_labels), len(var_labels)
     present = (np.bincount(exp * n_var + var, minlength=n_exp * n_var) > 0).reshape(n_exp, n_var)
     _check_variants(present, exp_labels, var_labels, control)
@@ -728,7 +728,7 @@ def _cells(units: _Units, level: str | None) -> _Cells:
     if level is None:
         codes, labels = None, np.array([OVERALL_SEGMENT], dtype=object)
     else:
-        codes, values = _encode_labels(units.frame, level)
+        codes, values = encode_labels(units.frame, level)
         labels = np.array([f"{level}={v}" for v in values], dtype=object)
     n_seg = len(labels)
 

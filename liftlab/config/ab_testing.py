@@ -1,0 +1,293 @@
+"""Run configuration of the A/B testing pipeline, validated before anything runs.
+
+The YAML a user writes (``configs/ab_test.yaml``) puts these fields under ``parameters:``; the
+pipeline's signature mirrors them one to one (a test keeps the two in step). Unknown keys, unknown
+metric types and impossible values are rejected here with a message that names the key, so a typo
+never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from strategies.cleaning import ColumnRoles
+from strategies.errors import ConfigError
+from strategies.stats.analysis import AnalysisOptions
+from strategies.stats.layers import BayesianOptions, NonparametricOptions, SequentialOptions
+from strategies.stats.metrics import MetricSpec
+from strategies.stats.run import ABDesign
+from strategies.validation import DEFAULT_FUNNEL
+
+METRIC_TYPES = ("proportion", "mean", "ratio")
+CORRECTIONS = ("holm", "hochberg", "bh", "bonferroni", "none")
+
+DEFAULT_CLEANING: list[dict[str, Any]] = [
+    {"name": "normalize_variant_labels"},
+    {"name": "drop_duplicate_rows"},
+    {"name": "drop_multi_variant_units"},
+]
+
+
+class MetricConfig(BaseModel):
+    """One metric as written in YAML: ``name`` + ``type`` + the column(s) it reads."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    type: str
+    column: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    direction: Literal["increase", "decrease"] = "increase"
+    min_effect: float = Field(default=0.02, ge=0.0)
+    covariate: str | None = None
+    """Pre-period column for CUPED variance reduction (e.g. pre_revenue)."""
+    role: Literal["primary", "secondary", "guardrail"] = "primary"
+    non_inferiority_margin: float = Field(default=0.0, ge=0.0)
+    """For guardrails: the relative deterioration still tolerated (0.02 = 2 %)."""
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in METRIC_TYPES:
+            raise ValueError(f"unknown metric type {value!r}; use one of {', '.join(METRIC_TYPES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _columns_match_type(self) -> MetricConfig:
+        if self.type == "ratio":
+            if not (self.numerator and self.denominator):
+                raise ValueError(f"ratio metric {self.name!r} needs 'numerator' and 'denominator'")
+            if self.column:
+                raise ValueError(
+                    f"ratio metric {self.name!r} takes numerator/denominator, not column"
+                )
+        else:
+            if not self.column:
+                raise ValueError(f"{self.type} metric {self.name!r} needs 'column'")
+            if self.numerator or self.denominator:
+                raise ValueError(
+                    f"{self.type} metric {self.name!r} takes 'column', not numerator/denominator"
+                )
+        return self
+
+    def to_spec(self) -> MetricSpec:
+        return MetricSpec(
+            name=self.name,
+            type=self.type,  # type: ignore[arg-type]
+            column=self.column,
+            numerator=self.numerator,
+            denominator=self.denominator,
+            direction=self.direction,
+            min_effect=self.min_effect,
+            covariate=self.covariate,
+            role=self.role,
+            non_inferiority_margin=self.non_inferiority_margin,
+        )
+
+
+class BayesianConfig(BaseModel):
+    """Bayesian view: beta-binomial for proportions, Gaussian for means and ratios."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prior_alpha: float = Field(default=1.0, gt=0.0)
+    prior_beta: float = Field(default=1.0, gt=0.0)
+    prob_threshold: float = Field(default=0.95, gt=0.5, le=1.0)
+    loss_threshold: float = Field(default=0.001, gt=0.0)
+    """Expected loss one accepts, relative to the control estimate (0.001 = 0.1 %)."""
+
+    def to_options(self) -> BayesianOptions:
+        return BayesianOptions(**self.model_dump())
+
+
+class SequentialConfig(BaseModel):
+    """Sequential monitoring: look every day without inflating false positives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["msprt", "group_sequential"] = "msprt"
+    time_column: str = "assigned_at"
+    period: Literal["day", "week"] = "day"
+    planned_looks: int | None = Field(default=None, ge=1)
+    mde: float = Field(default=0.1, gt=0.0)
+
+    @model_validator(mode="after")
+    def _looks(self) -> SequentialConfig:
+        if self.method == "group_sequential" and not self.planned_looks:
+            raise ValueError("method group_sequential needs planned_looks (e.g. 14)")
+        return self
+
+    def to_options(self) -> SequentialOptions:
+        return SequentialOptions(**self.model_dump())
+
+
+class NonparametricConfig(BaseModel):
+    """Robustness checks for heavy-tailed metrics: Mann–Whitney U and bootstrap CIs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metrics: list[str] = Field(min_length=1)
+    mann_whitney: bool = True
+    bootstrap: bool = True
+    n_resamples: int = Field(default=2000, ge=100, le=100_000)
+    seed: int = 0
+
+    def to_options(self) -> NonparametricOptions:
+        values = self.model_dump()
+        values["metrics"] = tuple(values["metrics"])
+        return NonparametricOptions(**values)
+
+
+class ABTestConfig(BaseModel):
+    """Everything one A/B analysis run needs. Field docs are the user-facing reference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_path: str | None = None
+    """CSV or Parquet file. With ``sql`` too, the file is available to the query as ``source``."""
+    sql: str | None = None
+    """A DuckDB query producing the analysis table (may read files itself)."""
+    unit_column: str = "user_id"
+    variant_column: str = "variant"
+    control: str = "A"
+    variants: list[str] = Field(default_factory=lambda: ["B"], min_length=1)
+    """Treatment labels compared with ``control``; any other label in the data is an error."""
+    experiment_column: str | None = None
+    experiment_name: str = "experiment"
+    """Name used for the single experiment when there is no ``experiment_column``."""
+    segment_columns: list[str] = Field(default_factory=list)
+    metrics: list[MetricConfig] = Field(min_length=1)
+    count_columns: list[str] = Field(default_factory=list)
+    """Extra event-count columns that must be non-negative numbers."""
+    funnel: list[str] = Field(default_factory=lambda: list(DEFAULT_FUNNEL))
+    """Funnel stages in order; each stage present in the data must not exceed the one before."""
+    expected_split: dict[str, float] | None = None
+    alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
+    correction: Literal["holm", "hochberg", "bh", "bonferroni", "none"] = "holm"
+    correction_scope: Literal["run", "experiment", "metric"] = "run"
+    rel_ci_method: Literal["delta", "fieller"] = "delta"
+    proportion_test: Literal["z", "chi2"] = "z"
+    continuity_correction: bool = False
+    srm_alpha: float = Field(default=0.001, gt=0.0, lt=0.5)
+    bayesian: BayesianConfig | None = None
+    sequential: SequentialConfig | None = None
+    nonparametric: NonparametricConfig | None = None
+    cleaning: list[dict[str, Any]] = Field(default_factory=lambda: list(DEFAULT_CLEANING))
+    output_dir: str = "outputs/ab_test"
+
+    @model_validator(mode="after")
+    def _check(self) -> ABTestConfig:
+        if not self.data_path and not self.sql:
+            raise ValueError("set 'data_path' (CSV/Parquet file) or 'sql' (a DuckDB query)")
+        names = [m.name for m in self.metrics]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"metric names must be unique; repeated: {', '.join(duplicates)}")
+        if self.control in self.variants:
+            raise ValueError(f"control {self.control!r} is also listed in 'variants'")
+        if self.expected_split is not None:
+            labels = {self.control, *self.variants}
+            unknown = set(self.expected_split) - labels
+            missing = labels - set(self.expected_split)
+            if unknown or missing:
+                raise ValueError(
+                    "expected_split must give a weight for exactly the control and the variants "
+                    f"(unknown: {sorted(unknown)}, missing: {sorted(missing)})"
+                )
+            if any(w <= 0 for w in self.expected_split.values()):
+                raise ValueError("expected_split weights must be positive")
+        if self.nonparametric is not None:
+            unknown = [m for m in self.nonparametric.metrics if m not in names]
+            if unknown:
+                raise ValueError(f"nonparametric.metrics names unknown metric(s): {unknown}")
+        for entry in self.cleaning:
+            if "name" not in entry:
+                raise ValueError(f"every cleaning entry needs a 'name'; got {entry}")
+        return self
+
+    # -- derived views -------------------------------------------------------------------------
+    @property
+    def all_variants(self) -> list[str]:
+        return [self.control, *self.variants]
+
+    @property
+    def resolved_data_path(self) -> Path | None:
+        if not self.data_path:
+            return None
+        return Path(os.path.expanduser(os.path.expandvars(self.data_path)))
+
+    def design(self) -> ABDesign:
+        return ABDesign(
+            unit_column=self.unit_column,
+            variant_column=self.variant_column,
+            control=self.control,
+            variants=tuple(self.variants),
+            experiment_column=self.experiment_column,
+            experiment_name=self.experiment_name,
+            segment_columns=tuple(self.segment_columns),
+        )
+
+    def column_roles(self) -> ColumnRoles:
+        return ColumnRoles(
+            unit_column=self.unit_column,
+            variant_column=self.variant_column,
+            experiment_column=self.experiment_column,
+            variants=tuple(self.all_variants),
+        )
+
+    def metric_specs(self) -> list[MetricSpec]:
+        return [m.to_spec() for m in self.metrics]
+
+    def metric_columns(self) -> list[str]:
+        columns: list[str] = []
+        for spec in self.metric_specs():
+            columns.extend(c for c in spec.columns() if c not in columns)
+        return columns
+
+    def analysis_options(self) -> AnalysisOptions:
+        return AnalysisOptions(
+            control=self.control,
+            alpha=self.alpha,
+            correction=self.correction,
+            proportion_test=self.proportion_test,
+            continuity_correction=self.continuity_correction,
+            expected_split=self.expected_split,
+            srm_alpha=self.srm_alpha,
+            correction_scope=self.correction_scope,
+            rel_ci_method=self.rel_ci_method,
+        )
+
+    def layer_options(self) -> dict[str, Any]:
+        """Keyword arguments for the optional inference layers of ``run_ab_analysis``."""
+        return {
+            "bayesian": self.bayesian.to_options() if self.bayesian else None,
+            "sequential": self.sequential.to_options() if self.sequential else None,
+            "nonparametric": self.nonparametric.to_options() if self.nonparametric else None,
+        }
+
+
+def load_ab_config(values: dict[str, Any]) -> ABTestConfig:
+    """Validate raw parameters into an :class:`ABTestConfig`, or raise a readable ConfigError."""
+    try:
+        return ABTestConfig.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, "A/B test config")) from None
+
+
+def format_validation_error(exc: ValidationError, what: str) -> str:
+    """Turn pydantic's error list into one line per problem that names the offending key."""
+    lines = [f"invalid {what}:"]
+    for err in exc.errors():
+        location = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see the README for valid keys)"
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        lines.append(f"  - {location}: {message}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The MLOps glue: ZenML stack, MLflow tracking and registry, materializers, publishing files."""

@@ -1,0 +1,1 @@
+"""Running pipelines from outside ZenML's CLI: the runner, schedules and scheduled retraining."""

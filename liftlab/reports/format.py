@@ -1,0 +1,281 @@
+"""Display formatting every liftlab report shares: numbers, percentages, intervals, p-values,
+decisions and config values as text.
+
+Every helper accepts anything (None, NaN, strings, numpy scalars) and returns display text, so a
+template never has to think about missing values; one home, so the four reports write a number,
+a dash or a minus sign the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+DECISIONS = ("win", "loss", "neutral", "inconclusive")
+
+
+DASH = "—"
+
+
+MINUS = "\u2212"
+
+
+MAX_DETAIL_CHARS = 240
+
+
+def num_or_nan(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return out if math.isfinite(out) else math.nan
+
+
+def num_or_inf(value: Any) -> float:
+    """Like :func:`num_or_nan` but keeps ±inf (an unbounded CI end is information)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def fmt_text(value: Any) -> str:
+    """A string cell: '' for None/NaN so 'nan' never leaks into the page."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    if value is pd.NA or value is pd.NaT:
+        return ""
+    return str(value)
+
+
+def fmt_signed(text: str) -> str:
+    """Typographic minus, and no sign on a value that rounds to zero ('−0.00' reads as a loss)."""
+    stripped = text.lstrip("+-")
+    digits = "".join(ch for ch in stripped if ch.isdigit())
+    if digits and set(digits) == {"0"}:
+        text = stripped
+    return text.replace("-", MINUS)
+
+
+def fmt_pct(value: Any, *, signed: bool = True, digits: int | None = None) -> str:
+    """0.182 -> '+18.2 %'. Small values get more decimals so +0.04 % does not read as +0.0 %."""
+    x = num_or_nan(value)
+    if math.isnan(x):
+        return DASH
+    if digits is None:
+        digits = 1 if abs(x) >= 0.01 or x == 0 else 2
+    sign = "+" if signed else ""
+    return fmt_signed(f"{x * 100:{sign}.{digits}f} %")
+
+
+def fmt_pct_bound(value: Any) -> str:
+    """A CI end in percent; ±inf reads '−∞' / '+∞' (never 'inf'), NaN '—'."""
+    x = num_or_inf(value)
+    if math.isinf(x):
+        return f"{MINUS}∞" if x < 0 else "+∞"
+    return fmt_pct(x)
+
+
+def fmt_ci(low: Any, high: Any) -> str:
+    """'−1.2 % … +3.4 %' ('' when both ends are unknown), with ∞ for unbounded ends."""
+    lo, hi = num_or_inf(low), num_or_inf(high)
+    if math.isnan(lo) and math.isnan(hi):
+        return ""
+    return f"{fmt_pct_bound(lo)} … {fmt_pct_bound(hi)}"
+
+
+def fmt_num(value: Any, *, signed: bool = False) -> str:
+    """Human-scale number: thousands separators for big values, 4 significant digits for small."""
+    x = num_or_nan(value)
+    if math.isnan(x):
+        return DASH
+    sign = "+" if signed else ""
+    ax = abs(x)
+    if ax >= 1000:
+        s = f"{x:{sign},.0f}"
+    elif ax >= 1 or x == 0:
+        s = f"{x:{sign},.2f}"
+    else:
+        s = f"{x:{sign}.3g}"
+    return fmt_signed(s)
+
+
+def fmt_int(value: Any) -> str:
+    x = num_or_nan(value)
+    return DASH if math.isnan(x) else f"{round(x):,}"
+
+
+def fmt_pval(value: Any) -> str:
+    x = num_or_nan(value)
+    if math.isnan(x):
+        return DASH
+    if x < 1e-4:
+        return "<0.0001"
+    if x < 1e-3:
+        return f"{x:.4f}"
+    return f"{x:.3f}"
+
+
+def fmt_estimate(value: Any, metric_type: Any) -> str:
+    """Proportions read naturally as percentages; means and ratios as plain numbers."""
+    if metric_type == "proportion":
+        return fmt_pct(value, signed=False, digits=2)
+    return fmt_num(value)
+
+
+def fmt_abs_diff(value: Any, metric_type: Any) -> str:
+    if metric_type == "proportion":
+        x = num_or_nan(value)
+        return DASH if math.isnan(x) else fmt_signed(f"{x * 100:+.2f} pp")
+    return fmt_num(value, signed=True)
+
+
+def fmt_abs_bound(value: Any, metric_type: Any) -> str:
+    """An absolute-scale interval end ('+0.12 pp', '−3.41'); ±inf as '−∞' / '+∞'."""
+    x = num_or_inf(value)
+    if math.isinf(x):
+        return f"{MINUS}∞" if x < 0 else "+∞"
+    return fmt_abs_diff(x, metric_type)
+
+
+def fmt_abs_ci(low: Any, high: Any, metric_type: Any) -> str:
+    if math.isnan(num_or_inf(low)) and math.isnan(num_or_inf(high)):
+        return ""
+    return f"{fmt_abs_bound(low, metric_type)} … {fmt_abs_bound(high, metric_type)}"
+
+
+def fmt_conf_label(alpha: Any) -> str:
+    a = num_or_nan(alpha)
+    if math.isnan(a) or not 0 < a < 1:
+        return "CI"
+    return f"{(1 - a) * 100:g} % CI"
+
+
+def truncate(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def compact(value: Any) -> str:
+    """One-line rendering of an audit detail or validation example (lists, dicts, numbers)."""
+    value = plain_value(value)
+    if isinstance(value, str):
+        return truncate(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, bool | int):
+        return str(value)
+    try:
+        return truncate(json.dumps(value, ensure_ascii=False, default=str))
+    except (TypeError, ValueError):
+        return truncate(str(value))
+
+
+def example_values(value: Any) -> str:
+    """A validation example, quoted if it is a string so stray whitespace ('b ') is visible."""
+    if isinstance(value, str):
+        return truncate(json.dumps(value, ensure_ascii=False), 80)
+    return truncate(compact(value), 80)
+
+
+def plain_value(value: Any) -> Any:
+    """Convert numpy/pandas/pathlib values to plain Python so YAML/JSON can serialise them."""
+    if isinstance(value, Mapping):
+        return {str(k): plain_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain_value(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [plain_value(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, _dt.datetime | _dt.date | pd.Timestamp):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def to_yaml(config: Mapping[str, Any] | None) -> str:
+    if not config:
+        return ""
+    try:
+        return yaml.safe_dump(
+            plain_value(dict(config)), sort_keys=False, allow_unicode=True, default_flow_style=False
+        )
+    except yaml.YAMLError:  # pragma: no cover - plain_value already made everything dumpable
+        return json.dumps(plain_value(dict(config)), indent=2, default=str)
+
+
+def truthy(value: Any) -> bool:
+    """True for True/1/"true"; False for False, NaN, None (a NaN flag must not raise an alarm)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    try:
+        return bool(value)
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_decision(value: Any) -> str:
+    text = fmt_text(value).strip().lower()
+    return text if text in DECISIONS else ""
+
+
+def audit_rows(audits: list[dict] | None) -> list[dict[str, Any]]:
+    rows = []
+    for audit in audits or []:
+        a = dict(audit)
+        rin, rout = num_or_nan(a.get("rows_in")), num_or_nan(a.get("rows_out"))
+        removed = rin - rout if not (math.isnan(rin) or math.isnan(rout)) else math.nan
+        details = a.get("details") or {}
+        if isinstance(details, Mapping):
+            items = [(str(k), compact(v)) for k, v in details.items()]
+        else:
+            items = [("", compact(details))]
+        changed = num_or_nan(a.get("values_changed"))
+        rows.append(
+            {
+                "strategy": fmt_text(a.get("strategy")),
+                "description": fmt_text(a.get("description")),
+                "rows_in": fmt_int(rin),
+                "rows_out": fmt_int(rout),
+                "removed": fmt_int(removed) if not math.isnan(removed) else DASH,
+                "removed_any": not math.isnan(removed) and removed != 0,
+                "changed": fmt_int(changed),
+                "changed_any": not math.isnan(changed) and changed != 0,
+                "details": items,
+            }
+        )
+    return rows
+
+
+def fmt_score(value: Any, metric: str = "") -> str:
+    """A metric value: R² with 3 decimals ('0.155', '−0.057'), others with 4 significant
+    digits, trailing zeros kept so a column lines up ('2.801', '4.150'); NaN is '—'."""
+    x = num_or_nan(value)
+    if math.isnan(x):
+        return DASH
+    if metric == "r2":
+        text = f"{x:.3f}"
+        if float(text) == 0:  # no '−0.000': a sign on a rounded zero is noise
+            text = f"{0:.3f}"
+    elif abs(x) >= 1e4:
+        text = f"{x:,.0f}"
+    elif x != 0 and abs(x) < 1e-3:
+        text = f"{x:.2e}"
+    else:
+        text = f"{x:#.4g}".rstrip(".")
+    return text.replace("-", MINUS)

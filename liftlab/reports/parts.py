@@ -1,0 +1,115 @@
+"""Building blocks every liftlab HTML report shares: the template loader, the footer's run
+items and the view of a Great Expectations result.
+
+One place for them, so the A/B, training, campaign and uplift reports escape, label and order
+things the same way. Value formatting helpers stay in :mod:`liftlab.reports.ab_testing`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+
+from liftlab.reports.format import DASH, compact, example_values, fmt_int, fmt_text, truthy
+
+__all__ = ["header_context", "load_template", "run_items", "validation_view"]
+
+RUN_LABELS = {
+    "pipeline": "Pipeline",
+    "run_name": "Run",
+    "generated_at": "Generated at",
+    "data_source": "Data source",
+    "data_sha256": "Data SHA-256",
+    "rows_raw": "Raw rows",
+    "git_commit": "Git commit",
+    "mlflow_run_id": "MLflow run id",
+    "mlflow_tracking_uri": "MLflow tracking URI",
+    "model_name": "Registered model",
+}
+_RUN_MONO = {"data_sha256", "git_commit", "mlflow_run_id", "mlflow_tracking_uri", "data_source"}
+_MAX_EXAMPLES = 8
+
+
+@functools.cache
+def load_template(name: str) -> jinja2.Template:
+    """A report template from package data (``importlib.resources`` works from a wheel or a
+    zip, not only from a checkout). Autoescape is forced on: the template is HTML whatever its
+    file extension, and every name in it can come from user data."""
+    source = (
+        importlib.resources.files("liftlab").joinpath("templates", name).read_text(encoding="utf-8")
+    )
+    env = jinja2.Environment(
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env.from_string(source)
+
+
+def header_context(run_info: Mapping[str, Any] | None) -> dict[str, str]:
+    """The page header's facts: pipeline, run name, generation time, data source, commit."""
+    info = run_info or {}
+    keys = ("pipeline", "run_name", "generated_at", "data_source", "git_commit")
+    return {key: fmt_text(info.get(key)) for key in keys}
+
+
+def run_items(run_info: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Footer rows ``{label, value, mono}``; empty values are left out, unknown keys get a
+    label made from the key."""
+    items = []
+    for key, value in (run_info or {}).items():
+        if key == "rows_raw":
+            text = fmt_int(value)
+        else:
+            text = value if isinstance(value, str) else compact(value)
+        if text in ("", "None", "null", "nan", DASH):
+            continue
+        label = RUN_LABELS.get(key, str(key).replace("_", " ").capitalize())
+        items.append({"label": label, "value": text, "mono": key in _RUN_MONO})
+    return items
+
+
+def validation_view(validation: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One ``ValidationReport.to_dict()`` for a template: failures first, then expectations that
+    could not run (a column was missing), then passes; counts of each."""
+    if not validation or not isinstance(validation, Mapping):
+        return {"present": False}
+    outcomes = []
+    for o in validation.get("outcomes") or []:
+        if not isinstance(o, Mapping):
+            continue
+        examples = o.get("unexpected_examples") or []
+        if not isinstance(examples, list | tuple):
+            examples = [examples]
+        outcomes.append(
+            {
+                "expectation": fmt_text(o.get("expectation")),
+                "column": fmt_text(o.get("column")),
+                "success": truthy(o.get("success")),
+                "skipped": truthy(o.get("skipped")),
+                "unexpected": fmt_int(o.get("unexpected_count")),
+                "examples": [example_values(e) for e in list(examples)[:_MAX_EXAMPLES]],
+                "more": max(0, len(examples) - _MAX_EXAMPLES),
+                "description": fmt_text(o.get("description")),
+            }
+        )
+    outcomes.sort(key=lambda o: (o["success"], not o["skipped"]))
+    n_failed = sum(not o["success"] and not o["skipped"] for o in outcomes)
+    n_skipped = sum(o["skipped"] for o in outcomes)
+    success = validation.get("success")
+    success = (n_failed == 0) if success is None else truthy(success)
+    return {
+        "present": True,
+        "success": success,
+        "n_rows": fmt_int(validation.get("n_rows")),
+        "n": len(outcomes) - n_skipped,
+        "n_failed": n_failed,
+        "n_skipped": n_skipped,
+        "outcomes": outcomes,
+    }

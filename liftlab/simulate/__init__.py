@@ -1,0 +1,1 @@
+"""Simulators that write demo data with known truth, one module per kind of data."""

@@ -1,0 +1,76 @@
+"""A/B testing pipeline: ingest → clean → validate → analyse → report → publish (MLflow + files).
+
+Run it with ``zenml pipeline run pipelines.ab_testing.ab_test_pipeline -c configs/ab_test.yaml``.
+The parameters mirror :class:`liftlab.config.ab_testing.ABTestConfig`; they are validated when
+the pipeline is compiled, so a bad config fails before any step runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zenml import pipeline
+
+from liftlab.mlops.caching import ingest_cache_options, validated_config
+from steps.analysis import analyse_experiments
+from steps.etl import clean_data, ingest_data, validate_data
+from steps.reporting import build_ab_report, publish_ab_results
+
+
+@pipeline
+def ab_test_pipeline(
+    metrics: list[dict[str, Any]],
+    data_path: str | None = None,
+    sql: str | None = None,
+    unit_column: str = "user_id",
+    variant_column: str = "variant",
+    control: str = "A",
+    variants: list[str] | None = None,
+    experiment_column: str | None = None,
+    experiment_name: str = "experiment",
+    segment_columns: list[str] | None = None,
+    count_columns: list[str] | None = None,
+    funnel: list[str] | None = None,
+    expected_split: dict[str, float] | None = None,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    correction_scope: str = "run",
+    rel_ci_method: str = "delta",
+    proportion_test: str = "z",
+    continuity_correction: bool = False,
+    srm_alpha: float = 0.001,
+    bayesian: dict[str, Any] | None = None,
+    sequential: dict[str, Any] | None = None,
+    nonparametric: dict[str, Any] | None = None,
+    cleaning: list[dict[str, Any]] | None = None,
+    output_dir: str = "outputs/ab_test",
+) -> None:
+    config = validated_config(locals())
+    raw_data, data_info = ingest_data.with_options(**ingest_cache_options(config))(config=config)
+    cleaned, audit = clean_data(raw_data=raw_data, config=config)
+    validation = validate_data(clean_data=cleaned, config=config)
+    results, srm, funnel_table, heterogeneity, looks = analyse_experiments(
+        clean_data=cleaned, config=config, after="validate_data"
+    )
+    report = build_ab_report(
+        ab_results=results,
+        srm_checks=srm,
+        funnel=funnel_table,
+        heterogeneity=heterogeneity,
+        sequential_looks=looks,
+        cleaning_audit=audit,
+        validation=validation,
+        data_info=data_info,
+        config=config,
+    )
+    publish_ab_results(
+        ab_results=results,
+        srm_checks=srm,
+        heterogeneity=heterogeneity,
+        sequential_looks=looks,
+        cleaning_audit=audit,
+        validation=validation,
+        data_info=data_info,
+        ab_report=report,
+        config=config,
+    )

@@ -1,0 +1,7 @@
+"""Analysis steps: the statistics of each job, computed from validated tables."""
+
+from steps.analysis.ab_testing import analyse_experiments
+from steps.analysis.campaign_uplift import summarise_campaign_uplift
+from steps.analysis.uplift import estimate_average_effects
+
+__all__ = ["analyse_experiments", "estimate_average_effects", "summarise_campaign_uplift"]

@@ -1,0 +1,190 @@
+"""The A/B analysis as one domain call: input checks → sufficient statistics → inference.
+
+Pipeline steps call these functions and nothing else, so the same analysis runs in a notebook or
+a test without ZenML. Input problems fail fast here with an error that names the column, the
+metric or the experiment — before any statistic is computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from strategies.errors import InputDataError
+from strategies.stats.aggregate import aggregate, funnel_totals
+from strategies.stats.analysis import AnalysisOptions, AnalysisResult, analyse
+from strategies.stats.layers import (
+    BayesianOptions,
+    NonparametricOptions,
+    SequentialOptions,
+    bayesian_columns,
+    nonparametric_columns,
+    sequential_analysis,
+    sequential_decisions,
+)
+from strategies.stats.metrics import MetricSpec
+
+#: Column added when the data holds a single experiment and names none.
+EXPERIMENT_COLUMN = "experiment"
+
+
+@dataclass(frozen=True)
+class ABDesign:
+    """Column roles and declared arms of one A/B run."""
+
+    unit_column: str
+    variant_column: str
+    control: str
+    variants: tuple[str, ...]
+    experiment_column: str | None = None
+    experiment_name: str = "experiment"
+    segment_columns: tuple[str, ...] = ()
+
+
+@dataclass
+class ABOutcome:
+    results: pd.DataFrame
+    srm: pd.DataFrame
+    funnel: pd.DataFrame
+    sufficient_stats: pd.DataFrame
+    heterogeneity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sequential_looks: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def with_experiment_column(df: pd.DataFrame, design: ABDesign) -> tuple[pd.DataFrame, str]:
+    """Return the frame and the name of its experiment column, adding a constant one (named
+    after ``design.experiment_name``) when the data holds a single, unnamed experiment."""
+    if design.experiment_column:
+        return df, design.experiment_column
+    if EXPERIMENT_COLUMN in df.columns:
+        raise InputDataError(
+            f"the data has a column {EXPERIMENT_COLUMN!r} but 'experiment_column' is not set; "
+            f"set experiment_column: {EXPERIMENT_COLUMN} to analyse it per experiment"
+        )
+    return df.assign(**{EXPERIMENT_COLUMN: design.experiment_name}), EXPERIMENT_COLUMN
+
+
+def check_ab_input(df: pd.DataFrame, design: ABDesign, metrics: Sequence[MetricSpec]) -> None:
+    """Reject input the analysis cannot use, with a message naming the problem."""
+    if df.empty:
+        raise InputDataError("the input table has no rows; nothing to analyse")
+    needed: dict[str, str] = {
+        design.unit_column: "unit_column",
+        design.variant_column: "variant_column",
+    }
+    if design.experiment_column:
+        needed[design.experiment_column] = "experiment_column"
+    for column in design.segment_columns:
+        needed[column] = "segment_columns"
+    for spec in metrics:
+        for column in spec.columns():
+            needed.setdefault(column, f"metric {spec.name!r}")
+    missing = [f"{col!r} (needed by {why})" for col, why in needed.items() if col not in df.columns]
+    if missing:
+        available = ", ".join(map(str, df.columns))
+        raise InputDataError(f"missing column(s): {', '.join(missing)}; the data has: {available}")
+    for spec in metrics:
+        for column in spec.columns():
+            if not pd.api.types.is_numeric_dtype(df[column]):
+                raise InputDataError(
+                    f"column {column!r} (metric {spec.name!r}) must be numeric, "
+                    f"found {df[column].dtype}"
+                )
+
+    experiment_column = design.experiment_column
+    groups = (
+        df.groupby(experiment_column, sort=True)[design.variant_column]
+        if experiment_column
+        else [(design.experiment_name, df[design.variant_column])]
+    )
+    for experiment, labels in groups:
+        present = set(labels.dropna().unique())
+        if design.control not in present:
+            raise InputDataError(
+                f"experiment {experiment!r} has no rows for the control variant "
+                f"{design.control!r} (variants found: {sorted(map(str, present))})"
+            )
+        if not present & set(design.variants):
+            raise InputDataError(
+                f"experiment {experiment!r} has only one variant ({design.control!r}); "
+                f"an A/B test needs the control and at least one of {list(design.variants)}"
+            )
+
+
+def run_ab_analysis(
+    df: pd.DataFrame,
+    design: ABDesign,
+    metrics: Sequence[MetricSpec],
+    options: AnalysisOptions,
+    funnel_stages: Sequence[str] = (),
+    *,
+    bayesian: BayesianOptions | None = None,
+    sequential: SequentialOptions | None = None,
+    nonparametric: NonparametricOptions | None = None,
+) -> ABOutcome:
+    """Check the input, aggregate sufficient statistics in one pass and run the inference,
+    plus the optional Bayesian, sequential and non-parametric layers."""
+    check_ab_input(df, design, metrics)
+    frame, experiment_column = with_experiment_column(df, design)
+    stats = aggregate(
+        frame,
+        metrics,
+        variant_column=design.variant_column,
+        experiment_column=experiment_column,
+        segment_columns=design.segment_columns,
+    )
+    result: AnalysisResult = analyse(stats, metrics, options)
+    results = result.results
+    looks = pd.DataFrame()
+    if bayesian is not None:
+        results = pd.concat(
+            [results, bayesian_columns(results, stats, metrics, bayesian, alpha=options.alpha)],
+            axis=1,
+        )
+    if nonparametric is not None:
+        extra = nonparametric_columns(
+            frame,
+            experiment_column=experiment_column,
+            variant_column=design.variant_column,
+            control=design.control,
+            segment_columns=design.segment_columns,
+            metrics=metrics,
+            options=nonparametric,
+        )
+        results = _merge_keyed(results, extra)
+    if sequential is not None:
+        outcome = sequential_analysis(
+            frame,
+            experiment_column=experiment_column,
+            variant_column=design.variant_column,
+            metrics=metrics,
+            analysis_options=options,
+            options=sequential,
+        )
+        results = _merge_keyed(results, outcome.columns)
+        decision, message = sequential_decisions(results, metrics, options)
+        results = results.assign(decision=decision, message=message)
+        looks = outcome.looks
+    funnel = funnel_totals(
+        frame,
+        [s for s in funnel_stages if s in frame.columns],
+        variant_column=design.variant_column,
+        experiment_column=experiment_column,
+    )
+    return ABOutcome(
+        results=results,
+        srm=result.srm,
+        funnel=funnel,
+        sufficient_stats=stats,
+        heterogeneity=result.heterogeneity,
+        sequential_looks=looks,
+    )
+
+
+def _merge_keyed(results: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
+    """Left-join layer columns on experiment × segment × metric × variant, keeping row order."""
+    keys = ["experiment", "segment", "metric", "variant"]
+    merged = results.merge(extra, on=keys, how="left", validate="one_to_one")
+    return merged.set_index(results.index)
