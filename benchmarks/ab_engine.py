@@ -12,12 +12,14 @@ What is timed is the full "aggregation + statistics" path for 8 experiments (eac
   loops over the 8 experiments' sub-frames, which are split (and converted to Polars) *before*
   the clock starts.
 
-Every contender runs in its own subprocess (``--worker``) on identical data (same simulator
-seed), so peak-memory numbers do not contaminate each other. "Peak RSS over data" is the peak
-resident set size during the timed runs minus the RSS right before them, i.e. after the data
-(and, for tea-tasting, its per-experiment sub-frames) was loaded. The run also cross-checks
-every contender's effect estimates and p-values against liftlab's, and times ``analyse`` alone
-on a sufficient-statistics frame with 1,000 segments × 4 metrics.
+Every contender runs in its own fresh worker process (:func:`harness.run_in_worker`) on
+identical data (same simulator seed), so peak-memory numbers do not contaminate each other.
+"Peak RSS over data" is the peak resident set size during the timed runs minus the RSS right
+before them, i.e. after the data (and, for tea-tasting, its per-experiment sub-frames) was
+loaded. The run also cross-checks every contender's effect estimates and p-values against
+liftlab's, and times ``analyse`` alone on a sufficient-statistics frame with 1,000 segments ×
+4 metrics. Workers, timing, memory and output come from :mod:`benchmarks.harness`; this file is
+the scenario: data, contenders, cross-check and targets.
 
 Usage::
 
@@ -32,23 +34,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import ctypes
 import dataclasses
-import gc
+import functools
 import hashlib
-import importlib.metadata
 import inspect
-import json
-import os
-import platform
-import re
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,10 +49,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from liftlab.simulate.experiments import SimulationConfig, default_experiments, simulate
-from strategies.stats.aggregate import aggregate
-from strategies.stats.analysis import AnalysisOptions, analyse
-from strategies.stats.metrics import MetricSpec
+if __package__ in (None, ""):  # run as `python benchmarks/ab_engine.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import harness  # noqa: E402
+from liftlab.simulate.experiments import SimulationConfig, default_experiments, simulate  # noqa: E402
+from strategies.stats.aggregate import aggregate  # noqa: E402
+from strategies.stats.analysis import AnalysisOptions, analyse  # noqa: E402
+from strategies.stats.metrics import MetricSpec  # noqa: E402
 
 # Targets from the issue.
 TARGET_TEA_PANDAS_RATIO = 5.0  # liftlab time <= 1/5 of tea-tasting on pandas
@@ -89,6 +85,18 @@ CROSS_CHECK_FIELDS: tuple[tuple[str, str], ...] = (
     ("p_value", "pvalue"),
 )
 WORKERS: tuple[str, ...] = ("liftlab", "tea-pandas", "tea-polars", "segments")
+#: Library versions recorded in ``machine.versions``.
+VERSIONS: tuple[str, ...] = (
+    "liftlab",
+    "numpy",
+    "pandas",
+    "scipy",
+    "pyarrow",
+    "duckdb",
+    "polars",
+    "tea-tasting",
+    "narwhals",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,180 +162,11 @@ def split_by_experiment(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 # --------------------------------------------------------------------------------------------
-# memory
-
-
-def _proc_status_kib(field: str) -> float | None:
-    try:
-        text = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    match = re.search(rf"^{field}:\s+(\d+)\s+kB", text, re.MULTILINE)
-    return float(match.group(1)) if match else None
-
-
-def current_rss_mb() -> float:
-    """Resident set size of this process now, in MiB."""
-    kib = _proc_status_kib("VmRSS")
-    if kib is not None:
-        return kib / 1024
-    import psutil
-
-    return psutil.Process().memory_info().rss / 1024**2
-
-
-def release_free_memory() -> None:
-    """Return freed memory to the OS (gc, glibc malloc_trim, Arrow's pool), so that the
-    baseline RSS is the live data and not allocator caches the contender would then reuse."""
-    gc.collect()
-    with contextlib.suppress(Exception):
-        import pyarrow as pa
-
-        pa.default_memory_pool().release_unused()
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-class PeakRSS:
-    """Peak RSS above the RSS at entry, for the code inside the ``with`` block.
-
-    On Linux the kernel's high-water mark (VmHWM) is reset by writing ``5`` to
-    ``/proc/self/clear_refs``, which catches every short spike exactly. Elsewhere a thread
-    samples the RSS every millisecond (may miss spikes shorter than that).
-    """
-
-    def __init__(self) -> None:
-        self.baseline_mb = 0.0
-        self.peak_mb = 0.0
-        self.method = ""
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> PeakRSS:
-        release_free_memory()
-        self.baseline_mb = current_rss_mb()
-        try:
-            Path("/proc/self/clear_refs").write_text("5")
-            hwm = _proc_status_kib("VmHWM")
-            if hwm is None:
-                raise OSError("no VmHWM")
-            self.method = "linux VmHWM reset via /proc/self/clear_refs"
-            self.baseline_mb = current_rss_mb()
-        except OSError:
-            self.method = "psutil sampling every 1 ms"
-            self.peak_mb = self.baseline_mb
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.peak_mb = max(self.peak_mb, current_rss_mb())
-            time.sleep(0.001)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join()
-            self.peak_mb = max(self.peak_mb, current_rss_mb())
-        else:
-            self.peak_mb = (_proc_status_kib("VmHWM") or 0.0) / 1024
-
-    @property
-    def over_baseline_mb(self) -> float:
-        """Peak RSS minus the RSS at entry (MiB)."""
-        return max(self.peak_mb - self.baseline_mb, 0.0)
-
-
-# --------------------------------------------------------------------------------------------
-# workers (each runs in its own subprocess)
+# workers (each runs in its own process)
 
 
 def _log(worker: str, message: str) -> None:
     print(f"  [{worker}] {message}", file=sys.stderr, flush=True)
-
-
-def _best_of(
-    repeat: int, run: Callable[[], tuple[dict[str, float], Any]], warmup: int = 1
-) -> tuple[list[dict[str, float]], Any]:
-    """Call ``run`` ``warmup`` times untimed, then ``repeat`` times timed (gc between runs, not
-    inside); return all timings and the last output. The warm-up absorbs one-off costs every
-    contender pays once per process (lazy imports, first touch of fresh memory pages).
-
-    Each timing also gets ``cpu_s``, the CPU time of the whole process (all threads) during the
-    run: on a shared machine it is less sensitive than wall time to other processes' load.
-    """
-    for _ in range(warmup):
-        run()
-    timings, output = [], None
-    for _ in range(repeat):
-        gc.collect()
-        cpu0 = time.process_time()
-        timing, output = run()
-        timing["cpu_s"] = time.process_time() - cpu0
-        timings.append(timing)
-    return timings, output
-
-
-def machine_busy_s() -> float | None:
-    """CPU seconds all processes of the machine have used since boot (Linux /proc/stat), or
-    None. The difference over a window minus this process's CPU time is what *other*
-    processes used meanwhile — a check that the timings were not disturbed."""
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except (OSError, IndexError):
-        return None
-    values = [int(v) for v in fields]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    guest = sum(values[8:10]) if len(values) > 9 else 0  # already counted in user/nice
-    return (sum(values) - idle - guest) / os.sysconf("SC_CLK_TCK")
-
-
-class OtherLoad:
-    """CPU seconds used by other processes while the ``with`` block runs (None if unknown)."""
-
-    def __enter__(self) -> OtherLoad:
-        self.other_cpu_s: float | None = None
-        self._machine = machine_busy_s()
-        self._own = time.process_time()
-        self._wall = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        machine = machine_busy_s()
-        self.wall_s = time.perf_counter() - self._wall
-        if machine is not None and self._machine is not None:
-            own = time.process_time() - self._own
-            self.other_cpu_s = max(machine - self._machine - own, 0.0)
-
-
-def wait_for_quiet(max_wait_s: float, busy_limit: float = 0.25) -> dict[str, Any]:
-    """Wait (up to ``max_wait_s``) until the machine is idle — other processes using less than
-    ``busy_limit`` CPUs over one second — so a contender is not timed against a neighbour's
-    test suite. Returns how long it waited and the last busy reading (CPUs in use)."""
-    t0 = time.perf_counter()
-    busy = None
-    while True:
-        before = machine_busy_s()
-        if before is None:
-            return {"waited_s": 0.0, "busy_cpus": None, "quiet": None}
-        time.sleep(1.0)
-        busy = (machine_busy_s() or before) - before
-        waited = time.perf_counter() - t0
-        if busy < busy_limit or waited >= max_wait_s:
-            return {
-                "waited_s": round(waited, 1),
-                "busy_cpus": round(busy, 2),
-                "quiet": busy < busy_limit,
-            }
-
-
-def load_average() -> list[float] | None:
-    """1-, 5- and 15-minute load averages (None where the OS has none)."""
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
 
 
 def _liftlab_rows(results: pd.DataFrame) -> list[dict[str, Any]]:
@@ -378,23 +217,13 @@ def worker_liftlab(
         t2 = time.perf_counter()
         return {"aggregate_s": t1 - t0, "analyse_s": t2 - t1, "total_s": t2 - t0}, result
 
-    with PeakRSS() as mem, OtherLoad() as other:
-        timings, result = _best_of(repeat, run, warmup)
-    out = {
-        "times_s": [t["total_s"] for t in timings],
-        "time_s": min(t["total_s"] for t in timings),
-        "aggregate_s": min(t["aggregate_s"] for t in timings),
-        "analyse_s": min(t["analyse_s"] for t in timings),
-        "aggregate_times_s": [t["aggregate_s"] for t in timings],
-        "analyse_times_s": [t["analyse_s"] for t in timings],
-        "cpu_times_s": [t["cpu_s"] for t in timings],
-        "baseline_rss_mb": mem.baseline_mb,
-        "peak_rss_mb": mem.peak_mb,
-        "peak_rss_over_data_mb": mem.over_baseline_mb,
-        "rss_method": mem.method,
-        "other_processes_cpu_s": other.other_cpu_s,
-        "timed_window_s": other.wall_s,
-        "results": _liftlab_rows(result.results),
+    summary, runs = harness.measure(run, repeat, warmup)
+    out = summary | {
+        "aggregate_s": runs.best("aggregate_s"),
+        "analyse_s": runs.best("analyse_s"),
+        "aggregate_times_s": runs.values("aggregate_s"),
+        "analyse_times_s": runs.values("analyse_s"),
+        "results": _liftlab_rows(runs.output.results),
     }
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
@@ -440,21 +269,11 @@ def worker_tea(frames: dict[str, Any], repeat: int, warmup: int, cuped: bool) ->
         total = time.perf_counter() - t_start
         return {"total_s": total, **per_experiment}, results
 
-    with PeakRSS() as mem, OtherLoad() as other:
-        timings, results = _best_of(repeat, run, warmup)
-    best = min(timings, key=lambda t: t["total_s"])
-    return {
-        "times_s": [t["total_s"] for t in timings],
-        "time_s": best["total_s"],
-        "cpu_times_s": [t["cpu_s"] for t in timings],
+    summary, runs = harness.measure(run, repeat, warmup)
+    best = runs.best_run()
+    return summary | {
         "per_experiment_s": {k: v for k, v in best.items() if k not in ("total_s", "cpu_s")},
-        "baseline_rss_mb": mem.baseline_mb,
-        "peak_rss_mb": mem.peak_mb,
-        "peak_rss_over_data_mb": mem.over_baseline_mb,
-        "rss_method": mem.method,
-        "other_processes_cpu_s": other.other_cpu_s,
-        "timed_window_s": other.wall_s,
-        "results": [row for name, res in results.items() for row in _tea_rows(name, res)],
+        "results": [row for name, res in runs.output.items() for row in _tea_rows(name, res)],
     }
 
 
@@ -488,13 +307,11 @@ def worker_segments(
             **engine_kwargs,
         )
         t_aggregate = time.perf_counter() - t0
-        times = []
-        for _ in range(5):
-            gc.collect()
-            t0 = time.perf_counter()
-            result = analyse(stats, specs, options)
-            times.append(time.perf_counter() - t0)
-        res = result.results
+        runs = harness.best_of(
+            harness.timed(functools.partial(analyse, stats, specs, options)), 5, warmup=0
+        )
+        times = runs.values()
+        res = runs.output.results
         out[shape] = {
             "experiments": int(frame["experiment"].nunique()),
             "rows": len(frame),
@@ -509,17 +326,30 @@ def worker_segments(
     return out
 
 
-def run_worker(args: argparse.Namespace) -> int:
-    """Entry point of a ``--worker`` subprocess: load data, prepare, time, write JSON."""
-    name = args.worker
-    cuped = supports_cuped() and not args.no_cuped
-    engine = args.engine if supports_engine() else None
+def worker(
+    name: str,
+    *,
+    rows: int,
+    seed: int,
+    repeat: int,
+    warmup: int,
+    no_cuped: bool,
+    engine: str | None,
+    n_segments: int,
+    profile_dir: Path | None,
+) -> dict[str, Any]:
+    """Body of a worker process (:func:`harness.run_in_worker`): load data, prepare, time;
+    return the measurements."""
+    if name not in WORKERS:
+        raise ValueError(f"unknown worker {name!r}")
+    cuped = supports_cuped() and not no_cuped
+    engine = engine if supports_engine() else None
     t0 = time.perf_counter()
-    df = load_data(args.rows, args.seed)
+    df = load_data(rows, seed)
     _log(name, f"data ready: {len(df):,} rows in {time.perf_counter() - t0:.1f} s")
-    load_before = load_average()
+    load_before = harness.load_average()
     if name == "liftlab":
-        out = worker_liftlab(df, args.repeat, args.warmup, cuped, engine, args.profile_dir)
+        out = worker_liftlab(df, repeat, warmup, cuped, engine, profile_dir)
     elif name in ("tea-pandas", "tea-polars"):
         t0 = time.perf_counter()
         frames: dict[str, Any] = split_by_experiment(df)
@@ -529,25 +359,18 @@ def run_worker(args: argparse.Namespace) -> int:
             frames = {k: pl.from_pandas(v) for k, v in frames.items()}
         prepare_s = time.perf_counter() - t0
         del df
-        out = worker_tea(frames, args.repeat, args.warmup, cuped)
+        out = worker_tea(frames, repeat, warmup, cuped)
         out["prepare_s"] = prepare_s
     elif name == "segments":
-        out = worker_segments(df, args.n_segments, cuped, args.seed, engine)
-    else:  # argparse restricts the choices; kept for type checkers
+        out = worker_segments(df, n_segments, cuped, seed, engine)
+    else:  # checked above; kept for type checkers
         raise ValueError(f"unknown worker {name!r}")
-    out["rows"] = int(args.rows // N_EXPERIMENTS * N_EXPERIMENTS)
+    out["rows"] = int(rows // N_EXPERIMENTS * N_EXPERIMENTS)
     out["load_average_before"] = load_before
-    out["load_average_after"] = load_average()
+    out["load_average_after"] = harness.load_average()
     out["cuped"] = cuped
     out["engine"] = engine
-    args.result_file.write_text(json.dumps(out, default=_json_default) + "\n", encoding="utf-8")
-    return 0
-
-
-def _json_default(obj: object) -> object:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -581,43 +404,28 @@ def contenders(skip_tea: bool) -> list[Contender]:
 
 
 def spawn_worker(
-    worker: str, args: argparse.Namespace, engine: str | None, tmp: Path
+    worker_name: str, args: argparse.Namespace, engine: str | None
 ) -> dict[str, Any] | None:
-    """Run one worker in a fresh interpreter and return its JSON (None if it failed)."""
-    result_file = tmp / f"{worker}_{engine or 'default'}.json"
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        worker,
-        "--rows",
-        str(args.rows),
-        "--repeat",
-        str(args.repeat),
-        "--seed",
-        str(args.seed),
-        "--warmup",
-        str(args.warmup),
-        "--quiet-wait",
-        "0",
-        "--n-segments",
-        str(args.n_segments),
-        "--result-file",
-        str(result_file),
-    ]
-    if engine is not None:
-        cmd += ["--engine", engine]
-    if args.no_cuped:
-        cmd.append("--no-cuped")
-    if args.profile_dir is not None:
-        cmd += ["--profile-dir", str(args.profile_dir)]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, check=False)
-    if proc.returncode != 0 or not result_file.exists():
-        print(f"  worker {worker} (engine={engine}) failed with exit code {proc.returncode}")
+    """Run one worker in a fresh interpreter and return its measurements (None if it failed),
+    with ``wall_s``: the worker's whole life, data loading included."""
+    try:
+        done = harness.run_in_worker(
+            worker,
+            worker_name,
+            rows=args.rows,
+            seed=args.seed,
+            repeat=args.repeat,
+            warmup=args.warmup,
+            no_cuped=args.no_cuped,
+            engine=engine,
+            n_segments=args.n_segments,
+            profile_dir=args.profile_dir,
+        )
+    except harness.WorkerFailed as exc:
+        print(f"  worker {worker_name} (engine={engine}) failed with exit code {exc.exitcode}")
         return None
-    out = json.loads(result_file.read_text(encoding="utf-8"))
-    out["wall_s"] = time.perf_counter() - t0
+    out = done.value
+    out["wall_s"] = done.wall_s
     return out
 
 
@@ -651,17 +459,6 @@ def cross_check(
     return {"pairs_compared": len(joined), "pairs_missing": int(missing), "metrics": per_metric}
 
 
-def _versions() -> dict[str, str]:
-    names = ["numpy", "pandas", "scipy", "pyarrow", "duckdb", "polars", "tea-tasting", "narwhals"]
-    versions = {}
-    for name in ["liftlab", *names]:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
 def engine_version() -> dict[str, Any]:
     """Which engine code was measured: git commit, whether strategies/stats has uncommitted
     changes, and a short SHA-256 of each engine file (read-only git calls)."""
@@ -685,29 +482,6 @@ def engine_version() -> dict[str, Any]:
         for path in sorted(stats_dir.glob("*.py"))
     }
     return info
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU, memory, OS and library versions of this run."""
-    cpu_model = platform.processor()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    memory_gb = None
-    with contextlib.suppress(Exception):
-        import psutil
-
-        memory_gb = round(psutil.virtual_memory().total / 1024**3, 1)
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_model": cpu_model,
-        "cpus": os.cpu_count(),
-        "memory_gb": memory_gb,
-        "versions": _versions(),
-    }
 
 
 def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -812,12 +586,7 @@ def print_report(report: dict[str, Any]) -> None:
                 f"{min(r['cpu_times_s']):.3f}",
             )
         )
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *table, strict=True)]
-    line = " | ".join(f"{{:<{w}}}" for w in widths)
-    print(line.format(*header))
-    print("-+-".join("-" * w for w in widths))
-    for t in table:
-        print(line.format(*t))
+    harness.print_table(header, table)
     for r in rows:
         if r.get("ok") and r["worker"] == "liftlab":
             print(
@@ -874,41 +643,19 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"  {t['target']:<58} {t['threshold']:<18} {value:<14} {_fmt_met(t['met'])}")
 
 
-def disturbance(out: dict[str, Any]) -> float:
-    """Share of a worker's timed window that other processes' CPU use amounted to (0 when
-    unknown)."""
-    other = out.get("other_processes_cpu_s")
-    window = out.get("timed_window_s") or 0.0
-    return other / window if other is not None and window > 0 else 0.0
-
-
-def run_contender(c: Contender, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    """Run one contender's worker; when other processes disturbed its timed window (> 10 % of
-    a CPU), wait for quiet and run it again, up to ``--retries`` times; keep the least disturbed
-    attempt."""
-    best: dict[str, Any] | None = None
-    quiet = None
-    attempts = 0
-    for attempt in range(1 + max(args.retries, 0)):
-        quiet = wait_for_quiet(args.quiet_wait) if args.quiet_wait > 0 else None
-        if quiet is not None and not quiet["quiet"]:
-            print(f"  machine still busy ({quiet['busy_cpus']} CPUs) after {quiet['waited_s']} s")
-        print(f"running {c.label} ...", flush=True)
-        out = spawn_worker(c.worker, args, c.engine, tmp)
-        attempts = attempt + 1
-        if out is None:
-            break
-        print(f"  {c.label}: best {out['time_s']:.3f} s ({out['wall_s']:.0f} s wall)")
-        if best is None or disturbance(out) < disturbance(best):
-            best = out
-        if disturbance(best) <= 0.1:
-            break
-        print(
-            f"  other processes were busy during the timed runs ({disturbance(out):.0%} of a CPU)"
-        )
+def run_contender(c: Contender, args: argparse.Namespace) -> dict[str, Any]:
+    """Run one contender's worker, again when other processes disturbed its timed window
+    (:func:`harness.retry_while_disturbed`); the row keeps the least disturbed attempt."""
+    retried = harness.retry_while_disturbed(
+        functools.partial(spawn_worker, c.worker, args, c.engine),
+        label=c.label,
+        retries=args.retries,
+        quiet_wait=args.quiet_wait,
+    )
+    best = retried.best
     row: dict[str, Any] = {"label": c.label, "worker": c.worker, "engine": c.engine}
-    row |= {"reference": c.reference, "ok": best is not None, "attempts": attempts}
-    row["quiet_wait"] = quiet
+    row |= {"reference": c.reference, "ok": best is not None, "attempts": retried.attempts}
+    row["quiet_wait"] = retried.quiet
     if best is not None:
         row |= best
         row["median_time_s"] = statistics.median(best["times_s"])
@@ -930,20 +677,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "repeat": args.repeat,
         "warmup": args.warmup,
         "seed": args.seed,
-        "load_average_at_start": load_average(),
+        "load_average_at_start": harness.load_average(),
         "contenders": [],
     }
-    with tempfile.TemporaryDirectory(prefix="liftlab_ab_bench_") as tmp_dir:
-        tmp = Path(tmp_dir)
-        for c in contenders(args.skip_tea):
-            row = run_contender(c, args, tmp)
-            report["contenders"].append(row)
-        if args.segments_bench:
-            if args.quiet_wait > 0:
-                wait_for_quiet(args.quiet_wait)
-            print("running the 1,000-segments statistics benchmark ...", flush=True)
-            engine = "auto" if supports_engine() else None
-            report["segments"] = spawn_worker("segments", args, engine, tmp)
+    for c in contenders(args.skip_tea):
+        report["contenders"].append(run_contender(c, args))
+    if args.segments_bench:
+        harness.wait_for_quiet(args.quiet_wait)
+        print("running the 1,000-segments statistics benchmark ...", flush=True)
+        engine = "auto" if supports_engine() else None
+        report["segments"] = spawn_worker("segments", args, engine)
 
     ref = next((r for r in report["contenders"] if r["reference"] and r["ok"]), None)
     if ref is not None:
@@ -959,13 +702,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     r["time_incl_prepare_s"] = r["time_s"] + r["prepare_s"]
                     r["x_vs_liftlab_incl_prepare"] = r["time_incl_prepare_s"] / ref["time_s"]
     report["targets"] = evaluate_targets(report)
-    report["machine"] = machine_info()
+    report["machine"] = harness.machine_facts(VERSIONS)
     report["engine_code"] = engine_version()
     return report
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Command-line options (``--worker`` and below are internal)."""
+    """Command-line options (``--n-segments`` is for tests)."""
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -1012,9 +755,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="write a cProfile of one extra liftlab run per engine here (.prof files)",
     )
-    parser.add_argument("--worker", choices=WORKERS, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--engine", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--result-file", type=Path, default=None, help=argparse.SUPPRESS)
     return parser
 
 
@@ -1029,16 +769,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeat must be at least 1")
     if args.warmup < 0:
         parser.error("--warmup must be >= 0")
-    if args.worker is not None:
-        if args.result_file is None:
-            parser.error("--worker needs --result-file")
-        return run_worker(args)
-
     report = run(args)
     print_report(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=_json_default) + "\n", "utf-8")
-    print(f"wrote {args.out}")
+    harness.write_result(args.out, report)
     return 0
 
 

@@ -10,7 +10,8 @@ transactions per customer per year), written as the CSV export the pipeline read
   offset timestamps, then assignments ⋈ campaigns ⋈ transactions, the half-open window filter
   and a pivot to one row per campaign × customer (what a notebook would do).
 
-Each contender runs in its own subprocess so peak memory (``ru_maxrss``) is its own. The run
+The simulation and each contender run in their own worker process (:func:`harness.run_in_worker`)
+started from a small parent, so peak memory (``ru_maxrss``) is the contender's own. The run
 checks that both produce the same window spend for every campaign × customer.
 
 Usage::
@@ -22,10 +23,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import resource
-import subprocess
+import math
 import sys
 import tempfile
 import time
@@ -35,12 +33,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+if __package__ in (None, ""):  # run as `python benchmarks/campaign_warehouse.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import harness  # noqa: E402
+
 TABLES = ("campaigns", "profiles", "assignments", "interactions", "transactions")
 WINDOW_DAYS = 10
+CONTENDERS = {"liftlab": "liftlab (DuckDB SQL)", "pandas": "pandas baseline"}
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def simulate_to_csv(customers: int, seed: int, folder: Path) -> int:
+    """Simulate ``customers`` customers, write the CSV export; return the transaction count."""
+    from liftlab.simulate.campaigns import (
+        CampaignSimulationConfig,
+        simulate_campaigns,
+        write_campaigns,
+    )
+
+    result = simulate_campaigns(CampaignSimulationConfig(n_customers=customers, seed=seed))
+    write_campaigns(result, folder)
+    return len(result.tables["transactions"])
 
 
 def run_liftlab(folder: Path) -> tuple[dict, pd.DataFrame]:
@@ -99,66 +111,36 @@ def run_pandas(folder: Path) -> tuple[dict, pd.DataFrame]:
     return timings, spend
 
 
-def worker(kind: str, folder: Path, out: Path) -> None:
+def contender(kind: str, folder: Path, spend_out: Path) -> dict[str, float]:
+    """One contender's timings (run in a worker); its window spend goes to ``spend_out`` as
+    Parquet, inside the worker, so the parent never holds both contenders' data at once."""
     runner = run_liftlab if kind == "liftlab" else run_pandas
-    before = _peak_mb()
     timings, spend = runner(folder)
-    spend.to_parquet(out, index=False)
-    print(json.dumps({"timings": timings, "peak_mb": _peak_mb(), "start_mb": before}))  # noqa: T201
+    spend.to_parquet(spend_out, index=False)
+    return timings
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--out", type=Path, default=Path("benchmarks/results/campaign_warehouse.json")
     )
-    parser.add_argument(
-        "--worker", choices=["simulate", "liftlab", "pandas"], help=argparse.SUPPRESS
-    )
-    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--spend-out", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker == "simulate":
-        from liftlab.simulate.campaigns import (
-            CampaignSimulationConfig,
-            simulate_campaigns,
-            write_campaigns,
-        )
+    args = parser.parse_args(argv)
 
-        result = simulate_campaigns(
-            CampaignSimulationConfig(n_customers=args.customers, seed=args.seed)
-        )
-        write_campaigns(result, args.folder)
-        print(len(result.tables["transactions"]))  # noqa: T201
-        return
-    if args.worker:
-        worker(args.worker, args.folder, args.spend_out)
-        return
-
-    # Every piece runs in its own subprocess started from this small parent: on Linux a child's
+    # Every piece runs in its own worker started from this small parent: on Linux a child's
     # ru_maxrss starts from the parent's, so the parent must never hold the data itself.
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        start = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, __file__, "--worker", "simulate", "--folder", str(folder),
-             "--customers", str(args.customers), "--seed", str(args.seed)],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        n_tx = int(proc.stdout.strip().splitlines()[-1])
-        simulate_seconds = time.perf_counter() - start
+        simulated = harness.run_in_worker(simulate_to_csv, args.customers, args.seed, folder)
+        n_tx, simulate_seconds = simulated.value, simulated.wall_s
         runs = {}
         spends = {}
-        for kind in ("liftlab", "pandas"):
+        for kind in CONTENDERS:
             spend_path = folder / f"spend_{kind}.parquet"
-            proc = subprocess.run(
-                [sys.executable, __file__, "--worker", kind, "--folder", str(folder),
-                 "--spend-out", str(spend_path)],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
-            runs[kind] = json.loads(proc.stdout.strip().splitlines()[-1])
+            result = harness.run_in_worker(contender, kind, folder, spend_path)
+            runs[kind] = {"timings": result.value, "peak_mb": result.peak_rss_mb}
             spends[kind] = pd.read_parquet(spend_path)
 
     key = ["campaign_id", "customer_id"]
@@ -171,7 +153,7 @@ def main() -> None:
         t = run["timings"]
         rows.append(
             {
-                "contender": "liftlab (DuckDB SQL)" if kind == "liftlab" else "pandas baseline",
+                "contender": CONTENDERS[kind],
                 "bronze_s": round(t["bronze"], 3),
                 "silver_s": round(t["silver"], 3),
                 "gold_s": round(t.get("gold", float("nan")), 3),
@@ -181,23 +163,28 @@ def main() -> None:
         )
     ratio = rows[1]["bronze_plus_silver_s"] / rows[0]["bronze_plus_silver_s"]
     print(
-        f"\n{args.customers:,} customers, {n_tx:,} transactions "  # noqa: T201
+        f"\n{args.customers:,} customers, {n_tx:,} transactions "
         f"(simulated and written in {simulate_seconds:.1f} s); window {WINDOW_DAYS} days\n"
     )
-    header = (
-        f"{'contender':<22}{'bronze s':>10}{'silver s':>10}{'gold s':>9}{'b+s s':>9}{'peak MB':>10}"
+    harness.print_table(
+        ("contender", "bronze s", "silver s", "gold s", "b+s s", "peak MB"),
+        [
+            (
+                r["contender"],
+                f"{r['bronze_s']:.3f}",
+                f"{r['silver_s']:.3f}",
+                r["gold_s"] if math.isnan(r["gold_s"]) else f"{r['gold_s']:.3f}",  # NaN: "—"
+                f"{r['bronze_plus_silver_s']:.3f}",
+                f"{r['peak_rss_mb']:.1f}",
+            )
+            for r in rows
+        ],
     )
-    print(header)  # noqa: T201
-    for r in rows:
-        print(  # noqa: T201
-            f"{r['contender']:<22}{r['bronze_s']:>10.3f}{r['silver_s']:>10.3f}{r['gold_s']:>9.3f}"
-            f"{r['bronze_plus_silver_s']:>9.3f}{r['peak_rss_mb']:>10.1f}"
-        )
-    print(f"\npandas / liftlab (bronze + silver): {ratio:.2f}x; same window spend: {same}")  # noqa: T201
+    print(f"\npandas / liftlab (bronze + silver): {ratio:.2f}x; same window spend: {same}")
     payload = {
         "benchmark": "campaign_warehouse",
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "machine": harness.machine_facts(("liftlab", "numpy", "pandas", "pyarrow", "duckdb")),
         "customers": args.customers,
         "transactions": n_tx,
         "window_days": WINDOW_DAYS,
@@ -205,10 +192,9 @@ def main() -> None:
         "pandas_over_liftlab": ratio,
         "same_results": bool(same),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"written: {args.out}")  # noqa: T201
+    harness.write_result(args.out, payload)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

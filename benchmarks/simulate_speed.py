@@ -14,21 +14,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
-import platform
-import resource
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from liftlab.simulate.experiments import (
+if __package__ in (None, ""):  # run as `python benchmarks/simulate_speed.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import harness  # noqa: E402
+from liftlab.simulate.experiments import (  # noqa: E402
     SimulationConfig,
     default_experiments,
     simulate,
@@ -36,13 +34,6 @@ from liftlab.simulate.experiments import (
 )
 
 TARGET_SECONDS = 60.0
-
-
-def _peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (ru_maxrss is KiB on Linux, bytes on
-    macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024**2 if sys.platform == "darwin" else peak / 1024
 
 
 def _config(rows: int, seed: int, dirty_fraction: float) -> SimulationConfig:
@@ -61,7 +52,7 @@ def run(rows: int, seed: int = 42, dirty_fraction: float = 0.0) -> dict:
     t0 = time.perf_counter()
     result = simulate(config)
     t_sim = time.perf_counter() - t0
-    rss_after_sim = _peak_rss_mb()
+    rss_after_sim = harness.max_rss_mb()
     with tempfile.TemporaryDirectory(prefix="liftlab_bench_") as tmp:
         t0 = time.perf_counter()
         paths = write_dataset(result, Path(tmp) / "demo.parquet")
@@ -82,17 +73,10 @@ def run(rows: int, seed: int = 42, dirty_fraction: float = 0.0) -> dict:
         "rows_per_s": round(n_rows / total),
         "parquet_mb": round(size_mb, 1),
         "peak_rss_after_simulate_mb": round(rss_after_sim, 1),
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_mb": round(harness.max_rss_mb(), 1),
         "target_s": TARGET_SECONDS,
         "within_target": total < TARGET_SECONDS,
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-            "pyarrow": pa.__version__,
-        },
+        "machine": harness.machine_facts() | {"pandas": pd.__version__, "pyarrow": pa.__version__},
     }
 
 
@@ -107,9 +91,7 @@ def _print_table(r: dict) -> None:
         ("peak RSS after simulate", f"{r['peak_rss_after_simulate_mb']:.0f} MiB"),
         ("peak RSS", f"{r['peak_rss_mb']:.0f} MiB"),
     ]
-    width = max(len(k) for k, _ in rows)
-    for k, v in rows:
-        print(f"{k:<{width}}  {v}")
+    harness.print_table(("measure", "value"), rows, align="ll")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result = run(args.rows, seed=args.seed, dirty_fraction=args.dirty_fraction)
     _print_table(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    harness.write_result(args.out, result)
     return 0
 
 
