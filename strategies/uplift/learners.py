@@ -16,7 +16,9 @@ Base models. ``base`` names any regressor of :data:`strategies.regressors.REGRES
 binary outcome, a classifier of :data:`CLASSIFIERS` whose ``predict_proba[:, 1]`` is the outcome
 model (a regressor on a 0/1 outcome is a linear-probability-style model and is allowed too).
 Default: histogram gradient boosting (the classifier for binary outcomes), which scales to
-millions of rows.
+millions of rows. In Python, ``base`` (and the X-learner's ``effect_base``/``propensity_base``)
+may also be an unfitted sklearn estimator; the learners are sklearn estimators themselves, so
+``clone``, nested ``set_params(base__max_depth=...)`` and search tools work on them.
 
 Several arms. ``treatment`` holds arm labels; every label except ``control`` is a treatment
 arm and :meth:`UpliftLearner.predict_uplift` returns one column per arm (uplift vs control, in
