@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -38,7 +39,8 @@ def resolve_spec(
 
     Every strategy family resolves its YAML the same way, so a typo gets the same kind of
     message everywhere: unknown names list the valid ones, unknown parameters list the valid
-    parameters (the class's dataclass fields), and missing required parameters are named.
+    parameters (the class's dataclass fields, or its ``__init__`` arguments for a strategy that
+    is an sklearn estimator), and missing required parameters are named.
     """
     where = f"{kind} #{position + 1}" if position is not None else kind
     if not isinstance(spec, Mapping):
@@ -51,22 +53,32 @@ def resolve_spec(
     if name not in registry:
         raise ConfigError(f"unknown {kind} {name!r} (valid names: {valid})")
     cls = registry[name]
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = _parameters(cls)
     unknown = sorted(set(params) - set(fields))
     if unknown:
         raise ConfigError(
             f"{kind} {name!r} got unknown parameter(s) {', '.join(map(repr, unknown))} "
             f"(valid parameters: {', '.join(sorted(fields)) or 'none'})"
         )
-    missing = [
-        field
-        for field, f in fields.items()
-        if field not in params
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
+    missing = [field for field, required in fields.items() if required and field not in params]
     if missing:
         raise ConfigError(
             f"{kind} {name!r} is missing required parameter(s) {', '.join(map(repr, missing))}"
         )
     return cls, params
+
+
+def _parameters(cls: type) -> dict[str, bool]:
+    """Parameter name -> required, for a dataclass strategy or an sklearn-style one (whose
+    ``__init__`` arguments are its parameters, by sklearn's estimator contract)."""
+    if dataclasses.is_dataclass(cls):
+        return {
+            f.name: f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            for f in dataclasses.fields(cls)
+        }
+    arguments = list(inspect.signature(cls.__init__).parameters.values())[1:]  # drop self
+    return {
+        a.name: a.default is inspect.Parameter.empty
+        for a in arguments
+        if a.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    }

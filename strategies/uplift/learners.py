@@ -16,7 +16,9 @@ Base models. ``base`` names any regressor of :data:`strategies.regressors.REGRES
 binary outcome, a classifier of :data:`CLASSIFIERS` whose ``predict_proba[:, 1]`` is the outcome
 model (a regressor on a 0/1 outcome is a linear-probability-style model and is allowed too).
 Default: histogram gradient boosting (the classifier for binary outcomes), which scales to
-millions of rows.
+millions of rows. In Python, ``base`` (and the X-learner's ``effect_base``/``propensity_base``)
+may also be an unfitted sklearn estimator; the learners are sklearn estimators themselves, so
+``clone``, nested ``set_params(base__max_depth=...)`` and search tools work on them.
 
 Several arms. ``treatment`` holds arm labels; every label except ``control`` is a treatment
 arm and :meth:`UpliftLearner.predict_uplift` returns one column per arm (uplift vs control, in
@@ -44,20 +46,21 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
+from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier, is_regressor
 from sklearn.ensemble import (
     GradientBoostingClassifier,
     HistGradientBoostingClassifier,
     RandomForestClassifier,
 )
-from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
 
 from strategies.errors import ConfigError, InputDataError
 from strategies.features import build_preprocessor
@@ -180,6 +183,75 @@ def build_base_model(spec: Mapping[str, Any], *, outcome: str, seed: int) -> Bas
     return build_regressor({"name": name, "params": params}, seed=seed)
 
 
+def _is_estimator(value: Any) -> bool:
+    """An estimator instance given in place of a ``{name, params}`` spec (not a class)."""
+    return hasattr(value, "fit") and hasattr(value, "get_params") and not isinstance(value, type)
+
+
+def _check_model_value(value: Any, role: str) -> None:
+    if not _is_estimator(value) and not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{role} must be a mapping {{name, params}} or an unfitted sklearn estimator, "
+            f"got {value!r}"
+        )
+
+
+def _seeded(estimator: BaseEstimator, seed: int) -> BaseEstimator:
+    """An unfitted copy of an estimator given as a parameter, with the run ``seed`` as its
+    ``random_state`` when it leaves that at ``None`` (a fixed one is the user's choice), so an
+    estimator is as reproducible as the spec naming it; the parameter itself is never changed."""
+    model = clone(estimator)
+    params = model.get_params(deep=False)
+    if "random_state" in params and params["random_state"] is None:
+        model.set_params(random_state=seed)
+    return model
+
+
+def _outcome_model(base: Any, *, outcome: str, seed: int, role: str) -> BaseEstimator:
+    """The unfitted outcome model of ``base`` (spec, estimator or ``None`` for
+    :data:`DEFAULT_BASE`); with ``outcome="auto"`` (not yet resolved) it only checks ``base``."""
+    if base is None:
+        return build_base_model({"name": DEFAULT_BASE[outcome]}, outcome=outcome, seed=seed)
+    _check_model_value(base, role)
+    if not _is_estimator(base):
+        return build_base_model(base, outcome=outcome, seed=seed)
+    if outcome == "continuous" and is_classifier(base):
+        raise ConfigError(
+            f"{role} {type(base).__name__} is a classifier and needs a binary outcome; use a "
+            "regressor for a continuous outcome"
+        )
+    return _seeded(base, seed)
+
+
+def _effect_regressor(value: Any, *, seed: int, role: str) -> BaseEstimator:
+    """The X-learner's second-stage model: a regressor, as the imputed effects are continuous."""
+    _check_model_value(value, role)
+    if _is_estimator(value):
+        if not is_regressor(value):
+            raise ConfigError(
+                f"{role} {type(value).__name__} must be a regressor (the imputed effects are "
+                "continuous)"
+            )
+        return _seeded(value, seed)
+    name, _ = _check_base_spec(value, role)
+    if name not in REGRESSORS:
+        raise ConfigError(
+            f"{role} {name!r} must be a regressor (the imputed effects are "
+            f"continuous); valid names: {', '.join(sorted(REGRESSORS))}"
+        )
+    return build_regressor(value, seed=seed)
+
+
+def _classifier(value: Any, *, seed: int, role: str) -> BaseEstimator:
+    """A propensity model: a classifier spec of :data:`CLASSIFIERS` or a classifier instance."""
+    _check_model_value(value, role)
+    if not _is_estimator(value):
+        return build_classifier(value, seed=seed)
+    if not is_classifier(value):
+        raise ConfigError(f"{role} {type(value).__name__} is not a classifier")
+    return _seeded(value, seed)
+
+
 def make_uplift_preprocessor(
     categorical: Sequence[str] = (),
     numeric: Sequence[str] = (),
@@ -259,64 +331,72 @@ def _ordered_labels(labels: np.ndarray) -> list[Any]:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
-class UpliftLearner(ABC):
+class UpliftLearner(BaseEstimator, ABC):
     """A meta-learner: :meth:`fit` on ``(X, treatment, y)``, then :meth:`predict_uplift`.
 
-    Parameters (the YAML keys): ``control`` (the control arm label), ``base`` (``{name,
-    params}`` of the outcome model; default :data:`DEFAULT_BASE`), ``outcome`` (``auto``,
-    ``binary`` or ``continuous``), ``preprocessor`` (transformer or
-    ``{categorical, numeric, features}`` mapping; ``None``: numeric features as they are) and
-    ``seed``. After fitting: ``arms_`` (treatment arms, one output column each, sorted),
-    ``outcome_`` (the resolved outcome type) and ``feature_names_in_``.
+    Parameters (the YAML keys): ``control`` (the control arm label), ``base`` (the outcome
+    model: a ``{name, params}`` spec or an unfitted sklearn estimator; default
+    :data:`DEFAULT_BASE`), ``outcome`` (``auto``, ``binary`` or ``continuous``),
+    ``preprocessor`` (transformer or ``{categorical, numeric, features}`` mapping; ``None``:
+    numeric features as they are) and ``seed`` (applied to every model whose ``random_state``
+    the spec does not fix, or that an estimator leaves at ``None``).
+
+    An sklearn estimator: the constructor only stores its arguments, so :func:`sklearn.base.clone`,
+    ``get_params``/``set_params`` (nested ``base__max_depth`` when ``base`` is an estimator) and
+    skops serialisation work; parameters are checked by :meth:`fit` (and eagerly by
+    :func:`build_uplift_learner`). After fitting: ``arms_`` (treatment arms, one output column
+    each, sorted), ``outcome_`` (the resolved outcome type), ``preprocessor_``,
+    ``feature_names_in_`` and ``n_features_in_``, plus each learner's fitted models.
     """
 
     name: ClassVar[str]
+    _fitted_models: ClassVar[tuple[str, ...]] = ()
+    """Attributes :meth:`_fit` sets last: present only after a fit that went through."""
 
-    control: Any = None
-    base: Mapping[str, Any] | None = None
-    outcome: str = "auto"
-    preprocessor: Any = None
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.outcome not in OUTCOMES:
-            raise ConfigError(
-                f"uplift learner {self.name!r}: outcome must be one of {', '.join(OUTCOMES)}, "
-                f"got {self.outcome!r}"
-            )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
-            raise ConfigError(
-                f"uplift learner {self.name!r}: seed must be an integer, got {self.seed!r}"
-            )
-        if self.base is not None:
-            # Fail on typos now, not after the data is loaded.
-            build_base_model(self.base, outcome=self.outcome, seed=int(self.seed))
-        self._preprocessor_template = _preprocessor_from_spec(self.preprocessor)
+    def __init__(
+        self,
+        control: Any = None,
+        base: Mapping[str, Any] | BaseEstimator | None = None,
+        outcome: str = "auto",
+        preprocessor: Any = None,
+        seed: int = 0,
+    ) -> None:
+        # sklearn contract: store verbatim, nothing else; checks and derived state are in fit.
+        self.control = control
+        self.base = base
+        self.outcome = outcome
+        self.preprocessor = preprocessor
+        self.seed = seed
 
     # ---- public API ----------------------------------------------------------------------
 
     def fit(self, X: pd.DataFrame, treatment: Any, y: Any) -> UpliftLearner:
-        """Fit on features ``X`` (DataFrame), arm labels ``treatment`` and outcome ``y``."""
+        """Fit on features ``X`` (DataFrame), arm labels ``treatment`` and outcome ``y``.
+
+        A refit starts from scratch: the previous fit's attributes are dropped first, so a
+        failed refit leaves an unfitted learner rather than a mix of old and new models.
+        """
+        for attribute in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
+            delattr(self, attribute)
+        self._check_params()
         frame = self._as_frame(X)
         labels, outcome = self._check_training(frame, treatment, y)
+        with self._about("base"):
+            base = _outcome_model(self.base, outcome=outcome, seed=int(self.seed), role="base")
+        template = _preprocessor_from_spec(self.preprocessor)
+        preprocessor = None if template is None else clone(template).fit(frame)
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+        self.n_features_in_ = frame.shape[1]
         self.outcome_ = outcome
         self.arms_ = [a for a in _ordered_labels(labels) if a != self.control]
-        self.preprocessor_ = (
-            None
-            if self._preprocessor_template is None
-            else clone(self._preprocessor_template).fit(frame)
-        )
+        self.preprocessor_ = preprocessor
         Z = self._transform(frame)
-        yv = np.asarray(y, dtype=np.float64)
-        self._fit(Z, labels, yv)
+        self._fit(Z, labels, np.asarray(y, dtype=np.float64), base)
         return self
 
     def predict_uplift(self, X: pd.DataFrame) -> pd.DataFrame:
         """Predicted uplift vs control, one column per arm (``arms_``), indexed like ``X``."""
-        if not hasattr(self, "arms_"):
-            raise NotFittedError(f"uplift learner {self.name!r} is not fitted; call fit first")
+        self._check_fitted()
         frame, Z = self._features(X)
         effects = self._predict(Z)
         return pd.DataFrame({arm: effects[arm] for arm in self.arms_}, index=frame.index)
@@ -329,18 +409,57 @@ class UpliftLearner(ABC):
     # ---- to implement ----------------------------------------------------------------------
 
     @abstractmethod
-    def _fit(self, Z: np.ndarray, labels: np.ndarray, y: np.ndarray) -> None:
-        """Fit on the preprocessed feature matrix."""
+    def _fit(self, Z: np.ndarray, labels: np.ndarray, y: np.ndarray, base: BaseEstimator) -> None:
+        """Fit on the preprocessed feature matrix; ``base`` is the unfitted outcome model."""
 
     @abstractmethod
     def _predict(self, Z: np.ndarray) -> dict[Any, np.ndarray]:
         """Uplift per arm for the preprocessed feature matrix."""
 
+    # ---- parameter checks ------------------------------------------------------------------
+
+    def _check_params(self) -> None:
+        """Every check of the constructor parameters, each error naming the parameter and its
+        value. :meth:`fit` runs it (so ``set_params`` and ``clone`` meet the same rules) and
+        :func:`build_uplift_learner` runs it at once, so a config typo fails before any data is
+        loaded."""
+        if self.control is None:
+            raise ConfigError(f"uplift learner {self.name!r} needs a 'control' arm label")
+        if self.outcome not in OUTCOMES:
+            raise ConfigError(
+                f"uplift learner {self.name!r}: outcome must be one of {', '.join(OUTCOMES)}, "
+                f"got {self.outcome!r}"
+            )
+        seed = self.seed
+        if (
+            isinstance(seed, bool)
+            or not isinstance(seed, int | np.integer)
+            or not 0 <= seed < 2**32  # numpy's RandomState range, where every seed ends up
+        ):
+            raise ConfigError(
+                f"uplift learner {self.name!r}: seed must be an integer in [0, 2**32 - 1], "
+                f"got {seed!r}"
+            )
+        if self.base is not None:
+            with self._about("base"):
+                _outcome_model(self.base, outcome=self.outcome, seed=int(seed), role="base")
+        with self._about("preprocessor"):
+            _preprocessor_from_spec(self.preprocessor)
+
+    @contextmanager
+    def _about(self, parameter: str) -> Iterator[None]:
+        """Prefix a :class:`ConfigError` raised inside with the learner and the parameter."""
+        try:
+            yield
+        except ConfigError as exc:
+            raise ConfigError(
+                f"uplift learner {self.name!r}, parameter {parameter!r}: {exc}"
+            ) from exc
+
     # ---- helpers ---------------------------------------------------------------------------
 
-    def _base_model(self) -> BaseEstimator:
-        spec = self.base if self.base is not None else {"name": DEFAULT_BASE[self.outcome_]}
-        return build_base_model(spec, outcome=self.outcome_, seed=int(self.seed))
+    def _check_fitted(self) -> None:
+        check_is_fitted(self, ["arms_", *self._fitted_models])
 
     @staticmethod
     def _as_frame(X: Any) -> pd.DataFrame:
@@ -393,8 +512,6 @@ class UpliftLearner(ABC):
         if pd.isna(labels).any():
             raise InputDataError(f"treatment has {int(pd.isna(labels).sum())} missing label(s)")
         present = _ordered_labels(labels)
-        if self.control is None:
-            raise ConfigError(f"uplift learner {self.name!r} needs a 'control' arm label")
         if self.control not in present:
             raise InputDataError(
                 f"control label {self.control!r} does not occur in treatment "
@@ -437,11 +554,13 @@ _register = registrar(UPLIFT_LEARNERS, "uplift learner")
 
 
 @_register
-@dataclass(eq=False)
 class SLearner(UpliftLearner):
-    """One outcome model on features + one-hot arm indicators (see the module docstring)."""
+    """One outcome model on features + one-hot arm indicators (see the module docstring).
+
+    Fitted model: ``model_``."""
 
     name: ClassVar[str] = "s_learner"
+    _fitted_models: ClassVar[tuple[str, ...]] = ("model_",)
 
     def _design(self, Z: np.ndarray, arm: Any) -> np.ndarray:
         indicators = np.zeros((len(Z), len(self.arms_)))
@@ -449,9 +568,9 @@ class SLearner(UpliftLearner):
             indicators[:, self.arms_.index(arm)] = 1.0
         return np.hstack([Z, indicators])
 
-    def _fit(self, Z: np.ndarray, labels: np.ndarray, y: np.ndarray) -> None:
+    def _fit(self, Z: np.ndarray, labels: np.ndarray, y: np.ndarray, base: BaseEstimator) -> None:
         indicators = np.column_stack([(labels == arm).astype(np.float64) for arm in self.arms_])
-        self.model_ = _fit_outcome(self._base_model(), np.hstack([Z, indicators]), y)
+        self.model_ = _fit_outcome(base, np.hstack([Z, indicators]), y)
 
     def _predict(self, Z: np.ndarray) -> dict[Any, np.ndarray]:
         baseline = _predict_outcome(self.model_, self._design(Z, self.control))
@@ -462,14 +581,15 @@ class SLearner(UpliftLearner):
 
 
 @_register
-@dataclass(eq=False)
 class TLearner(UpliftLearner):
-    """One outcome model per arm (control included); uplift = ``μ_a(x) − μ_control(x)``."""
+    """One outcome model per arm (control included); uplift = ``μ_a(x) − μ_control(x)``.
+
+    Fitted models: ``models_`` (arm label → outcome model)."""
 
     name: ClassVar[str] = "t_learner"
+    _fitted_models: ClassVar[tuple[str, ...]] = ("models_",)
 
-    def _fit(self, Z: np.ndarray, labels: np.ndarray, y: np.ndarray) -> None:
-        base = self._base_model()
+    def _fit(self, Z: np.ndarray, labels: np.ndarray, y: np.ndarray, base: BaseEstimator) -> None:
         self.models_ = {
             arm: _fit_outcome(base, Z[labels == arm], y[labels == arm])
             for arm in [self.control, *self.arms_]
@@ -481,26 +601,48 @@ class TLearner(UpliftLearner):
 
 
 @_register
-@dataclass(eq=False)
 class XLearner(TLearner):
     """Künzel et al.'s X-learner (see the module docstring).
 
-    Extra parameters: ``effect_base`` (regressor spec for ``τ0``/``τ1``; default ``base`` when
-    it is a regressor, else the classifier's counterpart regressor with default parameters),
-    ``propensity`` (``constant``: the arm's share of arm + control rows; ``model``: a
-    classifier ``propensity_base``, default logistic regression, fitted on arm vs control) and
-    ``propensity_clip`` (model propensities are clipped to ``[clip, 1 − clip]``).
+    Extra parameters: ``effect_base`` (regressor spec or estimator for ``τ0``/``τ1``; default
+    ``base`` when it is a regressor, else the classifier's counterpart regressor with default
+    parameters), ``propensity`` (``constant``: the arm's share of arm + control rows;
+    ``model``: a classifier ``propensity_base``, spec or estimator, default logistic
+    regression, fitted on arm vs control) and ``propensity_clip`` (model propensities are
+    clipped to ``[clip, 1 − clip]``). Fitted models: ``models_`` (the T-learner's),
+    ``effect_models_`` (arm → ``(τ0, τ1)``) and ``propensity_models_`` (arm → constant share
+    or fitted classifier).
     """
 
     name: ClassVar[str] = "x_learner"
+    _fitted_models: ClassVar[tuple[str, ...]] = (
+        "models_",
+        "effect_models_",
+        "propensity_models_",
+    )
 
-    effect_base: Mapping[str, Any] | None = None
-    propensity: str = "constant"
-    propensity_base: Mapping[str, Any] | None = None
-    propensity_clip: float = 0.01
+    def __init__(
+        self,
+        control: Any = None,
+        base: Mapping[str, Any] | BaseEstimator | None = None,
+        outcome: str = "auto",
+        preprocessor: Any = None,
+        seed: int = 0,
+        effect_base: Mapping[str, Any] | BaseEstimator | None = None,
+        propensity: str = "constant",
+        propensity_base: Mapping[str, Any] | BaseEstimator | None = None,
+        propensity_clip: float = 0.01,
+    ) -> None:
+        super().__init__(
+            control=control, base=base, outcome=outcome, preprocessor=preprocessor, seed=seed
+        )
+        self.effect_base = effect_base
+        self.propensity = propensity
+        self.propensity_base = propensity_base
+        self.propensity_clip = propensity_clip
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def _check_params(self) -> None:
+        super()._check_params()
         if self.propensity not in ("constant", "model"):
             raise ConfigError(
                 f"uplift learner 'x_learner': propensity must be 'constant' or 'model', "
@@ -512,35 +654,36 @@ class XLearner(TLearner):
                 f"uplift learner 'x_learner': propensity_clip must be in [0, 0.5), got {clip!r}"
             )
         if self.effect_base is not None:
-            name, _ = _check_base_spec(self.effect_base, "effect_base")
-            if name not in REGRESSORS:
-                raise ConfigError(
-                    f"effect_base {name!r} must be a regressor (the imputed effects are "
-                    f"continuous); valid names: {', '.join(sorted(REGRESSORS))}"
-                )
-            build_regressor(self.effect_base, seed=int(self.seed))
+            with self._about("effect_base"):
+                _effect_regressor(self.effect_base, seed=int(self.seed), role="effect_base")
         if self.propensity_base is not None:
-            build_classifier(self.propensity_base, seed=int(self.seed))
+            with self._about("propensity_base"):
+                _classifier(self.propensity_base, seed=int(self.seed), role="propensity_base")
 
     def _effect_model(self) -> BaseEstimator:
+        seed = int(self.seed)
         if self.effect_base is not None:
-            spec: Mapping[str, Any] = self.effect_base
-        elif self.base is not None and self.base["name"] in REGRESSORS:
-            spec = self.base
-        elif self.base is not None:
-            spec = {"name": CLASSIFIERS[self.base["name"]].effect_regressor}
-        else:
-            spec = {"name": DEFAULT_BASE["continuous"]}
-        return build_regressor(spec, seed=int(self.seed))
+            return _effect_regressor(self.effect_base, seed=seed, role="effect_base")
+        if self.base is None:
+            return build_regressor({"name": DEFAULT_BASE["continuous"]}, seed=seed)
+        if _is_estimator(self.base):
+            if not is_classifier(self.base):
+                return _seeded(self.base, seed)
+            entry = next((e for e in CLASSIFIERS.values() if type(self.base) is e.factory), None)
+            name = entry.effect_regressor if entry else DEFAULT_BASE["continuous"]
+            return build_regressor({"name": name}, seed=seed)
+        if self.base["name"] in REGRESSORS:
+            return build_regressor(self.base, seed=seed)
+        return build_regressor({"name": CLASSIFIERS[self.base["name"]].effect_regressor}, seed=seed)
 
-    def _fit(self, Z: np.ndarray, labels: np.ndarray, y: np.ndarray) -> None:
-        super()._fit(Z, labels, y)
+    def _fit(self, Z: np.ndarray, labels: np.ndarray, y: np.ndarray, base: BaseEstimator) -> None:
+        super()._fit(Z, labels, y, base)
         effect = self._effect_model()
         is_control = labels == self.control
         Z0, y0 = Z[is_control], y[is_control]
         mu0 = self.models_[self.control]
-        self.effect_models_: dict[Any, tuple[Any, Any]] = {}
-        self.propensity_models_: dict[Any, Any] = {}
+        effect_models: dict[Any, tuple[Any, Any]] = {}
+        propensity_models: dict[Any, Any] = {}
         for arm in self.arms_:
             in_arm = labels == arm
             Z1, y1 = Z[in_arm], y[in_arm]
@@ -548,19 +691,20 @@ class XLearner(TLearner):
             d0 = _predict_outcome(self.models_[arm], Z0) - y0
             tau1 = clone(effect).fit(Z1, d1)
             tau0 = clone(effect).fit(Z0, d0)
-            self.effect_models_[arm] = (tau0, tau1)
+            effect_models[arm] = (tau0, tau1)
             if self.propensity == "constant":
-                self.propensity_models_[arm] = len(y1) / (len(y1) + len(y0))
+                propensity_models[arm] = len(y1) / (len(y1) + len(y0))
             else:
                 spec = self.propensity_base or {"name": "logistic"}
                 target = np.concatenate([np.ones(len(y1)), np.zeros(len(y0))]).astype(np.int64)
-                model = build_classifier(spec, seed=int(self.seed))
-                self.propensity_models_[arm] = model.fit(np.vstack([Z1, Z0]), target)
+                model = _classifier(spec, seed=int(self.seed), role="propensity_base")
+                propensity_models[arm] = model.fit(np.vstack([Z1, Z0]), target)
+        self.effect_models_ = effect_models
+        self.propensity_models_ = propensity_models
 
     def propensity_scores(self, X: pd.DataFrame) -> pd.DataFrame:
         """``g(x)`` per arm (probability of the arm vs control) as used in the combination."""
-        if not hasattr(self, "propensity_models_"):
-            raise NotFittedError("x_learner is not fitted; call fit first")
+        self._check_fitted()
         frame, Z = self._features(X)
         return pd.DataFrame({a: self._g(a, Z) for a in self.arms_}, index=frame.index)
 
@@ -590,7 +734,8 @@ def build_uplift_learner(spec: Mapping[str, Any], *, seed: int, control: Any) ->
 
     ``seed`` and ``control`` come from the run config (one seed, one control label for the whole
     run), so the spec must not set them. Unknown names and parameters fail here with the valid
-    choices listed.
+    choices listed: the learner's own checks (normally run by ``fit``) run now, so a config
+    error surfaces before a pipeline loads any data.
     """
     if isinstance(spec, Mapping):
         clash = sorted({"seed", "control"} & set(spec))
@@ -602,4 +747,6 @@ def build_uplift_learner(spec: Mapping[str, Any], *, seed: int, control: Any) ->
     cls, params = resolve_spec(UPLIFT_LEARNERS, spec, kind="uplift learner")
     if control is None:
         raise ConfigError("build_uplift_learner needs a control arm label")
-    return cls(**params, seed=seed, control=control)
+    learner = cls(**params, seed=seed, control=control)
+    learner._check_params()
+    return learner
