@@ -11,6 +11,7 @@ from typing import Any
 
 from zenml import pipeline
 
+from liftlab.config.base import DataSource
 from liftlab.mlops.caching import ingest_cache_options, validated_config
 from steps.analysis import analyse_experiments
 from steps.etl import clean_data, ingest_data, validate_data
@@ -46,7 +47,8 @@ def ab_test_pipeline(
     output_dir: str = "outputs/ab_test",
 ) -> None:
     config = validated_config(locals())
-    raw_data, data_info = ingest_data.with_options(**ingest_cache_options(config))(config=config)
+    source = DataSource(data_path=config.get("data_path"), sql=config.get("sql"))
+    raw_data, data_info = ingest_data.with_options(**ingest_cache_options(source))(source=source)
     cleaned, audit = clean_data(raw_data=raw_data, config=config)
     validation = validate_data(clean_data=cleaned, config=config)
     results, srm, funnel_table, heterogeneity, looks = analyse_experiments(

@@ -10,7 +10,8 @@ from typing import Literal
 
 from zenml import pipeline
 
-from liftlab.config.training import load_inference_config, validated_parameters
+from liftlab.config.base import DataSource, validated_parameters
+from liftlab.config.training import load_inference_config
 from liftlab.mlops.caching import ingest_cache_options
 from steps.etl import ingest_data
 from steps.inference import publish_predictions, resolve_model, score_data, validate_scoring_data
@@ -32,7 +33,8 @@ def batch_inference_pipeline(
     output_dir: str | None = None,
 ) -> None:
     config = validated_parameters(load_inference_config, locals())
-    raw_data, data_info = ingest_data.with_options(**ingest_cache_options(config))(config=config)
+    source = DataSource(data_path=config.get("data_path"), sql=config.get("sql"))
+    raw_data, data_info = ingest_data.with_options(**ingest_cache_options(source))(source=source)
     model_ref = resolve_model(config=config)
     validation = validate_scoring_data(raw_data=raw_data, model_ref=model_ref)
     predictions = score_data(

@@ -12,8 +12,8 @@ from typing import Literal
 
 from zenml import pipeline
 
+from liftlab.config.base import validated_parameters
 from liftlab.config.campaign_uplift import load_campaign_config
-from liftlab.config.training import validated_parameters
 from liftlab.mlops.caching import file_cache_options
 from steps.analysis import summarise_campaign_uplift
 from steps.etl import build_silver_table, load_bronze, validate_bronze

@@ -13,7 +13,8 @@ from typing import Any
 
 from zenml import pipeline
 
-from liftlab.config.training import load_training_config, validated_parameters
+from liftlab.config.base import DataSource, validated_parameters
+from liftlab.config.training import load_training_config
 from liftlab.mlops.caching import ingest_cache_options
 from steps.etl import clean_ads, ingest_data, validate_ads
 from steps.promotion import decide_promotion_step, register_and_promote
@@ -46,7 +47,8 @@ def training_pipeline(
     output_dir: str | None = None,
 ) -> None:
     config = validated_parameters(load_training_config, locals())
-    raw_data, data_info = ingest_data.with_options(**ingest_cache_options(config))(config=config)
+    source = DataSource(data_path=config.get("data_path"), sql=config.get("sql"))
+    raw_data, data_info = ingest_data.with_options(**ingest_cache_options(source))(source=source)
     cleaned, audit = clean_ads(raw_data=raw_data, config=config)
     validation = validate_ads(clean_ads=cleaned, config=config)
     plan = plan_ads_split(clean_ads=cleaned, config=config, after="validate_ads")

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from zenml import pipeline
 
-from liftlab.config.training import validated_parameters
+from liftlab.config.base import DataSource, validated_parameters
 from liftlab.config.uplift import load_uplift_config
 from liftlab.mlops.caching import ingest_cache_options
 from steps.analysis import estimate_average_effects
@@ -49,7 +49,8 @@ def uplift_model_pipeline(
     output_dir: str | None = None,
 ) -> None:
     config = validated_parameters(load_uplift_config, locals())
-    raw_data, data_info = ingest_data.with_options(**ingest_cache_options(config))(config=config)
+    source = DataSource(data_path=config.get("data_path"), sql=config.get("sql"))
+    raw_data, data_info = ingest_data.with_options(**ingest_cache_options(source))(source=source)
     validation = validate_uplift_data(raw_data=raw_data, config=config)
     effects = estimate_average_effects(raw_data=raw_data, validation=validation, config=config)
     comparison, curves, policy, profits, targeting, summary, info = train_uplift_models(

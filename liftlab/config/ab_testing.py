@@ -8,12 +8,11 @@ never silently falls back to a default.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from liftlab.config.base import DataSourceConfig, format_validation_error
 from strategies.cleaning import ColumnRoles
 from strategies.errors import ConfigError
 from strategies.stats.analysis import AnalysisOptions
@@ -143,15 +142,9 @@ class NonparametricConfig(BaseModel):
         return NonparametricOptions(**values)
 
 
-class ABTestConfig(BaseModel):
+class ABTestConfig(DataSourceConfig):
     """Everything one A/B analysis run needs. Field docs are the user-facing reference."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    data_path: str | None = None
-    """CSV or Parquet file. With ``sql`` too, the file is available to the query as ``source``."""
-    sql: str | None = None
-    """A DuckDB query producing the analysis table (may read files itself)."""
     unit_column: str = "user_id"
     variant_column: str = "variant"
     control: str = "A"
@@ -182,8 +175,6 @@ class ABTestConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ABTestConfig:
-        if not self.data_path and not self.sql:
-            raise ValueError("set 'data_path' (CSV/Parquet file) or 'sql' (a DuckDB query)")
         names = [m.name for m in self.metrics]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -214,12 +205,6 @@ class ABTestConfig(BaseModel):
     @property
     def all_variants(self) -> list[str]:
         return [self.control, *self.variants]
-
-    @property
-    def resolved_data_path(self) -> Path | None:
-        if not self.data_path:
-            return None
-        return Path(os.path.expanduser(os.path.expandvars(self.data_path)))
 
     def design(self) -> ABDesign:
         return ABDesign(
@@ -277,17 +262,3 @@ def load_ab_config(values: dict[str, Any]) -> ABTestConfig:
         return ABTestConfig.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, "A/B test config")) from None
-
-
-def format_validation_error(exc: ValidationError, what: str) -> str:
-    """Turn pydantic's error list into one line per problem that names the offending key."""
-    lines = [f"invalid {what}:"]
-    for err in exc.errors():
-        location = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see the README for valid keys)"
-        elif message.startswith("Value error, "):
-            message = message.removeprefix("Value error, ")
-        lines.append(f"  - {location}: {message}")
-    return "\n".join(lines)

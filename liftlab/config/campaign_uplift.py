@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from liftlab.config.ab_testing import format_validation_error
+from liftlab.config.base import format_validation_error
 from strategies.campaign_sql import BRONZE_COLUMNS
 from strategies.campaign_uplift import CampaignOptions
 from strategies.errors import ConfigError

@@ -33,26 +33,28 @@ def _ab_validate(parameters: dict[str, Any]) -> Any:
 
 
 def _training_validate(parameters: dict[str, Any]) -> Any:
-    from liftlab.config.training import load_training_config, validated_parameters
+    from liftlab.config.base import validated_parameters
+    from liftlab.config.training import load_training_config
 
     return validated_parameters(load_training_config, parameters)
 
 
 def _inference_validate(parameters: dict[str, Any]) -> Any:
-    from liftlab.config.training import load_inference_config, validated_parameters
+    from liftlab.config.base import validated_parameters
+    from liftlab.config.training import load_inference_config
 
     return validated_parameters(load_inference_config, parameters)
 
 
 def _campaign_validate(parameters: dict[str, Any]) -> Any:
+    from liftlab.config.base import validated_parameters
     from liftlab.config.campaign_uplift import load_campaign_config
-    from liftlab.config.training import validated_parameters
 
     return validated_parameters(load_campaign_config, parameters)
 
 
 def _uplift_validate(parameters: dict[str, Any]) -> Any:
-    from liftlab.config.training import validated_parameters
+    from liftlab.config.base import validated_parameters
     from liftlab.config.uplift import load_uplift_config
 
     return validated_parameters(load_uplift_config, parameters)

@@ -8,13 +8,11 @@ typo in a model name or a parameter fails before any data is read or any model i
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from liftlab.config.ab_testing import format_validation_error
+from liftlab.config.base import DataSourceConfig, format_validation_error
 from strategies.cleaning import ColumnRoles, build_cleaning_strategies
 from strategies.errors import ConfigError
 from strategies.evaluation import METRIC_DIRECTIONS
@@ -74,26 +72,7 @@ class PromotionConfig(BaseModel):
         return value
 
 
-class _DataSource(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    data_path: str | None = None
-    """CSV or Parquet file. With ``sql`` too, the file is available to the query as ``source``."""
-    sql: str | None = None
-    """A DuckDB query producing the table (may read files itself)."""
-
-    @property
-    def resolved_data_path(self) -> Path | None:
-        if not self.data_path:
-            return None
-        return Path(os.path.expanduser(os.path.expandvars(self.data_path)))
-
-    def _check_source(self) -> None:
-        if not self.data_path and not self.sql:
-            raise ValueError("set 'data_path' (CSV/Parquet file) or 'sql' (a DuckDB query)")
-
-
-class TrainingConfig(_DataSource):
+class TrainingConfig(DataSourceConfig):
     """Everything one training run needs. Field docs are the user-facing reference."""
 
     target: str = "Approved_Conversion"
@@ -140,7 +119,6 @@ class TrainingConfig(_DataSource):
 
     @model_validator(mode="after")
     def _check(self) -> TrainingConfig:
-        self._check_source()
         try:
             build_feature_strategies(self.features)
             make_split(self.split)
@@ -214,7 +192,7 @@ class TrainingConfig(_DataSource):
         return rules.without_columns(sorted(mentioned - keep))
 
 
-class InferenceConfig(_DataSource):
+class InferenceConfig(DataSourceConfig):
     """Batch scoring with the registered champion (or a pinned version)."""
 
     model_name: str = "liftlab-conversion"
@@ -237,7 +215,6 @@ class InferenceConfig(_DataSource):
 
     @model_validator(mode="after")
     def _check(self) -> InferenceConfig:
-        self._check_source()
         if self.prediction_column in self.keep_columns:
             raise ValueError(
                 f"prediction_column {self.prediction_column!r} is also in keep_columns"
@@ -265,9 +242,3 @@ def load_inference_config(values: dict[str, Any]) -> InferenceConfig:
         return InferenceConfig.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, "inference config")) from None
-
-
-def validated_parameters(loader, parameters: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
-    """Drop unset (None) parameters so defaults apply, validate, return a JSON-ready dict."""
-    given = {k: v for k, v in parameters.items() if v is not None}
-    return loader(given).model_dump(mode="json")

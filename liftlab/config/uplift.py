@@ -7,13 +7,11 @@ name fails before any data is read.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from liftlab.config.ab_testing import format_validation_error
+from liftlab.config.base import DataSourceConfig, format_validation_error
 from strategies.errors import ConfigError
 from strategies.uplift.evaluation import RANK_METRICS
 from strategies.uplift.learners import build_uplift_learner
@@ -42,13 +40,9 @@ class OutcomeConfig(BaseModel):
     """Overrides the global ``learners`` for this outcome."""
 
 
-class UpliftModelConfig(BaseModel):
+class UpliftModelConfig(DataSourceConfig):
     """Everything one uplift-modelling run needs. Field docs are the user-facing reference."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    data_path: str | None = None
-    sql: str | None = None
     id_column: str | None = None
     """Customer id; the row number when the data has none (Hillstrom)."""
     treatment_column: str = "segment"
@@ -79,8 +73,6 @@ class UpliftModelConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> UpliftModelConfig:
-        if not self.data_path and not self.sql:
-            raise ValueError("set 'data_path' (CSV/Parquet file) or 'sql' (a DuckDB query)")
         if self.control in self.arms:
             raise ValueError(f"control {self.control!r} is also listed in 'arms'")
         names = [o.name for o in self.outcomes]
@@ -117,12 +109,6 @@ class UpliftModelConfig(BaseModel):
         if self.rank_by not in RANK_METRICS:  # pragma: no cover - Literal guards it
             raise ValueError(f"rank_by must be one of {RANK_METRICS}")
         return self
-
-    @property
-    def resolved_data_path(self) -> Path | None:
-        if not self.data_path:
-            return None
-        return Path(os.path.expanduser(os.path.expandvars(self.data_path)))
 
     @property
     def feature_columns(self) -> list[str]:

@@ -6,38 +6,29 @@ there means a bad config fails before any step runs and before anything is writt
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from liftlab.config.ab_testing import load_ab_config
+from liftlab.config.base import DataSource, validated_parameters
 from strategies.errors import InputDataError
 
 
 def validated_config(parameters: dict[str, Any]) -> dict[str, Any]:
     """Drop unset (None) parameters so the config's defaults apply, validate, return a plain
     JSON-ready dict for the steps."""
-    given = {k: v for k, v in parameters.items() if v is not None}
-    return load_ab_config(given).model_dump(mode="json")
+    return validated_parameters(load_ab_config, parameters)
 
 
-def data_source(config: dict[str, Any]) -> tuple[Path | None, str | None]:
-    """``(data file, DuckDB query)`` of any pipeline config with ``data_path``/``sql`` keys;
-    ``~`` and ``$VARS`` in the path are expanded."""
-    raw = config.get("data_path")
-    path = Path(os.path.expanduser(os.path.expandvars(raw))) if raw else None
-    return path, config.get("sql") or None
-
-
-def ingest_cache_options(config: dict[str, Any]) -> dict[str, Any]:
-    """Step options for the ingest step (any pipeline whose config has ``data_path``/``sql``).
+def ingest_cache_options(source: DataSource) -> dict[str, Any]:
+    """Step options for the ingest step.
 
     A file source is declared as a cache file dependency (its content is part of the cache key),
     so an edited file is read again. A SQL source may read any file, so it is never cached.
     """
     from zenml.config.cache_policy import CachePolicy
 
-    path, sql = data_source(config)
+    path, sql = source.resolved_data_path, source.sql or None
     if path is not None and not path.is_file():
         raise InputDataError(
             f"data file not found: {path} (set 'data_path' in the config){_demo_hint([path])}"

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 from zenml import step
 
-from liftlab.mlops.caching import data_source
+from liftlab.config.base import DataSource
 from liftlab.mlops.materializers import ZstdPandasMaterializer
 from strategies.ingest import file_fingerprint, load_source
 
 
 @step(output_materializers={"raw_data": ZstdPandasMaterializer})
 def ingest_data(
-    config: dict[str, Any],
+    source: DataSource,
 ) -> tuple[Annotated[pd.DataFrame, "raw_data"], Annotated[dict, "data_info"]]:
     """Load the analysis table and fingerprint the source file (for the MLflow data tag).
 
     Caching: the pipeline declares the data file as a cache dependency, so a changed file is
     read again instead of being served from a stale cache.
     """
-    path, sql = data_source(config)
+    path, sql = source.resolved_data_path, source.sql or None
     frame = load_source(path, sql=sql)
     info = {
         "source": str(path) if path else "sql",

@@ -10,7 +10,7 @@ from scipy import stats
 
 from strategies.stats.analysis import AnalysisOptions, analyse
 from strategies.stats.metrics import MetricSpec
-from tests.test_stats_support import analyse_raw, raw_frame, two_arm_stats
+from tests.strategies.stats.test_support import analyse_raw, raw_frame, two_arm_stats
 
 CTR = MetricSpec("ctr", "ratio", numerator="clicks", denominator="sessions")
 

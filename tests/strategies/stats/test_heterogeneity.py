@@ -13,7 +13,7 @@ from strategies.stats.aggregate import aggregate
 from strategies.stats.analysis import AnalysisOptions, AnalysisResult, analyse
 from strategies.stats.heterogeneity import HETEROGENEITY_COLUMNS, heterogeneity
 from strategies.stats.metrics import MetricSpec
-from tests.test_stats_support import simulate_normal_arm
+from tests.strategies.stats.test_support import simulate_normal_arm
 
 REV = MetricSpec("rev", "mean", column="y")
 CR = MetricSpec("cr", "proportion", column="c")

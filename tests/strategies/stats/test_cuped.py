@@ -21,7 +21,7 @@ from strategies.errors import ConfigError, InputDataError
 from strategies.stats.aggregate import aggregate
 from strategies.stats.analysis import AnalysisOptions, analyse
 from strategies.stats.metrics import MetricSpec
-from tests.test_stats_support import (
+from tests.strategies.stats.test_support import (
     analyse_raw,
     simulate_bivariate_normal_arm,
     stats_frame,

@@ -8,7 +8,7 @@ import pytest
 from strategies.stats.analysis import AnalysisOptions, analyse
 from strategies.stats.decisions import decide
 from strategies.stats.metrics import MetricSpec
-from tests.test_stats_support import stats_frame
+from tests.strategies.stats.test_support import stats_frame
 
 #          status  p_adj  abs_diff rel_lo rel_hi  direction   expected
 CASES = [

@@ -5,7 +5,6 @@ the ad-table expectation suite and the gold-table writers."""
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -32,8 +31,9 @@ from strategies.training import (
     train_candidates,
 )
 from strategies.validation import ValidationRules, validate
+from tests.conftest import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = REPO_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -299,13 +299,14 @@ def test_write_outputs_is_all_or_nothing(tmp_path) -> None:
 
 
 def test_missing_demo_data_says_which_command_makes_it(tmp_path) -> None:
+    from liftlab.config.base import DataSource
     from liftlab.mlops.caching import file_cache_options, ingest_cache_options
 
     with pytest.raises(InputDataError, match="liftlab simulate-ads --new"):
-        ingest_cache_options({"data_path": str(tmp_path / "data" / "demo" / "ads_new.csv")})
+        ingest_cache_options(DataSource(data_path=str(tmp_path / "data" / "demo" / "ads_new.csv")))
     missing = [tmp_path / "data" / "demo" / "campaigns" / "campaigns.csv"]
     with pytest.raises(InputDataError, match="liftlab simulate-campaigns"):
         file_cache_options(missing)
     with pytest.raises(InputDataError) as excinfo:
-        ingest_cache_options({"data_path": str(tmp_path / "mine.csv")})
+        ingest_cache_options(DataSource(data_path=str(tmp_path / "mine.csv")))
     assert "simulate" not in str(excinfo.value)

@@ -12,10 +12,10 @@ from scipy import stats
 from liftlab.config.ab_testing import load_ab_config
 from strategies.ingest import load_source
 from strategies.stats.run import run_ab_analysis
-from tests.conftest import shared_file
+from tests.conftest import REPO_ROOT, shared_file
 
 pytestmark = pytest.mark.shared_data
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "ab_test_hillstrom.yaml"
+CONFIG = REPO_ROOT / "configs" / "ab_test_hillstrom.yaml"
 
 
 def _config(data: Path, **overrides):

@@ -12,7 +12,12 @@ from strategies.errors import ConfigError
 from strategies.stats.analysis import AnalysisOptions, analyse
 from strategies.stats.frequentist import fieller_interval
 from strategies.stats.metrics import MetricSpec
-from tests.test_stats_support import analyse_raw, simulate_normal_arm, stats_frame, two_arm_stats
+from tests.strategies.stats.test_support import (
+    analyse_raw,
+    simulate_normal_arm,
+    stats_frame,
+    two_arm_stats,
+)
 
 
 def textbook_fieller(a, b, v11, v22, v12, t) -> tuple[float, float]:

@@ -13,8 +13,7 @@ from zenml.enums import ExecutionStatus
 
 from liftlab.simulate.experiments import ExperimentSpec, SimulationConfig, simulate, write_dataset
 from strategies.errors import ConfigError, DataValidationError, InputDataError
-
-pytestmark = pytest.mark.slow
+from tests.conftest import REPO_ROOT
 
 RESULT_COLUMNS = [
     "experiment", "segment", "metric", "control", "variant", "n_control", "n_variant",
@@ -192,7 +191,7 @@ def test_walkthrough_notebook_executes(demo_run) -> None:
     import nbformat
     from nbclient import NotebookClient
 
-    notebook_dir = Path(__file__).resolve().parents[1] / "notebooks"
+    notebook_dir = REPO_ROOT / "notebooks"
     notebook = nbformat.read(notebook_dir / "ab_test_walkthrough.ipynb", as_version=4)
     resources = {"metadata": {"path": str(notebook_dir)}}
     NotebookClient(notebook, timeout=300, kernel_name="python3", resources=resources).execute()
@@ -293,7 +292,7 @@ def test_shipped_sequential_config_runs_with_every_layer(
     """configs/ab_test_sequential.yaml (CUPED, guardrail, Bayesian, group-sequential) plus the
     non-parametric layer, end to end on data with known effects."""
     data, _ = big_effects
-    shipped = Path(__file__).resolve().parents[1] / "configs" / "ab_test_sequential.yaml"
+    shipped = REPO_ROOT / "configs" / "ab_test_sequential.yaml"
     content = yaml.safe_load(shipped.read_text())
     out = tmp_path / "out"
     content["parameters"].update(

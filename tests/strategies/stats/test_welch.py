@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from strategies.stats.metrics import MetricSpec
-from tests.test_stats_support import analyse_raw, raw_frame
+from tests.strategies.stats.test_support import analyse_raw, raw_frame
 
 MEAN = [MetricSpec("m", "mean", column="y")]
 

@@ -11,7 +11,7 @@ from strategies.errors import ConfigError, InputDataError
 from strategies.stats.aggregate import aggregate
 from strategies.stats.analysis import RESULT_COLUMNS, AnalysisOptions, analyse
 from strategies.stats.metrics import MetricSpec
-from tests.test_stats_support import stats_frame
+from tests.strategies.stats.test_support import stats_frame
 
 EXPECTED_COLUMNS = [
     "experiment", "segment", "metric", "metric_type", "control", "variant", "n_control",

@@ -26,8 +26,7 @@ import yaml
 
 from liftlab.simulate.ads import AdSimulationConfig, simulate_ads, write_ads
 from strategies.errors import ConfigError
-
-pytestmark = pytest.mark.slow
+from tests.conftest import REPO_ROOT
 
 MODEL = "test-conversion"
 FAST_CANDIDATES = [
@@ -319,7 +318,7 @@ def test_kag_grouped_cv_best_model_beats_baseline(zenml_stack, tmp_path) -> None
     from tests.conftest import shared_file
 
     kag = shared_file("KAG_conversion_data.csv")
-    repo = Path(__file__).resolve().parents[1]
+    repo = REPO_ROOT
     content = yaml.safe_load((repo / "configs" / "training_kag.yaml").read_text())
     parameters = content["parameters"]
     parameters.update(
@@ -353,7 +352,7 @@ def test_unknown_candidate_fails_before_running(zenml_stack, tmp_path) -> None:
 def test_schedule_config_on_the_local_stack_explains_what_to_do(story, tmp_path) -> None:
     from liftlab.ops.runner import run_config
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = REPO_ROOT
     content = yaml.safe_load((repo / "configs" / "training_schedule.yaml").read_text())
     content["parameters"].update(data_path=str(story["data"]), output_dir=str(tmp_path / "o"))
     config = tmp_path / "training_schedule.yaml"
@@ -375,7 +374,7 @@ def test_interrupted_run_moves_nothing(story, first_run, tmp_path) -> None:
         code = f"from liftlab.ops.runner import run_config; run_config({str(config)!r})"
         process = subprocess.Popen(
             [sys.executable, "-c", code],
-            stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1],
+            stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
             env={**os.environ, "ZENML_LOGGING_VERBOSITY": "INFO"},  # to see the step start
         )  # fmt: skip
         try:

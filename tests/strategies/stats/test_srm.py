@@ -13,7 +13,7 @@ from strategies.stats.aggregate import aggregate
 from strategies.stats.analysis import AnalysisOptions, analyse
 from strategies.stats.metrics import MetricSpec
 from strategies.stats.srm import srm_check
-from tests.test_stats_support import stats_frame
+from tests.strategies.stats.test_support import stats_frame
 
 PROP = [MetricSpec("cr", "proportion", column="c")]
 

@@ -16,10 +16,9 @@ from liftlab.config.campaign_uplift import CampaignUpliftConfig
 from liftlab.config.uplift import UpliftModelConfig, load_uplift_config
 from liftlab.simulate.campaigns import CampaignSimulationConfig, simulate_campaigns, write_campaigns
 from strategies.errors import ConfigError
+from tests.conftest import REPO_ROOT
 
-pytestmark = pytest.mark.slow
-
-REPO = Path(__file__).resolve().parents[1]
+REPO = REPO_ROOT
 
 
 def _config(folder: Path, name: str, parameters: dict) -> Path:

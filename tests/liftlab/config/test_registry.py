@@ -12,8 +12,9 @@ import yaml
 from liftlab.config.ab_testing import ABTestConfig, load_ab_config
 from liftlab.config.registry import check_run_config
 from strategies.errors import ConfigError
+from tests.conftest import REPO_ROOT
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+CONFIGS = sorted((REPO_ROOT / "configs").glob("*.yaml"))
 
 
 def test_configs_exist() -> None:

@@ -16,7 +16,11 @@ from scipy import stats
 
 from strategies.stats.analysis import AnalysisOptions, analyse
 from strategies.stats.metrics import MetricSpec
-from tests.test_stats_support import simulate_binomial_arm, simulate_normal_arm, two_arm_stats
+from tests.strategies.stats.test_support import (
+    simulate_binomial_arm,
+    simulate_normal_arm,
+    two_arm_stats,
+)
 
 N_EXP = 20_000
 

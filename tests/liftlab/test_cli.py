@@ -8,9 +8,10 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from liftlab.cli import app
+from tests.conftest import REPO_ROOT
 
 runner = CliRunner()
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = REPO_ROOT / "configs"
 
 
 def test_every_command_has_help() -> None:

@@ -9,7 +9,7 @@ from statsmodels.stats import proportion as smp
 
 from strategies.stats.analysis import AnalysisOptions, analyse
 from strategies.stats.metrics import MetricSpec
-from tests.test_stats_support import stats_frame
+from tests.strategies.stats.test_support import stats_frame
 
 PROP = [MetricSpec("cr", "proportion", column="converted")]
 

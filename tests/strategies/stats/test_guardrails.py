@@ -11,7 +11,7 @@ from strategies.errors import ConfigError
 from strategies.stats.analysis import AnalysisOptions, analyse
 from strategies.stats.decisions import guardrail_status
 from strategies.stats.metrics import MetricSpec
-from tests.test_stats_support import stats_frame
+from tests.strategies.stats.test_support import stats_frame
 
 #  status  rel_lo  rel_hi  direction  margin  expected
 CASES = [

@@ -1,0 +1,97 @@
+"""What every pipeline config shares: a strict pydantic base, the data-source part and one load
+function that turns pydantic's errors into a :class:`ConfigError` naming each bad key.
+
+A config is the contract a user writes under ``parameters:`` in YAML. Strict (``extra="forbid"``)
+because a misspelt key silently falling back to a default is the worst kind of wrong result.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from strategies.errors import ConfigError
+
+__all__ = [
+    "DataSource",
+    "DataSourceConfig",
+    "StrictModel",
+    "format_validation_error",
+    "load_config",
+    "validated_parameters",
+]
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base of every config model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def expand_path(raw: str) -> Path:
+    """A user-written path with ``~`` and ``$VARS`` expanded."""
+    return Path(os.path.expanduser(os.path.expandvars(raw)))
+
+
+class DataSource(StrictModel):
+    """Where a pipeline's input table comes from: a CSV/Parquet file, a read-only DuckDB query,
+    or both (the file is then available to the query as ``source``)."""
+
+    data_path: str | None = None
+    """CSV or Parquet file. With ``sql`` too, the file is available to the query as ``source``."""
+    sql: str | None = None
+    """A DuckDB query producing the table (may read files itself)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSource:
+        if not self.data_path and not self.sql:
+            raise ValueError("set 'data_path' (CSV/Parquet file) or 'sql' (a DuckDB query)")
+        return self
+
+    @property
+    def resolved_data_path(self) -> Path | None:
+        return expand_path(self.data_path) if self.data_path else None
+
+
+class DataSourceConfig(DataSource):
+    """A pipeline config that reads one table: it *is* a data source plus its own fields."""
+
+    @property
+    def source(self) -> DataSource:
+        """Only the source part, so the ingest step's cache key ignores every other field."""
+        return DataSource(data_path=self.data_path, sql=self.sql)
+
+
+def format_validation_error(exc: ValidationError, what: str) -> str:
+    """Turn pydantic's error list into one line per problem that names the offending key."""
+    lines = [f"invalid {what}:"]
+    for err in exc.errors():
+        location = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see the README for valid keys)"
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        lines.append(f"  - {location}: {message}")
+    return "\n".join(lines)
+
+
+def load_config(model: type[Model], values: Mapping[str, Any], what: str) -> Model:
+    """Validate raw parameters into ``model``, or raise a ConfigError naming every bad key."""
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, what)) from None
+
+
+def validated_parameters(loader, parameters: Mapping[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+    """Drop unset (None) parameters so defaults apply, validate with ``loader``, return a
+    JSON-ready dict (what a pipeline function hands its steps)."""
+    given = {k: v for k, v in parameters.items() if v is not None}
+    return loader(given).model_dump(mode="json")
