@@ -562,6 +562,7 @@ def _skops_cases():
 @pytest.mark.parametrize("case", range(5))
 def test_skops_round_trip_with_trusted_types_only(case):
     import skops.io
+
     from liftlab.mlops.model_tracking import TRUSTED_MODULES, trusted_types
 
     _, learner, X, t, y = _skops_cases()[case]
