@@ -8,8 +8,6 @@ Run it with ``zenml pipeline run pipelines.campaign_uplift.campaign_uplift_pipel
 
 from __future__ import annotations
 
-from typing import Literal
-
 from zenml import pipeline
 
 from liftlab.config.base import validated_parameters
@@ -18,6 +16,7 @@ from liftlab.mlops.caching import file_cache_options
 from steps.analysis import summarise_campaign_uplift
 from steps.etl import build_silver_table, load_bronze, validate_bronze
 from steps.reporting import build_campaign_report, publish_campaign_results
+from strategies.stats.corrections import Correction
 
 
 @pipeline
@@ -29,7 +28,7 @@ def campaign_uplift_pipeline(
     pre_window_days: int | None = None,
     cuped: bool | None = None,
     alpha: float | None = None,
-    correction: Literal["holm", "hochberg", "bh", "bonferroni", "none"] | None = None,
+    correction: Correction | None = None,
     control_share: float | None = None,
     control_shares: dict[str, float] | None = None,
     min_effect: float | None = None,

@@ -21,6 +21,7 @@ from steps.etl import ingest_data, validate_uplift_data
 from steps.promotion import decide_uplift_registration, register_uplift_models
 from steps.reporting import build_uplift_report, publish_uplift_results
 from steps.training import train_uplift_models
+from strategies.stats.corrections import Correction
 
 
 @pipeline
@@ -42,7 +43,7 @@ def uplift_model_pipeline(
     top_fraction: float | None = None,
     n_bootstrap: int | None = None,
     alpha: float | None = None,
-    correction: Literal["holm", "hochberg", "bh", "bonferroni", "none"] | None = None,
+    correction: Correction | None = None,
     model_name: str | None = None,
     duckdb_path: str | None = None,
     seed: int | None = None,

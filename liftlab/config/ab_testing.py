@@ -15,14 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from liftlab.config.base import DataSourceConfig, format_validation_error
 from strategies.cleaning import ColumnRoles
 from strategies.errors import ConfigError
-from strategies.stats.analysis import AnalysisOptions
+from strategies.stats.analysis import AnalysisOptions, RelCiMethod
+from strategies.stats.corrections import Correction, CorrectionScope
 from strategies.stats.layers import BayesianOptions, NonparametricOptions, SequentialOptions
-from strategies.stats.metrics import MetricSpec
+from strategies.stats.metrics import METRIC_TYPES, Direction, MetricSpec, Role
 from strategies.stats.run import ABDesign
 from strategies.validation import DEFAULT_FUNNEL
-
-METRIC_TYPES = ("proportion", "mean", "ratio")
-CORRECTIONS = ("holm", "hochberg", "bh", "bonferroni", "none")
 
 DEFAULT_CLEANING: list[dict[str, Any]] = [
     {"name": "normalize_variant_labels"},
@@ -41,11 +39,11 @@ class MetricConfig(BaseModel):
     column: str | None = None
     numerator: str | None = None
     denominator: str | None = None
-    direction: Literal["increase", "decrease"] = "increase"
+    direction: Direction = "increase"
     min_effect: float = Field(default=0.02, ge=0.0)
     covariate: str | None = None
     """Pre-period column for CUPED variance reduction (e.g. pre_revenue)."""
-    role: Literal["primary", "secondary", "guardrail"] = "primary"
+    role: Role = "primary"
     non_inferiority_margin: float = Field(default=0.0, ge=0.0)
     """For guardrails: the relative deterioration still tolerated (0.02 = 2 %)."""
 
@@ -161,9 +159,9 @@ class ABTestConfig(DataSourceConfig):
     """Funnel stages in order; each stage present in the data must not exceed the one before."""
     expected_split: dict[str, float] | None = None
     alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
-    correction: Literal["holm", "hochberg", "bh", "bonferroni", "none"] = "holm"
-    correction_scope: Literal["run", "experiment", "metric"] = "run"
-    rel_ci_method: Literal["delta", "fieller"] = "delta"
+    correction: Correction = "holm"
+    correction_scope: CorrectionScope = "run"
+    rel_ci_method: RelCiMethod = "delta"
     proportion_test: Literal["z", "chi2"] = "z"
     continuity_correction: bool = False
     srm_alpha: float = Field(default=0.001, gt=0.0, lt=0.5)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -16,6 +16,7 @@ from liftlab.config.base import format_validation_error
 from strategies.campaign_sql import BRONZE_COLUMNS
 from strategies.campaign_uplift import CampaignOptions
 from strategies.errors import ConfigError
+from strategies.stats.corrections import Correction
 
 TABLES = tuple(BRONZE_COLUMNS)
 
@@ -42,7 +43,7 @@ class CampaignUpliftConfig(BaseModel):
     """Pre-campaign spend period for CUPED: [send_at − pre_window_days, send_at)."""
     cuped: bool = True
     alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
-    correction: Literal["holm", "hochberg", "bh", "bonferroni", "none"] = "holm"
+    correction: Correction = "holm"
     control_share: float = Field(default=0.2, gt=0.0, lt=1.0)
     """Planned control share (SRM check) unless the campaigns table has ``control_share``."""
     control_shares: dict[str, float] = Field(default_factory=dict)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from liftlab.config.base import DataSourceConfig, format_validation_error
 from strategies.errors import ConfigError
+from strategies.stats.corrections import Correction
 from strategies.uplift.evaluation import RANK_METRICS
 from strategies.uplift.learners import build_uplift_learner
 
@@ -63,7 +64,7 @@ class UpliftModelConfig(DataSourceConfig):
     """Contact exactly this share (best expected profit first) instead of all with profit > 0."""
     n_bootstrap: int = Field(default=200, ge=20, le=5000)
     alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
-    correction: Literal["holm", "hochberg", "bh", "bonferroni", "none"] = "holm"
+    correction: Correction = "holm"
     model_name: str = Field(default="liftlab-uplift", min_length=1, max_length=180)
     """Registered model name prefix: one model per outcome, ``<model_name>-<outcome>``."""
     duckdb_path: str = "outputs/liftlab.duckdb"

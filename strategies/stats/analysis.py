@@ -71,6 +71,8 @@ from scipy import stats as sps
 from strategies.errors import ConfigError, InputDataError
 from strategies.stats.aggregate import LABEL_COLUMNS, OVERALL_SEGMENT
 from strategies.stats.corrections import (
+    Correction,
+    CorrectionScope,
     adjust_by_family,
     check_correction,
     check_correction_scope,
@@ -155,7 +157,7 @@ class AnalysisOptions:
 
     control: str
     alpha: float = 0.05
-    correction: Literal["holm", "hochberg", "bh", "bonferroni", "none"] = "holm"
+    correction: Correction = "holm"
     proportion_test: Literal["z", "chi2"] = "z"
     pooled_se: bool = True
     continuity_correction: bool = False
@@ -163,7 +165,7 @@ class AnalysisOptions:
     srm_alpha: float = 0.001
     experiment_splits: Mapping[str, Mapping[str, float]] | None = None
     rel_ci_method: RelCiMethod = "delta"
-    correction_scope: Literal["run", "experiment", "metric"] = "run"
+    correction_scope: CorrectionScope = "run"
 
     def __post_init__(self) -> None:
         if not isinstance(self.control, str) or not self.control:
