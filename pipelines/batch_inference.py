@@ -1,7 +1,7 @@
 """Batch inference: score new ads with the champion model and publish a gold predictions table.
 
 Run it with ``zenml pipeline run pipelines.batch_inference.batch_inference_pipeline
--c configs/inference.yaml``. Parameters mirror :class:`liftlab.config.training.InferenceConfig`.
+-c configs/inference.yaml``. Parameters mirror :class:`liftlab.config.inference.InferenceConfig`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Literal
 from zenml import pipeline
 
 from liftlab.config.base import DataSource, validated_parameters
-from liftlab.config.training import load_inference_config
+from liftlab.config.inference import load_inference_config
 from liftlab.mlops.caching import ingest_cache_options
 from steps.etl import ingest_data
 from steps.inference import publish_predictions, resolve_model, score_data, validate_scoring_data

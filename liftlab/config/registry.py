@@ -41,7 +41,7 @@ def _training_validate(parameters: dict[str, Any]) -> Any:
 
 def _inference_validate(parameters: dict[str, Any]) -> Any:
     from liftlab.config.base import validated_parameters
-    from liftlab.config.training import load_inference_config
+    from liftlab.config.inference import load_inference_config
 
     return validated_parameters(load_inference_config, parameters)
 

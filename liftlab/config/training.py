@@ -1,4 +1,5 @@
-"""Run configuration of the conversion-prediction pipelines (training and batch inference).
+"""Run configuration of the conversion-prediction training pipeline (batch inference has
+:mod:`liftlab.config.inference`).
 
 The YAML a user writes (``configs/training*.yaml``, ``configs/inference*.yaml``) puts these
 fields under ``parameters:``; the pipelines' signatures mirror them one to one (a test keeps the
@@ -8,7 +9,7 @@ typo in a model name or a parameter fails before any data is read or any model i
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -192,53 +193,9 @@ class TrainingConfig(DataSourceConfig):
         return rules.without_columns(sorted(mentioned - keep))
 
 
-class InferenceConfig(DataSourceConfig):
-    """Batch scoring with the registered champion (or a pinned version)."""
-
-    model_name: str = "liftlab-conversion"
-    model_alias: str = "champion"
-    model_version: int | None = Field(default=None, ge=1)
-    """Pin one version instead of following the alias."""
-    keep_columns: list[str] = Field(
-        default_factory=lambda: ["ad_id", "xyz_campaign_id", "fb_campaign_id"]
-    )
-    """Columns copied from the input into the predictions table (identifiers for joins)."""
-    prediction_column: str = "predicted_conversions"
-    formats: list[Literal["parquet", "csv"]] = Field(
-        default_factory=lambda: ["parquet", "csv"], min_length=1
-    )
-    duckdb_path: str | None = "outputs/liftlab.duckdb"
-    """DuckDB database that receives the gold table (null: no database)."""
-    duckdb_table: str = Field(default="gold_conversion_predictions", pattern=r"^[A-Za-z_]\w*$")
-    write_mode: Literal["replace", "append"] = "replace"
-    output_dir: str = "outputs/inference"
-
-    @model_validator(mode="after")
-    def _check(self) -> InferenceConfig:
-        if self.prediction_column in self.keep_columns:
-            raise ValueError(
-                f"prediction_column {self.prediction_column!r} is also in keep_columns"
-            )
-        return self
-
-    @property
-    def model_uri(self) -> str:
-        if self.model_version is not None:
-            return f"models:/{self.model_name}/{self.model_version}"
-        return f"models:/{self.model_name}@{self.model_alias}"
-
-
 def load_training_config(values: dict[str, Any]) -> TrainingConfig:
     """Validate raw parameters into a :class:`TrainingConfig`, or raise a readable ConfigError."""
     try:
         return TrainingConfig.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, "training config")) from None
-
-
-def load_inference_config(values: dict[str, Any]) -> InferenceConfig:
-    """Validate raw parameters into an :class:`InferenceConfig`, or raise a readable error."""
-    try:
-        return InferenceConfig.model_validate(values)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, "inference config")) from None

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from zenml import get_step_context, save_artifact, step
 
-from liftlab.config.training import load_inference_config
+from liftlab.config.inference import load_inference_config
 from liftlab.mlops.materializers import ZstdPandasMaterializer
 from liftlab.mlops.publishing import write_duckdb_table, write_outputs
 from liftlab.mlops.registry import load_sklearn, model_info, resolve_version

@@ -12,10 +12,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from liftlab.config.inference import InferenceConfig, load_inference_config
 from liftlab.config.training import (
-    InferenceConfig,
     TrainingConfig,
-    load_inference_config,
     load_training_config,
 )
 from liftlab.mlops.publishing import write_duckdb_table, write_outputs

@@ -1,0 +1,55 @@
+"""Run configuration of the batch-inference pipeline: which registered model scores which data,
+and where the predictions go. Validated before anything is read or loaded."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from liftlab.config.base import DataSourceConfig, format_validation_error
+from strategies.errors import ConfigError
+
+
+class InferenceConfig(DataSourceConfig):
+    """Batch scoring with the registered champion (or a pinned version)."""
+
+    model_name: str = "liftlab-conversion"
+    model_alias: str = "champion"
+    model_version: int | None = Field(default=None, ge=1)
+    """Pin one version instead of following the alias."""
+    keep_columns: list[str] = Field(
+        default_factory=lambda: ["ad_id", "xyz_campaign_id", "fb_campaign_id"]
+    )
+    """Columns copied from the input into the predictions table (identifiers for joins)."""
+    prediction_column: str = "predicted_conversions"
+    formats: list[Literal["parquet", "csv"]] = Field(
+        default_factory=lambda: ["parquet", "csv"], min_length=1
+    )
+    duckdb_path: str | None = "outputs/liftlab.duckdb"
+    """DuckDB database that receives the gold table (null: no database)."""
+    duckdb_table: str = Field(default="gold_conversion_predictions", pattern=r"^[A-Za-z_]\w*$")
+    write_mode: Literal["replace", "append"] = "replace"
+    output_dir: str = "outputs/inference"
+
+    @model_validator(mode="after")
+    def _check(self) -> InferenceConfig:
+        if self.prediction_column in self.keep_columns:
+            raise ValueError(
+                f"prediction_column {self.prediction_column!r} is also in keep_columns"
+            )
+        return self
+
+    @property
+    def model_uri(self) -> str:
+        if self.model_version is not None:
+            return f"models:/{self.model_name}/{self.model_version}"
+        return f"models:/{self.model_name}@{self.model_alias}"
+
+
+def load_inference_config(values: dict[str, Any]) -> InferenceConfig:
+    """Validate raw parameters into an :class:`InferenceConfig`, or raise a readable error."""
+    try:
+        return InferenceConfig.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, "inference config")) from None
