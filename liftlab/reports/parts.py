@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-from collections.abc import Mapping
+import importlib.resources.abc
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.loaders import split_template_path
 
 from liftlab.reports.format import DASH, compact, example_values, fmt_int, fmt_text, truthy
 
-__all__ = ["header_context", "load_template", "run_items", "validation_view"]
+__all__ = [
+    "TEMPLATE_LOCATION",
+    "header_context",
+    "load_template",
+    "run_items",
+    "template_dir",
+    "validation_view",
+]
 
 RUN_LABELS = {
     "pipeline": "Pipeline",
@@ -34,22 +44,50 @@ _RUN_MONO = {"data_sha256", "git_commit", "mlflow_run_id", "mlflow_tracking_uri"
 _MAX_EXAMPLES = 8
 
 
+# Where the report templates live: (package, folder inside it). The one place to change when the
+# folder moves; pyproject.toml's package-data must follow it.
+TEMPLATE_LOCATION = ("liftlab", "templates")
+
+
+def template_dir() -> importlib.resources.abc.Traversable:
+    """The templates folder as package data: a real folder in a checkout or an editable
+    install, a folder inside the wheel's install or a zip entry otherwise."""
+    package, folder = TEMPLATE_LOCATION
+    return importlib.resources.files(package).joinpath(folder)
+
+
+def _template_source(name: str) -> tuple[str, str | None, Callable[[], bool]] | None:
+    """``jinja2.FunctionLoader`` callback: one template (or partial) by its name relative to
+    the templates folder; ``None`` (template not found) for a missing file. Package data does
+    not change while the process runs, so a loaded template is always up to date."""
+    resource = template_dir().joinpath(*split_template_path(name))
+    if not resource.is_file():
+        return None
+    filename = str(resource) if isinstance(resource, Path) else None
+    return resource.read_text(encoding="utf-8"), filename, lambda: True
+
+
 @functools.cache
-def load_template(name: str) -> jinja2.Template:
-    """A report template from package data (``importlib.resources`` works from a wheel or a
-    zip, not only from a checkout). Autoescape is forced on: the template is HTML whatever its
-    file extension, and every name in it can come from user data."""
-    source = (
-        importlib.resources.files("liftlab").joinpath("templates", name).read_text(encoding="utf-8")
-    )
-    env = jinja2.Environment(
+def _environment() -> jinja2.Environment:
+    """The one Jinja environment of the reports. Its loader reads package data, so a template
+    can ``{% extends "base.html.j2" %}`` and import partials. Autoescape is forced on: the
+    templates are HTML whatever their file extension, and every name in them can come from
+    user data."""
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(_template_source),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    return env.from_string(source)
+
+
+@functools.cache
+def load_template(name: str) -> jinja2.Template:
+    """A report template from package data (``importlib.resources`` works from a wheel or a
+    zip, not only from a checkout), with the templates it extends and imports."""
+    return _environment().get_template(name)
 
 
 def header_context(run_info: Mapping[str, Any] | None) -> dict[str, str]:
