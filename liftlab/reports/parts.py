@@ -46,7 +46,7 @@ _MAX_EXAMPLES = 8
 
 # Where the report templates live: (package, folder inside it). The one place to change when the
 # folder moves; pyproject.toml's package-data must follow it.
-TEMPLATE_LOCATION = ("liftlab", "templates")
+TEMPLATE_LOCATION = ("liftlab.reports", "templates")
 
 
 def template_dir() -> importlib.resources.abc.Traversable:

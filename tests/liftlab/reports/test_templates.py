@@ -11,18 +11,18 @@ import fnmatch
 import re
 import tomllib
 from collections import defaultdict
-from pathlib import Path
 
 import jinja2
 import pandas as pd
 import pytest
 from jinja2 import nodes
 
-from liftlab.campaign_report import render_campaign_report
-from liftlab.report import render_ab_report
-from liftlab.report_parts import TEMPLATE_LOCATION, load_template, template_dir
-from liftlab.training_report import render_training_report
-from liftlab.uplift_report import render_uplift_report
+from liftlab.reports.ab_testing import render_ab_report
+from liftlab.reports.campaign_uplift import render_campaign_report
+from liftlab.reports.parts import TEMPLATE_LOCATION, load_template, template_dir
+from liftlab.reports.training import render_training_report
+from liftlab.reports.uplift import render_uplift_report
+from tests.conftest import REPO_ROOT
 
 BASE = "base.html.j2"
 REPORTS = (
@@ -31,7 +31,7 @@ REPORTS = (
     "campaign_report.html.j2",
     "uplift_report.html.j2",
 )
-PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+PYPROJECT = REPO_ROOT / "pyproject.toml"
 
 
 def _source(name: str) -> str:
