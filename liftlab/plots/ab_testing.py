@@ -37,6 +37,7 @@ from liftlab.plots.style import (
     clip_label,
     empty_figure,
     numeric_column,
+    panel_grid,
     plain,
     short_pct,
     style_axis,
@@ -669,18 +670,10 @@ def sequential_plot(
     panel_h = 2.0
     head = 0.72 + (0.22 if note else 0.0)
     fig_h = panel_h * nrows + head
-    fig = Figure(figsize=(FIG_WIDTH_IN, fig_h))
-    fig.patch.set_facecolor("white")
-    gs = fig.add_gridspec(
-        nrows,
-        ncols,
-        left=0.06,
-        right=0.99,
-        top=1 - head / fig_h,
-        bottom=0.45 / fig_h,
-        hspace=0.75,
-        wspace=0.28,
-    )
+    fig, gs = panel_grid(
+        nrows, ncols, panel_h=panel_h, extra_h=head, top_in=head, bottom_in=0.45,
+        hspace=0.75, wspace=0.28,
+    )  # fmt: skip
     kinds: set[str] = set()
     for n, key in enumerate(keys):
         ax = fig.add_subplot(gs[n // ncols, n % ncols])

@@ -32,6 +32,7 @@ from liftlab.plots.style import (
     clip_label,
     empty_figure,
     numeric_column,
+    panel_grid,
     plain,
     set_title,
     short_pct,
@@ -242,34 +243,6 @@ def spend_chart(summary: pd.DataFrame) -> Figure:
     return fig
 
 
-def _panel_grid(
-    nrows: int,
-    ncols: int,
-    *,
-    panel_h: float,
-    extra_h: float,
-    bottom_in: float,
-    hspace: float,
-    wspace: float,
-):  # noqa: ANN202 - (Figure, GridSpec)
-    """A white figure with an ``nrows`` × ``ncols`` grid of small multiples; margins are in
-    inches so titles and the legend row keep their room whatever the number of rows."""
-    height = panel_h * nrows + extra_h
-    fig = Figure(figsize=(FIG_WIDTH_IN, height))
-    fig.patch.set_facecolor("white")
-    gs = fig.add_gridspec(
-        nrows,
-        ncols,
-        left=0.06,
-        right=0.99,
-        top=1 - 0.4 / height,
-        bottom=bottom_in / height,
-        hspace=hspace,
-        wspace=wspace,
-    )
-    return fig, gs
-
-
 def category_spend_chart(summary: pd.DataFrame) -> Figure:
     """Small multiples, one panel per transaction category: target vs control spend per
     customer per campaign (the category rows of the summary), Δ coloured by decision."""
@@ -280,8 +253,8 @@ def category_spend_chart(summary: pd.DataFrame) -> Figure:
     categories = list(pd.unique(rows["_cat"]))
     ncols = min(3, len(categories))
     nrows = math.ceil(len(categories) / ncols)
-    fig, gs = _panel_grid(nrows, ncols, panel_h=3.0, extra_h=0.5, bottom_in=0.95, hspace=0.75,
-                          wspace=0.18)  # fmt: skip
+    fig, gs = panel_grid(nrows, ncols, panel_h=3.0, extra_h=0.5, top_in=0.4, bottom_in=0.95,
+                         hspace=0.75, wspace=0.18)  # fmt: skip
     tops = []
     axes = []
     for i, cat in enumerate(categories):
@@ -493,8 +466,8 @@ def funnel_chart(funnel: pd.DataFrame) -> Figure:
     n = len(campaigns)
     ncols = 2 if n in (2, 4) else min(3, n)
     nrows = math.ceil(n / ncols)
-    fig, gs = _panel_grid(nrows, ncols, panel_h=2.8, extra_h=0.45, bottom_in=0.75, hspace=0.7,
-                          wspace=0.16)  # fmt: skip
+    fig, gs = panel_grid(nrows, ncols, panel_h=2.8, extra_h=0.45, top_in=0.4, bottom_in=0.75,
+                         hspace=0.7, wspace=0.16)  # fmt: skip
     for i, cid in enumerate(campaigns):
         ax = fig.add_subplot(gs[i // ncols, i % ncols])
         sub = df[df["_id"] == cid]

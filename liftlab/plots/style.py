@@ -184,3 +184,33 @@ def figure_to_png(fig: Figure, path=None, *, dpi: int = 110) -> bytes:
         with open(path, "wb") as fh:
             fh.write(data)
     return data
+
+
+def panel_grid(
+    nrows: int,
+    ncols: int,
+    *,
+    panel_h: float,
+    extra_h: float,
+    top_in: float,
+    bottom_in: float,
+    hspace: float,
+    wspace: float,
+):  # noqa: ANN201 - (Figure, GridSpec)
+    """A white figure with an ``nrows`` × ``ncols`` grid of small multiples, ``panel_h`` inches
+    per row plus ``extra_h`` for the title and legend rows. Margins are in inches so titles and
+    the legend keep their room whatever the number of rows."""
+    height = panel_h * nrows + extra_h
+    fig = Figure(figsize=(FIG_WIDTH_IN, height))
+    fig.patch.set_facecolor("white")
+    gs = fig.add_gridspec(
+        nrows,
+        ncols,
+        left=0.06,
+        right=0.99,
+        top=1 - top_in / height,
+        bottom=bottom_in / height,
+        hspace=hspace,
+        wspace=wspace,
+    )
+    return fig, gs
