@@ -194,6 +194,10 @@ def _noncentrality(alpha: float, power: float, two_sided: bool) -> float:
     """The λ ≥ 0 at which the test has exactly ``power``. At λ = 0 power is α < target; at
     λ = z_crit + z_power the near tail alone reaches the target, so that brackets the root."""
     hi = _critical(alpha, two_sided) + float(stats.norm.ppf(power))
+    if _power_at(hi, alpha, two_sided) < power:
+        # One-sided, ``hi`` *is* the root (Φ(hi − z) = power) and rounding can leave its power
+        # a hair below the target, so the bracket would not change sign: widen it by a hair.
+        hi += 1e-9
     return float(
         optimize.brentq(
             lambda lam: _power_at(lam, alpha, two_sided) - power,

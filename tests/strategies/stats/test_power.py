@@ -320,6 +320,16 @@ def test_sequential_power_at_the_extremes():
     assert one_sided == pytest.approx(0.05, abs=1e-4)
 
 
+@pytest.mark.parametrize("alpha", [0.01, 0.05, 0.1, 0.2])
+def test_one_sided_sizes_at_the_bracket_edge_match_statsmodels(alpha):
+    # One-sided, the root of the power equation is the closed form z_{1-α} + z_{power}; at
+    # power 0.9 rounding used to put it just outside the solver's bracket (ValueError).
+    plan = sample_size_mean(10.0, 1.0, alpha=alpha, power=0.9, two_sided=False)
+    ref = Z.solve_power(effect_size=0.1, alpha=alpha, power=0.9, alternative="larger")
+    assert abs(plan.n_control - math.ceil(ref)) <= 1
+    assert power_mean(10.0, 1.0, plan.n_control, alpha=alpha, two_sided=False) >= 0.9
+
+
 def test_one_look_is_a_fixed_horizon():
     one = sample_size_proportion(0.05, 0.1, sequential_looks=1)
     assert one.inflation == 1.0 and one.n_control == sample_size_proportion(0.05, 0.1).n_control
