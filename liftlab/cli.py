@@ -267,10 +267,11 @@ def plan(
     import json
 
     from strategies.errors import ConfigError
-    from strategies.stats import power as planning
+    from strategies.stats.power import plan as solve_plan
 
-    relative = not absolute
     try:
+        # Flag-level checks only: which flags go together on this command line. Everything
+        # about the numbers (ranges, what can be solved) is checked by strategies' plan().
         if (baseline is None) == (std is None):
             raise ConfigError(
                 "give exactly one metric: --baseline RATE (proportion) or --std SD [--mean M] "
@@ -283,29 +284,26 @@ def plan(
                 "give exactly one of --mde (solve for the sample size) or --n-per-arm "
                 "(solve for the MDE)"
             )
-        if std is not None and mde is not None and relative and mean is None:
+        metric = "proportion" if baseline is not None else "mean"
+        if metric == "mean" and mde is not None and not absolute and mean is None:
             raise ConfigError("a relative --mde for a mean metric needs --mean; or use --absolute")
-        design = {
-            "alpha": alpha,
-            "power": power,
-            "ratio": ratio,
-            "two_sided": not one_sided,
-            "sequential_looks": looks,
-        }
-        if baseline is not None:
-            metric = "proportion"
-            if mde is not None:
-                result = planning.sample_size_proportion(baseline, mde, relative=relative, **design)
-            else:
-                result = planning.mde_proportion(baseline, n_per_arm, relative=relative, **design)
-        else:
-            metric = "mean"
-            if mde is not None:
-                result = planning.sample_size_mean(
-                    std, mde, baseline_mean=mean, relative=relative, **design
-                )
-            else:
-                result = planning.mde_mean(std, n_per_arm, baseline_mean=mean, **design)
+        # --absolute is about the --mde typed on the command line. Solving for a mean's MDE
+        # there is none: it is reported absolute, and relative too when --mean is given.
+        relative = None if metric == "mean" and mde is None else not absolute
+        result = solve_plan(
+            metric,
+            baseline=baseline,
+            std=std,
+            baseline_mean=mean,
+            mde=mde,
+            n_per_arm=n_per_arm,
+            power=power,
+            relative=relative,
+            alpha=alpha,
+            ratio=ratio,
+            two_sided=not one_sided,
+            sequential_looks=looks,
+        )
     except LiftlabError as exc:
         _fail(exc)
 

@@ -61,16 +61,16 @@ from liftlab.reports.format import (
     to_yaml,
     truthy,
 )
-from strategies.stats.aggregate import FUNNEL_COLUMNS
-from strategies.stats.analysis import RESULT_COLUMNS
-from strategies.stats.heterogeneity import HETEROGENEITY_COLUMNS
-from strategies.stats.layers import (
+from strategies.stats.schema import (
     BAYES_COLUMNS,
+    FUNNEL_COLUMNS,
+    HETEROGENEITY_COLUMNS,
     LOOK_COLUMNS,
     NONPARAMETRIC_COLUMNS,
+    RESULT_COLUMNS,
     SEQUENTIAL_COLUMNS,
+    SRM_COLUMNS,
 )
-from strategies.stats.srm import SRM_COLUMNS
 
 __all__ = [
     "BAYES_COLUMNS",

@@ -50,25 +50,10 @@ import numpy as np
 import pandas as pd
 
 from strategies.errors import ConfigError, InputDataError
-from strategies.stats.metrics import (
-    SUFFICIENT_STATISTICS,
-    MetricSpec,
-    check_metric_specs,
-    metric_columns,
-)
+from strategies.stats.metrics import MetricSpec, check_metric_specs, metric_columns
+from strategies.stats.schema import FUNNEL_COLUMNS, OVERALL_SEGMENT
 
 DEFAULT_EXPERIMENT = "experiment"
-OVERALL_SEGMENT = "all"
-LABEL_COLUMNS: tuple[str, ...] = ("experiment", "segment", "variant", "metric")
-STATS_COLUMNS: tuple[str, ...] = LABEL_COLUMNS + SUFFICIENT_STATISTICS
-FUNNEL_COLUMNS: tuple[str, ...] = (
-    "experiment",
-    "variant",
-    "n_units",
-    "stage",
-    "stage_order",
-    "total",
-)
 
 Engine = Literal["auto", "pandas", "duckdb"]
 ENGINES: tuple[str, ...] = get_args(Engine)
@@ -104,7 +89,8 @@ def aggregate(
     """Sufficient statistics for every experiment × segment × variant × metric.
 
     Returns a long frame with columns ``experiment, segment, variant, metric, n, sum_y,
-    sum_y2, sum_x, sum_x2, sum_xy, sum_z, sum_z2, sum_yz, sum_xz`` (x is the ratio
+    sum_y2, sum_x, sum_x2, sum_xy, sum_z, sum_z2, sum_yz, sum_xz`` (:data:`STATS_COLUMNS
+    <strategies.stats.schema.STATS_COLUMNS>`; x is the ratio
     denominator; x ≡ 1 for mean/proportion, so there ``sum_x = sum_x2 = n``, ``sum_xy = sum_y``
     and ``sum_xz = sum_z``; z is the metric's CUPED covariate, all four z-sums are 0 without
     one). Rows are ordered by experiment, then the overall segment, then each segment column in
@@ -172,7 +158,8 @@ def funnel_totals(
 ) -> pd.DataFrame:
     """Stage totals per experiment × variant for the report's funnel chart.
 
-    Returns a long frame ``experiment, variant, n_units, stage, stage_order, total`` with only
+    Returns a long frame ``experiment, variant, n_units, stage, stage_order, total``
+    (:data:`FUNNEL_COLUMNS <strategies.stats.schema.FUNNEL_COLUMNS>`) with only
     the stages present in ``df``, in the given order; ``stage_order`` is 1 for the first
     present stage. When none of the stages is present the frame is empty (the report then has
     no funnel to draw — not an error, since funnels are optional).

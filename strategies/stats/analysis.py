@@ -45,7 +45,8 @@ SRM: only the overall SRM of an experiment sets the ``srm`` status of its rows. 
 frame also has one block per experiment × segment value; those are informational (see
 :mod:`.srm`).
 
-Result columns (:data:`RESULT_COLUMNS`, the single source of truth) beyond DESIGN.md §3:
+Result columns (:data:`strategies.stats.schema.RESULT_COLUMNS`, the single source of truth;
+``status`` values in :data:`~strategies.stats.schema.STATUSES`) beyond DESIGN.md §3:
 ``role`` (the metric's role), ``guardrail_status`` (pass/fail/inconclusive on guardrail rows,
 empty elsewhere), ``variance_reduction`` (1 − Var_cuped/Var_plain of the difference) and
 ``cuped_theta`` (both NaN without a covariate and on rows that could not be tested),
@@ -69,7 +70,6 @@ import pandas as pd
 from scipy import stats as sps
 
 from strategies.errors import ConfigError, InputDataError
-from strategies.stats.aggregate import LABEL_COLUMNS, OVERALL_SEGMENT
 from strategies.stats.corrections import (
     Correction,
     CorrectionScope,
@@ -96,43 +96,14 @@ from strategies.stats.metrics import (
     MetricSpec,
     check_metric_specs,
 )
-from strategies.stats.srm import SRM_COLUMNS, check_expected_split, srm_check
-
-RESULT_COLUMNS: tuple[str, ...] = (
-    "experiment",
-    "segment",
-    "metric",
-    "metric_type",
-    "control",
-    "variant",
-    "n_control",
-    "n_variant",
-    "estimate_control",
-    "estimate_variant",
-    "abs_diff",
-    "abs_se",
-    "abs_ci_low",
-    "abs_ci_high",
-    "rel_lift",
-    "rel_ci_low",
-    "rel_ci_high",
-    "statistic",
-    "df",
-    "p_value",
-    "p_value_adjusted",
-    "test",
-    "alpha",
-    "decision",
-    "status",
-    "message",
-    "srm_p_value",
-    "role",
-    "guardrail_status",
-    "variance_reduction",
-    "cuped_theta",
-    "rel_ci_method",
+from strategies.stats.schema import (
+    LABEL_COLUMNS,
+    OVERALL_SEGMENT,
+    RESULT_COLUMNS,
+    SRM_COLUMNS,
 )
-STATUSES: tuple[str, ...] = ("ok", "empty_arm", "zero_variance", "srm")
+from strategies.stats.srm import check_expected_split, srm_check
+
 RelCiMethod = Literal["delta", "fieller"]
 REL_CI_METHODS: tuple[str, ...] = get_args(RelCiMethod)
 _KEYS = ["experiment", "segment", "variant", "metric"]

@@ -38,8 +38,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-DECISIONS: tuple[str, ...] = ("win", "loss", "neutral", "inconclusive")
-GUARDRAIL_STATUSES: tuple[str, ...] = ("pass", "fail", "inconclusive")
+# The values of ``decision`` and ``guardrail_status`` are listed, with the results table they
+# belong to, in strategies.stats.schema (DECISIONS, GUARDRAIL_STATUSES).
 
 
 def decide(

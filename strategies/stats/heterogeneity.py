@@ -15,7 +15,8 @@ finite SE take part; ``n_segments`` counts them, and fewer than 2 gives NaN stat
 ``heterogeneous`` is ``p_value < alpha`` (the run's α, from the results' ``alpha`` column).
 Segment values of one column are disjoint groups of units, so their estimates are independent
 — the assumption of the test. The test has low power with few segments; "not heterogeneous"
-is not proof of a uniform effect. Columns are named in :data:`HETEROGENEITY_COLUMNS`.
+is not proof of a uniform effect. Columns are named in
+:data:`strategies.stats.schema.HETEROGENEITY_COLUMNS`.
 """
 
 from __future__ import annotations
@@ -24,20 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from strategies.stats.aggregate import OVERALL_SEGMENT
+from strategies.stats.schema import HETEROGENEITY_COLUMNS, OVERALL_SEGMENT
 
-HETEROGENEITY_COLUMNS: tuple[str, ...] = (
-    "experiment",
-    "variant",
-    "metric",
-    "segment_column",
-    "n_segments",
-    "q",
-    "df",
-    "p_value",
-    "i2",
-    "heterogeneous",
-)
 _KEYS = ["experiment", "variant", "metric", "segment_column"]
 
 

@@ -43,7 +43,6 @@ from scipy import special
 
 from strategies.errors import ConfigError, InputDataError
 from strategies.stats.aggregate import (
-    OVERALL_SEGMENT,
     as_column_list,
     check_columns_present,
     check_frame,
@@ -51,35 +50,8 @@ from strategies.stats.aggregate import (
     check_numeric_columns,
     encode_labels,
 )
+from strategies.stats.schema import BOOTSTRAP_COLUMNS, MANN_WHITNEY_COLUMNS, OVERALL_SEGMENT
 
-MANN_WHITNEY_COLUMNS: tuple[str, ...] = (
-    "experiment",
-    "segment",
-    "metric",
-    "control",
-    "variant",
-    "n_control",
-    "n_variant",
-    "u_statistic",
-    "p_value",
-    "prob_superiority",
-    "status",
-    "message",
-)
-BOOTSTRAP_COLUMNS: tuple[str, ...] = (
-    "experiment",
-    "segment",
-    "metric",
-    "control",
-    "variant",
-    "boot_abs_ci_low",
-    "boot_abs_ci_high",
-    "boot_rel_ci_low",
-    "boot_rel_ci_high",
-    "n_resamples",
-    "status",
-    "message",
-)
 DEFAULT_BUCKETS = 1000
 
 # Upper bound on the elements of one (resamples × buckets) index block, i.e. 32 MB of indices

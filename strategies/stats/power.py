@@ -1,8 +1,15 @@
 """Experiment planning: sample size, minimum detectable effect (MDE) and power.
 
+:func:`plan` is the entry point: give two of ``mde``, ``n_per_arm`` and ``power`` for a
+proportion or a mean metric and it dispatches to the solver for the third — sample size
+(:func:`sample_size_proportion`, :func:`sample_size_mean`), MDE (:func:`mde_proportion`,
+:func:`mde_mean`) or power (:func:`power_proportion`, :func:`power_mean`), each fixed-horizon or
+group-sequential. The six solvers stay public for callers that want one of them by name.
+
 Planning answers the question *before* an experiment runs, so its conventions have to be stated
 and reproducible; they are chosen to match ``statsmodels.stats.power.NormalIndPower`` exactly
-(the tests cross-check every function against it, see ``tests/test_stats_power.py``):
+(the tests cross-check every function against it, see
+``tests/strategies/stats/test_power.py``):
 
 * **Test.** A two-sample z-test (normal approximation). Two-sided power counts *both* rejection
   tails, ``Φ(λ − z) + Φ(−λ − z)`` with ``z = z_{1−α/2}`` and noncentrality ``λ``; one-sided
@@ -42,16 +49,20 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, Literal, get_args
 
 from scipy import optimize, stats
 
 from strategies.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_POWER",
+    "PLAN_METRICS",
+    "PlanMetric",
     "PlanResult",
     "mde_mean",
     "mde_proportion",
+    "plan",
     "power_mean",
     "power_proportion",
     "sample_size_mean",
@@ -65,8 +76,9 @@ class PlanResult:
     sequential design they are the *maximum* if the experiment runs to the last look).
     ``mde_abs`` is in the metric's units (a rate difference for proportions); ``mde_rel`` is
     relative to the baseline, ``None`` when no baseline mean was given. ``alpha``/``power``
-    are the targets the plan was solved for; ``inflation`` is the group-sequential maximum
-    sample size inflation (1.0 for a fixed horizon)."""
+    are the targets the plan was solved for (when :func:`plan` solves for the power,
+    ``power`` is the power achieved); ``inflation`` is the group-sequential maximum sample
+    size inflation (1.0 for a fixed horizon)."""
 
     n_control: int
     n_variant: int
@@ -194,6 +206,10 @@ def _noncentrality(alpha: float, power: float, two_sided: bool) -> float:
     """The λ ≥ 0 at which the test has exactly ``power``. At λ = 0 power is α < target; at
     λ = z_crit + z_power the near tail alone reaches the target, so that brackets the root."""
     hi = _critical(alpha, two_sided) + float(stats.norm.ppf(power))
+    if _power_at(hi, alpha, two_sided) < power:
+        # One-sided, ``hi`` *is* the root (Φ(hi − z) = power) and rounding can leave its power
+        # a hair below the target, so the bracket would not change sign: widen it by a hair.
+        hi += 1e-9
     return float(
         optimize.brentq(
             lambda lam: _power_at(lam, alpha, two_sided) - power,
@@ -561,3 +577,149 @@ def power_mean(
     if looks is not None and looks > 1:
         return _sequential_power(d, n, a, r, two_sided, looks)
     return _power_at(d * math.sqrt(_effective_n(n, r)), a, two_sided)
+
+
+# --------------------------------------------------------------------------- the entry point
+
+PlanMetric = Literal["proportion", "mean"]
+PLAN_METRICS: tuple[str, ...] = get_args(PlanMetric)
+#: Target power when ``plan`` solves for the sample size or the MDE and none is given.
+DEFAULT_POWER = 0.8
+
+
+def plan(
+    metric: PlanMetric,
+    *,
+    baseline: float | None = None,
+    std: float | None = None,
+    baseline_mean: float | None = None,
+    mde: float | None = None,
+    n_per_arm: int | None = None,
+    power: float | None = None,
+    relative: bool | None = None,
+    alpha: float = 0.05,
+    ratio: float = 1.0,
+    two_sided: bool = True,
+    sequential_looks: int | None = None,
+) -> PlanResult:
+    """Plan an experiment: give two of ``mde``, ``n_per_arm`` and ``power``, get the third.
+
+    The one door to this module (``liftlab plan`` and notebooks use it), so a caller never has
+    to pick among the six solvers or learn which arguments each one takes:
+
+    * ``metric="proportion"`` takes ``baseline`` (the control conversion rate);
+      ``metric="mean"`` takes ``std`` (per-unit standard deviation) and optionally
+      ``baseline_mean`` (needed for a relative ``mde``, and to report ``mde_rel``).
+    * ``mde`` [+ ``power``, default 0.8] → the sample size (:func:`sample_size_proportion`,
+      :func:`sample_size_mean`); ``n_per_arm`` [+ ``power``] → the MDE (:func:`mde_proportion`,
+      :func:`mde_mean`); ``mde`` + ``n_per_arm`` → the power (:func:`power_proportion`,
+      :func:`power_mean`), returned as a plan whose ``power`` is the power achieved.
+    * ``relative`` reads ``mde`` as a fraction of the baseline; ``None`` keeps each metric's
+      convention: relative for proportions, absolute for means.
+    * ``sequential_looks`` plans an O'Brien–Fleming design with that many looks (sizes are
+      then the maximum); ``alpha``, ``ratio`` (n_variant / n_control) and ``two_sided`` are
+      the same everywhere. Conventions: the module docstring.
+
+    The numbers are those of the solver it dispatches to. A combination that does not say
+    what to solve for, or an argument that does not belong to ``metric``, raises ConfigError
+    naming the arguments; bad values raise the solver's ConfigError, which names the value.
+    """
+    if metric not in PLAN_METRICS:
+        raise ConfigError(f"metric must be one of {', '.join(PLAN_METRICS)}; got {metric!r}")
+    if metric == "proportion":
+        if baseline is None:
+            raise ConfigError("metric='proportion' needs baseline (the control conversion rate)")
+        given = [
+            name for name, v in (("std", std), ("baseline_mean", baseline_mean)) if v is not None
+        ]
+        if given:
+            raise ConfigError(
+                f"{' and '.join(given)} belong to metric='mean'; a proportion's variance "
+                "follows from its baseline"
+            )
+    else:
+        if std is None:
+            raise ConfigError("metric='mean' needs std (the per-unit standard deviation)")
+        if baseline is not None:
+            raise ConfigError(
+                "baseline is the conversion rate of metric='proportion'; "
+                "a mean metric takes baseline_mean"
+            )
+
+    target = _solve_for(mde, n_per_arm, power)
+    design = {"alpha": alpha, "ratio": ratio, "two_sided": two_sided}
+    looks = {"sequential_looks": sequential_looks}
+    target_power = DEFAULT_POWER if power is None else power
+    if metric == "proportion":
+        rel = True if relative is None else relative
+        if target == "n_per_arm":
+            return sample_size_proportion(
+                baseline, mde, relative=rel, power=target_power, **design, **looks
+            )
+        if target == "mde":
+            return mde_proportion(
+                baseline, n_per_arm, relative=rel, power=target_power, **design, **looks
+            )
+        achieved = power_proportion(baseline, mde, n_per_arm, relative=rel, **design, **looks)
+        p1, p2 = _proportions(baseline, mde, rel)
+        extra = f"power solved for; arcsine effect size h = {_arcsine_h(p1, p2):.6f}"
+        return _power_plan(
+            "proportion", achieved, n_per_arm, p2 - p1, (p2 - p1) / p1, extra, **design, **looks
+        )
+
+    rel = False if relative is None else relative
+    means = {"baseline_mean": baseline_mean, "relative": rel}
+    if target == "n_per_arm":
+        return sample_size_mean(std, mde, power=target_power, **means, **design, **looks)
+    if target == "mde":
+        return mde_mean(std, n_per_arm, power=target_power, **means, **design, **looks)
+    achieved = power_mean(std, mde, n_per_arm, **means, **design, **looks)
+    mde_abs, mde_rel, _ = _mean_effect(mde, baseline_mean, rel)
+    extra = f"power solved for; effect size d = mde/std = {mde_abs / std:.6f}"
+    return _power_plan("mean", achieved, n_per_arm, mde_abs, mde_rel, extra, **design, **looks)
+
+
+def _solve_for(mde: object, n_per_arm: object, power: object) -> str:
+    """Which of ``n_per_arm``, ``mde`` and ``power`` the given arguments leave to solve for."""
+    if mde is not None and n_per_arm is not None:
+        if power is not None:
+            raise ConfigError(
+                "give at most two of mde, n_per_arm and power: plan solves for the third "
+                f"(got mde={mde!r}, n_per_arm={n_per_arm!r}, power={power!r})"
+            )
+        return "power"
+    if mde is not None:
+        return "n_per_arm"
+    if n_per_arm is not None:
+        return "mde"
+    raise ConfigError(
+        "give mde (to solve for n_per_arm), n_per_arm (to solve for the mde) or both "
+        "(to solve for the power)"
+    )
+
+
+def _power_plan(
+    metric: str,
+    achieved: float,
+    n_per_arm: int,
+    mde_abs: float,
+    mde_rel: float | None,
+    extra: str,
+    *,
+    alpha: float,
+    ratio: float,
+    two_sided: bool,
+    sequential_looks: int | None,
+) -> PlanResult:
+    """The plan behind a solved power (arguments already validated by the power solver).
+
+    For a sequential design the inflation is the one at the achieved power — the fixed point
+    :func:`_sequential_power` solved — so sizing this MDE at this power gives back
+    ``n_per_arm``.
+    """
+    a, r = float(alpha), float(ratio)
+    looks = _looks(sequential_looks)
+    at = min(max(achieved, a * (1.0 + 1e-6)), _MAX_SEQUENTIAL_POWER)
+    inflation = _inflation(looks, a, at, two_sided)
+    notes = _notes(metric, looks, inflation, extra)
+    return _result(n_per_arm, r, mde_abs, mde_rel, a, achieved, two_sided, looks, inflation, notes)

@@ -1,5 +1,10 @@
 """The A/B analysis as one domain call: input checks → sufficient statistics → inference.
 
+:func:`run_ab_analysis` is the single entry point: it runs the fixed-horizon analysis
+(:mod:`strategies.stats.analysis`) and then whichever optional layers the caller asks for
+(:mod:`strategies.stats.layers`: Bayesian, sequential, non-parametric). The tables it returns
+have the columns listed in :mod:`strategies.stats.schema`.
+
 Pipeline steps call these functions and nothing else, so the same analysis runs in a notebook or
 a test without ZenML. Input problems fail fast here with an error that names the column, the
 metric or the experiment — before any statistic is computed.
@@ -25,6 +30,7 @@ from strategies.stats.layers import (
     sequential_decisions,
 )
 from strategies.stats.metrics import MetricSpec
+from strategies.stats.schema import RESULT_KEYS
 
 #: Column added when the data holds a single experiment and names none.
 EXPERIMENT_COLUMN = "experiment"
@@ -45,6 +51,12 @@ class ABDesign:
 
 @dataclass
 class ABOutcome:
+    """The tables of one run, each with its contract in :mod:`strategies.stats.schema`:
+    ``results`` (RESULT_COLUMNS, then any layer's BAYES_, NONPARAMETRIC_ and
+    SEQUENTIAL_COLUMNS), ``srm`` (SRM_COLUMNS), ``funnel`` (FUNNEL_COLUMNS),
+    ``sufficient_stats`` (STATS_COLUMNS), ``heterogeneity`` (HETEROGENEITY_COLUMNS) and
+    ``sequential_looks`` (LOOK_COLUMNS; empty without the sequential layer)."""
+
     results: pd.DataFrame
     srm: pd.DataFrame
     funnel: pd.DataFrame
@@ -185,6 +197,5 @@ def run_ab_analysis(
 
 def _merge_keyed(results: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
     """Left-join layer columns on experiment × segment × metric × variant, keeping row order."""
-    keys = ["experiment", "segment", "metric", "variant"]
-    merged = results.merge(extra, on=keys, how="left", validate="one_to_one")
+    merged = results.merge(extra, on=list(RESULT_KEYS), how="left", validate="one_to_one")
     return merged.set_index(results.index)

@@ -38,8 +38,9 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from strategies.errors import ConfigError, InputDataError
-from strategies.stats.aggregate import LABEL_COLUMNS, OVERALL_SEGMENT, aggregate
+from strategies.stats.aggregate import aggregate
 from strategies.stats.metrics import SUFFICIENT_STATISTICS, MetricSpec
+from strategies.stats.schema import LABEL_COLUMNS, OVERALL_SEGMENT
 
 Tau2Rule = Literal["mde", "evidence", "width"]
 Spending = Literal["obrien_fleming", "pocock"]

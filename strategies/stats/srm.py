@@ -28,18 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from strategies.errors import ConfigError
-
-SRM_COLUMNS: tuple[str, ...] = (
-    "experiment",
-    "segment",
-    "variant",
-    "n_units",
-    "expected_share",
-    "observed_share",
-    "chi2",
-    "p_value",
-    "srm_detected",
-)
+from strategies.stats.schema import OVERALL_SEGMENT, SRM_COLUMNS
 
 
 def check_expected_split(expected_split: Mapping[str, float] | None) -> None:
@@ -75,8 +64,9 @@ def srm_check(
     are normalised to shares within that experiment, so one mapping serves experiments with
     different arms. ``None`` means an equal split. A variant missing from ``expected_split``
     is a ConfigError (its expected share is unknown). Returns one row per experiment × variant
-    with the columns in :data:`SRM_COLUMNS`; ``chi2``/``p_value``/``srm_detected`` repeat the
-    experiment × segment result on each of its rows. ``experiment_splits`` overrides the split
+    with the columns in :data:`strategies.stats.schema.SRM_COLUMNS`;
+    ``chi2``/``p_value``/``srm_detected`` repeat the experiment × segment result on each of its
+    rows. ``experiment_splits`` overrides the split
     for named experiments (e.g. campaigns that held out different control shares).
     """
     check_expected_split(expected_split)
@@ -86,7 +76,7 @@ def srm_check(
     segment = (
         unit_counts["segment"].to_numpy(dtype=object)
         if "segment" in unit_counts.columns
-        else np.full(len(counts), "all", dtype=object)
+        else np.full(len(counts), OVERALL_SEGMENT, dtype=object)
     )
     variants = counts["variant"].astype(str)
     if expected_split is None:
@@ -126,7 +116,7 @@ def srm_check(
         contribution = (n - expected) ** 2 / expected
     chi2 = np.bincount(group, weights=contribution)[group]
     p_value = np.where((k > 1) & (total_n > 0), stats.chi2.sf(chi2, np.maximum(k - 1, 1)), np.nan)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "experiment": exp.to_numpy(dtype=object),
             "segment": segment,
@@ -139,3 +129,4 @@ def srm_check(
             "srm_detected": p_value < srm_alpha,
         }
     )
+    return frame.loc[:, list(SRM_COLUMNS)]

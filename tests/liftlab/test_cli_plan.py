@@ -9,9 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from liftlab.cli import app
+from strategies.stats import power as power_module
 from strategies.stats.power import (
     mde_mean,
     mde_proportion,
+    plan,
     sample_size_mean,
     sample_size_proportion,
 )
@@ -101,6 +103,50 @@ def test_plan_sequential_looks():
     inflation = _row(result.output, "inflation")
     assert inflation.startswith(f"{gst_inflation_factor(5, 0.05, 0.8):.4f}")
     assert "O'Brien-Fleming, 5 looks" in inflation
+
+
+@pytest.mark.parametrize(
+    ("args", "call"),
+    [
+        (["--baseline", "0.05", "--mde", "0.1"], {"metric": "proportion", "baseline": 0.05}),
+        (
+            ["--baseline", "0.05", "--n-per-arm", "10000", "--absolute", "--looks", "3"],
+            {"metric": "proportion", "baseline": 0.05, "relative": False},
+        ),
+        (
+            ["--std", "10", "--mean", "50", "--n-per-arm", "500", "--one-sided"],
+            {"metric": "mean", "std": 10.0, "baseline_mean": 50.0, "relative": None},
+        ),
+        (
+            ["--std", "10", "--mde", "1", "--absolute", "--power", "0.9", "--ratio", "2"],
+            {"metric": "mean", "std": 10.0, "relative": False, "power": 0.9, "ratio": 2.0},
+        ),
+    ],
+)
+def test_plan_command_goes_through_the_one_entry_point(monkeypatch, args, call):
+    seen: list[dict] = []
+
+    def spy(metric, **kwargs):
+        seen.append({"metric": metric, **kwargs})
+        return plan(metric, **kwargs)
+
+    monkeypatch.setattr(power_module, "plan", spy)
+    result = runner.invoke(app, ["plan", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(seen) == 1 and call.items() <= seen[0].items()
+    kwargs = {k: v for k, v in seen[0].items() if k != "metric"}
+    want = plan(seen[0]["metric"], **kwargs).to_dict()
+    got = json.loads(result.output)
+    assert {k: got[k] for k in want} == want
+
+
+def test_plan_one_sided_at_power_0_9():
+    result = runner.invoke(
+        app, ["plan", "--baseline", "0.05", "--mde", "0.1", "--one-sided", "--power", "0.9"]
+    )
+    assert result.exit_code == 0, result.output
+    want = sample_size_proportion(0.05, 0.1, power=0.9, two_sided=False)
+    assert _int(_row(result.output, "n per arm (control)")) == want.n_control
 
 
 @pytest.mark.parametrize(

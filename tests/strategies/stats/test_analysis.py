@@ -9,8 +9,9 @@ from scipy import stats
 
 from strategies.errors import ConfigError, InputDataError
 from strategies.stats.aggregate import aggregate
-from strategies.stats.analysis import RESULT_COLUMNS, AnalysisOptions, analyse
+from strategies.stats.analysis import AnalysisOptions, analyse
 from strategies.stats.metrics import MetricSpec
+from strategies.stats.schema import RESULT_COLUMNS
 from tests.strategies.stats.test_support import stats_frame
 
 EXPECTED_COLUMNS = [

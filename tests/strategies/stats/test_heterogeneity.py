@@ -11,8 +11,9 @@ from statsmodels.stats.meta_analysis import combine_effects
 
 from strategies.stats.aggregate import aggregate
 from strategies.stats.analysis import AnalysisOptions, AnalysisResult, analyse
-from strategies.stats.heterogeneity import HETEROGENEITY_COLUMNS, heterogeneity
+from strategies.stats.heterogeneity import heterogeneity
 from strategies.stats.metrics import MetricSpec
+from strategies.stats.schema import HETEROGENEITY_COLUMNS
 from tests.strategies.stats.test_support import simulate_normal_arm
 
 REV = MetricSpec("rev", "mean", column="y")

@@ -14,12 +14,8 @@ from scipy import stats
 
 from strategies.errors import ConfigError, InputDataError
 from strategies.stats import nonparametric
-from strategies.stats.nonparametric import (
-    BOOTSTRAP_COLUMNS,
-    MANN_WHITNEY_COLUMNS,
-    bootstrap_ci,
-    mann_whitney,
-)
+from strategies.stats.nonparametric import bootstrap_ci, mann_whitney
+from strategies.stats.schema import BOOTSTRAP_COLUMNS, MANN_WHITNEY_COLUMNS
 
 KW = {"value_column": "y", "variant_column": "variant", "experiment_column": "experiment"}
 

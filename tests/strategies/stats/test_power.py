@@ -19,6 +19,7 @@ from strategies.stats.power import (
     PlanResult,
     mde_mean,
     mde_proportion,
+    plan,
     power_mean,
     power_proportion,
     sample_size_mean,
@@ -320,6 +321,16 @@ def test_sequential_power_at_the_extremes():
     assert one_sided == pytest.approx(0.05, abs=1e-4)
 
 
+@pytest.mark.parametrize("alpha", [0.01, 0.05, 0.1, 0.2])
+def test_one_sided_sizes_at_the_bracket_edge_match_statsmodels(alpha):
+    # One-sided, the root of the power equation is the closed form z_{1-α} + z_{power}; at
+    # power 0.9 rounding used to put it just outside the solver's bracket (ValueError).
+    plan = sample_size_mean(10.0, 1.0, alpha=alpha, power=0.9, two_sided=False)
+    ref = Z.solve_power(effect_size=0.1, alpha=alpha, power=0.9, alternative="larger")
+    assert abs(plan.n_control - math.ceil(ref)) <= 1
+    assert power_mean(10.0, 1.0, plan.n_control, alpha=alpha, two_sided=False) >= 0.9
+
+
 def test_one_look_is_a_fixed_horizon():
     one = sample_size_proportion(0.05, 0.1, sequential_looks=1)
     assert one.inflation == 1.0 and one.n_control == sample_size_proportion(0.05, 0.1).n_control
@@ -367,3 +378,107 @@ def test_plan_result_is_frozen_and_serialisable():
         "n_control", "n_variant", "n_total", "mde_abs", "mde_rel", "alpha", "power",
         "two_sided", "sequential_looks", "inflation", "notes",
     }  # fmt: skip
+
+
+# --------------------------------------------------------------------------- plan(), the entry
+
+# (looks, two_sided, ratio, alpha): fixed horizon both ways, one sequential design.
+PLAN_DESIGNS = [(None, True, 1.0, 0.05), (None, False, 2.0, 0.1), (3, True, 0.5, 0.05)]
+
+
+@pytest.mark.parametrize(("looks", "two_sided", "ratio", "alpha"), PLAN_DESIGNS)
+def test_plan_dispatches_proportions_to_the_same_numbers(looks, two_sided, ratio, alpha):
+    design = {"alpha": alpha, "ratio": ratio, "two_sided": two_sided, "sequential_looks": looks}
+    assert plan("proportion", baseline=0.05, mde=0.1, **design) == sample_size_proportion(
+        0.05, 0.1, **design
+    )
+    assert plan(
+        "proportion", baseline=0.05, mde=0.004, relative=False, power=0.9, **design
+    ) == sample_size_proportion(0.05, 0.004, relative=False, power=0.9, **design)
+    assert plan("proportion", baseline=0.05, n_per_arm=20_000, **design) == mde_proportion(
+        0.05, 20_000, **design
+    )
+    assert plan(
+        "proportion", baseline=0.05, n_per_arm=20_000, power=0.9, relative=False, **design
+    ) == mde_proportion(0.05, 20_000, power=0.9, relative=False, **design)
+
+    solved = plan("proportion", baseline=0.05, mde=0.1, n_per_arm=20_000, **design)
+    assert solved.power == power_proportion(0.05, 0.1, 20_000, **design)
+    assert (solved.n_control, solved.n_variant) == (20_000, math.ceil(20_000 * ratio))
+    assert solved.mde_abs == pytest.approx(0.005, rel=1e-12)
+    assert solved.mde_rel == pytest.approx(0.1, rel=1e-12)
+    assert (solved.alpha, solved.two_sided, solved.sequential_looks) == (alpha, two_sided, looks)
+    assert "power solved for" in solved.notes
+    # the solved power is a plan: sizing the same effect at that power gives the same n back,
+    # with the same inflation
+    back = plan("proportion", baseline=0.05, mde=0.1, power=solved.power, **design)
+    assert back.n_control == 20_000
+    assert back.inflation == pytest.approx(solved.inflation, abs=1e-9)
+
+
+@pytest.mark.parametrize(("looks", "two_sided", "ratio", "alpha"), PLAN_DESIGNS)
+def test_plan_dispatches_means_to_the_same_numbers(looks, two_sided, ratio, alpha):
+    design = {"alpha": alpha, "ratio": ratio, "two_sided": two_sided, "sequential_looks": looks}
+    assert plan("mean", std=10.0, mde=1.0, **design) == sample_size_mean(10.0, 1.0, **design)
+    assert plan(
+        "mean", std=10.0, baseline_mean=50.0, mde=0.02, relative=True, power=0.9, **design
+    ) == sample_size_mean(10.0, 0.02, baseline_mean=50.0, relative=True, power=0.9, **design)
+    assert plan("mean", std=10.0, n_per_arm=500, **design) == mde_mean(10.0, 500, **design)
+    assert plan(
+        "mean", std=10.0, baseline_mean=50.0, n_per_arm=500, relative=True, **design
+    ) == mde_mean(10.0, 500, baseline_mean=50.0, relative=True, **design)
+
+    solved = plan("mean", std=10.0, baseline_mean=50.0, mde=1.0, n_per_arm=1_500, **design)
+    assert solved.power == power_mean(10.0, 1.0, 1_500, baseline_mean=50.0, **design)
+    assert solved.n_control == 1_500
+    assert (solved.mde_abs, solved.mde_rel) == (1.0, pytest.approx(0.02, rel=1e-12))
+    back = plan("mean", std=10.0, mde=1.0, power=solved.power, **design)
+    assert back.n_control == 1_500
+    relative = plan("mean", std=10.0, baseline_mean=50.0, mde=0.02, relative=True,
+                    n_per_arm=1_500, **design)  # fmt: skip
+    assert relative.power == pytest.approx(solved.power, abs=1e-12)
+
+
+def test_plan_keeps_each_metrics_default_reading_of_mde():
+    # proportions read mde as relative, means as absolute, like their solvers
+    assert plan("proportion", baseline=0.08, mde=0.125).mde_rel == pytest.approx(0.125)
+    assert plan("mean", std=2.0, mde=0.5).mde_abs == 0.5
+    assert plan("mean", std=2.0, mde=0.5).mde_rel is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "names"),
+    [
+        ({"metric": "ratio", "baseline": 0.05, "mde": 0.1}, ["metric"]),
+        ({"metric": "proportion", "mde": 0.1}, ["baseline"]),
+        ({"metric": "proportion", "baseline": 0.05, "std": 1.0, "mde": 0.1}, ["std"]),
+        (
+            {"metric": "proportion", "baseline": 0.05, "baseline_mean": 3.0, "mde": 0.1},
+            ["baseline_mean"],
+        ),
+        ({"metric": "mean", "mde": 1.0}, ["std"]),
+        (
+            {"metric": "mean", "std": 1.0, "baseline": 0.05, "mde": 1.0},
+            ["baseline", "baseline_mean"],
+        ),
+        ({"metric": "proportion", "baseline": 0.05}, ["mde", "n_per_arm"]),
+        ({"metric": "mean", "std": 1.0, "power": 0.8}, ["mde", "n_per_arm"]),
+        (
+            {"metric": "proportion", "baseline": 0.05, "mde": 0.1, "n_per_arm": 100, "power": 0.8},
+            ["mde", "n_per_arm", "power"],
+        ),
+        ({"metric": "mean", "std": 1.0, "mde": 0.1, "relative": True}, ["baseline_mean"]),
+        ({"metric": "mean", "std": 1.0, "n_per_arm": 100, "relative": True}, ["baseline_mean"]),
+        (
+            {"metric": "proportion", "baseline": 0.05, "mde": 0.1, "sequential_looks": 0},
+            ["sequential_looks"],
+        ),  # fmt: skip
+        ({"metric": "proportion", "baseline": 0.05, "mde": 0.1, "n_per_arm": 1}, ["n_per_arm"]),
+        ({"metric": "mean", "std": -1.0, "mde": 0.1, "n_per_arm": 100}, ["std"]),
+    ],
+)
+def test_plan_bad_combinations_raise_config_error_naming_the_arguments(kwargs, names):
+    with pytest.raises(ConfigError) as info:
+        plan(**kwargs)
+    for name in names:
+        assert name in str(info.value)

@@ -1,10 +1,12 @@
-"""Optional inference layers on top of the fixed-horizon A/B results: Bayesian, sequential and
-non-parametric.
+"""The sequential layer: re-analyse the cumulative data at every look and decide from it.
 
-Each layer adds columns to the results table (keyed by experiment × segment × metric × variant)
-and never removes any; the fixed-horizon columns stay as they are so runs stay comparable. Only
-the sequential layer changes ``decision``, because once a team looks at results every day the
-fixed-horizon p-value no longer controls false positives — the always-valid test must decide.
+It is the only layer that changes ``decision``: once a team looks at results every day the
+fixed-horizon p-value no longer controls false positives, so the always-valid (mSPRT) or
+group-sequential test must decide (:func:`sequential_decisions`). :func:`sequential_analysis`
+returns :data:`~strategies.stats.schema.SEQUENTIAL_COLUMNS` for the overall rows, keyed by
+:data:`~strategies.stats.schema.RESULT_KEYS`, and the per-look table
+(:data:`~strategies.stats.schema.LOOK_COLUMNS`). The boundaries, mixture SPRT and cumulative
+statistics are :mod:`strategies.stats.sequential`.
 """
 
 from __future__ import annotations
@@ -17,12 +19,10 @@ import numpy as np
 import pandas as pd
 
 from strategies.errors import ConfigError, InputDataError
-from strategies.stats.aggregate import OVERALL_SEGMENT
 from strategies.stats.analysis import AnalysisOptions, analyse
-from strategies.stats.bayesian import bayes_decision, beta_binomial, gaussian
 from strategies.stats.corrections import adjust_by_family, correction_families
 from strategies.stats.metrics import MetricSpec
-from strategies.stats.nonparametric import bootstrap_ci, mann_whitney
+from strategies.stats.schema import LOOK_COLUMNS, OVERALL_SEGMENT, RESULT_KEYS
 from strategies.stats.sequential import (
     cumulative_stats,
     group_sequential,
@@ -31,63 +31,13 @@ from strategies.stats.sequential import (
     stats_by_period,
 )
 
-KEYS = ["experiment", "segment", "metric", "variant"]
-
-BAYES_COLUMNS = (
-    "prob_variant_better",
-    "expected_loss_control",
-    "expected_loss_variant",
-    "bayes_abs_cri_low",
-    "bayes_abs_cri_high",
-    "bayes_rel_cri_low",
-    "bayes_rel_cri_high",
-    "bayes_decision",
-)
-SEQUENTIAL_COLUMNS = (
-    "seq_method",
-    "seq_look",
-    "seq_planned_looks",
-    "seq_statistic",
-    "seq_boundary",
-    "seq_p_value",
-    "seq_ci_low",
-    "seq_ci_high",
-    "seq_crossed",
-    "seq_crossed_look",
-    "seq_crossed_statistic",
-)
-LOOK_COLUMNS = (
-    "experiment",
-    "metric",
-    "variant",
-    "look",
-    "period",
-    "statistic",
-    "boundary",
-    "p_value",
-    "ci_low",
-    "ci_high",
-)
-NONPARAMETRIC_COLUMNS = (
-    "mw_p_value",
-    "prob_superiority",
-    "boot_abs_ci_low",
-    "boot_abs_ci_high",
-    "boot_rel_ci_low",
-    "boot_rel_ci_high",
-)
-
-
-@dataclass(frozen=True)
-class BayesianOptions:
-    """Beta-binomial for proportions (prior Beta(prior_alpha, prior_beta)), Gaussian with a flat
-    prior for means and ratios. ``loss_threshold`` is relative to the control estimate: 0.001 =
-    willing to risk an expected loss of 0.1 % of the control value."""
-
-    prior_alpha: float = 1.0
-    prior_beta: float = 1.0
-    prob_threshold: float = 0.95
-    loss_threshold: float = 0.001
+__all__ = [
+    "SequentialOptions",
+    "SequentialOutcome",
+    "keys_of",
+    "sequential_analysis",
+    "sequential_decisions",
+]
 
 
 @dataclass(frozen=True)
@@ -121,171 +71,6 @@ class SequentialOptions:
             raise ConfigError(f"sequential.mde must be a positive relative effect, got {self.mde}")
 
 
-@dataclass(frozen=True)
-class NonparametricOptions:
-    """Mann–Whitney U and a bucketed bootstrap CI for the named (mean or ratio) metrics."""
-
-    metrics: tuple[str, ...]
-    mann_whitney: bool = True
-    bootstrap: bool = True
-    n_resamples: int = 2000
-    seed: int = 0
-
-
-# -- Bayesian ----------------------------------------------------------------------------------
-def bayesian_columns(
-    results: pd.DataFrame,
-    stats: pd.DataFrame,
-    metrics: Sequence[MetricSpec],
-    options: BayesianOptions,
-    *,
-    alpha: float,
-) -> pd.DataFrame:
-    """Bayesian columns aligned with ``results`` (same index).
-
-    Proportions use the beta-binomial posterior of the raw counts (CUPED adjustment is a
-    frequentist device and is not applied here). Means and ratios use a Gaussian posterior of
-    each arm around its estimate; the per-arm variances are the plain ones scaled so that their
-    sum equals the row's (possibly CUPED-reduced) variance of the difference.
-    """
-    types = {m.name: m.type for m in metrics}
-    arm = stats[["experiment", "segment", "variant", "metric", "n", "sum_y"]]
-    control = arm.rename(columns={"variant": "control", "n": "n_c", "sum_y": "s_c"})
-    frame = (
-        results[[*KEYS, "control", "estimate_control", "estimate_variant", "abs_se"]]
-        .merge(control, on=["experiment", "segment", "metric", "control"], how="left")
-        .merge(
-            arm.rename(columns={"n": "n_v", "sum_y": "s_v"}),
-            on=["experiment", "segment", "metric", "variant"],
-            how="left",
-        )
-    )
-    is_prop = frame["metric"].map(types).eq("proportion").to_numpy()
-    n_c, n_v = frame["n_c"].to_numpy(float), frame["n_v"].to_numpy(float)
-    ci_level = 1.0 - alpha
-
-    out = {c: np.full(len(frame), np.nan) for c in BAYES_COLUMNS if c != "bayes_decision"}
-    decision = np.full(len(frame), "inconclusive", dtype=object)
-    loss_abs = options.loss_threshold * np.abs(frame["estimate_control"].to_numpy(float))
-    loss_abs = np.where(np.isfinite(loss_abs) & (loss_abs > 0), loss_abs, 1e-12)
-
-    def _store(mask: np.ndarray, result) -> None:  # type: ignore[no-untyped-def]
-        fields = {
-            "prob_variant_better": result.prob_variant_better,
-            "expected_loss_control": result.expected_loss_control,
-            "expected_loss_variant": result.expected_loss_variant,
-            "bayes_abs_cri_low": result.abs_cri_low,
-            "bayes_abs_cri_high": result.abs_cri_high,
-            "bayes_rel_cri_low": result.rel_cri_low,
-            "bayes_rel_cri_high": result.rel_cri_high,
-        }
-        for name, values in fields.items():
-            out[name][mask] = values
-        decision[mask] = bayes_decision(
-            result, prob_threshold=options.prob_threshold, loss_threshold=loss_abs[mask]
-        )
-
-    if is_prop.any():
-        m = is_prop
-        _store(
-            m,
-            beta_binomial(
-                frame["s_c"].to_numpy(float)[m],
-                n_c[m],
-                frame["s_v"].to_numpy(float)[m],
-                n_v[m],
-                prior_alpha=options.prior_alpha,
-                prior_beta=options.prior_beta,
-                ci_level=ci_level,
-            ),
-        )
-    if (~is_prop).any():
-        m = ~is_prop
-        se2_diff = frame["abs_se"].to_numpy(float)[m] ** 2
-        # split the variance of the difference between the arms in proportion to 1/n
-        share_c = (1.0 / n_c[m]) / (1.0 / n_c[m] + 1.0 / n_v[m])
-        _store(
-            m,
-            gaussian(
-                frame["estimate_control"].to_numpy(float)[m],
-                se2_diff * share_c,
-                frame["estimate_variant"].to_numpy(float)[m],
-                se2_diff * (1.0 - share_c),
-                ci_level=ci_level,
-            ),
-        )
-    columns = pd.DataFrame(out, index=results.index)
-    columns["bayes_decision"] = np.where(
-        results["status"].isin(["ok"]).to_numpy(), decision, "inconclusive"
-    )
-    return columns
-
-
-# -- non-parametric ------------------------------------------------------------------------------
-def nonparametric_columns(
-    df: pd.DataFrame,
-    *,
-    experiment_column: str,
-    variant_column: str,
-    control: str,
-    segment_columns: Sequence[str],
-    metrics: Sequence[MetricSpec],
-    options: NonparametricOptions,
-) -> pd.DataFrame:
-    """Mann–Whitney and bootstrap columns keyed by experiment × segment × metric × variant."""
-    by_name = {m.name: m for m in metrics}
-    unknown = [name for name in options.metrics if name not in by_name]
-    if unknown:
-        raise ConfigError(
-            f"nonparametric.metrics names unknown metric(s) {unknown}; metrics: {list(by_name)}"
-        )
-    parts: list[pd.DataFrame] = []
-    common = {
-        "variant_column": variant_column,
-        "control": control,
-        "experiment_column": experiment_column,
-        "segment_columns": tuple(segment_columns),
-    }
-    for name in options.metrics:
-        spec = by_name[name]
-        value_column = spec.numerator if spec.type == "ratio" else spec.column
-        frames: list[pd.DataFrame] = []
-        if options.mann_whitney and spec.type != "ratio":
-            mw = mann_whitney(df, value_column=value_column, metric_name=name, **common)
-            frames.append(
-                mw[KEYS + ["p_value", "prob_superiority"]].rename(columns={"p_value": "mw_p_value"})
-            )
-        if options.bootstrap:
-            boot = bootstrap_ci(
-                df,
-                value_column=value_column,
-                denominator_column=spec.denominator if spec.type == "ratio" else None,
-                metric_name=name,
-                n_resamples=options.n_resamples,
-                seed=options.seed,
-                **common,
-            )
-            frames.append(
-                boot[
-                    KEYS
-                    + ["boot_abs_ci_low", "boot_abs_ci_high", "boot_rel_ci_low", "boot_rel_ci_high"]
-                ]
-            )
-        if frames:
-            merged = frames[0]
-            for extra in frames[1:]:
-                merged = merged.merge(extra, on=KEYS, how="outer")
-            parts.append(merged)
-    if not parts:
-        return pd.DataFrame(columns=[*KEYS, *NONPARAMETRIC_COLUMNS])
-    combined = pd.concat(parts, ignore_index=True)
-    for column in NONPARAMETRIC_COLUMNS:
-        if column not in combined.columns:
-            combined[column] = np.nan
-    return combined[[*KEYS, *NONPARAMETRIC_COLUMNS]]
-
-
-# -- sequential ------------------------------------------------------------------------------------
 def keys_of(arrays) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     return arrays.keys.reset_index(drop=True)
 
@@ -308,7 +93,7 @@ def _bonferroni_alpha(keys: pd.DataFrame, options: AnalysisOptions) -> np.ndarra
 
 @dataclass
 class SequentialOutcome:
-    columns: pd.DataFrame  # keyed by KEYS (overall rows only), SEQUENTIAL_COLUMNS
+    columns: pd.DataFrame  # keyed by RESULT_KEYS (overall rows only), SEQUENTIAL_COLUMNS
     looks: pd.DataFrame  # LOOK_COLUMNS, one row per comparison × look
 
 
@@ -354,7 +139,7 @@ def sequential_analysis(
         result = result[result["segment"] == OVERALL_SEGMENT]
         periods = part.groupby("experiment")["_period"].first()
         rows.append(
-            result[[*KEYS, "abs_diff", "abs_se", "estimate_control", "status"]].assign(
+            result[[*RESULT_KEYS, "abs_diff", "abs_se", "estimate_control", "status"]].assign(
                 _look=int(look), period=result["experiment"].map(periods).astype(str)
             )
         )
@@ -443,8 +228,8 @@ def sequential_analysis(
         }
     )
     looks = looks[~np.isnan(diff.reshape(-1))].reset_index(drop=True)
-    periods = per_look[[*KEYS, "_look", "period"]].rename(columns={"_look": "look"})
-    looks = looks.merge(periods, on=[*KEYS, "look"], how="left")
+    periods = per_look[[*RESULT_KEYS, "_look", "period"]].rename(columns={"_look": "look"})
+    looks = looks.merge(periods, on=[*RESULT_KEYS, "look"], how="left")
     looks["period"] = looks["period"].fillna("")
     return SequentialOutcome(columns=columns, looks=looks[list(LOOK_COLUMNS)])
 
