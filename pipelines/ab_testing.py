@@ -2,7 +2,9 @@
 
 Run it with ``zenml pipeline run pipelines.ab_testing.ab_test_pipeline -c configs/ab_test.yaml``.
 The parameters mirror :class:`liftlab.config.ab_testing.ABTestConfig`; they are validated when
-the pipeline is compiled, so a bad config fails before any step runs.
+the pipeline is compiled, so a bad config fails before any step runs. Each step gets the typed
+config or only its part of it (the data source, the cleaning spec, the validation spec), so a
+change to an unrelated key keeps the earlier steps' cache.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from typing import Any
 
 from zenml import pipeline
 
-from liftlab.config.base import DataSource
-from liftlab.mlops.caching import ingest_cache_options, validated_config
+from liftlab.config.ab_testing import load_ab_config
+from liftlab.mlops.caching import ingest_cache_options
 from steps.analysis import analyse_experiments
 from steps.etl import clean_data, ingest_data, validate_data
 from steps.reporting import build_ab_report, publish_ab_results
@@ -46,13 +48,13 @@ def ab_test_pipeline(
     cleaning: list[dict[str, Any]] | None = None,
     output_dir: str = "outputs/ab_test",
 ) -> None:
-    config = validated_config(locals())
-    source = DataSource(data_path=config.get("data_path"), sql=config.get("sql"))
-    raw_data, data_info = ingest_data.with_options(**ingest_cache_options(source))(source=source)
-    cleaned, audit = clean_data(raw_data=raw_data, config=config)
-    validation = validate_data(clean_data=cleaned, config=config)
+    cfg = load_ab_config({k: v for k, v in locals().items() if v is not None})
+    ingest = ingest_data.with_options(**ingest_cache_options(cfg.source))
+    raw_data, data_info = ingest(source=cfg.source)
+    cleaned, audit = clean_data(raw_data=raw_data, cleaning=cfg.cleaning_spec())
+    validation = validate_data(clean_data=cleaned, checks=cfg.validation_spec())
     results, srm, funnel_table, heterogeneity, looks = analyse_experiments(
-        clean_data=cleaned, config=config, after="validate_data"
+        clean_data=cleaned, config=cfg, after="validate_data"
     )
     report = build_ab_report(
         ab_results=results,
@@ -63,7 +65,7 @@ def ab_test_pipeline(
         cleaning_audit=audit,
         validation=validation,
         data_info=data_info,
-        config=config,
+        config=cfg,
     )
     publish_ab_results(
         ab_results=results,
@@ -74,5 +76,5 @@ def ab_test_pipeline(
         validation=validation,
         data_info=data_info,
         ab_report=report,
-        config=config,
+        config=cfg,
     )

@@ -3,14 +3,14 @@
 
 Run it with ``zenml pipeline run pipelines.campaign_uplift.campaign_uplift_pipeline
 -c configs/campaign_uplift.yaml``. Parameters mirror
-:class:`liftlab.config.campaign_uplift.CampaignUpliftConfig`.
+:class:`liftlab.config.campaign_uplift.CampaignUpliftConfig`; the typed config is built once when
+the pipeline compiles, and the bronze and silver steps get only the values they read.
 """
 
 from __future__ import annotations
 
 from zenml import pipeline
 
-from liftlab.config.base import validated_parameters
 from liftlab.config.campaign_uplift import load_campaign_config
 from liftlab.mlops.caching import file_cache_options
 from steps.analysis import summarise_campaign_uplift
@@ -35,10 +35,12 @@ def campaign_uplift_pipeline(
     duckdb_path: str | None = None,
     output_dir: str | None = None,
 ) -> None:
-    config = validated_parameters(load_campaign_config, locals())
-    paths = list(load_campaign_config(config).table_paths().values())
-    campaigns, profiles, assignments, interactions, transactions, bronze_audit = (
-        load_bronze.with_options(**file_cache_options(paths))(config=config)
+    cfg = load_campaign_config({k: v for k, v in locals().items() if v is not None})
+    paths = cfg.table_paths()
+    load = load_bronze.with_options(**file_cache_options(list(paths.values())))
+    campaigns, profiles, assignments, interactions, transactions, bronze_audit = load(
+        table_paths={table: str(path) for table, path in paths.items()},
+        naive_timezone=cfg.naive_timezone,
     )
     validation = validate_bronze(
         campaigns=campaigns,
@@ -53,10 +55,11 @@ def campaign_uplift_pipeline(
         interactions=interactions,
         transactions=transactions,
         validation=validation,
-        config=config,
+        window_days=cfg.window_days,
+        pre_window_days=cfg.pre_window_days,
     )
     summary, funnel, tests = summarise_campaign_uplift(
-        campaign_customers=customers, campaigns=campaigns, silver_audit=silver_audit, config=config
+        campaign_customers=customers, campaigns=campaigns, silver_audit=silver_audit, config=cfg
     )
     report = build_campaign_report(
         campaign_summary=summary,
@@ -64,7 +67,7 @@ def campaign_uplift_pipeline(
         bronze_audit=bronze_audit,
         silver_audit=silver_audit,
         validation=validation,
-        config=config,
+        config=cfg,
     )
     publish_campaign_results(
         campaign_summary=summary,
@@ -79,5 +82,5 @@ def campaign_uplift_pipeline(
         bronze_audit=bronze_audit,
         silver_audit=silver_audit,
         campaign_report=report,
-        config=config,
+        config=cfg,
     )

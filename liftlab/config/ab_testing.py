@@ -8,19 +8,19 @@ never silently falls back to a default.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from liftlab.config.base import DataSourceConfig, format_validation_error
-from strategies.cleaning import ColumnRoles
-from strategies.errors import ConfigError
+from liftlab.config.base import DataSourceConfig, StrictModel, load_config
+from strategies.cleaning import CleaningStrategy, ColumnRoles, build_cleaning_strategies
 from strategies.stats.analysis import AnalysisOptions, RelCiMethod
 from strategies.stats.corrections import Correction, CorrectionScope
 from strategies.stats.layers import BayesianOptions, NonparametricOptions, SequentialOptions
 from strategies.stats.metrics import METRIC_TYPES, Direction, MetricSpec, Role
 from strategies.stats.run import ABDesign
-from strategies.validation import DEFAULT_FUNNEL
+from strategies.validation import DEFAULT_FUNNEL, ValidationRules, build_ab_rules
 
 DEFAULT_CLEANING: list[dict[str, Any]] = [
     {"name": "normalize_variant_labels"},
@@ -29,10 +29,8 @@ DEFAULT_CLEANING: list[dict[str, Any]] = [
 ]
 
 
-class MetricConfig(BaseModel):
+class MetricConfig(StrictModel):
     """One metric as written in YAML: ``name`` + ``type`` + the column(s) it reads."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str
     type: str
@@ -87,10 +85,8 @@ class MetricConfig(BaseModel):
         )
 
 
-class BayesianConfig(BaseModel):
+class BayesianConfig(StrictModel):
     """Bayesian view: beta-binomial for proportions, Gaussian for means and ratios."""
-
-    model_config = ConfigDict(extra="forbid")
 
     prior_alpha: float = Field(default=1.0, gt=0.0)
     prior_beta: float = Field(default=1.0, gt=0.0)
@@ -102,10 +98,8 @@ class BayesianConfig(BaseModel):
         return BayesianOptions(**self.model_dump())
 
 
-class SequentialConfig(BaseModel):
+class SequentialConfig(StrictModel):
     """Sequential monitoring: look every day without inflating false positives."""
-
-    model_config = ConfigDict(extra="forbid")
 
     method: Literal["msprt", "group_sequential"] = "msprt"
     time_column: str = "assigned_at"
@@ -123,10 +117,8 @@ class SequentialConfig(BaseModel):
         return SequentialOptions(**self.model_dump())
 
 
-class NonparametricConfig(BaseModel):
+class NonparametricConfig(StrictModel):
     """Robustness checks for heavy-tailed metrics: Mann–Whitney U and bootstrap CIs."""
-
-    model_config = ConfigDict(extra="forbid")
 
     metrics: list[str] = Field(min_length=1)
     mann_whitney: bool = True
@@ -138,6 +130,58 @@ class NonparametricConfig(BaseModel):
         values = self.model_dump()
         values["metrics"] = tuple(values["metrics"])
         return NonparametricOptions(**values)
+
+
+class ABCleaningSpec(StrictModel):
+    """What the A/B cleaning step needs, and nothing more: the strategy specs in order and the
+    column roles they act on. A step given only this part keeps its cache when an unrelated
+    key (``alpha``, ``output_dir``, …) changes."""
+
+    strategies: list[dict[str, Any]] = Field(default_factory=list)
+    unit_column: str
+    variant_column: str
+    experiment_column: str | None = None
+    variants: list[str] = Field(default_factory=list)
+    """Declared labels, control first (label normalisation maps onto these)."""
+
+    def build(self) -> list[CleaningStrategy]:
+        return build_cleaning_strategies(self.strategies)
+
+    def column_roles(self) -> ColumnRoles:
+        return ColumnRoles(
+            unit_column=self.unit_column,
+            variant_column=self.variant_column,
+            experiment_column=self.experiment_column,
+            variants=tuple(self.variants),
+        )
+
+
+class ABValidationSpec(StrictModel):
+    """What builds the A/B expectation suite. The rules depend on which funnel columns the
+    cleaned table has, so the validation step builds them from this part and the table."""
+
+    unit_column: str
+    variant_column: str
+    variants: list[str]
+    """Every allowed label, control first."""
+    experiment_column: str | None = None
+    segment_columns: list[str] = Field(default_factory=list)
+    metric_columns: list[str] = Field(default_factory=list)
+    count_columns: list[str] = Field(default_factory=list)
+    funnel: list[str] = Field(default_factory=lambda: list(DEFAULT_FUNNEL))
+
+    def rules(self, columns_present: Sequence[str]) -> ValidationRules:
+        return build_ab_rules(
+            list(columns_present),
+            unit_column=self.unit_column,
+            variant_column=self.variant_column,
+            variants=self.variants,
+            experiment_column=self.experiment_column,
+            segment_columns=self.segment_columns,
+            metric_columns=self.metric_columns,
+            count_columns=self.count_columns,
+            funnel=self.funnel,
+        )
 
 
 class ABTestConfig(DataSourceConfig):
@@ -215,12 +259,28 @@ class ABTestConfig(DataSourceConfig):
             segment_columns=tuple(self.segment_columns),
         )
 
-    def column_roles(self) -> ColumnRoles:
-        return ColumnRoles(
+    def cleaning_spec(self) -> ABCleaningSpec:
+        return ABCleaningSpec(
+            strategies=self.cleaning,
             unit_column=self.unit_column,
             variant_column=self.variant_column,
             experiment_column=self.experiment_column,
-            variants=tuple(self.all_variants),
+            variants=self.all_variants,
+        )
+
+    def column_roles(self) -> ColumnRoles:
+        return self.cleaning_spec().column_roles()
+
+    def validation_spec(self) -> ABValidationSpec:
+        return ABValidationSpec(
+            unit_column=self.unit_column,
+            variant_column=self.variant_column,
+            variants=self.all_variants,
+            experiment_column=self.experiment_column,
+            segment_columns=self.segment_columns,
+            metric_columns=self.metric_columns(),
+            count_columns=self.count_columns,
+            funnel=self.funnel,
         )
 
     def metric_specs(self) -> list[MetricSpec]:
@@ -254,9 +314,6 @@ class ABTestConfig(DataSourceConfig):
         }
 
 
-def load_ab_config(values: dict[str, Any]) -> ABTestConfig:
+def load_ab_config(values: Mapping[str, Any]) -> ABTestConfig:
     """Validate raw parameters into an :class:`ABTestConfig`, or raise a readable ConfigError."""
-    try:
-        return ABTestConfig.model_validate(values)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, "A/B test config")) from None
+    return load_config(ABTestConfig, values, "A/B test config")

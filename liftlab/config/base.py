@@ -20,6 +20,7 @@ __all__ = [
     "DataSource",
     "DataSourceConfig",
     "StrictModel",
+    "expand_path",
     "format_validation_error",
     "load_config",
     "validated_parameters",
@@ -35,7 +36,8 @@ class StrictModel(BaseModel):
 
 
 def expand_path(raw: str) -> Path:
-    """A user-written path with ``~`` and ``$VARS`` expanded."""
+    """A user-written path with ``~`` and ``$VARS`` expanded (every config resolves its paths
+    here, so ``~/data`` means the same in each pipeline)."""
     return Path(os.path.expanduser(os.path.expandvars(raw)))
 
 

@@ -6,13 +6,13 @@ The YAML puts these fields under ``parameters:``; the pipeline signature mirrors
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from liftlab.config.base import format_validation_error
+from liftlab.config.base import StrictModel, expand_path, load_config
 from strategies.campaign_sql import BRONZE_COLUMNS
 from strategies.campaign_uplift import CampaignOptions
 from strategies.errors import ConfigError
@@ -21,14 +21,11 @@ from strategies.stats.corrections import Correction
 TABLES = tuple(BRONZE_COLUMNS)
 
 
-def _expand(path: str) -> Path:
-    return Path(os.path.expanduser(os.path.expandvars(path)))
+class CampaignUpliftConfig(StrictModel):
+    """Everything one campaign-uplift run needs. Field docs are the user-facing reference.
 
-
-class CampaignUpliftConfig(BaseModel):
-    """Everything one campaign-uplift run needs. Field docs are the user-facing reference."""
-
-    model_config = ConfigDict(extra="forbid")
+    Not a :class:`~liftlab.config.base.DataSourceConfig`: the input is five tables, read from
+    one folder or named one by one, not a single file or query."""
 
     data_dir: str | None = "data/demo/campaigns"
     """Folder holding ``campaigns``, ``profiles``, ``assignments``, ``interactions`` and
@@ -71,12 +68,17 @@ class CampaignUpliftConfig(BaseModel):
         paths: dict[str, Path] = {}
         for table in TABLES:
             if table in self.tables:
-                paths[table] = _expand(self.tables[table])
+                paths[table] = expand_path(self.tables[table])
                 continue
-            folder = _expand(self.data_dir or ".")
+            folder = expand_path(self.data_dir or ".")
             csv, parquet = folder / f"{table}.csv", folder / f"{table}.parquet"
             paths[table] = parquet if parquet.is_file() and not csv.is_file() else csv
         return paths
+
+    @property
+    def data_source(self) -> str:
+        """The input as a report names it: the folder, else the files named one by one."""
+        return str(self.data_dir or ", ".join(self.tables.values()))
 
     def options(self) -> CampaignOptions:
         try:
@@ -94,9 +96,6 @@ class CampaignUpliftConfig(BaseModel):
             raise ValueError(str(exc)) from None
 
 
-def load_campaign_config(values: dict[str, Any]) -> CampaignUpliftConfig:
+def load_campaign_config(values: Mapping[str, Any]) -> CampaignUpliftConfig:
     """Validate raw parameters, or raise a ConfigError naming each bad key."""
-    try:
-        return CampaignUpliftConfig.model_validate(values)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, "campaign uplift config")) from None
+    return load_config(CampaignUpliftConfig, values, "campaign uplift config")

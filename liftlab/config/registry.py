@@ -1,88 +1,99 @@
-"""Strict checks of ZenML run-config YAML files against the pipeline they configure.
+"""Every pipeline with its config (:data:`PIPELINES`), and strict checks of ZenML run-config YAML
+files against the pipeline they configure.
+
+:data:`PIPELINES` is the one table a reader needs: config-file prefix, typed config class, its
+load function and the pipeline's source, for each job.
 
 ZenML ignores unknown top-level keys and only *warns* about settings for a step name that does
 not exist, so ``paramters:`` or a misspelt step name would silently run with defaults. liftlab
 treats every such slip as an error: this module is used by ``liftlab check-config``, by
-``liftlab run`` before a run, and by a test over every file in ``configs/``.
+``liftlab run`` before a run, and by a test over every registered pipeline and shipped config.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from liftlab.config.ab_testing import ABTestConfig, load_ab_config
+from liftlab.config.base import StrictModel
+from liftlab.config.campaign_uplift import CampaignUpliftConfig, load_campaign_config
+from liftlab.config.inference import InferenceConfig, load_inference_config
+from liftlab.config.training import TrainingConfig, load_training_config
+from liftlab.config.uplift import UpliftModelConfig, load_uplift_config
 from strategies.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class PipelineEntry:
-    source: str  # importable "module.attribute" as `zenml pipeline run` takes it
-    validate: Callable[[dict[str, Any]], Any]  # raises ConfigError for bad parameters
+    """One pipeline: the config files it reads, its typed config and where its code is."""
+
+    prefix: str
+    """Config-file prefix: ``configs/<prefix>.yaml`` and ``configs/<prefix>_*.yaml``."""
+    config_class: type[StrictModel]
+    """The typed config whose fields are the pipeline's parameters, one to one."""
+    load: Callable[[Mapping[str, Any]], StrictModel]
+    """Validates raw parameters into ``config_class`` or raises a ConfigError naming each bad
+    key (a ``load_xxx_config`` over :func:`liftlab.config.base.load_config`)."""
+    source: str
+    """The pipeline as importable ``module.attribute``, as ``zenml pipeline run`` takes it (a
+    string: liftlab never imports pipelines)."""
+
+    def config(self, parameters: Mapping[str, Any]) -> StrictModel:
+        """The typed config of a run with these parameters. Unset (None) parameters are left
+        out, as the pipeline function does, so the model's defaults apply."""
+        return self.load({k: v for k, v in parameters.items() if v is not None})
 
 
-def _ab_validate(parameters: dict[str, Any]) -> Any:
-    from liftlab.mlops.caching import validated_config
-
-    return validated_config(parameters)
-
-
-def _training_validate(parameters: dict[str, Any]) -> Any:
-    from liftlab.config.base import validated_parameters
-    from liftlab.config.training import load_training_config
-
-    return validated_parameters(load_training_config, parameters)
-
-
-def _inference_validate(parameters: dict[str, Any]) -> Any:
-    from liftlab.config.base import validated_parameters
-    from liftlab.config.inference import load_inference_config
-
-    return validated_parameters(load_inference_config, parameters)
-
-
-def _campaign_validate(parameters: dict[str, Any]) -> Any:
-    from liftlab.config.base import validated_parameters
-    from liftlab.config.campaign_uplift import load_campaign_config
-
-    return validated_parameters(load_campaign_config, parameters)
-
-
-def _uplift_validate(parameters: dict[str, Any]) -> Any:
-    from liftlab.config.base import validated_parameters
-    from liftlab.config.uplift import load_uplift_config
-
-    return validated_parameters(load_uplift_config, parameters)
-
-
-#: config-file prefix → pipeline. ``configs/ab_test_hillstrom.yaml`` belongs to ``ab_test``.
-PIPELINES: dict[str, PipelineEntry] = {
-    "ab_test": PipelineEntry("pipelines.ab_testing.ab_test_pipeline", _ab_validate),
-    "training": PipelineEntry("pipelines.training.training_pipeline", _training_validate),
-    "campaign_uplift": PipelineEntry(
-        "pipelines.campaign_uplift.campaign_uplift_pipeline", _campaign_validate
+#: Every pipeline, in one place: (config-file prefix, config class, load function, pipeline).
+#: ``configs/ab_test_hillstrom.yaml`` belongs to ``ab_test``.
+PIPELINES: tuple[PipelineEntry, ...] = (
+    PipelineEntry("ab_test", ABTestConfig, load_ab_config, "pipelines.ab_testing.ab_test_pipeline"),
+    PipelineEntry(
+        "training", TrainingConfig, load_training_config, "pipelines.training.training_pipeline"
     ),
-    "uplift": PipelineEntry("pipelines.uplift_model.uplift_model_pipeline", _uplift_validate),
-    "inference": PipelineEntry(
-        "pipelines.batch_inference.batch_inference_pipeline", _inference_validate
+    PipelineEntry(
+        "campaign_uplift",
+        CampaignUpliftConfig,
+        load_campaign_config,
+        "pipelines.campaign_uplift.campaign_uplift_pipeline",
     ),
-}
+    PipelineEntry(
+        "uplift",
+        UpliftModelConfig,
+        load_uplift_config,
+        "pipelines.uplift_model.uplift_model_pipeline",
+    ),
+    PipelineEntry(
+        "inference",
+        InferenceConfig,
+        load_inference_config,
+        "pipelines.batch_inference.batch_inference_pipeline",
+    ),
+)
 
 
 def pipeline_for_config(path: Path) -> PipelineEntry:
-    """The pipeline a config file belongs to, from its file name."""
-    for prefix in sorted(PIPELINES, key=len, reverse=True):
-        if path.stem == prefix or path.stem.startswith(prefix + "_"):
-            return PIPELINES[prefix]
+    """The pipeline a config file belongs to, from its file name (the longest matching prefix
+    wins: ``campaign_uplift_x.yaml`` is a campaign config, not an ``uplift`` one)."""
+    for entry in sorted(PIPELINES, key=lambda e: len(e.prefix), reverse=True):
+        if path.stem == entry.prefix or path.stem.startswith(entry.prefix + "_"):
+            return entry
     raise ConfigError(
         f"cannot tell which pipeline {path.name} configures; name it after one of: "
-        + ", ".join(f"{p}*.yaml" for p in PIPELINES)
+        + ", ".join(f"{e.prefix}*.yaml" for e in PIPELINES)
     )
+
+
+def pipeline_for_source(source: str) -> PipelineEntry | None:
+    """The registered pipeline at ``source`` (``module.attribute``), or None."""
+    return next((e for e in PIPELINES if e.source == source), None)
 
 
 def load_pipeline(source: str) -> Any:
@@ -107,12 +118,8 @@ def check_run_config(path: str | Path, pipeline_source: str | None = None) -> di
     if not isinstance(content, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
 
-    entry = (
-        PipelineEntry(pipeline_source, lambda p: None)
-        if pipeline_source
-        else pipeline_for_config(path)
-    )
-    pipeline_obj = load_pipeline(entry.source)
+    entry = pipeline_for_source(pipeline_source) if pipeline_source else pipeline_for_config(path)
+    pipeline_obj = load_pipeline(pipeline_source or entry.source)
     problems: list[str] = []
 
     allowed_top = set(PipelineRunConfiguration.model_fields)
@@ -141,8 +148,10 @@ def check_run_config(path: str | Path, pipeline_source: str | None = None) -> di
     if problems:
         raise ConfigError(f"{path}:\n" + "\n".join(f"  - {p}" for p in problems))
 
+    if entry is None:  # a pipeline liftlab does not know: its signature was all we could check
+        return content
     try:
-        entry.validate(dict(parameters))
+        entry.config(parameters)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     return content

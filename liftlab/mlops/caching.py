@@ -1,7 +1,8 @@
-"""Compile-time helpers for pipelines: config validation and cache options.
+"""Compile-time cache options for pipelines.
 
-A pipeline function runs once when ZenML compiles it, with the user's parameters. Validating
-there means a bad config fails before any step runs and before anything is written.
+A pipeline function runs once when ZenML compiles it, with the user's parameters. Declaring the
+input files there means a missing file fails before any step runs and an edited one is read again
+instead of being served from a stale cache.
 """
 
 from __future__ import annotations
@@ -9,15 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from liftlab.config.ab_testing import load_ab_config
-from liftlab.config.base import DataSource, validated_parameters
+from liftlab.config.base import DataSource
 from strategies.errors import InputDataError
-
-
-def validated_config(parameters: dict[str, Any]) -> dict[str, Any]:
-    """Drop unset (None) parameters so the config's defaults apply, validate, return a plain
-    JSON-ready dict for the steps."""
-    return validated_parameters(load_ab_config, parameters)
 
 
 def ingest_cache_options(source: DataSource) -> dict[str, Any]:

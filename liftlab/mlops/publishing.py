@@ -1,8 +1,10 @@
-"""Write a finished run's gold outputs to ``output_dir``, all or nothing.
+"""Publish a finished run: its summary, its gold files in ``output_dir`` (all or nothing), its
+DuckDB warehouse tables and, for the campaign job, its MLflow run.
 
 Files are written to a temporary folder next to ``output_dir`` and moved into place only when all
 of them were written, so a run that fails half-way never leaves a results table without its
-report (or a stale mix of two runs) for a BI tool to pick up.
+report (or a stale mix of two runs) for a BI tool to pick up. The publish steps of the pipelines
+call these functions and nothing else, so all of it runs (and is tested) without ZenML.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from liftlab.config.campaign_uplift import CampaignUpliftConfig
+from liftlab.mlops.tracking import flatten_params, git_commit, metric_key
 
 
 def write_ab_outputs(
@@ -127,3 +132,195 @@ def write_duckdb_table(
     finally:
         con.close()
     return path
+
+
+# --------------------------------------------------------------------------------------------
+# A/B testing
+# --------------------------------------------------------------------------------------------
+
+
+def ab_run_summary(
+    results: pd.DataFrame,
+    srm: pd.DataFrame,
+    *,
+    pipeline_run: str,
+    mlflow_run_id: str | None,
+    output_dir: str | Path,
+    data_sha256: str | None,
+) -> dict[str, Any]:
+    """What one A/B run concluded, in ``run_summary.json`` and the CLI: comparisons and
+    decisions of the overall (not per-segment) rows, experiments with an SRM alert."""
+    overall = results[results["segment"] == "all"]
+    return {
+        "pipeline_run": pipeline_run,
+        "mlflow_run_id": mlflow_run_id,
+        "output_dir": str(Path(output_dir).resolve()),
+        "comparisons": int(len(overall)),
+        "decisions": {k: int(v) for k, v in overall["decision"].value_counts().items()},
+        "srm_alerts": sorted(srm.loc[srm["srm_detected"], "experiment"].unique()),
+        "data_sha256": data_sha256,
+    }
+
+
+def publish_ab_outputs(
+    output_dir: str | Path,
+    *,
+    results: pd.DataFrame,
+    srm: pd.DataFrame,
+    report_html: str,
+    extra_tables: Mapping[str, pd.DataFrame],
+    pipeline_run: str,
+    mlflow_run_id: str | None,
+    data_sha256: str | None,
+) -> dict[str, Any]:
+    """Write the A/B gold files with their ``run_summary.json``; return that summary plus the
+    written ``files`` (which the file itself cannot list before they exist)."""
+    summary = ab_run_summary(
+        results,
+        srm,
+        pipeline_run=pipeline_run,
+        mlflow_run_id=mlflow_run_id,
+        output_dir=output_dir,
+        data_sha256=data_sha256,
+    )
+    files = write_ab_outputs(
+        output_dir,
+        results=results,
+        srm=srm,
+        report_html=report_html,
+        summary=summary,
+        extra_tables=extra_tables,
+    )
+    summary["files"] = {k: str(v) for k, v in files.items()}
+    return summary
+
+
+# --------------------------------------------------------------------------------------------
+# Campaign uplift
+# --------------------------------------------------------------------------------------------
+
+CAMPAIGN_METRIC_STATS = (
+    "incremental_spend_per_customer",
+    "p_value_adjusted",
+    "roi",
+    "incremental_revenue",
+)
+"""Gold-table columns logged to MLflow, one metric per campaign × category and column."""
+CAMPAIGN_MLFLOW_FILES = ("campaign_summary", "campaign_funnel", "campaign_report.html")
+"""Written files that are also MLflow artifacts of the run."""
+
+
+def campaign_run_summary(
+    campaign_summary: pd.DataFrame,
+    *,
+    pipeline_run: str,
+    mlflow_run_id: str | None,
+    output_dir: str | Path,
+) -> dict[str, Any]:
+    """What one campaign run concluded: decisions and money over the campaigns (the
+    ``category == "all"`` rows; category rows would count each campaign twice)."""
+    overall = campaign_summary[campaign_summary["category"] == "all"]
+    return {
+        "pipeline_run": pipeline_run,
+        "mlflow_run_id": mlflow_run_id,
+        "campaigns": int(len(overall)),
+        "decisions": {k: int(v) for k, v in overall["decision"].value_counts().items()},
+        "roi_decisions": {k: int(v) for k, v in overall["roi_decision"].value_counts().items()},
+        "incremental_revenue": float(overall["incremental_revenue"].sum()),
+        "campaign_cost": float(overall["campaign_cost"].sum()),
+        "output_dir": str(Path(output_dir).resolve()),
+    }
+
+
+def campaign_metrics(
+    campaign_summary: pd.DataFrame, run_summary: Mapping[str, Any]
+) -> dict[str, float]:
+    """MLflow metrics of a campaign run: ``<campaign>.<category>.<stat>`` for every known value
+    of :data:`CAMPAIGN_METRIC_STATS`, plus the run totals."""
+    metrics: dict[str, float] = {}
+    for row in campaign_summary.itertuples(index=False):
+        for stat in CAMPAIGN_METRIC_STATS:
+            value = getattr(row, stat)
+            if pd.notna(value):
+                metrics[metric_key(row.campaign_id, row.category, stat)] = float(value)
+    metrics["total_incremental_revenue"] = run_summary["incremental_revenue"]
+    metrics["total_campaign_cost"] = run_summary["campaign_cost"]
+    return metrics
+
+
+def campaign_warehouse_tables(
+    bronze: Mapping[str, pd.DataFrame],
+    campaign_customers: pd.DataFrame,
+    gold: Mapping[str, pd.DataFrame],
+) -> dict[str, pd.DataFrame]:
+    """DuckDB table name → frame: every bronze table, the silver campaign × customer table and
+    the gold summary and funnel (the per-test table stays a file)."""
+    return {
+        **{f"bronze_{name}": frame for name, frame in bronze.items()},
+        "silver_campaign_customers": campaign_customers,
+        "gold_campaign_summary": gold["campaign_summary"],
+        "gold_campaign_funnel": gold["campaign_funnel"],
+    }
+
+
+def log_campaign_run(
+    config: CampaignUpliftConfig, metrics: Mapping[str, float], files: Mapping[str, Path]
+) -> None:
+    """Log the config, the metrics, the tags and the summary, funnel and report files to the
+    active MLflow run (the publish step runs with the stack's experiment tracker)."""
+    import mlflow
+
+    mlflow.log_params(flatten_params(config.model_dump(mode="json")))
+    mlflow.log_metrics(dict(metrics))
+    mlflow.set_tags({"liftlab.pipeline": "campaign_uplift", "liftlab.git_commit": git_commit()})
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, path in files.items():
+            if name in CAMPAIGN_MLFLOW_FILES:
+                target = Path(tmp) / path.name
+                target.write_bytes(path.read_bytes())
+                mlflow.log_artifact(str(target))
+
+
+def publish_campaign_run(
+    config: CampaignUpliftConfig,
+    *,
+    gold: Mapping[str, pd.DataFrame],
+    bronze: Mapping[str, pd.DataFrame],
+    campaign_customers: pd.DataFrame,
+    report_html: str,
+    bronze_audit: list[dict],
+    silver_audit: dict,
+    pipeline_run: str,
+    mlflow_run_id: str | None,
+) -> dict[str, Any]:
+    """Gold files (all or nothing), then the DuckDB warehouse (bronze, silver, gold tables,
+    when ``duckdb_path`` is set), then MLflow; return the run summary with what was written.
+
+    ``gold`` holds ``campaign_summary``, ``campaign_funnel`` and ``campaign_tests``; ``bronze``
+    the typed raw tables by name (``campaigns``, ``profiles``, …)."""
+    summary = campaign_run_summary(
+        gold["campaign_summary"],
+        pipeline_run=pipeline_run,
+        mlflow_run_id=mlflow_run_id,
+        output_dir=config.output_dir,
+    )
+    files = write_outputs(
+        config.output_dir,
+        tables=dict(gold),
+        texts={
+            "campaign_report.html": report_html,
+            "bronze_audit.json": json.dumps(bronze_audit, indent=2, default=str),
+            "silver_audit.json": json.dumps(silver_audit, indent=2, default=str),
+            "run_summary.json": json.dumps(summary, indent=2, default=str),
+        },
+        formats=("csv", "parquet"),
+    )
+    database = None
+    if config.duckdb_path:
+        tables = campaign_warehouse_tables(bronze, campaign_customers, gold)
+        for table, frame in tables.items():
+            database = write_duckdb_table(config.duckdb_path, table, frame)
+    log_campaign_run(config, campaign_metrics(gold["campaign_summary"], summary), files)
+    summary["files"] = {k: str(v) for k, v in files.items()}
+    summary["duckdb"] = str(database) if database else None
+    return summary

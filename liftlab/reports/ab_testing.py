@@ -31,8 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
+from pydantic import BaseModel
 
 from liftlab import __version__
+from liftlab.config.ab_testing import ABTestConfig
 from liftlab.plots.ab_testing import (
     forest_plot,
     funnel_plot,
@@ -995,7 +997,7 @@ def render_ab_report(
     funnel: pd.DataFrame,
     audits: list[dict],
     validation: dict,
-    config: dict,
+    config: ABTestConfig | Mapping[str, Any] | None,
     run_info: dict,
     heterogeneity: pd.DataFrame | None = None,
     sequential_looks: pd.DataFrame | None = None,
@@ -1008,8 +1010,13 @@ def render_ab_report(
     Segments; ``sequential_looks`` is the long per-look frame (:data:`LOOK_COLUMNS`) behind the
     sequential charts. Both are optional; so are the Bayesian, sequential and non-parametric
     columns of ``results``: each optional section appears only when its data is present.
+    ``config`` is the run's typed config (a plain mapping also works, e.g. in tests); the page
+    shows its values as YAML and reads the guardrail margins from its metrics.
     """
     from liftlab.reports.parts import load_template, run_items, validation_view
+
+    if isinstance(config, BaseModel):
+        config = config.model_dump(mode="json")
 
     extra = (*BAYES_COLUMNS, *SEQUENTIAL_COLUMNS, *NONPARAMETRIC_COLUMNS)
     res = _order(

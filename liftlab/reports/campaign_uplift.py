@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
+from pydantic import BaseModel
 
 from liftlab import __version__
+from liftlab.config.campaign_uplift import CampaignUpliftConfig
 from liftlab.plots.campaign_uplift import (
     ALL_CATEGORIES,
     category_spend_chart,
@@ -584,7 +586,7 @@ def render_campaign_report(
     bronze_audit: list[dict],
     silver_audit: dict,
     validation: dict,
-    config: dict,
+    config: CampaignUpliftConfig | Mapping[str, Any] | None,
     run_info: dict,
 ) -> str:
     """Build the campaign-uplift report as one HTML string (UTF-8, no external references).
@@ -594,12 +596,15 @@ def render_campaign_report(
     campaigns, the others their categories); ``bronze_audit`` is the list returned by
     :func:`~strategies.campaign_uplift.build_bronze`; ``silver_audit`` is
     :attr:`SilverResult.audit`; ``validation`` maps each table to
-    :meth:`strategies.validation.ValidationReport.to_dict`; ``config`` is the run configuration
-    (``alpha``, ``correction``, ``window_days``… at the top level or under ``parameters``);
+    :meth:`strategies.validation.ValidationReport.to_dict`; ``config`` is the run's typed config
+    or a mapping (``alpha``, ``correction``, ``window_days``… at the top level or under
+    ``parameters``);
     ``run_info`` has ``pipeline``, ``run_name``, ``generated_at``, ``data_source``,
     ``git_commit``, ``mlflow_run_id``. Any of them may be empty or partial: the page then says
     what is missing.
     """
+    if isinstance(config, BaseModel):  # the run's typed config: shown as the values it holds
+        config = config.model_dump(mode="json")
     config = _mapping(config)
     run_info = _mapping(run_info)
     silver = _mapping(silver_audit)

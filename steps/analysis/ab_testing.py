@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 from zenml import step
 
-from liftlab.config.ab_testing import load_ab_config
+from liftlab.config.ab_testing import ABTestConfig
 from strategies.stats.run import run_ab_analysis
 
 
 @step
 def analyse_experiments(
-    clean_data: pd.DataFrame, config: dict[str, Any]
+    clean_data: pd.DataFrame, config: ABTestConfig
 ) -> tuple[
     Annotated[pd.DataFrame, "ab_results"],
     Annotated[pd.DataFrame, "srm_checks"],
@@ -23,14 +23,13 @@ def analyse_experiments(
 ]:
     """Fixed-horizon analysis plus the Bayesian, sequential and non-parametric layers the config
     asks for; ``heterogeneity`` tests whether effects differ across segment values."""
-    cfg = load_ab_config(config)
     outcome = run_ab_analysis(
         clean_data,
-        cfg.design(),
-        cfg.metric_specs(),
-        cfg.analysis_options(),
-        funnel_stages=cfg.funnel,
-        **cfg.layer_options(),
+        config.design(),
+        config.metric_specs(),
+        config.analysis_options(),
+        funnel_stages=config.funnel,
+        **config.layer_options(),
     )
     return (
         outcome.results,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 from zenml import step
 
-from liftlab.config.campaign_uplift import load_campaign_config
+from liftlab.config.campaign_uplift import CampaignUpliftConfig
 from strategies.campaign_uplift import summarise_campaigns
 
 
@@ -16,15 +16,14 @@ def summarise_campaign_uplift(
     campaign_customers: pd.DataFrame,
     campaigns: pd.DataFrame,
     silver_audit: dict,
-    config: dict[str, Any],
+    config: CampaignUpliftConfig,
 ) -> tuple[
     Annotated[pd.DataFrame, "campaign_summary"],
     Annotated[pd.DataFrame, "campaign_funnel"],
     Annotated[pd.DataFrame, "campaign_tests"],
 ]:
     """Gold: incremental spend and conversion with CIs, revenue, ROI and decisions; funnel."""
-    cfg = load_campaign_config(config)
     summary, funnel, tests = summarise_campaigns(
-        campaign_customers, campaigns, list(silver_audit["categories"]), cfg.options()
+        campaign_customers, campaigns, list(silver_audit["categories"]), config.options()
     )
     return summary, funnel, tests

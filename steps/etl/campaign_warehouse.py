@@ -3,12 +3,11 @@ campaign × customer) on DuckDB."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 from zenml import save_artifact, step
 
-from liftlab.config.campaign_uplift import load_campaign_config
 from liftlab.mlops.materializers import ZstdPandasMaterializer
 from strategies.campaign_uplift import bronze_rules, build_bronze, build_silver
 from strategies.errors import DataValidationError
@@ -19,7 +18,8 @@ _FRAMES = ("campaigns", "profiles", "assignments", "interactions", "transactions
 
 @step(output_materializers={name: ZstdPandasMaterializer for name in _FRAMES})
 def load_bronze(
-    config: dict[str, Any],
+    table_paths: dict[str, str],
+    naive_timezone: str,
 ) -> tuple[
     Annotated[pd.DataFrame, "campaigns"],
     Annotated[pd.DataFrame, "profiles"],
@@ -28,10 +28,11 @@ def load_bronze(
     Annotated[pd.DataFrame, "transactions"],
     Annotated[list[dict], "bronze_audit"],
 ]:
-    """Raw CRM/POS files → typed bronze tables (timestamps as UTC instants) + audit. The files
-    are cache dependencies, so edited exports are read again."""
-    cfg = load_campaign_config(config)
-    tables, audit = build_bronze(cfg.table_paths(), naive_timezone=cfg.naive_timezone)
+    """Raw CRM/POS files → typed bronze tables (timestamps as UTC instants) + audit.
+
+    ``table_paths`` (table → file) is resolved from the config when the pipeline compiles; the
+    files are cache dependencies, so edited exports are read again."""
+    tables, audit = build_bronze(table_paths, naive_timezone=naive_timezone)
     return (
         tables["campaigns"],
         tables["profiles"],
@@ -76,15 +77,16 @@ def build_silver_table(
     interactions: pd.DataFrame,
     transactions: pd.DataFrame,
     validation: dict,
-    config: dict[str, Any],
+    window_days: int,
+    pre_window_days: int,
 ) -> tuple[Annotated[pd.DataFrame, "campaign_customers"], Annotated[dict, "silver_audit"]]:
-    """One row per campaign × customer: unique engagement, window and pre-period spend."""
-    cfg = load_campaign_config(config)
+    """One row per campaign × customer: unique engagement, window and pre-period spend.
+    ``validation`` is unused but orders this step after the bronze checks."""
     tables = {
         "campaigns": campaigns,
         "assignments": assignments,
         "interactions": interactions,
         "transactions": transactions,
     }
-    silver = build_silver(tables, window_days=cfg.window_days, pre_window_days=cfg.pre_window_days)
+    silver = build_silver(tables, window_days=window_days, pre_window_days=pre_window_days)
     return silver.outcomes, silver.audit

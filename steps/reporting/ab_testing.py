@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 from zenml import get_step_context, step
 from zenml.types import HTMLString
 
-from liftlab.config.ab_testing import load_ab_config
-from liftlab.mlops.publishing import write_ab_outputs
+from liftlab.config.ab_testing import ABTestConfig
+from liftlab.mlops.publishing import publish_ab_outputs
 from liftlab.mlops.run_info import step_run_info
 from liftlab.mlops.tracking import log_ab_run
 from liftlab.reports.ab_testing import render_ab_report
@@ -26,10 +25,9 @@ def build_ab_report(
     cleaning_audit: list[dict],
     validation: dict,
     data_info: dict,
-    config: dict[str, Any],
+    config: ABTestConfig,
 ) -> Annotated[HTMLString, "ab_report"]:
     """Uncached: the report names the run it belongs to."""
-    run_info = step_run_info(data_info)
     html = render_ab_report(
         results=ab_results,
         srm=srm_checks,
@@ -39,7 +37,7 @@ def build_ab_report(
         audits=cleaning_audit,
         validation=validation,
         config=config,
-        run_info=run_info,
+        run_info=step_run_info(data_info),
     )
     return HTMLString(html)
 
@@ -54,41 +52,28 @@ def publish_ab_results(
     validation: dict,
     data_info: dict,
     ab_report: HTMLString,
-    config: dict[str, Any],
+    config: ABTestConfig,
 ) -> Annotated[dict, "run_summary"]:
     """Uncached so every run appears in MLflow. Outputs are written only here, after every
     earlier step succeeded: a failed run leaves no results file and no report behind."""
-    cfg = load_ab_config(config)
     extra_tables = {"heterogeneity": heterogeneity, "sequential_looks": sequential_looks}
-    info = dict(data_info)
-    info["rows_clean"] = validation.get("n_rows")
     run_id = log_ab_run(
-        config=config,
+        config=config.model_dump(mode="json"),
         results=ab_results,
         srm=srm_checks,
         extra_tables=extra_tables,
         audits=cleaning_audit,
         validation=validation,
         report_html=str(ab_report),
-        data_info=info,
+        data_info={**data_info, "rows_clean": validation.get("n_rows")},
     )
-    overall = ab_results[ab_results["segment"] == "all"]
-    summary = {
-        "pipeline_run": get_step_context().pipeline_run.name,
-        "mlflow_run_id": run_id,
-        "output_dir": str(Path(cfg.output_dir).resolve()),
-        "comparisons": int(len(overall)),
-        "decisions": {k: int(v) for k, v in overall["decision"].value_counts().items()},
-        "srm_alerts": sorted(srm_checks.loc[srm_checks["srm_detected"], "experiment"].unique()),
-        "data_sha256": data_info.get("sha256"),
-    }
-    files = write_ab_outputs(
-        cfg.output_dir,
+    return publish_ab_outputs(
+        config.output_dir,
         results=ab_results,
         srm=srm_checks,
         report_html=str(ab_report),
-        summary=summary,
         extra_tables=extra_tables,
+        pipeline_run=get_step_context().pipeline_run.name,
+        mlflow_run_id=run_id,
+        data_sha256=data_info.get("sha256"),
     )
-    summary["files"] = {k: str(v) for k, v in files.items()}
-    return summary

@@ -251,6 +251,38 @@ def test_changed_data_file_is_not_served_from_cache(zenml_stack, tmp_path) -> No
     assert third.steps["ingest_data"].outputs["raw_data"][0].load()["revenue"].max() == 999.0
 
 
+def test_unrelated_config_change_keeps_earlier_steps_cached(zenml_stack, tmp_path) -> None:
+    """Steps get only their part of the config: a new alpha re-runs the analysis but serves
+    ingest, cleaning and validation from the cache."""
+    rng = np.random.default_rng(5)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "experiment": "e1",
+            "user_id": np.arange(n),
+            "variant": np.where(np.arange(n) % 2 == 0, "A", "B"),
+            "impressions": 4,
+            "opens": 3,
+            "clicks": rng.integers(0, 3, n),
+            "conversions": 0,
+        }
+    )
+    frame["converted"] = (frame["clicks"] > 1).astype(int)
+    frame["conversions"] = frame["converted"]
+    frame["revenue"] = frame["converted"] * 15.0
+    data = tmp_path / "events.csv"
+    frame.to_csv(data, index=False)
+    config = _config(data, tmp_path / "out", segment_columns=[])
+    _run(tmp_path, config)
+    config["parameters"]["alpha"] = 0.1
+    again = _run(tmp_path, config)
+    for name in ("ingest_data", "clean_data", "validate_data"):
+        assert again.steps[name].status == ExecutionStatus.CACHED, name
+    assert again.steps["analyse_experiments"].status == ExecutionStatus.COMPLETED
+    results = pd.read_csv(tmp_path / "out" / "ab_results.csv")
+    assert (results["alpha"] == 0.1).all()
+
+
 def test_wiped_artifact_folder_gets_a_fresh_store_and_no_stale_cache(
     zenml_stack, project_dir, tmp_path
 ) -> None:

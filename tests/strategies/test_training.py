@@ -4,19 +4,14 @@ the ad-table expectation suite and the gold-table writers."""
 
 from __future__ import annotations
 
-import inspect
-
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from liftlab.config.inference import InferenceConfig, load_inference_config
-from liftlab.config.training import (
-    TrainingConfig,
-    load_training_config,
-)
+from liftlab.config.inference import load_inference_config
+from liftlab.config.training import load_training_config
 from liftlab.mlops.publishing import write_duckdb_table, write_outputs
 from liftlab.simulate.ads import AdSimulationConfig, simulate_ads
 from strategies.errors import ConfigError, InputDataError
@@ -41,16 +36,6 @@ def ads() -> pd.DataFrame:
 
 
 # -- configs ---------------------------------------------------------------------------------
-
-
-def test_pipeline_signatures_mirror_config_models() -> None:
-    from pipelines.batch_inference import batch_inference_pipeline
-    from pipelines.training import training_pipeline
-
-    training = set(inspect.signature(training_pipeline.entrypoint).parameters)
-    assert training == set(TrainingConfig.model_fields)
-    inference = set(inspect.signature(batch_inference_pipeline.entrypoint).parameters)
-    assert inference == set(InferenceConfig.model_fields)
 
 
 def test_shipped_training_configs_exist_and_parse() -> None:

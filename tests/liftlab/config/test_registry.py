@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from liftlab.config.ab_testing import ABTestConfig, load_ab_config
-from liftlab.config.registry import check_run_config
+from liftlab.config.ab_testing import load_ab_config
+from liftlab.config.registry import (
+    PIPELINES,
+    PipelineEntry,
+    check_run_config,
+    load_pipeline,
+    pipeline_for_config,
+)
 from strategies.errors import ConfigError
 from tests.conftest import REPO_ROOT
 
@@ -27,11 +33,38 @@ def test_shipped_config_is_valid(path: Path) -> None:
     check_run_config(path)
 
 
-def test_pipeline_signature_mirrors_config_model() -> None:
-    from pipelines.ab_testing import ab_test_pipeline
+@pytest.mark.parametrize("entry", PIPELINES, ids=lambda e: e.prefix)
+def test_every_registered_pipeline_keeps_its_config_contract(
+    entry: PipelineEntry, tmp_path: Path
+) -> None:
+    """For each pipeline of the registry: its signature is its config model (same names, same
+    required ones), every shipped config of its prefix validates into that model, and an
+    unknown parameter is an error that names it (in the file check and in the model)."""
+    signature = inspect.signature(load_pipeline(entry.source).entrypoint).parameters
+    fields = entry.config_class.model_fields
+    assert set(signature) == set(fields)
+    required = {n for n, p in signature.items() if p.default is inspect.Parameter.empty}
+    assert required == {n for n, f in fields.items() if f.is_required()}
 
-    signature = set(inspect.signature(ab_test_pipeline.entrypoint).parameters)
-    assert signature == set(ABTestConfig.model_fields)
+    shipped = [p for p in CONFIGS if pipeline_for_config(p) == entry]
+    assert shipped, f"no config under configs/ for {entry.prefix}"
+    for path in shipped:
+        parameters = check_run_config(path).get("parameters") or {}
+        assert isinstance(entry.config(parameters), entry.config_class)
+
+    content = yaml.safe_load(shipped[0].read_text())
+    content["parameters"]["surely_not_a_key"] = 1
+    with pytest.raises(ConfigError, match="unknown parameter 'surely_not_a_key'"):
+        check_run_config(_write(tmp_path, content, name=f"{entry.prefix}_contract.yaml"))
+    with pytest.raises(ConfigError, match="surely_not_a_key: unknown key"):
+        entry.config(content["parameters"])
+
+
+def test_registry_has_one_entry_per_prefix_and_pipeline() -> None:
+    assert len({e.prefix for e in PIPELINES}) == len(PIPELINES)
+    assert len({e.source for e in PIPELINES}) == len(PIPELINES)
+    assert pipeline_for_config(Path("campaign_uplift_x.yaml")).prefix == "campaign_uplift"
+    assert pipeline_for_config(Path("uplift_x.yaml")).prefix == "uplift"
 
 
 def _write(tmp_path: Path, content: dict, name: str = "ab_test_case.yaml") -> Path:

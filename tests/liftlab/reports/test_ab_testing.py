@@ -1095,3 +1095,24 @@ def test_report_from_the_real_engine():
     for section in ("bayesian", "sequential", "robustness"):
         assert f'id="{section}"' not in html
     assert not re.search(r"\b(inf|nan|None)\b", _visible_text(html), re.I)
+
+
+def _without_svg(html: str) -> str:
+    """The page with each chart replaced by a marker (SVG ids are random per render)."""
+    return re.sub(r"<svg.*?</svg>", "<svg/>", html, flags=re.S)
+
+
+def test_typed_config_renders_like_its_values(rich):
+    """The pipeline hands the report its typed ABTestConfig: the page is the one its values
+    give (the config YAML in the same key order, the guardrail margins of its metrics)."""
+    import yaml
+
+    from liftlab.config.ab_testing import load_ab_config
+    from tests.conftest import REPO_ROOT
+
+    content = yaml.safe_load((REPO_ROOT / "configs" / "ab_test.yaml").read_text())
+    cfg = load_ab_config(content["parameters"])
+    typed = render_ab_report(**{**rich, "config": cfg})
+    plain = render_ab_report(**{**rich, "config": cfg.model_dump(mode="json")})
+    assert _without_svg(typed) == _without_svg(plain)
+    assert "data_path: data/demo/ab_events.parquet" in typed

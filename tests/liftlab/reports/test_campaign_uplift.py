@@ -356,3 +356,16 @@ def test_roi_chart_handles_user_text_and_no_cost(gold: dict) -> None:
     fig = roi_chart(summary)
     assert figure_to_svg(fig).startswith("<svg")
     assert isinstance(fig, Figure)
+
+
+def test_typed_config_renders_like_its_values(gold: dict) -> None:
+    """The pipeline hands the report its typed CampaignUpliftConfig: the page is the one its
+    values give."""
+    from liftlab.config.campaign_uplift import load_campaign_config
+
+    cfg = load_campaign_config({**CONFIG, "window_days": 7})
+    typed = _render(gold, config=cfg)
+    plain = _render(gold, config=cfg.model_dump(mode="json"))
+    charts = re.compile(r"<svg.*?</svg>", re.S)  # SVG ids are random per render
+    assert charts.sub("<svg/>", typed) == charts.sub("<svg/>", plain)
+    assert "window_days: 7" in typed
