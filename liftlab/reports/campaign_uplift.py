@@ -33,6 +33,7 @@ from liftlab.plots.campaign_uplift import (
 )
 from liftlab.plots.style import figure_to_svg
 from liftlab.reports.format import (
+    DASH,
     DECISIONS,
     fmt_conf_label,
     fmt_decision,
@@ -72,8 +73,6 @@ SECTION_TITLES: dict[str, str] = {
 ROI_DECISIONS: tuple[str, ...] = ("profitable", "unprofitable", "inconclusive", "no cost")
 """The ``roi_decision`` values of the gold table, in badge order."""
 
-_DASH = "—"
-_MINUS = "\u2212"
 _SUMMARY_COLUMNS = SUMMARY_COLUMNS
 _FUNNEL_STAGES = ("assigned", "sent", "opened", "clicked", "purchased")
 _CORRECTIONS = {
@@ -111,7 +110,7 @@ def _roi(value: Any) -> str:
     """ROI as a signed percentage: 1.5 -> '+150 %', 131.32 -> '+13,132 %', −0.38 -> '−37.9 %'."""
     x = num_or_nan(value)
     if math.isnan(x):
-        return _DASH
+        return DASH
     pct = x * 100
     text = f"{pct:+,.0f} %" if abs(pct) >= 100 else f"{pct:+.1f} %"
     return fmt_signed(text)
@@ -126,7 +125,7 @@ def _roi_ci(low: Any, high: Any) -> str:
 
 def _pp(value: Any) -> str:
     x = num_or_nan(value)
-    return _DASH if math.isnan(x) else fmt_signed(f"{x * 100:+.1f} pp")
+    return DASH if math.isnan(x) else fmt_signed(f"{x * 100:+.1f} pp")
 
 
 def _pp_ci(low: Any, high: Any) -> str:
@@ -240,11 +239,11 @@ def _row_view(r: Mapping[str, Any]) -> dict[str, Any]:
     vr = num_or_nan(r.get("variance_reduction"))
     srm_p = num_or_nan(r.get("srm_p_value"))
     return {
-        "campaign_id": fmt_text(r.get("campaign_id")) or _DASH,
+        "campaign_id": fmt_text(r.get("campaign_id")) or DASH,
         "campaign_name": fmt_text(r.get("campaign_name")),
         "channel": fmt_text(r.get("channel")),
         "send_at": _timestamp(r.get("send_at")),
-        "category": fmt_text(r.get("category")) or _DASH,
+        "category": fmt_text(r.get("category")) or DASH,
         "n_target": fmt_int(r.get("n_target")),
         "n_control": fmt_int(r.get("n_control")),
         "open_rate": _rate(r.get("open_rate")),
@@ -264,7 +263,7 @@ def _row_view(r: Mapping[str, Any]) -> dict[str, Any]:
         "p": fmt_pval(r.get("p_value")),
         "p_adj": fmt_pval(r.get("p_value_adjusted")),
         "test": _TESTS.get(test, test),
-        "variance_reduction": fmt_pct(vr, signed=False) if not math.isnan(vr) else _DASH,
+        "variance_reduction": fmt_pct(vr, signed=False) if not math.isnan(vr) else DASH,
         "cuped": test.endswith("cuped"),
         "revenue": _money(r.get("incremental_revenue"), signed=True),
         "revenue_ci": _money_ci(
@@ -310,7 +309,7 @@ def _kpis(total: pd.DataFrame, config: Mapping[str, Any]) -> list[dict[str, str]
         alpha=alpha,
     )
     if math.isnan(rev):
-        cards.append(card("revenue", "Incremental revenue", _DASH, "no estimates", "neutral"))
+        cards.append(card("revenue", "Incremental revenue", DASH, "no estimates", "neutral"))
     else:
         missing = int(revenue.isna().sum())
         if not math.isnan(rev_lo):
@@ -371,7 +370,7 @@ def _kpis(total: pd.DataFrame, config: Mapping[str, Any]) -> list[dict[str, str]
         cards.append(card("roi", "Overall ROI", _roi(roi), sub, tone))
     else:
         cards.append(
-            card("roi", "Overall ROI", _DASH, "no campaign with revenue and cost", "neutral")
+            card("roi", "Overall ROI", DASH, "no campaign with revenue and cost", "neutral")
         )
 
     roi_dec = total["roi_decision"].map(_roi_decision)
@@ -432,7 +431,7 @@ def _funnel_view(funnel: Any) -> list[dict[str, Any]]:
                 }
             )
         if groups:
-            out.append({"campaign_id": cid or _DASH, "groups": groups})
+            out.append({"campaign_id": cid or DASH, "groups": groups})
     return out
 
 
@@ -446,10 +445,10 @@ def _bronze_view(bronze_audit: Any) -> list[dict[str, Any]]:
         dup = num_or_nan(a.get("exact_duplicate_rows"))
         rows.append(
             {
-                "table": fmt_text(a.get("table")) or _DASH,
+                "table": fmt_text(a.get("table")) or DASH,
                 "file": fmt_text(a.get("file")),
                 "rows": fmt_int(a.get("rows")),
-                "n_columns": f"{len(columns)}" if columns else _DASH,
+                "n_columns": f"{len(columns)}" if columns else DASH,
                 "columns": ", ".join(fmt_text(c) for c in columns),
                 "duplicates": fmt_int(dup),
                 "duplicates_any": not math.isnan(dup) and dup > 0,
@@ -468,7 +467,7 @@ def _per_campaign(value: Any) -> tuple[list[tuple[str, str]], int]:
         n = num_or_nan(v)
         if not math.isnan(n):
             total += int(n)
-        items.append((fmt_text(k) or _DASH, fmt_int(n), 0 if math.isnan(n) else n))
+        items.append((fmt_text(k) or DASH, fmt_int(n), 0 if math.isnan(n) else n))
     items.sort(key=lambda t: (-t[2], t[0]))
     return [(k, text) for k, text, _ in items], total
 
@@ -519,7 +518,7 @@ def _validation_tables(validation: Any) -> dict[str, Any]:
         success = (failed_n == 0) if success is None else truthy(success)
         tables.append(
             {
-                "table": fmt_text(name) or _DASH,
+                "table": fmt_text(name) or DASH,
                 "success": success,
                 "n_rows": fmt_int(report.get("n_rows")),
                 "n": fmt_int(run_n - skipped_n),
@@ -567,7 +566,7 @@ def _method_view(
         "no_correction": correction == "none",
         "alpha": f"{alpha:g}",
         "conf": fmt_conf_label(alpha),
-        "min_effect": fmt_pct(min_effect, signed=False) if not math.isnan(min_effect) else _DASH,
+        "min_effect": fmt_pct(min_effect, signed=False) if not math.isnan(min_effect) else DASH,
         "timezone": fmt_text(_setting(config, "naive_timezone", "UTC")) or "UTC",
     }
 
