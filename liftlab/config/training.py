@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from liftlab.config.base import DataSourceConfig, StrictModel, load_config
-from strategies.cleaning import ColumnRoles, build_cleaning_strategies
+from strategies.cleaning import build_cleaning_strategies
 from strategies.errors import ConfigError
 from strategies.evaluation import METRIC_DIRECTIONS
 from strategies.features import build_feature_strategies, build_preprocessor
@@ -162,9 +162,6 @@ class TrainingConfig(DataSourceConfig):
         for strategy in build_feature_strategies(self.features):
             columns.extend(strategy.step()[2])
         return list(dict.fromkeys(columns))
-
-    def column_roles(self) -> ColumnRoles:
-        return ColumnRoles(unit_column=self.id_column, variant_column="")
 
     def validation_rules(self) -> ValidationRules:
         """The training table's expectation suite (Great Expectations)."""
