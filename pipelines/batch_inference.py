@@ -1,7 +1,8 @@
 """Batch inference: score new ads with the champion model and publish a gold predictions table.
 
 Run it with ``zenml pipeline run pipelines.batch_inference.batch_inference_pipeline
--c configs/inference.yaml``. Parameters mirror :class:`liftlab.config.inference.InferenceConfig`.
+-c configs/inference.yaml``. Parameters mirror :class:`liftlab.config.inference.InferenceConfig`,
+validated once when the pipeline is compiled; steps receive the typed config or its values.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from typing import Literal
 
 from zenml import pipeline
 
-from liftlab.config.base import DataSource, validated_parameters
 from liftlab.config.inference import load_inference_config
 from liftlab.mlops.caching import ingest_cache_options
 from steps.etl import ingest_data
@@ -32,14 +32,20 @@ def batch_inference_pipeline(
     write_mode: Literal["replace", "append"] | None = None,
     output_dir: str | None = None,
 ) -> None:
-    config = validated_parameters(load_inference_config, locals())
-    source = DataSource(data_path=config.get("data_path"), sql=config.get("sql"))
+    cfg = load_inference_config({k: v for k, v in locals().items() if v is not None})
+    source = cfg.source
     raw_data, data_info = ingest_data.with_options(**ingest_cache_options(source))(source=source)
-    model_ref = resolve_model(config=config)
+    model_ref = resolve_model(
+        model_name=cfg.model_name, model_alias=cfg.model_alias, model_version=cfg.model_version
+    )
     validation = validate_scoring_data(raw_data=raw_data, model_ref=model_ref)
     predictions = score_data(
-        raw_data=raw_data, model_ref=model_ref, validation=validation, config=config
+        raw_data=raw_data,
+        model_ref=model_ref,
+        validation=validation,
+        keep_columns=cfg.keep_columns,
+        prediction_column=cfg.prediction_column,
     )
     publish_predictions(
-        predictions=predictions, model_ref=model_ref, data_info=data_info, config=config
+        predictions=predictions, model_ref=model_ref, data_info=data_info, config=cfg
     )

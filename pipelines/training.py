@@ -2,9 +2,11 @@
 candidates (MLflow) → decide promotion → report → publish → register and promote.
 
 Run it with ``zenml pipeline run pipelines.training.training_pipeline -c configs/training.yaml``.
-The parameters mirror :class:`liftlab.config.training.TrainingConfig` and are validated when the
-pipeline is compiled, so a bad config fails before any step runs. Registration and the alias
-moves are the last step: a run that fails anywhere earlier registers and promotes nothing.
+The parameters mirror :class:`liftlab.config.training.TrainingConfig` and are validated once, when
+the pipeline is compiled, so a bad config fails before any step runs; each step then receives the
+typed config or only the values it needs (an unrelated edit keeps a cached step cached).
+Registration and the alias moves are the last step: a run that fails anywhere earlier registers
+and promotes nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Any
 
 from zenml import pipeline
 
-from liftlab.config.base import DataSource, validated_parameters
 from liftlab.config.training import load_training_config
 from liftlab.mlops.caching import ingest_cache_options
 from steps.etl import clean_ads, ingest_data, validate_ads
@@ -46,21 +47,28 @@ def training_pipeline(
     seed: int | None = None,
     output_dir: str | None = None,
 ) -> None:
-    config = validated_parameters(load_training_config, locals())
-    source = DataSource(data_path=config.get("data_path"), sql=config.get("sql"))
+    cfg = load_training_config({k: v for k, v in locals().items() if v is not None})
+    source = cfg.source
     raw_data, data_info = ingest_data.with_options(**ingest_cache_options(source))(source=source)
-    cleaned, audit = clean_ads(raw_data=raw_data, config=config)
-    validation = validate_ads(clean_ads=cleaned, config=config)
-    plan = plan_ads_split(clean_ads=cleaned, config=config, after="validate_ads")
+    cleaned, audit = clean_ads(raw_data=raw_data, cleaning=cfg.cleaning, id_column=cfg.id_column)
+    validation = validate_ads(clean_ads=cleaned, rules=cfg.validation_rules().to_dict())
+    plan = plan_ads_split(
+        clean_ads=cleaned, split=cfg.split, cv_folds=cfg.cv_folds, after="validate_ads"
+    )
     comparison, holdout, importance, training_info, _ = train_candidate_models(
         clean_ads=cleaned,
         split_plan=plan,
         data_info=data_info,
         validation=validation,
-        config=config,
+        config=cfg,
     )
     decision = decide_promotion_step(
-        clean_ads=cleaned, split_plan=plan, training_info=training_info, config=config
+        clean_ads=cleaned,
+        split_plan=plan,
+        training_info=training_info,
+        model_name=cfg.model_name,
+        target=cfg.target,
+        promotion=cfg.promotion,
     )
     report = build_training_report(
         model_comparison=comparison,
@@ -71,7 +79,7 @@ def training_pipeline(
         cleaning_audit=audit,
         validation=validation,
         data_info=data_info,
-        config=config,
+        config=cfg,
     )
     summary = publish_training_results(
         model_comparison=comparison,
@@ -83,12 +91,14 @@ def training_pipeline(
         validation=validation,
         data_info=data_info,
         training_report=report,
-        config=config,
+        model_name=cfg.model_name,
+        output_dir=cfg.output_dir,
     )
     register_and_promote(
         training_info=training_info,
         promotion_decision=decision,
         data_info=data_info,
         run_summary=summary,
-        config=config,
+        model_name=cfg.model_name,
+        target=cfg.target,
     )

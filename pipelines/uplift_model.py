@@ -4,7 +4,8 @@ report → files, DuckDB and MLflow → best learner per outcome registered (las
 
 Run it with ``zenml pipeline run pipelines.uplift_model.uplift_model_pipeline
 -c configs/uplift_hillstrom.yaml``. Parameters mirror
-:class:`liftlab.config.uplift.UpliftModelConfig`.
+:class:`liftlab.config.uplift.UpliftModelConfig`, validated once when the pipeline is compiled;
+steps receive the typed config or only the values they need.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any, Literal
 
 from zenml import pipeline
 
-from liftlab.config.base import DataSource, validated_parameters
 from liftlab.config.uplift import load_uplift_config
 from liftlab.mlops.caching import ingest_cache_options
 from steps.analysis import estimate_average_effects
@@ -49,15 +49,25 @@ def uplift_model_pipeline(
     seed: int | None = None,
     output_dir: str | None = None,
 ) -> None:
-    config = validated_parameters(load_uplift_config, locals())
-    source = DataSource(data_path=config.get("data_path"), sql=config.get("sql"))
+    cfg = load_uplift_config({k: v for k, v in locals().items() if v is not None})
+    source = cfg.source
     raw_data, data_info = ingest_data.with_options(**ingest_cache_options(source))(source=source)
-    validation = validate_uplift_data(raw_data=raw_data, config=config)
-    effects = estimate_average_effects(raw_data=raw_data, validation=validation, config=config)
-    comparison, curves, policy, profits, targeting, summary, info = train_uplift_models(
-        raw_data=raw_data, validation=validation, data_info=data_info, config=config
+    validation = validate_uplift_data(raw_data=raw_data, rules=cfg.validation_rules().to_dict())
+    effects = estimate_average_effects(
+        raw_data=raw_data,
+        validation=validation,
+        treatment_column=cfg.treatment_column,
+        control=cfg.control,
+        arms=cfg.arms,
+        outcomes=cfg.effect_outcomes(),
+        alpha=cfg.alpha,
+        correction=cfg.correction,
+        id_column=cfg.id_column,
     )
-    decisions = decide_uplift_registration(raw_data=raw_data, uplift_info=info, config=config)
+    comparison, curves, policy, profits, targeting, summary, info = train_uplift_models(
+        raw_data=raw_data, validation=validation, data_info=data_info, config=cfg
+    )
+    decisions = decide_uplift_registration(raw_data=raw_data, uplift_info=info, config=cfg)
     report = build_uplift_report(
         average_effects=effects,
         learner_comparison=comparison,
@@ -69,7 +79,7 @@ def uplift_model_pipeline(
         uplift_info=info,
         validation=validation,
         data_info=data_info,
-        config=config,
+        config=cfg,
     )
     run_summary = publish_uplift_results(
         average_effects=effects,
@@ -81,8 +91,8 @@ def uplift_model_pipeline(
         uplift_decisions=decisions,
         uplift_info=info,
         uplift_report=report,
-        config=config,
+        policy_outcome=cfg.policy().name,
+        output_dir=cfg.output_dir,
+        duckdb_path=cfg.duckdb_path,
     )
-    register_uplift_models(
-        uplift_info=info, uplift_decisions=decisions, run_summary=run_summary, config=config
-    )
+    register_uplift_models(uplift_info=info, uplift_decisions=decisions, run_summary=run_summary)

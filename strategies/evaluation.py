@@ -1,11 +1,10 @@
-"""Evaluation of conversion-prediction regressors: metrics, cross-validation, comparison and
-the promotion rule.
+"""Evaluation of conversion-prediction regressors: metrics, cross-validation and comparison.
 
 The protocol is the one a reviewer can trust: candidates are *selected* on cross-validation
 folds (which the caller builds, e.g. grouped by ad set so near-duplicate ads do not leak), and
 the winner is *checked* on a holdout the folds never touch. Promotion of a new model over the
-current champion uses :func:`beats` on that same holdout with an explicit margin, so a model is
-not replaced because of noise.
+current champion compares :func:`holdout_scores` on that same holdout with an explicit margin
+(:mod:`strategies.promotion`), so a model is not replaced because of noise.
 """
 
 from __future__ import annotations
@@ -36,9 +35,9 @@ __all__ = [
     "METRIC_DIRECTIONS",
     "POISSON_PREDICTION_FLOOR",
     "CandidateComparison",
-    "beats",
     "compare_candidates",
     "cross_validate",
+    "holdout_scores",
     "metric_scorer",
     "regression_metrics",
 ]
@@ -60,7 +59,6 @@ METRIC_DIRECTIONS: dict[str, Literal["higher", "lower"]] = {
 """Which direction is better for each metric :func:`regression_metrics` reports."""
 
 _METRICS = tuple(METRIC_DIRECTIONS)
-_TIE_TOLERANCE = 1e-12
 
 
 def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
@@ -93,6 +91,13 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
         "n": int(true.size),
         "n_negative_predictions": int((pred < 0).sum()),
     }
+
+
+def holdout_scores(y_true: Any, y_pred: Any) -> dict[str, float]:
+    """Only the metrics a challenger and a champion are compared on (no row counts): what a
+    scored champion records in the promotion decision."""
+    metrics = regression_metrics(y_true, y_pred)
+    return {k: float(metrics[k]) for k in METRIC_DIRECTIONS}
 
 
 def metric_scorer(metric: str) -> Callable[..., float]:
@@ -265,50 +270,6 @@ def compare_candidates(
     table["is_best"] = table["rank"] == 1
     table["rank_by"] = rank_by
     return CandidateComparison(table=table, fitted=fitted, holdout=holdout_metrics, rank_by=rank_by)
-
-
-def beats(
-    challenger: Mapping[str, float],
-    champion: Mapping[str, float],
-    *,
-    metric: str,
-    margin: float,
-) -> tuple[bool, str]:
-    """Promotion rule: does the challenger beat the champion on the same holdout?
-
-    The margin is **relative** to the champion's value, because the scale of RMSE, MAE and
-    Poisson deviance depends on the data (``margin=0.05`` means "at least 5% better" whatever
-    the target). Improvement is measured in the metric's good direction:
-    ``(champion - challenger) / |champion|`` for lower-is-better metrics, the mirror for R².
-    The challenger wins when the improvement is strictly positive and at least ``margin``
-    (the edge counts as a win, with a 1e-12 tolerance for floating-point rounding). A tie never
-    promotes. With a champion value of exactly 0 any strict improvement counts as infinite.
-    Missing or NaN values never promote.
-    """
-    _check_metric(metric)
-    if isinstance(margin, bool) or not isinstance(margin, int | float) or not margin >= 0:
-        raise ConfigError(f"margin must be a number >= 0, got {margin!r}")
-    for role, scores in (("challenger", challenger), ("champion", champion)):
-        if metric not in scores:
-            raise ConfigError(f"{role} scores have no {metric!r} (has: {', '.join(scores)})")
-    new, old = float(challenger[metric]), float(champion[metric])
-    if math.isnan(new) or math.isnan(old):
-        return False, f"{metric} is NaN (challenger {new}, champion {old}); not promoting"
-
-    gain = old - new if METRIC_DIRECTIONS[metric] == "lower" else new - old
-    if old == 0:
-        relative = math.inf if gain > 0 else (0.0 if gain == 0 else -math.inf)
-    else:
-        relative = gain / abs(old)
-    wins = gain > 0 and relative >= margin - _TIE_TOLERANCE
-    better = "lower" if METRIC_DIRECTIONS[metric] == "lower" else "higher"
-    verdict = "beats" if wins else "does not beat"
-    reason = (
-        f"challenger {verdict} champion on {metric} ({better} is better): "
-        f"{new:.6g} vs {old:.6g}, relative improvement {relative:+.4%} "
-        f"against a required margin of {margin:.4%}"
-    )
-    return wins, reason
 
 
 def _check_metric(metric: str) -> None:

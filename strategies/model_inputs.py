@@ -13,6 +13,7 @@ Types use MLflow's column-spec names (``long``, ``integer``, ``double``, ``float
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from pandas.api import types as ptypes
 
 from strategies.errors import InputDataError
 
-__all__ = ["check_input_schema"]
+__all__ = ["check_input_schema", "score_table"]
 
 _INTEGER = {"long", "integer"}
 _FLOAT = {"double", "float"}
@@ -93,3 +94,26 @@ def check_input_schema(df: pd.DataFrame, expected: Sequence[tuple[str, str]]) ->
             "the data does not match the model's input schema — " + " | ".join(messages)
         )
     return pd.DataFrame(out, index=df.index)
+
+
+def score_table(
+    model: Any,
+    df: pd.DataFrame,
+    *,
+    inputs: Sequence[tuple[str, str]],
+    keep_columns: Sequence[str],
+    prediction_column: str,
+) -> pd.DataFrame:
+    """``keep_columns`` of ``df`` (identifiers for joins) plus ``prediction_column``: the model's
+    predictions on the inputs checked and cast by :func:`check_input_schema`. Missing keep
+    columns are named first, then every schema problem."""
+    missing = [c for c in keep_columns if c not in df.columns]
+    if missing:
+        raise InputDataError(
+            f"keep_columns {missing} are not in the data (columns: {', '.join(df.columns)})"
+        )
+    X = check_input_schema(df, inputs)
+    predicted = np.asarray(model.predict(X), dtype=np.float64)
+    out = df[list(keep_columns)].reset_index(drop=True).copy()
+    out[prediction_column] = predicted
+    return out

@@ -1,5 +1,5 @@
-"""One training round for conversion prediction: split plan, candidate comparison on it, and the
-best model's holdout diagnostics.
+"""One training round for conversion prediction: split plan, candidate comparison on it, and each
+candidate's holdout diagnostics (:func:`run_training_round`).
 
 The protocol (see :mod:`strategies.evaluation`): a holdout is set aside first with the configured
 split strategy; cross-validation folds are built *inside* the holdout's training rows with the
@@ -26,10 +26,12 @@ from strategies.splits import make_split
 
 __all__ = [
     "SplitPlan",
+    "TrainingRound",
     "feature_frame",
     "holdout_predictions",
     "permutation_importance_table",
     "plan_split",
+    "run_training_round",
     "train_candidates",
 ]
 
@@ -208,4 +210,86 @@ def permutation_importance_table(
     )
     return table.sort_values("importance_mean", ascending=False, kind="stable").reset_index(
         drop=True
+    )
+
+
+@dataclass
+class TrainingRound:
+    """Everything one training round produced, before anything is logged or registered.
+
+    ``diagnostics`` maps each candidate label to its holdout predictions and permutation
+    importance; ``input_example`` is the first training rows of the model's inputs (what the
+    logged model's signature is inferred from).
+    """
+
+    comparison: CandidateComparison
+    diagnostics: dict[str, tuple[pd.DataFrame, pd.DataFrame]]
+    input_columns: list[str]
+    input_example: pd.DataFrame
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.comparison.table
+
+    @property
+    def best(self) -> str:
+        return self.comparison.best
+
+    @property
+    def best_model(self) -> str:
+        """The regressor name (not the label) of the best candidate."""
+        return str(self.table.loc[self.table["candidate"] == self.best, "model"].iloc[0])
+
+    @property
+    def baseline(self) -> str:
+        """Label of the predict-the-mean baseline (every comparison has one)."""
+        return str(self.table.loc[self.table["model"] == "baseline_mean", "candidate"].iloc[0])
+
+
+def run_training_round(
+    df: pd.DataFrame,
+    plan: SplitPlan,
+    *,
+    target: str,
+    input_columns: Sequence[str],
+    candidates: Sequence[Mapping[str, Any]],
+    preprocessor_factory: Callable[[], TransformerMixin | None],
+    seed: int,
+    rank_by: str,
+    importance_metric: str,
+    importance_repeats: int,
+    id_column: str | None = None,
+) -> TrainingRound:
+    """Compare the candidates on ``plan`` (:func:`train_candidates`), then compute every
+    candidate's holdout predictions and permutation importance (``importance_metric``), in the
+    comparison's order, so each candidate's MLflow run can show its own diagnostics."""
+    inputs = list(input_columns)
+    comparison = train_candidates(
+        df,
+        target=target,
+        input_columns=inputs,
+        candidates=candidates,
+        preprocessor_factory=preprocessor_factory,
+        plan=plan,
+        seed=seed,
+        rank_by=rank_by,
+    )
+    test_rows = df.iloc[plan.test].reset_index(drop=True)
+    X_test, y_test = feature_frame(test_rows, inputs, target)
+    diagnostics: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    for label in comparison.table["candidate"]:
+        model = comparison.fitted[label]
+        predictions = holdout_predictions(
+            model, df, plan, input_columns=inputs, target=target, id_column=id_column
+        )
+        importance = permutation_importance_table(
+            model, X_test, y_test, metric=importance_metric, seed=seed, n_repeats=importance_repeats
+        )
+        diagnostics[str(label)] = (predictions, importance)
+    X_train, _ = feature_frame(df.iloc[plan.train], inputs, target)
+    return TrainingRound(
+        comparison=comparison,
+        diagnostics=diagnostics,
+        input_columns=inputs,
+        input_example=X_train.head(5),
     )

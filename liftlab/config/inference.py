@@ -3,12 +3,13 @@ and where the predictions go. Validated before anything is read or loaded."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from liftlab.config.base import DataSourceConfig, format_validation_error
-from strategies.errors import ConfigError
+from liftlab.config.base import DataSourceConfig, load_config
+from liftlab.mlops.registry import model_uri
 
 
 class InferenceConfig(DataSourceConfig):
@@ -42,14 +43,10 @@ class InferenceConfig(DataSourceConfig):
 
     @property
     def model_uri(self) -> str:
-        if self.model_version is not None:
-            return f"models:/{self.model_name}/{self.model_version}"
-        return f"models:/{self.model_name}@{self.model_alias}"
+        """The registry URI this config asks for (the pinned version, else the alias)."""
+        return model_uri(self.model_name, alias=self.model_alias, version=self.model_version)
 
 
-def load_inference_config(values: dict[str, Any]) -> InferenceConfig:
+def load_inference_config(values: Mapping[str, Any]) -> InferenceConfig:
     """Validate raw parameters into an :class:`InferenceConfig`, or raise a readable error."""
-    try:
-        return InferenceConfig.model_validate(values)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, "inference config")) from None
+    return load_config(InferenceConfig, values, "inference config")

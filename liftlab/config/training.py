@@ -9,12 +9,13 @@ typo in a model name or a parameter fails before any data is read or any model i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from liftlab.config.base import DataSourceConfig, format_validation_error
-from strategies.cleaning import ColumnRoles, build_cleaning_strategies
+from liftlab.config.base import DataSourceConfig, StrictModel, load_config
+from strategies.cleaning import build_cleaning_strategies
 from strategies.errors import ConfigError
 from strategies.evaluation import METRIC_DIRECTIONS
 from strategies.features import build_feature_strategies, build_preprocessor
@@ -53,10 +54,8 @@ TRAINING_CLEANING_STRATEGIES = ("drop_duplicate_rows", "impute_missing_counts", 
 """Cleaning strategies that make sense for an ad table (the others need an A/B variant column)."""
 
 
-class PromotionConfig(BaseModel):
+class PromotionConfig(StrictModel):
     """When the new best model (the challenger) replaces the current champion."""
-
-    model_config = ConfigDict(extra="forbid")
 
     metric: str = "poisson_deviance"
     """Holdout metric both models are compared on."""
@@ -164,9 +163,6 @@ class TrainingConfig(DataSourceConfig):
             columns.extend(strategy.step()[2])
         return list(dict.fromkeys(columns))
 
-    def column_roles(self) -> ColumnRoles:
-        return ColumnRoles(unit_column=self.id_column, variant_column="")
-
     def validation_rules(self) -> ValidationRules:
         """The training table's expectation suite (Great Expectations)."""
         return build_ads_rules(
@@ -177,6 +173,31 @@ class TrainingConfig(DataSourceConfig):
             not_greater_than=self.not_greater_than,
             target=self.target,
         )
+
+    def training_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`strategies.training.run_training_round` for this config:
+        the one place that maps config fields onto the training round."""
+        return {
+            "target": self.target,
+            "input_columns": self.input_columns(),
+            "candidates": self.candidates,
+            "preprocessor_factory": self.preprocessor,
+            "seed": self.seed,
+            "rank_by": self.rank_by,
+            "importance_metric": self.promotion.metric,
+            "importance_repeats": self.importance_repeats,
+            "id_column": self.id_column,
+        }
+
+    def model_metadata(self) -> dict[str, Any]:
+        """What the logged model carries about its inputs, so batch inference can check new data
+        without this config: target, id column, input columns and the scoring suite."""
+        return {
+            "target": self.target,
+            "id_column": self.id_column,
+            "input_columns": self.input_columns(),
+            "scoring_rules": self.scoring_rules().to_dict(),
+        }
 
     def scoring_rules(self) -> ValidationRules:
         """The same suite restricted to what new data to score has: the id and the model's
@@ -193,9 +214,6 @@ class TrainingConfig(DataSourceConfig):
         return rules.without_columns(sorted(mentioned - keep))
 
 
-def load_training_config(values: dict[str, Any]) -> TrainingConfig:
+def load_training_config(values: Mapping[str, Any]) -> TrainingConfig:
     """Validate raw parameters into a :class:`TrainingConfig`, or raise a readable ConfigError."""
-    try:
-        return TrainingConfig.model_validate(values)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, "training config")) from None
+    return load_config(TrainingConfig, values, "training config")

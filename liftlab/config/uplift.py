@@ -7,15 +7,18 @@ name fails before any data is read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from liftlab.config.base import DataSourceConfig, format_validation_error
+from liftlab.config.base import DataSourceConfig, StrictModel, load_config
 from strategies.errors import ConfigError
 from strategies.stats.corrections import Correction
 from strategies.uplift.evaluation import RANK_METRICS
 from strategies.uplift.learners import build_uplift_learner
+from strategies.uplift.workflow import OutcomeSpec
+from strategies.validation import ValidationRules
 
 DEFAULT_LEARNERS: list[dict[str, Any]] = [
     {"name": "s_learner", "base": {"name": "hist_gradient_boosting"}},
@@ -25,12 +28,10 @@ DEFAULT_LEARNERS: list[dict[str, Any]] = [
 ]
 
 
-class OutcomeConfig(BaseModel):
+class OutcomeConfig(StrictModel):
     """One outcome: its average effect is always estimated; ``model: true`` also fits uplift
     learners for it. ``value_per_unit`` turns one unit of outcome into money (value of a visit
     or a conversion, or the margin on one unit of spend) for the targeting policy."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z_][\w]*$")
     column: str
@@ -131,10 +132,62 @@ class UpliftModelConfig(DataSourceConfig):
         specs = outcome.learners if outcome.learners is not None else self.learners
         return [{"preprocessor": preprocessor, **spec} for spec in specs]
 
+    def registered_name(self, outcome: OutcomeConfig) -> str:
+        """Registered model of one outcome: ``<model_name>-<outcome>``."""
+        return f"{self.model_name}-{outcome.name}"
 
-def load_uplift_config(values: dict[str, Any]) -> UpliftModelConfig:
+    def validation_rules(self) -> ValidationRules:
+        """The input table's suite: features, treatment and outcomes present and not null;
+        treatment labels declared; outcomes non-negative numbers, binary ones 0/1; the
+        customer id (when there is one) unique."""
+        outcome_columns = [o.column for o in self.outcomes]
+        required = [self.treatment_column, *self.feature_columns, *outcome_columns]
+        allowed: dict[str, tuple] = {self.treatment_column: (self.control, *self.arms)}
+        for outcome in self.outcomes:
+            if outcome.type == "binary":
+                allowed[outcome.column] = (0, 1)
+        return ValidationRules(
+            required_columns=tuple(dict.fromkeys(required)),
+            numeric_columns=tuple(dict.fromkeys([*outcome_columns, *self.numeric])),
+            non_negative_columns=tuple(dict.fromkeys(outcome_columns)),
+            allowed_values=allowed,
+            not_null_columns=tuple(dict.fromkeys(required)),
+            unique_columns=(self.id_column,) if self.id_column else (),
+        )
+
+    def effect_outcomes(self) -> list[dict[str, str]]:
+        """``name``, ``type`` and ``column`` of every outcome: all the average-effects step
+        needs (so editing learners or values does not invalidate its cache)."""
+        return [{"name": o.name, "type": o.type, "column": o.column} for o in self.outcomes]
+
+    def modelling_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`strategies.uplift.workflow.run_uplift_modelling` for this
+        config: the one place that maps config fields onto the modelling round."""
+        return {
+            "treatment_column": self.treatment_column,
+            "control": self.control,
+            "arms": self.arms,
+            "features": self.feature_columns,
+            "outcomes": [
+                OutcomeSpec(o.name, o.column, o.value_per_unit, self.learner_specs(o))
+                for o in self.modelled_outcomes()
+            ],
+            "policy_outcome": self.policy().name,
+            "cost_per_contact": self.cost_per_contact,
+            "test_size": self.test_size,
+            "seed": self.seed,
+            "rank_by": self.rank_by,
+            "top_fraction": self.top_fraction,
+            "n_bootstrap": self.n_bootstrap,
+            "id_column": self.id_column,
+        }
+
+    def report_parameters(self) -> dict[str, Any]:
+        """The parameters as the report shows them: JSON-ready, with the policy outcome filled
+        in when the user left it to the default."""
+        return {**self.model_dump(mode="json"), "policy_outcome": self.policy().name}
+
+
+def load_uplift_config(values: Mapping[str, Any]) -> UpliftModelConfig:
     """Validate raw parameters, or raise a ConfigError naming each bad key."""
-    try:
-        return UpliftModelConfig.model_validate(values)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, "uplift model config")) from None
+    return load_config(UpliftModelConfig, values, "uplift model config")

@@ -11,13 +11,21 @@ Conventions (DESIGN.md §4):
 - Every version carries tags: data hash, pipeline run, holdout scores, decision. The scheduled
   retraining reads the data hash back to skip runs on unchanged data.
 
+Champion scoring lives here too: the current champion is loaded from the registry and scored on
+this run's holdout with the same domain functions that scored the challenger
+(:func:`score_regression_champion`, :func:`score_uplift_champion`); the decision itself is
+:mod:`strategies.promotion`.
+
 Functions use the tracking/registry URI that is active (inside a ZenML step, the stack's MLflow).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -55,6 +63,13 @@ def alias_version(name: str, alias: str = CHAMPION) -> dict[str, Any] | None:
         "tags": dict(mv.tags or {}),
         "uri": f"models:/{name}/{mv.version}",
     }
+
+
+def model_uri(name: str, *, alias: str = CHAMPION, version: int | str | None = None) -> str:
+    """``models:/<name>/<version>`` when a version is pinned, else ``models:/<name>@<alias>``."""
+    if version is not None:
+        return f"models:/{name}/{version}"
+    return f"models:/{name}@{alias}"
 
 
 def resolve_version(name: str, *, alias: str = CHAMPION, version: int | None = None) -> dict:
@@ -122,6 +137,124 @@ def model_info(uri: str) -> dict[str, Any]:
         "metadata": dict(info.metadata or {}),
         "model_id": getattr(info, "model_id", None),
         "registered_model_version": getattr(info, "registered_model_version", None),
+    }
+
+
+def pinned_model_ref(
+    name: str, *, alias: str = CHAMPION, version: int | None = None
+) -> dict[str, Any]:
+    """The model to score with, pinned to one version number (so a promotion while a batch
+    scores cannot mix two models in one table), with its signature inputs and the liftlab
+    metadata it was logged with (target, scoring suite, training data hash)."""
+    found = resolve_version(name, alias=alias, version=version)
+    uri = model_uri(name, version=found["version"])
+    info = model_info(uri)
+    liftlab_meta = info["metadata"].get("liftlab", {})
+    return {
+        "model_name": name,
+        "requested": model_uri(name, alias=alias, version=version),
+        "version": found["version"],
+        "model_id": found["model_id"],
+        "uri": uri,
+        "inputs": [list(pair) for pair in info["inputs"]],
+        "target": liftlab_meta.get("target"),
+        "scoring_rules": liftlab_meta.get("scoring_rules", {}),
+        "trained_on_sha256": liftlab_meta.get("data_sha256"),
+    }
+
+
+def champion_record(
+    name: str, score: Callable[[str], Mapping[str, float]]
+) -> dict[str, Any] | None:
+    """The champion of ``name`` (``version``, ``model_id``, ``run_id``) with ``scores`` =
+    ``score(<champion uri>)``, or ``error`` saying why it could not be scored; ``None`` when no
+    version holds the alias yet. Any scoring failure means "cannot compare", never a crash:
+    the promotion rule then keeps the champion."""
+    champion = alias_version(name, CHAMPION)
+    if champion is None:
+        return None
+    out: dict[str, Any] = {k: champion[k] for k in ("version", "model_id", "run_id")}
+    try:
+        out["scores"] = dict(score(model_uri(name, alias=CHAMPION)))
+    except Exception as exc:  # noqa: BLE001 - any failure means "cannot compare", not a crash
+        out["error"] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+def score_regression_champion(name: str, rows: pd.DataFrame, target: str) -> dict | None:
+    """The conversion model's champion scored on ``rows`` (this run's holdout): its inputs are
+    checked against its own signature first, so a champion whose columns are gone says so."""
+    from strategies.evaluation import holdout_scores
+    from strategies.model_inputs import check_input_schema
+
+    def score(uri: str) -> dict[str, float]:
+        X = check_input_schema(rows, model_info(uri)["inputs"])
+        return holdout_scores(rows[target].to_numpy(float), load_sklearn(uri).predict(X))
+
+    return champion_record(name, score)
+
+
+def score_uplift_champion(
+    name: str,
+    holdout: pd.DataFrame,
+    *,
+    features: Sequence[str],
+    treatment_column: str,
+    outcome_column: str,
+    control: str,
+    metric: str,
+) -> dict | None:
+    """An uplift model's champion scored on this run's holdout with ``metric`` (mean over
+    arms), exactly as the challenger was ranked."""
+    from strategies.uplift.evaluation import holdout_score
+
+    def score(uri: str) -> dict[str, float]:
+        value = holdout_score(
+            load_sklearn(uri),
+            holdout,
+            features=features,
+            treatment_column=treatment_column,
+            outcome_column=outcome_column,
+            control=control,
+            metric=metric,
+        )
+        return {metric: value}
+
+    return champion_record(name, score)
+
+
+def training_version_tags(
+    *,
+    training_info: Mapping[str, Any],
+    decision: Mapping[str, Any],
+    data_info: Mapping[str, Any],
+    target: str,
+    pipeline_run: str,
+) -> dict[str, str]:
+    """Tags of a conversion-model version: data hash (read back by scheduled retraining),
+    source, runs, candidate, target, the promotion verdict and the holdout scores."""
+    return {
+        DATA_HASH_TAG: data_info.get("sha256") or "",
+        "liftlab.data_source": data_info.get("source") or "",
+        "liftlab.pipeline_run": pipeline_run,
+        "liftlab.mlflow_run_id": training_info["mlflow_run_id"],
+        "liftlab.candidate": training_info["best_candidate"],
+        "liftlab.target": target,
+        "liftlab.promotion": "promoted" if decision["promote"] else "not promoted",
+        "liftlab.promotion_summary": decision["summary"][:5000],
+        **{f"holdout_{k}": f"{v:.6g}" for k, v in training_info["holdout_scores"].items()},
+    }
+
+
+def uplift_version_tags(
+    *, outcome: str, learner: str, decision: Mapping[str, Any], pipeline_run: str
+) -> dict[str, str]:
+    """Tags of an uplift-model version: outcome, learner, run and the promotion verdict."""
+    return {
+        "liftlab.outcome": outcome,
+        "liftlab.learner": learner,
+        "liftlab.pipeline_run": pipeline_run,
+        "liftlab.promotion": "promoted" if decision["promote"] else "not promoted",
     }
 
 

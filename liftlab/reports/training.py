@@ -13,6 +13,7 @@ degrade to "—" and a note rather than an exception.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from liftlab import __version__
+from liftlab.config.training import TrainingConfig
 from liftlab.plots.style import figure_to_svg
 from liftlab.plots.training import (
     METRIC_LABELS,
@@ -43,7 +45,7 @@ from liftlab.reports.format import (
 from liftlab.reports.parts import header_context, load_template, run_items, validation_view
 from strategies.evaluation import METRIC_DIRECTIONS
 
-__all__ = ["METRICS", "SECTION_TITLES", "render_training_report"]
+__all__ = ["METRICS", "SECTION_TITLES", "comparison_table_html", "render_training_report"]
 
 METRICS: tuple[str, ...] = ("r2", "rmse", "mae", "poisson_deviance")
 """The regression metrics shown for every candidate, in table order."""
@@ -475,10 +477,13 @@ def render_training_report(
     decision: dict,
     audits: list[dict],
     validation: dict,
-    config: dict,
+    config: TrainingConfig | Mapping[str, Any],
     run_info: dict,
 ) -> str:
     """Build the training report as one HTML string (UTF-8, no external references).
+
+    ``config`` is the run's :class:`~liftlab.config.training.TrainingConfig` (shown as the YAML
+    parameters with every default filled in) or already such a mapping.
 
     ``comparison`` is :attr:`strategies.evaluation.CandidateComparison.table` (best first);
     ``holdout_predictions`` has ``actual``, ``predicted`` (and optionally ``ad_id``,
@@ -488,6 +493,8 @@ def render_training_report(
     carry an ``error``); ``audits`` and ``validation`` have the shapes the A/B report uses.
     Any of them may be empty or partial: the page then says what is missing.
     """
+    if isinstance(config, TrainingConfig):
+        config = config.model_dump(mode="json")
     df = _comparison_frame(comparison)
     decision = _mapping(decision)
     run_info = _mapping(run_info)
@@ -542,3 +549,18 @@ def render_training_report(
 
 
 _TEMPLATE_NAME = "training_report.html.j2"
+
+
+def comparison_table_html(comparison: pd.DataFrame, rank_by: str) -> str:
+    """The candidate comparison as a plain HTML table for the ZenML dashboard (the full report
+    has the charts): rank, candidate, model and each metric's CV mean and holdout value."""
+    columns = ["rank", "candidate", "model"]
+    for m in METRICS:
+        columns += [f"cv_{m}_mean", f"holdout_{m}"]
+    table = comparison[[c for c in columns if c in comparison.columns]]
+    body = table.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0)
+    return (
+        "<html><body style='font-family:sans-serif'>"
+        f"<h3>Model comparison (ranked by cross-validated {html.escape(rank_by)})</h3>"
+        f"{body}</body></html>"
+    )

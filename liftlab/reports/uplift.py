@@ -21,6 +21,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from liftlab import __version__
+from liftlab.config.uplift import UpliftModelConfig
 from liftlab.plots.style import figure_to_svg
 from liftlab.plots.uplift import (
     POLICY_LABELS,
@@ -578,23 +579,40 @@ def _kpis(
 # --- registry -------------------------------------------------------------------------------
 
 
+def _decision_scores(d: Mapping[str, Any]) -> tuple[Any, Any]:
+    """(challenger, champion) holdout scores of a decision: the shared promotion record
+    (:class:`strategies.promotion.PromotionDecision`, ``scores[metric]``) or the older uplift
+    record (``challenger_qini``, ``champion.qini``)."""
+    champion = _mapping(d.get("champion"))
+    if "challenger_qini" in d or "qini" in champion:
+        return d.get("challenger_qini"), champion.get("qini")
+    metric = d.get("metric")
+    challenger = _mapping(_mapping(d.get("challenger")).get("scores"))
+    return challenger.get(metric), _mapping(champion.get("scores")).get(metric)
+
+
+def _decision_learner(d: Mapping[str, Any]) -> Any:
+    return d.get("best_learner") or _mapping(d.get("challenger")).get("candidate")
+
+
 def _decision_rows(decisions: Mapping[str, Any], outcomes: Sequence[str]) -> list[dict[str, Any]]:
     rows = []
     for outcome in _ordered([str(k) for k in decisions], outcomes):
         d = _mapping(decisions.get(outcome))
         champion_raw = d.get("champion")
         champion = _mapping(champion_raw) if champion_raw is not None else None
+        challenger_score, champion_score = _decision_scores(d)
         rows.append(
             {
                 "outcome": outcome,
                 "model_name": fmt_text(d.get("model_name")) or _DASH,
-                "learner": fmt_text(d.get("best_learner")) or _DASH,
+                "learner": fmt_text(_decision_learner(d)) or _DASH,
                 "promote": truthy(d.get("promote")),
                 "present": bool(d),
-                "challenger": fmt_score(d.get("challenger_qini")),
+                "challenger": fmt_score(challenger_score),
                 "champion": champion is not None,
                 "champion_version": fmt_text(champion.get("version")) if champion else "",
-                "champion_qini": fmt_score(champion.get("qini")) if champion else _DASH,
+                "champion_qini": fmt_score(champion_score) if champion else _DASH,
                 "summary": fmt_text(d.get("summary")),
             }
         )
@@ -614,10 +632,13 @@ def render_uplift_report(
     targeting_summary: pd.DataFrame,
     decisions: dict,
     validation: dict,
-    config: dict,
+    config: UpliftModelConfig | Mapping[str, Any],
     run_info: dict,
 ) -> str:
     """Build the uplift report as one HTML string (UTF-8, no external references).
+
+    ``config`` is the run's :class:`~liftlab.config.uplift.UpliftModelConfig` (shown as the YAML
+    parameters with every default and the policy outcome filled in) or already such a mapping.
 
     ``effects`` has :data:`strategies.stats.analysis.RESULT_COLUMNS` (overall rows are shown);
     ``comparison`` is :attr:`strategies.uplift.evaluation.UpliftComparison.table` with an
@@ -626,8 +647,9 @@ def render_uplift_report(
     :func:`~strategies.uplift.policy.policy_comparison` / :func:`~strategies.uplift.policy.
     profit_curve` frames with ``outcome``; ``targeting_summary`` has ``feature``, ``value``,
     ``customers``, ``share_to_email``, ``share_<arm>`` and ``mean_expected_profit``;
-    ``decisions`` maps outcome → registry decision. Any of them may be empty or partial: the
-    page then says what is missing.
+    ``decisions`` maps outcome → registry decision
+    (:class:`strategies.promotion.PromotionDecision` as a dict). Any of them may be empty or
+    partial: the page then says what is missing.
     """
     effects_df = _df(effects)
     comparison_df = _df(comparison)
@@ -637,6 +659,8 @@ def render_uplift_report(
     targeting_df = _df(targeting_summary)
     decisions = {str(k): v for k, v in _mapping(decisions).items()}
     run_info = _mapping(run_info)
+    if isinstance(config, UpliftModelConfig):
+        config = config.report_parameters()
     config = _mapping(config)
     params = _parameters(config)
     specs = _outcome_specs(params)

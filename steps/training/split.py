@@ -7,15 +7,13 @@ from typing import Annotated, Any
 import pandas as pd
 from zenml import step
 
-from liftlab.config.training import load_training_config
 from strategies.training import plan_split
 
 
 @step
 def plan_ads_split(
-    clean_ads: pd.DataFrame, config: dict[str, Any]
+    clean_ads: pd.DataFrame, split: dict[str, Any], cv_folds: int
 ) -> Annotated[dict, "split_plan"]:
     """Holdout rows and CV folds (positions in ``clean_ads``): the same plan scores the
     challenger and the current champion."""
-    cfg = load_training_config(config)
-    return plan_split(clean_ads, cfg.split, cfg.cv_folds).to_dict()
+    return plan_split(clean_ads, split, cv_folds).to_dict()

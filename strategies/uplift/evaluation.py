@@ -19,7 +19,13 @@ from strategies.errors import InputDataError
 from strategies.uplift.learners import UpliftLearner, build_uplift_learner
 from strategies.uplift.metrics import auuc, qini_coefficient, uplift_at_k
 
-__all__ = ["UpliftComparison", "compare_uplift_learners", "score_uplift", "stratified_split"]
+__all__ = [
+    "UpliftComparison",
+    "compare_uplift_learners",
+    "holdout_score",
+    "score_uplift",
+    "stratified_split",
+]
 
 RANK_METRICS = ("qini_coefficient", "auuc", "uplift_at_30")
 
@@ -75,6 +81,31 @@ def score_uplift(
             }
         )
     return pd.DataFrame(rows)
+
+
+def holdout_score(
+    model: Any,
+    holdout: pd.DataFrame,
+    *,
+    features: Sequence[str],
+    treatment_column: str,
+    outcome_column: str,
+    control: Any,
+    metric: str,
+) -> float:
+    """One fitted learner's ``metric`` on holdout rows, averaged over arms: the number the
+    best learner was picked by, so a registered champion can be scored on a new run's holdout
+    exactly as the challenger was. ``model`` needs only ``predict_uplift``."""
+    if metric not in RANK_METRICS:
+        raise InputDataError(f"metric must be one of {RANK_METRICS}, got {metric!r}")
+    uplift = model.predict_uplift(holdout[list(features)])
+    scores = score_uplift(
+        uplift,
+        holdout[treatment_column].astype(str).to_numpy(),
+        pd.to_numeric(holdout[outcome_column]).to_numpy(float),
+        control=control,
+    )
+    return float(scores[metric].mean())
 
 
 @dataclass

@@ -21,7 +21,13 @@ from strategies.uplift.learners import UpliftLearner
 from strategies.uplift.metrics import qini_curve
 from strategies.uplift.policy import policy_comparison, profit_curve, targeting_policy
 
-__all__ = ["OutcomeSpec", "UpliftRun", "run_uplift_modelling", "targeting_summary"]
+__all__ = [
+    "OutcomeSpec",
+    "UpliftRun",
+    "holdout_rows",
+    "run_uplift_modelling",
+    "targeting_summary",
+]
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,17 @@ def targeting_summary(
             )
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def holdout_rows(
+    frame: pd.DataFrame, treatment_column: str, groups: Sequence[str], test_idx: Sequence[int]
+) -> pd.DataFrame:
+    """The holdout rows of a run, from the same input table: rows of other arms are dropped
+    first, exactly as :func:`run_uplift_modelling` did before splitting, so ``test_idx`` (its
+    :attr:`UpliftRun.test_idx`) points at the same customers."""
+    data = frame.reset_index(drop=True)
+    data = data[data[treatment_column].isin(list(groups))].reset_index(drop=True)
+    return data.iloc[np.asarray(test_idx, dtype=np.int64)]
 
 
 def run_uplift_modelling(

@@ -21,12 +21,12 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from strategies.errors import ConfigError, InputDataError
 from strategies.evaluation import (
     POISSON_PREDICTION_FLOOR,
-    beats,
     compare_candidates,
     cross_validate,
     metric_scorer,
     regression_metrics,
 )
+from strategies.promotion import beats
 from strategies.regressors import make_pipeline
 from tests.conftest import shared_file
 

@@ -15,13 +15,14 @@ from liftlab.config.training import load_training_config
 from liftlab.mlops.publishing import write_duckdb_table, write_outputs
 from liftlab.simulate.ads import AdSimulationConfig, simulate_ads
 from strategies.errors import ConfigError, InputDataError
-from strategies.model_inputs import check_input_schema
+from strategies.model_inputs import check_input_schema, score_table
 from strategies.promotion import decide_promotion
 from strategies.training import (
     SplitPlan,
     feature_frame,
     permutation_importance_table,
     plan_split,
+    run_training_round,
     train_candidates,
 )
 from strategies.validation import ValidationRules, validate
@@ -147,6 +148,31 @@ def test_permutation_importance_finds_the_driving_feature(ads) -> None:
     assert table.iloc[0]["importance_mean"] > 10 * table["importance_mean"].abs().median()
 
 
+def test_training_round_has_diagnostics_for_every_candidate(ads) -> None:
+    cfg = load_training_config(
+        {
+            "data_path": "x.csv",
+            "candidates": [{"name": "baseline_mean"}, {"name": "poisson"}],
+            "cv_folds": 2,
+            "importance_repeats": 2,
+        }
+    )
+    plan = plan_split(ads, cfg.split, cfg.cv_folds)
+    result = run_training_round(ads, plan, **cfg.training_arguments())
+    best = result.table.loc[result.table["is_best"]].iloc[0]
+    assert result.best == best["candidate"] and result.best_model == best["model"]
+    assert result.baseline == "baseline_mean"
+    assert list(result.diagnostics) == list(result.table["candidate"])
+    predictions, importance = result.diagnostics["poisson"]
+    assert len(predictions) == len(plan.test) and predictions.columns[0] == "ad_id"
+    assert not importance.empty
+    assert list(result.input_example.columns) == cfg.input_columns() == result.input_columns
+    assert len(result.input_example) == 5
+    meta = cfg.model_metadata()
+    assert meta["target"] == "Approved_Conversion" and meta["input_columns"] == cfg.input_columns()
+    assert ValidationRules.from_dict(meta["scoring_rules"]) == cfg.scoring_rules()
+
+
 # -- promotion rule ----------------------------------------------------------------------------
 
 GOOD = {"r2": 0.4, "rmse": 2.0, "mae": 1.0, "poisson_deviance": 1.5}
@@ -222,6 +248,31 @@ def test_schema_check_names_every_problem(frame, needles) -> None:
         check_input_schema(frame, EXPECTED)
     for needle in needles:
         assert needle in str(excinfo.value)
+
+
+class _Doubler:
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return 2.0 * X["Clicks"].to_numpy()
+
+
+def test_score_table_keeps_identifiers_and_names_missing_ones() -> None:
+    frame = pd.DataFrame(
+        {"ad_id": [7, 8], "age": ["30-34", "35-39"], "interest": [1, 2], "Clicks": [3, 4],
+         "Spent": [1.0, 2.0]}
+    )  # fmt: skip
+    out = score_table(
+        _Doubler(), frame, inputs=EXPECTED, keep_columns=["ad_id"], prediction_column="pred"
+    )
+    assert list(out.columns) == ["ad_id", "pred"] and out["pred"].tolist() == [6.0, 8.0]
+    with pytest.raises(InputDataError, match=r"keep_columns \['campaign'\]"):
+        score_table(
+            _Doubler(), frame, inputs=EXPECTED, keep_columns=["campaign"], prediction_column="p"
+        )
+    with pytest.raises(InputDataError, match="missing column"):
+        score_table(
+            _Doubler(), frame.drop(columns="Spent"), inputs=EXPECTED, keep_columns=[],
+            prediction_column="p",
+        )  # fmt: skip
 
 
 # -- expectation suite -------------------------------------------------------------------------

@@ -334,3 +334,28 @@ def test_plot_functions_handle_empty_input(make) -> None:
     assert isinstance(fig, Figure)
     assert not fig.axes  # the "no data" figure is a single line of text
     assert fig.texts
+
+
+def test_typed_config_is_shown_as_its_parameters(trained: dict) -> None:
+    from liftlab.config.training import load_training_config
+
+    cfg = load_training_config({"data_path": "ads.csv", "model_name": "m-<b>"})
+    typed = _render(trained, config=cfg)
+    assert "model_name: m-&lt;b&gt;" in typed and "cv_folds: 5" in typed
+    as_dict = _render(trained, config=cfg.model_dump(mode="json"))
+
+    def config_card(html: str) -> str:  # charts elsewhere carry random SVG ids
+        start = html.index('<section class="card" id="config">')
+        return html[start : html.index("</section>", start)]
+
+    assert config_card(typed) == config_card(as_dict)
+
+
+def test_comparison_table_for_the_dashboard(trained: dict) -> None:
+    from liftlab.reports.training import comparison_table_html
+
+    table = trained["result"].table
+    page = comparison_table_html(table, "<rank>")
+    assert "ranked by cross-validated &lt;rank&gt;" in page
+    assert "cv_r2_mean" in page and "holdout_poisson_deviance" in page
+    assert "cv_r2_std" not in page and "params" not in page

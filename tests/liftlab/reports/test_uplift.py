@@ -423,3 +423,45 @@ def test_plot_functions_handle_empty_input(make) -> None:
     assert isinstance(fig, Figure)
     assert not fig.axes  # the "no data" figure is a single line of text
     assert fig.texts
+
+
+def _section(html: str, key: str) -> str:
+    """One card of the page (charts elsewhere carry random SVG ids, so whole pages differ)."""
+    start = html.index(f'<section class="card" id="{key}">')
+    return html[start : html.index("</section>", start)]
+
+
+def test_shared_promotion_record_renders_like_the_older_record(inputs: dict) -> None:
+    """Decisions now come as strategies.promotion records (scores under ``metric``); the
+    registry card shows the same learner, scores, version and summary."""
+    from strategies.promotion import decide_uplift_promotion
+
+    shared = {}
+    for outcome, old in inputs["decisions"].items():
+        champion = old["champion"]
+        record = decide_uplift_promotion(
+            model_name=old["model_name"],
+            learner=old["best_learner"],
+            model="t_learner",
+            score=old["challenger_qini"],
+            metric="qini_coefficient",
+            champion=(
+                None
+                if champion is None
+                else {"version": champion["version"], "scores": {"qini_coefficient": 0.001}}
+            ),
+        ).to_dict()
+        shared[outcome] = {**record, "promote": old["promote"], "summary": old["summary"]}
+    new, old = _render(inputs, decisions=shared), _render(inputs)
+    assert _section(new, "registry") == _section(old, "registry")
+    assert "first model" in _section(new, "registry")
+
+
+def test_typed_config_shows_the_parameters_with_defaults(inputs: dict) -> None:
+    from liftlab.config.uplift import load_uplift_config
+
+    cfg = load_uplift_config({"data_path": "hillstrom.csv", "outcomes": OUTCOMES})
+    typed = _section(_render(inputs, config=cfg), "config")
+    assert typed == _section(_render(inputs, config=cfg.report_parameters()), "config")
+    assert "policy_outcome: spend" in typed  # the default, filled in
+    assert "n_bootstrap: 200" in typed

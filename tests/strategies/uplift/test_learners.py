@@ -563,7 +563,7 @@ def _skops_cases():
 def test_skops_round_trip_with_trusted_types_only(case):
     import skops.io
 
-    from liftlab.mlops.model_tracking import TRUSTED_MODULES, trusted_types
+    from liftlab.mlops.tracking import TRUSTED_MODULES, trusted_types
 
     _, learner, X, t, y = _skops_cases()[case]
     learner.fit(X, t, y)

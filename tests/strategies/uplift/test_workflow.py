@@ -8,9 +8,19 @@ import pandas as pd
 import pytest
 
 from strategies.errors import InputDataError
-from strategies.uplift.evaluation import compare_uplift_learners, score_uplift, stratified_split
+from strategies.uplift.evaluation import (
+    compare_uplift_learners,
+    holdout_score,
+    score_uplift,
+    stratified_split,
+)
 from strategies.uplift.metrics import qini_coefficient
-from strategies.uplift.workflow import OutcomeSpec, run_uplift_modelling, targeting_summary
+from strategies.uplift.workflow import (
+    OutcomeSpec,
+    holdout_rows,
+    run_uplift_modelling,
+    targeting_summary,
+)
 
 PRE = {"categorical": ["channel"], "numeric": ["recency"]}
 
@@ -135,3 +145,29 @@ def test_targeting_summary_buckets_numeric_features() -> None:
     assert web["customers"] == 3 and web["share_to_email"] == 1.0
     assert web["share_A"] == pytest.approx(2 / 3) and web["mean_expected_profit"] == 2.0
     assert (table["feature"] == "history").sum() == 4  # few values: kept as they are
+
+
+def test_holdout_rows_and_score_reproduce_the_challengers_holdout_score() -> None:
+    """A registered champion is scored on a later run's holdout from the raw table: the rows
+    and the number must be the ones the run ranked its learners by."""
+    frame = _data(3000, 5)
+    extra = frame.head(50).assign(arm="other")  # an arm outside the test: dropped first
+    raw = pd.concat([extra, frame], ignore_index=True)
+    spec = {"name": "t_learner", "base": {"name": "logistic"}, "preprocessor": PRE}
+    run = run_uplift_modelling(
+        raw, treatment_column="arm", control="ctl", arms=["A", "B"],
+        features=["channel", "recency"], outcomes=[OutcomeSpec("y", "y", 1.0, [spec])],
+        policy_outcome="y", cost_per_contact=0.1, test_size=0.3, seed=0, n_bootstrap=20,
+    )  # fmt: skip
+    holdout = holdout_rows(raw, "arm", ["ctl", "A", "B"], run.test_idx)
+    assert len(holdout) == len(run.test_idx) and set(holdout["arm"]) == {"ctl", "A", "B"}
+    score = holdout_score(
+        run.models["y"], holdout, features=["channel", "recency"], treatment_column="arm",
+        outcome_column="y", control="ctl", metric="qini_coefficient",
+    )  # fmt: skip
+    assert score == pytest.approx(run.holdout_scores["y"])
+    with pytest.raises(InputDataError, match="metric"):
+        holdout_score(
+            run.models["y"], holdout, features=["channel", "recency"], treatment_column="arm",
+            outcome_column="y", control="ctl", metric="accuracy",
+        )  # fmt: skip

@@ -1,0 +1,144 @@
+"""What the model pipelines publish (liftlab.mlops.outputs): run summaries and output files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from liftlab.mlops.outputs import (
+    UPLIFT_MLFLOW_FILES,
+    inference_run_summary,
+    publish_uplift_outputs,
+    training_run_summary,
+    uplift_run_summary,
+    write_training_outputs,
+)
+
+TRAINING_INFO = {
+    "mlflow_run_id": "r1",
+    "best_candidate": "gbm",
+    "holdout_scores": {"r2": 0.4},
+    "baseline_scores": {"r2": 0.0},
+}
+DECISION = {"promote": False, "summary": "Not promoted: x.", "champion": None}
+
+
+def test_training_summary_and_files(tmp_path: Path) -> None:
+    summary = training_run_summary(
+        pipeline_run="run-7",
+        model_name="m",
+        output_dir=str(tmp_path / "out"),
+        training_info=TRAINING_INFO,
+        promotion_decision=DECISION,
+        data_info={"sha256": "ab", "source": "x.csv"},
+    )
+    assert list(summary) == [
+        "pipeline_run", "mlflow_run_id", "model_name", "best_candidate", "holdout_scores",
+        "baseline_scores", "promote", "promotion_summary", "data_sha256", "output_dir",
+    ]  # fmt: skip
+    assert summary["promote"] is False and summary["promotion_summary"] == "Not promoted: x."
+    assert summary["output_dir"] == str((tmp_path / "out").resolve())
+    table = pd.DataFrame({"a": [1]})
+    files = write_training_outputs(
+        str(tmp_path / "out"),
+        model_comparison=table,
+        holdout_predictions=table,
+        feature_importance=table,
+        report_html="<html/>",
+        promotion_decision=DECISION,
+        cleaning_audit=[{"rows_in": 3}],
+        validation={"success": True},
+        summary=summary,
+    )
+    assert set(files) == {
+        "model_comparison", "holdout_predictions", "feature_importance", "training_report.html",
+        "promotion_decision.json", "cleaning_audit.json", "validation.json", "run_summary.json",
+    }  # fmt: skip
+    assert files["promotion_decision.json"].read_text() == json.dumps(DECISION, indent=2)
+    assert json.loads(files["run_summary.json"].read_text()) == summary
+
+
+def _policy() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "outcome": ["spend", "spend", "visit"],
+            "policy": ["model", "send_nobody", "model"],
+            "incremental_profit_per_customer": [0.25, 0.0, 9.0],
+        }
+    )
+
+
+def test_uplift_summary_reads_the_policy_outcome() -> None:
+    summary = uplift_run_summary(
+        pipeline_run="run-1",
+        output_dir="out",
+        policy_outcome="spend",
+        uplift_info={
+            "mlflow_run_id": "r",
+            "models": {"spend": {"learner": "t"}},
+            "holdout_scores": {"spend": 0.1},
+        },
+        uplift_decisions={"spend": {"summary": "Promoted: first champion of 'm-spend'."}},
+        policy_comparison=_policy(),
+        uplift_targeting=pd.DataFrame({"best_arm": ["A", None, None, "B"]}),
+    )
+    assert summary["share_to_email"] == 0.5
+    assert summary["policy_incremental_profit_per_customer"] == 0.25
+    assert summary["best_learners"] == {"spend": "t"}
+    assert summary["decisions"] == {"spend": "Promoted: first champion of 'm-spend'."}
+    missing = uplift_run_summary(
+        pipeline_run="run-1",
+        output_dir="out",
+        policy_outcome="conversion",
+        uplift_info={"models": {}, "holdout_scores": {}},
+        uplift_decisions={},
+        policy_comparison=_policy(),
+        uplift_targeting=pd.DataFrame({"best_arm": [None]}),
+    )
+    assert missing["policy_incremental_profit_per_customer"] is None
+    assert missing["mlflow_run_id"] is None
+
+
+def test_uplift_outputs_files_and_gold_table(tmp_path: Path) -> None:
+    targeting = pd.DataFrame({"customer_id": [1, 2], "best_arm": ["A", None]})
+    tables = {
+        name: pd.DataFrame({"x": [1]})
+        for name in ("average_effects", "learner_comparison", "policy_comparison")
+    }
+    tables["uplift_targeting"] = targeting
+    db = tmp_path / "w.duckdb"
+    published = publish_uplift_outputs(
+        str(tmp_path / "out"), str(db), tables, "<html/>", {"pipeline_run": "r"}
+    )
+    assert published["duckdb"] == str(db.resolve())
+    assert all(name in published["files"] for name in UPLIFT_MLFLOW_FILES)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM gold_uplift_targeting").fetchall()[0][0] == 2
+    without = publish_uplift_outputs(str(tmp_path / "o2"), "", tables, "<html/>", {})
+    assert without["duckdb"] is None
+
+
+def test_inference_summary() -> None:
+    summary = inference_run_summary(
+        pipeline_run="r",
+        mlflow_run_id="m",
+        model_ref={"uri": "models:/m/2", "version": "2"},
+        rows_scored=3,
+        files={"predictions": Path("/tmp/p.parquet")},
+        database=None,
+        table="gold",
+    )
+    assert summary["duckdb"] is None and summary["files"] == {"predictions": "/tmp/p.parquet"}
+    with_db = inference_run_summary(
+        pipeline_run="r",
+        mlflow_run_id="m",
+        model_ref={"uri": "u", "version": "2"},
+        rows_scored=3,
+        files={},
+        database=Path("/tmp/w.duckdb"),
+        table="gold",
+    )
+    assert with_db["duckdb"] == {"database": "/tmp/w.duckdb", "table": "gold"}
