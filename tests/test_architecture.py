@@ -163,7 +163,6 @@ def test_there_are_steps_to_check() -> None:
     assert len(list(_steps())) >= 25
 
 
-@pytest.mark.xfail(strict=True, reason="issue #9 in progress: steps still being thinned")
 def test_steps_are_thin() -> None:
     fat = [
         f"{module}.{node.name}: {_body_lines(node)} lines"
@@ -175,7 +174,6 @@ def test_steps_are_thin() -> None:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="issue #9 in progress: steps still being thinned")
 def test_steps_take_no_raw_config_dict() -> None:
     raw = [
         f"{module}.{node.name}({arg.arg})"

@@ -523,6 +523,19 @@ def log_uplift_round(
     }
 
 
+def log_campaign_run(
+    config: BaseModel, metrics: Mapping[str, float], files: Iterable[Path]
+) -> None:
+    """A campaign-uplift run: the config as params, the metrics, the tags and the published
+    files (summary, funnel, report) as artifacts of the active run."""
+    import mlflow
+
+    mlflow.log_params(flatten_params(config))
+    mlflow.log_metrics(dict(metrics))
+    mlflow.set_tags({"liftlab.pipeline": "campaign_uplift", "liftlab.git_commit": git_commit()})
+    log_files(files)
+
+
 def log_files(paths: Iterable[str | Path]) -> None:
     """Attach already published files to the run under their own names."""
     import mlflow

@@ -10,8 +10,7 @@ from zenml import get_step_context, save_artifact, step
 
 from liftlab.config.inference import InferenceConfig
 from liftlab.mlops.materializers import ZstdPandasMaterializer
-from liftlab.mlops.outputs import inference_run_summary
-from liftlab.mlops.publishing import write_duckdb_table, write_outputs
+from liftlab.mlops.publishing import inference_run_summary, write_duckdb_table, write_outputs
 from liftlab.mlops.registry import load_sklearn, pinned_model_ref
 from liftlab.mlops.tracking import log_inference_run
 from strategies.model_inputs import check_input_schema, score_table

@@ -9,7 +9,7 @@ from zenml import get_step_context, step
 from zenml.types import HTMLString
 
 from liftlab.config.training import TrainingConfig
-from liftlab.mlops.outputs import training_run_summary, write_training_outputs
+from liftlab.mlops.publishing import training_run_summary, write_training_outputs
 from liftlab.mlops.run_info import step_run_info
 from liftlab.mlops.tracking import log_training_outputs
 from liftlab.reports.training import render_training_report

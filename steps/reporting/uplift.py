@@ -9,7 +9,7 @@ from zenml import get_step_context, step
 from zenml.types import HTMLString
 
 from liftlab.config.uplift import UpliftModelConfig
-from liftlab.mlops.outputs import UPLIFT_MLFLOW_FILES, publish_uplift_outputs, uplift_run_summary
+from liftlab.mlops.publishing import UPLIFT_MLFLOW_FILES, publish_uplift_outputs, uplift_run_summary
 from liftlab.mlops.run_info import step_run_info
 from liftlab.mlops.tracking import log_files
 from liftlab.reports.uplift import render_uplift_report

@@ -1,4 +1,4 @@
-"""What the model pipelines publish (liftlab.mlops.outputs): run summaries and output files."""
+"""What the model pipelines publish (liftlab.mlops.publishing): run summaries and output files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from liftlab.mlops.outputs import (
+from liftlab.mlops.publishing import (
     UPLIFT_MLFLOW_FILES,
     inference_run_summary,
     publish_uplift_outputs,
