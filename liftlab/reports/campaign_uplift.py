@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from markupsafe import Markup
 from pydantic import BaseModel
 
 from liftlab import __version__
@@ -31,10 +30,10 @@ from liftlab.plots.campaign_uplift import (
     roi_chart,
     spend_chart,
 )
-from liftlab.plots.style import figure_to_svg
 from liftlab.reports.format import (
     DASH,
     DECISIONS,
+    as_mapping,
     fmt_conf_label,
     fmt_decision,
     fmt_int,
@@ -47,7 +46,13 @@ from liftlab.reports.format import (
     to_yaml,
     truthy,
 )
-from liftlab.reports.parts import header_context, load_template, run_items, validation_view
+from liftlab.reports.parts import (
+    header_context,
+    inline_svg,
+    load_template,
+    run_items,
+    validation_view,
+)
 from strategies.campaign_uplift import SUMMARY_COLUMNS
 
 __all__ = [
@@ -156,14 +161,6 @@ def _timestamp(value: Any) -> str:
 def _roi_decision(value: Any) -> str:
     text = fmt_text(value).strip().lower()
     return text if text in ROI_DECISIONS else ""
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
-def _svg(fig: Any) -> Markup:
-    return Markup(figure_to_svg(fig))
 
 
 def _setting(config: Mapping[str, Any], key: str, default: Any = None) -> Any:
@@ -473,7 +470,7 @@ def _per_campaign(value: Any) -> tuple[list[tuple[str, str]], int]:
 
 
 def _silver_view(silver_audit: Any) -> dict[str, Any]:
-    s = _mapping(silver_audit)
+    s = as_mapping(silver_audit)
     if not s:
         return {"present": False}
     ambiguous, n_ambiguous = _per_campaign(s.get("ambiguous_assignments_excluded"))
@@ -498,7 +495,7 @@ def _validation_tables(validation: Any) -> dict[str, Any]:
     without outcomes fall back on their own counts (``n_failed``, ``n_skipped``,
     ``n_expectations``)."""
     tables = []
-    for name, report in _mapping(validation).items():
+    for name, report in as_mapping(validation).items():
         if not isinstance(report, Mapping):
             continue
         view = validation_view(report)
@@ -604,9 +601,9 @@ def render_campaign_report(
     """
     if isinstance(config, BaseModel):  # the run's typed config: shown as the values it holds
         config = config.model_dump(mode="json")
-    config = _mapping(config)
-    run_info = _mapping(run_info)
-    silver = _mapping(silver_audit)
+    config = as_mapping(config)
+    run_info = as_mapping(run_info)
+    silver = as_mapping(silver_audit)
     total, categories = _summary_frame(summary)
     funnel_df = funnel if isinstance(funnel, pd.DataFrame) else pd.DataFrame()
 
@@ -635,10 +632,12 @@ def render_campaign_report(
         "category_rows": [_row_view(r) for r in categories.to_dict("records")],
         "decisions": decisions,
         "srm_campaigns": srm_campaigns,
-        "spend_svg": _svg(spend_chart(total)) if spend_ok else None,
-        "category_spend_svg": _svg(category_spend_chart(categories)) if cat_spend_ok else None,
-        "roi_svg": _svg(roi_chart(all_rows)) if roi_ok else None,
-        "funnel_svg": _svg(funnel_chart(funnel_df)) if funnel_rows else None,
+        "spend_svg": inline_svg(spend_chart(total)) if spend_ok else None,
+        "category_spend_svg": inline_svg(category_spend_chart(categories))
+        if cat_spend_ok
+        else None,
+        "roi_svg": inline_svg(roi_chart(all_rows)) if roi_ok else None,
+        "funnel_svg": inline_svg(funnel_chart(funnel_df)) if funnel_rows else None,
         "funnel_rows": funnel_rows,
         "funnel_stages": list(_FUNNEL_STAGES),
         "bronze": _bronze_view(bronze_audit),

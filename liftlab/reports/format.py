@@ -32,6 +32,10 @@ MAX_DETAIL_CHARS = 240
 
 
 def num_or_nan(value: Any) -> float:
+    """A finite float, or NaN for anything else (None, text, ±inf, and booleans: a flag is not a
+    number to print)."""
+    if isinstance(value, bool | np.bool_):
+        return math.nan
     try:
         out = float(value)
     except (TypeError, ValueError):
@@ -279,3 +283,8 @@ def fmt_score(value: Any, metric: str = "") -> str:
     else:
         text = f"{x:#.4g}".rstrip(".")
     return text.replace("-", MINUS)
+
+
+def as_mapping(value: Any) -> dict[str, Any]:
+    """A plain dict of ``value``, or ``{}`` when it is not a mapping (a missing section)."""
+    return dict(value) if isinstance(value, Mapping) else {}

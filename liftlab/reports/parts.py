@@ -16,7 +16,9 @@ from typing import Any
 
 import jinja2
 from jinja2.loaders import split_template_path
+from markupsafe import Markup
 
+from liftlab.plots.style import figure_to_svg
 from liftlab.reports.format import DASH, compact, example_values, fmt_int, fmt_text, truthy
 
 __all__ = [
@@ -151,3 +153,8 @@ def validation_view(validation: Mapping[str, Any] | None) -> dict[str, Any]:
         "n_skipped": n_skipped,
         "outcomes": outcomes,
     }
+
+
+def inline_svg(fig: Any) -> Markup:
+    """A chart as inline SVG markup: the only unescaped HTML a report inserts (matplotlib's)."""
+    return Markup(figure_to_svg(fig))

@@ -21,11 +21,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from markupsafe import Markup
 
 from liftlab import __version__
 from liftlab.config.training import TrainingConfig
-from liftlab.plots.style import figure_to_svg
 from liftlab.plots.training import (
     METRIC_LABELS,
     comparison_chart,
@@ -34,15 +32,26 @@ from liftlab.plots.training import (
     residuals_plot,
 )
 from liftlab.reports.format import (
+    DASH,
+    MINUS,
+    as_mapping,
     audit_rows,
     compact,
     fmt_int,
     fmt_score,
     fmt_text,
+    num_or_nan,
     to_yaml,
     truncate,
+    truthy,
 )
-from liftlab.reports.parts import header_context, load_template, run_items, validation_view
+from liftlab.reports.parts import (
+    header_context,
+    inline_svg,
+    load_template,
+    run_items,
+    validation_view,
+)
 from strategies.evaluation import METRIC_DIRECTIONS
 
 __all__ = ["METRICS", "SECTION_TITLES", "comparison_table_html", "render_training_report"]
@@ -60,8 +69,6 @@ SECTION_TITLES: dict[str, str] = {
 }
 """Section id -> heading, in page order (public so tests and links share one source)."""
 
-_DASH = "—"
-_MINUS = "\u2212"
 _BASELINE = "baseline_mean"
 _DEFAULT_METRIC = "poisson_deviance"
 _PARAMS_CHARS = 90
@@ -71,19 +78,9 @@ _TOP_RESIDUALS = 10
 # --- formatting helpers: accept anything, return display text -------------------------------
 
 
-def _num_or_nan(value: Any) -> float:
-    if isinstance(value, bool):
-        return math.nan
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return out if math.isfinite(out) else math.nan
-
-
 def _sd(value: Any, metric: str = "") -> str:
     """'± 0.546' (3 significant digits; 3 decimals for R²), '' when unknown."""
-    x = _num_or_nan(value)
+    x = num_or_nan(value)
     if math.isnan(x):
         return ""
     text = f"{x:.3f}" if metric == "r2" else f"{x:#.3g}".rstrip(".")
@@ -92,36 +89,36 @@ def _sd(value: Any, metric: str = "") -> str:
 
 def _score_sd(mean: Any, sd: Any, metric: str = "") -> str:
     m = fmt_score(mean, metric)
-    if m == _DASH:
-        return _DASH
+    if m == DASH:
+        return DASH
     s = _sd(sd, metric)
     return f"{m} {s}" if s else m
 
 
 def _pct(value: Any, *, signed: bool = True) -> str:
-    x = _num_or_nan(value)
+    x = num_or_nan(value)
     if math.isnan(x):
-        return _DASH
+        return DASH
     digits = 1 if abs(x) >= 0.01 or x == 0 else 2
     text = f"{x * 100:{'+' if signed else ''}.{digits}f} %"
-    return text.replace("-", _MINUS)
+    return text.replace("-", MINUS)
 
 
 def _ok(value: Any) -> bool:
-    return not math.isnan(_num_or_nan(value))
+    return not math.isnan(num_or_nan(value))
 
 
 def _seconds(value: Any) -> str:
-    x = _num_or_nan(value)
+    x = num_or_nan(value)
     if math.isnan(x):
-        return _DASH
+        return DASH
     return f"{x:.2f} s" if x < 10 else f"{x:,.0f} s"
 
 
 def _improvement(new: Any, old: Any, metric: str) -> float:
     """Relative improvement of ``new`` over ``old`` in the metric's good direction (as in
     :func:`strategies.evaluation.beats`); NaN when unknown or the reference is 0."""
-    a, b = _num_or_nan(new), _num_or_nan(old)
+    a, b = num_or_nan(new), num_or_nan(old)
     if math.isnan(a) or math.isnan(b) or b == 0 or metric not in METRIC_DIRECTIONS:
         return math.nan
     gain = b - a if METRIC_DIRECTIONS[metric] == "lower" else a - b
@@ -144,21 +141,6 @@ def _direction(metric: str) -> str:
 
 def _metric_label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric)
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes")
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return False
-    try:
-        return bool(value)
-    except (TypeError, ValueError):
-        return False
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, Mapping) else {}
 
 
 def _params(value: Any) -> tuple[str, str]:
@@ -212,7 +194,7 @@ def _rank_metric(df: pd.DataFrame, decision: Mapping[str, Any]) -> str:
 def _best_index(df: pd.DataFrame) -> int | None:
     if df.empty:
         return None
-    flags = df["is_best"].map(_truthy)
+    flags = df["is_best"].map(truthy)
     if flags.any():
         return int(np.flatnonzero(flags.to_numpy())[0])
     ranks = pd.to_numeric(df["rank"], errors="coerce")
@@ -225,11 +207,11 @@ def _comparison_rows(df: pd.DataFrame, best: int | None) -> list[dict[str, Any]]
     rows = []
     for i, r in enumerate(df.to_dict("records")):
         short, full = _params(r.get("params"))
-        rank = _num_or_nan(r.get("rank"))
+        rank = num_or_nan(r.get("rank"))
         rows.append(
             {
-                "rank": _DASH if math.isnan(rank) else f"{rank:g}",
-                "candidate": fmt_text(r.get("candidate")) or _DASH,
+                "rank": DASH if math.isnan(rank) else f"{rank:g}",
+                "candidate": fmt_text(r.get("candidate")) or DASH,
                 "model": fmt_text(r.get("model")),
                 "best": i == best,
                 "baseline": fmt_text(r.get("model")) == _BASELINE,
@@ -240,7 +222,7 @@ def _comparison_rows(df: pd.DataFrame, best: int | None) -> list[dict[str, Any]]
                 },
                 "holdout": {m: fmt_score(r.get(f"holdout_{m}"), m) for m in METRICS},
                 "negative": fmt_int(r.get("holdout_negative_predictions")),
-                "negative_any": _num_or_nan(r.get("holdout_negative_predictions")) > 0,
+                "negative_any": num_or_nan(r.get("holdout_negative_predictions")) > 0,
                 "fit": _seconds(r.get("fit_seconds")),
                 "tried": fmt_int(r.get("search_settings_tried")),
                 "params": short,
@@ -260,15 +242,15 @@ def _baseline_row(df: pd.DataFrame) -> dict[str, Any] | None:
 def _decision_view(decision: Mapping[str, Any], rank_metric: str) -> dict[str, Any]:
     present = bool(decision)
     metric = fmt_text(decision.get("metric")).strip() or rank_metric
-    promote = _truthy(decision.get("promote"))
-    challenger = _mapping(decision.get("challenger"))
-    baseline = _mapping(decision.get("baseline"))
+    promote = truthy(decision.get("promote"))
+    challenger = as_mapping(decision.get("challenger"))
+    baseline = as_mapping(decision.get("baseline"))
     champion_raw = decision.get("champion")
-    champion = _mapping(champion_raw) if champion_raw is not None else None
+    champion = as_mapping(champion_raw) if champion_raw is not None else None
 
-    ch_scores = _mapping(challenger.get("scores"))
-    base_scores = _mapping(baseline.get("scores"))
-    champ_scores = _mapping(champion.get("scores")) if champion is not None else {}
+    ch_scores = as_mapping(challenger.get("scores"))
+    base_scores = as_mapping(baseline.get("scores"))
+    champ_scores = as_mapping(champion.get("scores")) if champion is not None else {}
 
     columns = [
         {
@@ -301,7 +283,7 @@ def _decision_view(decision: Mapping[str, Any], rank_metric: str) -> dict[str, A
 
     table = []
     for m in METRICS:
-        values = [_num_or_nan(c["scores"].get(m)) for c in columns]
+        values = [num_or_nan(c["scores"].get(m)) for c in columns]
         finite = [v for v in values if not math.isnan(v)]
         best_value = math.nan
         if finite and m in METRIC_DIRECTIONS:
@@ -332,14 +314,14 @@ def _decision_view(decision: Mapping[str, Any], rank_metric: str) -> dict[str, A
     reasons = decision.get("reasons") or []
     if isinstance(reasons, str):
         reasons = [reasons]
-    margin = _num_or_nan(decision.get("margin"))
+    margin = num_or_nan(decision.get("margin"))
     return {
         "present": present,
         "promote": promote,
         "metric": metric,
         "metric_label": _metric_label(metric),
         "direction": _direction(metric),
-        "margin": _pct(margin, signed=False) if not math.isnan(margin) else _DASH,
+        "margin": _pct(margin, signed=False) if not math.isnan(margin) else DASH,
         "model_name": fmt_text(decision.get("model_name")),
         "summary": fmt_text(decision.get("summary")),
         "reasons": [fmt_text(r) for r in reasons if fmt_text(r)],
@@ -371,7 +353,7 @@ def _kpis(
         card(
             "best",
             "Best candidate",
-            fmt_text(row.get("candidate")) or _DASH,
+            fmt_text(row.get("candidate")) or DASH,
             (
                 f"{fmt_text(row.get('model'))} · "
                 if fmt_text(row.get("model")) not in ("", fmt_text(row.get("candidate")))
@@ -424,7 +406,7 @@ def _kpis(
                 sub = "no champion registered"
             cards.append(card("verdict", "Promotion", "Not promoted", sub, "inconclusive"))
     else:
-        cards.append(card("verdict", "Promotion", _DASH, "no decision recorded", "neutral"))
+        cards.append(card("verdict", "Promotion", DASH, "no decision recorded", "neutral"))
     return cards
 
 
@@ -462,10 +444,6 @@ def _diagnostics(predictions: pd.DataFrame | None) -> dict[str, Any]:
     }
 
 
-def _svg(fig: Any) -> Markup:
-    return Markup(figure_to_svg(fig))
-
-
 # --- rendering ----------------------------------------------------------------------------
 
 
@@ -496,15 +474,15 @@ def render_training_report(
     if isinstance(config, TrainingConfig):
         config = config.model_dump(mode="json")
     df = _comparison_frame(comparison)
-    decision = _mapping(decision)
-    run_info = _mapping(run_info)
+    decision = as_mapping(decision)
+    run_info = as_mapping(run_info)
     metric = _rank_metric(df, decision)
     best = _best_index(df)
     decision_view = _decision_view(decision, metric)
 
     best_name = fmt_text(df.at[best, "candidate"]) if best is not None else ""
     comparison_svg = (
-        _svg(comparison_chart(df, metric))
+        inline_svg(comparison_chart(df, metric))
         if not df.empty and pd.to_numeric(df[f"cv_{metric}_mean"], errors="coerce").notna().any()
         else None
     )
@@ -512,15 +490,15 @@ def render_training_report(
     pva_svg = res_svg = None
     if diag["present"]:
         hp = holdout_predictions
-        pva_svg = _svg(predicted_vs_actual(hp["actual"], hp["predicted"]))
-        res_svg = _svg(residuals_plot(hp["actual"], hp["predicted"]))
+        pva_svg = inline_svg(predicted_vs_actual(hp["actual"], hp["predicted"]))
+        res_svg = inline_svg(residuals_plot(hp["actual"], hp["predicted"]))
     fi = feature_importance if isinstance(feature_importance, pd.DataFrame) else pd.DataFrame()
     fi_ok = (
         not fi.empty
         and "importance_mean" in fi.columns
         and pd.to_numeric(fi["importance_mean"], errors="coerce").notna().any()
     )
-    fi_svg = _svg(feature_importance_chart(fi)) if fi_ok else None
+    fi_svg = inline_svg(feature_importance_chart(fi)) if fi_ok else None
 
     context = {
         "version": __version__,

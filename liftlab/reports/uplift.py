@@ -18,11 +18,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from markupsafe import Markup
 
 from liftlab import __version__
 from liftlab.config.uplift import UpliftModelConfig
-from liftlab.plots.style import figure_to_svg
 from liftlab.plots.uplift import (
     POLICY_LABELS,
     effects_chart,
@@ -32,6 +30,8 @@ from liftlab.plots.uplift import (
     targeting_chart,
 )
 from liftlab.reports.format import (
+    DASH,
+    as_mapping,
     fmt_abs_ci,
     fmt_abs_diff,
     fmt_ci,
@@ -48,7 +48,13 @@ from liftlab.reports.format import (
     to_yaml,
     truthy,
 )
-from liftlab.reports.parts import header_context, load_template, run_items, validation_view
+from liftlab.reports.parts import (
+    header_context,
+    inline_svg,
+    load_template,
+    run_items,
+    validation_view,
+)
 
 __all__ = ["SECTION_TITLES", "render_uplift_report"]
 
@@ -65,7 +71,6 @@ SECTION_TITLES: dict[str, str] = {
 }
 """Section id -> heading, in page order (public so tests and links share one source)."""
 
-_DASH = "—"
 _SHARE_PREFIX = "share_"
 _SHARE_TOTAL = "share_to_email"
 _OVERALL_FEATURES = ("", "all", "overall", "total")
@@ -73,10 +78,6 @@ _TARGETING_ROWS = 60
 
 
 # --- small helpers --------------------------------------------------------------------------
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, Mapping) else {}
 
 
 def _df(value: Any) -> pd.DataFrame:
@@ -97,7 +98,7 @@ def _share(value: Any) -> str:
     """A share as '38 %' (one decimal under 10 %), '—' when unknown."""
     x = num_or_nan(value)
     if math.isnan(x):
-        return _DASH
+        return DASH
     return f"{x * 100:.1f} %" if abs(x) < 0.1 and x != 0 else f"{x * 100:.0f} %"
 
 
@@ -105,7 +106,7 @@ def _uplift(value: Any, binary: bool) -> str:
     """An uplift in outcome units: percentage points for a binary outcome, signed number else."""
     x = num_or_nan(value)
     if math.isnan(x):
-        return _DASH
+        return DASH
     return fmt_signed(f"{x * 100:+.2f} pp") if binary else fmt_num(x, signed=True)
 
 
@@ -137,7 +138,7 @@ def _tone(estimate: Any, low: Any, high: Any) -> str:
 def _parameters(config: Mapping[str, Any]) -> dict[str, Any]:
     """The run parameters, whether given flat or under ``parameters:`` (the YAML layout)."""
     params = config.get("parameters")
-    return _mapping(params) if isinstance(params, Mapping) else dict(config)
+    return as_mapping(params) if isinstance(params, Mapping) else dict(config)
 
 
 def _outcome_specs(params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -160,10 +161,6 @@ def _is_binary(outcome: str, specs: Mapping[str, Mapping[str, Any]], comparison:
         return fmt_text(spec.get("type")) == "binary"
     rows = comparison[[o == outcome for o in _strs(comparison, "outcome")]]
     return bool(pd.to_numeric(_col(rows, "qini_normalized"), errors="coerce").notna().any())
-
-
-def _svg(fig: Any) -> Markup:
-    return Markup(figure_to_svg(fig))
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -192,7 +189,7 @@ def _effects_view(effects: pd.DataFrame, metric_order: Sequence[str], arms: Sequ
             mtype = fmt_text(r.get("metric_type"))
             rows.append(
                 {
-                    "arm": fmt_text(r.get("variant")) or _DASH,
+                    "arm": fmt_text(r.get("variant")) or DASH,
                     "control": fmt_text(r.get("control")),
                     "n": f"{fmt_int(r.get('n_variant'))} vs {fmt_int(r.get('n_control'))}",
                     "est_control": fmt_estimate(r.get("estimate_control"), mtype),
@@ -241,10 +238,10 @@ def _comparison_view(
             rank = num_or_nan(r.get("rank"))
             rows.append(
                 {
-                    "rank": _DASH if math.isnan(rank) else f"{rank:g}",
-                    "learner": learner or _DASH,
+                    "rank": DASH if math.isnan(rank) else f"{rank:g}",
+                    "learner": learner or DASH,
                     "model": fmt_text(r.get("model")),
-                    "arm": fmt_text(r.get("arm")) or _DASH,
+                    "arm": fmt_text(r.get("arm")) or DASH,
                     "best": bool(best) and learner == best,
                     "qini": fmt_score(r.get("qini_coefficient")),
                     "qini_norm": fmt_score(r.get("qini_normalized"), "r2"),
@@ -283,7 +280,7 @@ def _policy_view(policy: pd.DataFrame, outcomes: Sequence[str], policy_outcome: 
         for r in sub.to_dict("records"):
             kind = fmt_text(r.get("policy"))
             arm = fmt_text(r.get("arm"))
-            label = POLICY_LABELS.get(kind, kind or _DASH)
+            label = POLICY_LABELS.get(kind, kind or DASH)
             rows.append(
                 {
                     "kind": kind,
@@ -366,7 +363,7 @@ def _targeting_view(targeting: pd.DataFrame, share_cols: list[tuple[str, str]]):
         rows.append(
             {
                 "feature": feature,
-                "value": value or _DASH,
+                "value": value or DASH,
                 "customers": fmt_int(r.get("customers")),
                 "total": _share(total),
                 "total_raw": 0.0 if math.isnan(total) else max(0.0, min(1.0, total)),
@@ -515,7 +512,7 @@ def _kpis(
         top = max(positive, key=lambda a: positive[a])
         cards.append(card("mix", "Mostly", top, f"{_share(positive[top] / total)} of e-mails"))
     else:
-        cards.append(card("mix", "Arm mix", _DASH, "no arm recommended", "neutral"))
+        cards.append(card("mix", "Arm mix", DASH, "no arm recommended", "neutral"))
     if model is not None:
         inc = model.get("incremental_profit_per_customer")
         lo, hi = model.get("incremental_ci_low"), model.get("incremental_ci_high")
@@ -546,8 +543,8 @@ def _kpis(
         )
     else:
         sub = "no model policy row" if nobody is None else "model policy not evaluated"
-        cards.append(card("vs_nobody", "Profit vs sending nobody", _DASH, sub, "neutral"))
-        cards.append(card("vs_all", "Profit vs e-mailing everyone", _DASH, sub, "neutral"))
+        cards.append(card("vs_nobody", "Profit vs sending nobody", DASH, sub, "neutral"))
+        cards.append(card("vs_all", "Profit vs e-mailing everyone", DASH, sub, "neutral"))
     best = [g for g in comparison_groups if g["best"]]
     if best:
         first = next((g for g in best if g["outcome"] == policy_outcome), best[0])
@@ -561,14 +558,14 @@ def _kpis(
             )
         )
     else:
-        cards.append(card("learner", "Best learner", _DASH, "no learners compared", "neutral"))
+        cards.append(card("learner", "Best learner", DASH, "no learners compared", "neutral"))
     n = len(decisions)
-    promoted = sum(truthy(_mapping(d).get("promote")) for d in decisions.values())
+    promoted = sum(truthy(as_mapping(d).get("promote")) for d in decisions.values())
     cards.append(
         card(
             "registry",
             "Promoted models",
-            f"{promoted} of {n}" if n else _DASH,
+            f"{promoted} of {n}" if n else DASH,
             "registry decisions" if n else "no registry decision recorded",
             "win" if promoted else "neutral",
         )
@@ -583,36 +580,36 @@ def _decision_scores(d: Mapping[str, Any]) -> tuple[Any, Any]:
     """(challenger, champion) holdout scores of a decision: the shared promotion record
     (:class:`strategies.promotion.PromotionDecision`, ``scores[metric]``) or the older uplift
     record (``challenger_qini``, ``champion.qini``)."""
-    champion = _mapping(d.get("champion"))
+    champion = as_mapping(d.get("champion"))
     if "challenger_qini" in d or "qini" in champion:
         return d.get("challenger_qini"), champion.get("qini")
     metric = d.get("metric")
-    challenger = _mapping(_mapping(d.get("challenger")).get("scores"))
-    return challenger.get(metric), _mapping(champion.get("scores")).get(metric)
+    challenger = as_mapping(as_mapping(d.get("challenger")).get("scores"))
+    return challenger.get(metric), as_mapping(champion.get("scores")).get(metric)
 
 
 def _decision_learner(d: Mapping[str, Any]) -> Any:
-    return d.get("best_learner") or _mapping(d.get("challenger")).get("candidate")
+    return d.get("best_learner") or as_mapping(d.get("challenger")).get("candidate")
 
 
 def _decision_rows(decisions: Mapping[str, Any], outcomes: Sequence[str]) -> list[dict[str, Any]]:
     rows = []
     for outcome in _ordered([str(k) for k in decisions], outcomes):
-        d = _mapping(decisions.get(outcome))
+        d = as_mapping(decisions.get(outcome))
         champion_raw = d.get("champion")
-        champion = _mapping(champion_raw) if champion_raw is not None else None
+        champion = as_mapping(champion_raw) if champion_raw is not None else None
         challenger_score, champion_score = _decision_scores(d)
         rows.append(
             {
                 "outcome": outcome,
-                "model_name": fmt_text(d.get("model_name")) or _DASH,
-                "learner": fmt_text(_decision_learner(d)) or _DASH,
+                "model_name": fmt_text(d.get("model_name")) or DASH,
+                "learner": fmt_text(_decision_learner(d)) or DASH,
                 "promote": truthy(d.get("promote")),
                 "present": bool(d),
                 "challenger": fmt_score(challenger_score),
                 "champion": champion is not None,
                 "champion_version": fmt_text(champion.get("version")) if champion else "",
-                "champion_qini": fmt_score(champion_score) if champion else _DASH,
+                "champion_qini": fmt_score(champion_score) if champion else DASH,
                 "summary": fmt_text(d.get("summary")),
             }
         )
@@ -657,11 +654,11 @@ def render_uplift_report(
     policy_df = _df(policy)
     curves_df = _df(profit_curves)
     targeting_df = _df(targeting_summary)
-    decisions = {str(k): v for k, v in _mapping(decisions).items()}
-    run_info = _mapping(run_info)
+    decisions = {str(k): v for k, v in as_mapping(decisions).items()}
+    run_info = as_mapping(run_info)
     if isinstance(config, UpliftModelConfig):
         config = config.report_parameters()
-    config = _mapping(config)
+    config = as_mapping(config)
     params = _parameters(config)
     specs = _outcome_specs(params)
 
@@ -692,7 +689,7 @@ def render_uplift_report(
 
     effects_rows, effect_groups = _effects_view(effects_df, outcomes, arms)
     effects_svg = (
-        _svg(effects_chart(effects_rows, metric_order=outcomes, arm_order=arms))
+        inline_svg(effects_chart(effects_rows, metric_order=outcomes, arm_order=arms))
         if effect_groups
         else None
     )
@@ -703,7 +700,7 @@ def render_uplift_report(
         and "fraction" in qini_df.columns
     )
     qini_svg = (
-        _svg(qini_chart(qini_df, outcome_order=outcomes, arm_order=arms)) if qini_ok else None
+        inline_svg(qini_chart(qini_df, outcome_order=outcomes, arm_order=arms)) if qini_ok else None
     )
     qini_learners = [
         {"outcome": o, "learner": ", ".join(_ordered(_strs(sub, "learner")))}
@@ -714,7 +711,7 @@ def render_uplift_report(
     policy_groups = _policy_view(policy_df, outcomes, policy_outcome)
     policy_ok = pd.to_numeric(_col(policy_df, "profit_per_customer"), errors="coerce").notna()
     policy_svg = (
-        _svg(policy_chart(policy_df, outcome_order=outcomes, arm_order=arms))
+        inline_svg(policy_chart(policy_df, outcome_order=outcomes, arm_order=arms))
         if policy_ok.any()
         else None
     )
@@ -722,7 +719,7 @@ def render_uplift_report(
         _col(curves_df, "incremental_profit_per_customer"), errors="coerce"
     ).notna()
     curve_svg = (
-        _svg(
+        inline_svg(
             profit_curve_chart(curves_df, outcome_order=outcomes, chosen=_chosen_shares(policy_df))
         )
         if curves_ok.any() and "fraction" in curves_df.columns
@@ -733,7 +730,7 @@ def render_uplift_report(
     targeting_rows = _targeting_view(targeting_df, share_cols)
     has_shares = bool(share_cols) or _SHARE_TOTAL in targeting_df.columns
     targeting_svg = (
-        _svg(targeting_chart(targeting_df, arms=[s for s, _ in share_cols]))
+        inline_svg(targeting_chart(targeting_df, arms=[s for s, _ in share_cols]))
         if targeting_rows and has_shares
         else None
     )
