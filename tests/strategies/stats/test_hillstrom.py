@@ -63,20 +63,6 @@ def test_segments_cover_every_zip_code_and_channel(outcome) -> None:
     assert {"channel=Phone", "channel=Web", "channel=Multichannel"} <= segments
 
 
-@pytest.mark.slow
-def test_hillstrom_config_runs_end_to_end(zenml_stack, tmp_path) -> None:
-    from pipelines.ab_testing import ab_test_pipeline
-
-    data = shared_file("hillstrom.csv")
-    content = yaml.safe_load(CONFIG.read_text())
-    content["parameters"].update(data_path=str(data), output_dir=str(tmp_path / "out"))
-    path = tmp_path / "ab_test_hillstrom.yaml"
-    path.write_text(yaml.safe_dump(content))
-    run = ab_test_pipeline.with_options(config_path=str(path))()
-    assert run.status == "completed"
-    assert (tmp_path / "out" / "ab_results.csv").is_file()
-
-
 def test_cuped_on_history_shrinks_the_spend_interval(outcome) -> None:
     _, result = outcome
     overall = result.results.query("segment == 'all'").set_index(["variant", "metric"])
