@@ -149,11 +149,16 @@ def test_campaign_warehouse_tables_keep_the_test_table_a_file() -> None:
 
 @pytest.fixture
 def local_mlflow(tmp_path: Path):
-    """An MLflow run in a throw-away store, as the tracked publish step has one."""
+    """An MLflow run in a throw-away store, as the tracked publish step has one. The run names
+    its own experiment: an experiment made active by an earlier test (an end-to-end run) does
+    not exist in this store."""
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     try:
-        with mlflow.start_run() as run:
+        experiment = mlflow.create_experiment(
+            "publishing", artifact_location=(tmp_path / "artifacts").as_uri()
+        )
+        with mlflow.start_run(experiment_id=experiment) as run:
             yield run
     finally:
         mlflow.set_tracking_uri(previous)
