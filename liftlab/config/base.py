@@ -23,7 +23,6 @@ __all__ = [
     "expand_path",
     "format_validation_error",
     "load_config",
-    "validated_parameters",
 ]
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -90,10 +89,3 @@ def load_config(model: type[Model], values: Mapping[str, Any], what: str) -> Mod
         return model.model_validate(dict(values))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, what)) from None
-
-
-def validated_parameters(loader, parameters: Mapping[str, Any]) -> dict[str, Any]:  # noqa: ANN001
-    """Drop unset (None) parameters so defaults apply, validate with ``loader``, return a
-    JSON-ready dict (what a pipeline function hands its steps)."""
-    given = {k: v for k, v in parameters.items() if v is not None}
-    return loader(given).model_dump(mode="json")

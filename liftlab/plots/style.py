@@ -214,3 +214,9 @@ def panel_grid(
         wspace=wspace,
     )
     return fig, gs
+
+
+def set_narrow_title(ax, title: str, subtitle: str = "") -> None:  # noqa: ANN001
+    """:func:`set_title` for the model and uplift charts, whose panels are narrower than the A/B
+    forest plot: titles wrap at 80 characters."""
+    set_title(ax, title, subtitle, max_chars=80)

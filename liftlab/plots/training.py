@@ -11,7 +11,6 @@ the report must never be the reason a pipeline fails.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -30,13 +29,10 @@ from liftlab.plots.style import (
     clip_label,
     empty_figure,
     plain,
-    set_title,
+    set_narrow_title,
     style_axis,
 )
 from strategies.evaluation import METRIC_DIRECTIONS
-
-# Model and uplift charts are narrower than the A/B forest plot: titles wrap at 80 characters.
-_set_title = functools.partial(set_title, max_chars=80)
 
 __all__ = [
     "METRIC_LABELS",
@@ -207,7 +203,7 @@ def comparison_chart(comparison: pd.DataFrame, metric: str) -> Figure:
     for tick, b in zip(ax.get_yticklabels(), best, strict=True):
         if b:
             tick.set_fontweight("bold")
-    _set_title(ax, f"Model comparison on {_metric_title(metric)}")
+    set_narrow_title(ax, f"Model comparison on {_metric_title(metric)}")
     handles = [
         Patch(facecolor=_BEST_COLOR, label="best (CV mean)"),
         Patch(facecolor=_OTHER_COLOR, label="other candidates"),
@@ -278,7 +274,7 @@ def predicted_vs_actual(actual: Any, predicted: Any, *, title: str = "") -> Figu
     ax.set_xlabel("actual", fontsize=9, color=MUTED_COLOR)
     ax.set_ylabel("predicted", fontsize=9, color=MUTED_COLOR)
     ax.tick_params(axis="y", labelcolor=MUTED_COLOR, labelsize=8.5)
-    _set_title(ax, title or "Predicted vs actual", f"n = {a.size:,}; on the line = perfect")
+    set_narrow_title(ax, title or "Predicted vs actual", f"n = {a.size:,}; on the line = perfect")
     return fig
 
 
@@ -339,7 +335,7 @@ def residuals_plot(actual: Any, predicted: Any, *, title: str = "") -> Figure:
     ax.set_xlabel("predicted", fontsize=9, color=MUTED_COLOR)
     ax.set_ylabel("residual (actual − predicted)", fontsize=9, color=MUTED_COLOR)
     ax.tick_params(axis="y", labelcolor=MUTED_COLOR, labelsize=8.5)
-    _set_title(
+    set_narrow_title(
         ax,
         title or "Residuals",
         f"n = {a.size:,}; above 0 = model under-predicts",
@@ -406,5 +402,5 @@ def feature_importance_chart(importance: pd.DataFrame, *, top: int = 20, title: 
     ax.set_xlim(lo - pad if lo < 0 else 0.0, hi + pad)
     ax.set_xlabel("drop in score when the feature is shuffled", fontsize=8.5, color=MUTED_COLOR)
     shown = f"top {n} of {n_total} features" if n < n_total else f"{n_total} features"
-    _set_title(ax, title or "Permutation feature importance", f"{shown}; bars ± 1 SD")
+    set_narrow_title(ax, title or "Permutation feature importance", f"{shown}; bars ± 1 SD")
     return fig

@@ -11,7 +11,6 @@ spend in money), so every chart draws one panel per outcome (or metric) with its
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,12 +32,9 @@ from liftlab.plots.style import (
     clip_label,
     empty_figure,
     plain,
-    set_title,
+    set_narrow_title,
     style_axis,
 )
-
-# Model and uplift charts are narrower than the A/B forest plot: titles wrap at 80 characters.
-_set_title = functools.partial(set_title, max_chars=80)
 
 __all__ = [
     "POLICY_LABELS",
@@ -218,7 +214,7 @@ def effects_chart(
             fontsize=8,
             color=MUTED_COLOR,
         )
-        _set_title(ax, clip_label(metric, 30))
+        set_narrow_title(ax, clip_label(metric, 30))
     handles = [
         Line2D([], [], color=c, marker="o", linewidth=2.4, label=d)
         for d, c in DECISION_COLORS.items()
@@ -269,7 +265,9 @@ def qini_chart(
         ax.set_xlim(0, 100)
         ax.set_xlabel("customers targeted (%, best score first)", fontsize=8, color=MUTED_COLOR)
         title = outcome or "outcome"
-        _set_title(ax, clip_label(title, 30), f"learner {', '.join(learners)}" if learners else "")
+        set_narrow_title(
+            ax, clip_label(title, 30), f"learner {', '.join(learners)}" if learners else ""
+        )
     axes[0].set_ylabel("cumulative incremental outcome", fontsize=8, color=MUTED_COLOR)
     handles = [Line2D([], [], color=colors[a], linewidth=1.7, label=a) for a in arms]
     handles.append(Line2D([], [], color=_RANDOM_COLOR, linestyle="--", label="random targeting"))
@@ -351,7 +349,7 @@ def policy_chart(
             if p == "model":
                 tick.set_fontweight("bold")
         ax.set_xlabel("profit per customer (holdout estimate)", fontsize=8, color=MUTED_COLOR)
-        _set_title(ax, clip_label(outcome or "policy", 30))
+        set_narrow_title(ax, clip_label(outcome or "policy", 30))
     return fig
 
 
@@ -399,7 +397,7 @@ def profit_curve_chart(
         ax.set_xlabel(
             "customers e-mailed (%, best expected profit first)", fontsize=8, color=MUTED_COLOR
         )
-        _set_title(ax, clip_label(outcome or "policy", 30))
+        set_narrow_title(ax, clip_label(outcome or "policy", 30))
     axes[0].set_ylabel("incremental profit / customer", fontsize=8, color=MUTED_COLOR)
     handles = [
         Line2D([], [], color=_ESTIMATE_COLOR, marker="o", markersize=3, label="holdout estimate"),
@@ -459,7 +457,7 @@ def targeting_chart(
     ax.set_ylim(-0.6, n - 0.4)
     ax.tick_params(axis="y", labelsize=8.5)
     ax.set_xlabel("share of the group's customers (%)", fontsize=8, color=MUTED_COLOR)
-    _set_title(ax, "Recommended e-mail by customer group")
+    set_narrow_title(ax, "Recommended e-mail by customer group")
     handles = [Patch(facecolor=colors[a], label=plain(a)) for a in arms]
     handles.append(Patch(facecolor="#eef1f4", label="no e-mail"))
     bottom_legend(fig, handles)
