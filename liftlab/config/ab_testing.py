@@ -44,6 +44,20 @@ class MetricConfig(StrictModel):
     role: Role = "primary"
     non_inferiority_margin: float = Field(default=0.0, ge=0.0)
     """For guardrails: the relative deterioration still tolerated (0.02 = 2 %)."""
+    unit: str | None = None
+    """How the report shows values: '%' for rates (values in %, differences in pp), a currency
+    symbol or code ('$', '€', 'EUR') for money, '' for plain numbers. Default: '%' for
+    proportions, plain numbers otherwise."""
+
+    @field_validator("unit")
+    @classmethod
+    def _short_unit(cls, value: str | None) -> str | None:
+        if value is not None and (len(value.strip()) > 5 or any(c.isdigit() for c in value)):
+            raise ValueError(
+                f"unit {value!r} must be '%', a currency symbol or code such as '$' or 'EUR', "
+                "or '' for plain numbers"
+            )
+        return value if value is None else value.strip()
 
     @field_validator("type")
     @classmethod
@@ -205,8 +219,13 @@ class ABTestConfig(DataSourceConfig):
     alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
     correction: Correction = "holm"
     correction_scope: CorrectionScope = "run"
-    rel_ci_method: RelCiMethod = "delta"
+    rel_ci_method: RelCiMethod = "fieller"
+    """Relative-lift CI: ``fieller`` inverts the deciding test (never contradicts it);
+    ``delta`` is the approximate delta-method interval, for comparison with other tools."""
     proportion_test: Literal["z", "chi2"] = "z"
+    pooled_se: bool = True
+    """Proportion test: pooled (score) z-test with score intervals, or unpooled z with Wald
+    and Fieller intervals; either way the intervals invert the test."""
     continuity_correction: bool = False
     srm_alpha: float = Field(default=0.001, gt=0.0, lt=0.5)
     bayesian: BayesianConfig | None = None
@@ -298,6 +317,7 @@ class ABTestConfig(DataSourceConfig):
             alpha=self.alpha,
             correction=self.correction,
             proportion_test=self.proportion_test,
+            pooled_se=self.pooled_se,
             continuity_correction=self.continuity_correction,
             expected_split=self.expected_split,
             srm_alpha=self.srm_alpha,

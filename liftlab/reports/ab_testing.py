@@ -58,6 +58,7 @@ from liftlab.reports.format import (
     fmt_pval,
     fmt_signed,
     fmt_text,
+    metric_unit,
     num_or_inf,
     num_or_nan,
     to_yaml,
@@ -275,6 +276,25 @@ def _srm_experiments(srm: pd.DataFrame, results: pd.DataFrame) -> dict[str, floa
     return flagged
 
 
+_SRM_NOTE_START = "sample ratio mismatch in experiment"
+
+
+def _without_srm_note(message: Any) -> str:
+    """A row's message minus the experiment-level SRM note, which the table shows once under
+    the experiment's header instead of on every row of that experiment."""
+    notes = [n for n in fmt_text(message).split("; ") if n and not n.startswith(_SRM_NOTE_START)]
+    return "; ".join(notes)
+
+
+def _srm_note(srm_p: float) -> str:
+    """The one line shown under an experiment with a sample ratio mismatch."""
+    p = f" ({_p_phrase(srm_p)})" if not math.isnan(srm_p) else ""
+    return (
+        f"Sample ratio mismatch{p}: the traffic split is broken, so no comparison of this "
+        "experiment can be trusted — every decision below is held at inconclusive."
+    )
+
+
 def _mini_bar(
     lift: Any, low: Any, high: Any, scale: float, *, marker: float = math.nan
 ) -> dict[str, Any] | None:
@@ -320,9 +340,9 @@ def _result_row(row: Any, scale: float = math.nan) -> dict[str, Any]:
         "metric_type": mtype,
         "variant": fmt_text(row.variant),
         "control": fmt_text(row.control),
-        "est_control": fmt_estimate(row.estimate_control, mtype),
-        "est_variant": fmt_estimate(row.estimate_variant, mtype),
-        "abs_diff": fmt_abs_diff(row.abs_diff, mtype),
+        "est_control": fmt_estimate(row.estimate_control, row.display_unit),
+        "est_variant": fmt_estimate(row.estimate_variant, row.display_unit),
+        "abs_diff": fmt_abs_diff(row.abs_diff, row.display_unit),
         "lift": fmt_pct(row.rel_lift) if lift_ok else DASH,
         "lift_ci": fmt_ci(row.rel_ci_low, row.rel_ci_high),
         "unbounded": unbounded,
@@ -336,7 +356,7 @@ def _result_row(row: Any, scale: float = math.nan) -> dict[str, Any]:
         "test": fmt_text(row.test),
         "decision": decision,
         "status": status,
-        "message": fmt_text(row.message),
+        "message": _without_srm_note(row.message),
         "role": _role(row.role),
         "guardrail": _guard_status(row.guardrail_status),
         "cuped": _cuped(row),
@@ -362,7 +382,10 @@ def _grouped(df: pd.DataFrame, srm_flags: Mapping[str, float]) -> list[dict[str,
     groups = []
     for exp, sub in df.groupby(df["experiment"].astype(str), sort=False):
         rows = [_result_row(r, scales.get(str(r.metric), math.nan)) for r in sub.itertuples()]
-        groups.append({"experiment": exp, "srm": exp in srm_flags, "rows": rows})
+        srm_note = _srm_note(srm_flags[exp]) if exp in srm_flags else ""
+        groups.append(
+            {"experiment": exp, "srm": exp in srm_flags, "srm_note": srm_note, "rows": rows}
+        )
     return groups
 
 
@@ -650,7 +673,7 @@ def _srm_segment_summary(srm: pd.DataFrame) -> dict[str, int]:
 
 
 def _metric_specs(config: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Metric name -> {"margin", "direction"} from any ``metrics`` list in the config.
+    """Metric name -> {"margin", "direction", "unit"} from any ``metrics`` list in the config.
 
     The pipeline config nests metric declarations in different places (top level, under
     ``parameters`` or ``analysis``), as dicts or MetricSpec-like objects; entries without a
@@ -676,6 +699,7 @@ def _metric_specs(config: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]
                             {
                                 "margin": num_or_nan(field(spec, "non_inferiority_margin")),
                                 "direction": fmt_text(field(spec, "direction")) or "increase",
+                                "unit": field(spec, "unit"),
                             },
                         )
                 else:
@@ -758,7 +782,7 @@ def _guardrail_groups(
                     ),
                     "status": _guard_status(row.guardrail_status) or "inconclusive",
                     "row_status": fmt_text(row.status) or "ok",
-                    "message": fmt_text(row.message),
+                    "message": _without_srm_note(row.message),
                 }
             )
         statuses = {r["status"] for r in rows}
@@ -769,6 +793,7 @@ def _guardrail_groups(
                 "variant": variant,
                 "control": fmt_text(sub["control"].iloc[0]),
                 "srm": exp in srm_flags,
+                "srm_note": _srm_note(srm_flags[exp]) if exp in srm_flags else "",
                 "rows": rows,
                 "held": held.get((exp, variant), []),
                 "verdict": verdict,
@@ -1031,6 +1056,11 @@ def render_ab_report(
     validation = dict(validation or {})
     run_info = dict(run_info or {})
 
+    specs = _metric_specs(config)
+    res["display_unit"] = [
+        metric_unit(t, specs.get(str(m), {}).get("unit"))
+        for m, t in zip(res["metric"], res["metric_type"], strict=True)
+    ]
     seg = res["segment"].map(lambda s: fmt_text(s) or "all")
     overall = res[seg == "all"]
     # Segments: metric before segment, so mobile and desktop of one metric sit side by side.
@@ -1068,7 +1098,7 @@ def render_ab_report(
     srm_seg_mask = srm_df["segment"].map(lambda s: fmt_text(s) or "all") != "all"
     srm_segments = srm_df[srm_seg_mask]
 
-    guardrails = _guardrail_groups(overall, _metric_specs(config), srm_flags)
+    guardrails = _guardrail_groups(overall, specs, srm_flags)
     bayes = _bayes_groups(overall) if _has_values(overall, BAYES_COLUMNS, results) else []
     seq = _seq_groups(overall) if _has_values(overall, ("seq_method",), results) else []
     robust = _robust_groups(overall) if _has_values(overall, NONPARAMETRIC_COLUMNS, results) else []

@@ -99,7 +99,8 @@ def fmt_ci(low: Any, high: Any) -> str:
 
 
 def fmt_num(value: Any, *, signed: bool = False) -> str:
-    """Human-scale number: thousands separators for big values, 4 significant digits for small."""
+    """Human-scale number: thousands separators for big values, 3 significant digits for small
+    ones — always in fixed-point ('0.0000671', never '6.71e−05', which marketers misread)."""
     x = num_or_nan(value)
     if math.isnan(x):
         return DASH
@@ -109,8 +110,11 @@ def fmt_num(value: Any, *, signed: bool = False) -> str:
         s = f"{x:{sign},.0f}"
     elif ax >= 1 or x == 0:
         s = f"{x:{sign},.2f}"
+    elif ax < 5e-9:
+        return "≈ 0"
     else:
-        s = f"{x:{sign}.3g}"
+        decimals = 2 - math.floor(math.log10(ax))
+        s = f"{x:{sign}.{decimals}f}"
     return fmt_signed(s)
 
 
@@ -130,32 +134,70 @@ def fmt_pval(value: Any) -> str:
     return f"{x:.3f}"
 
 
-def fmt_estimate(value: Any, metric_type: Any) -> str:
-    """Proportions read naturally as percentages; means and ratios as plain numbers."""
-    if metric_type == "proportion":
+PERCENT_UNIT = "%"
+
+
+def metric_unit(metric_type: Any, unit: Any = None) -> str:
+    """The unit a metric's values are shown in: the configured ``unit`` when given, else '%'
+    for proportions and '' (a plain number) for means and ratios."""
+    text = fmt_text(unit).strip()
+    if unit is not None and text.lower() != "nan":
+        return text
+    return PERCENT_UNIT if fmt_text(metric_type) == "proportion" else ""
+
+
+def _is_percent(kind: Any) -> bool:
+    return fmt_text(kind) in ("proportion", PERCENT_UNIT)
+
+
+def _currency(kind: Any) -> str:
+    """A currency symbol or code ('$', 'EUR'), or '' for plain numbers and metric types."""
+    text = fmt_text(kind).strip()
+    if text in ("", "proportion", "mean", "ratio", PERCENT_UNIT):
+        return ""
+    return text
+
+
+def _with_currency(number: str, symbol: str) -> str:
+    if not symbol or number in (DASH, "≈ 0"):
+        return number
+    sign = number[0] if number[0] in ("+", MINUS) else ""
+    body = number[len(sign) :]
+    return f"{sign}{symbol}{body}" if len(symbol) == 1 else f"{sign}{body} {symbol}"
+
+
+def fmt_estimate(value: Any, kind: Any) -> str:
+    """A metric value in its unit. ``kind`` is a unit from :func:`metric_unit` ('%', '$',
+    'EUR', '') or a metric type: rates read as '4.56 %', money as '$3.26', the rest plainly."""
+    if _is_percent(kind):
         return fmt_pct(value, signed=False, digits=2)
-    return fmt_num(value)
+    return _with_currency(fmt_num(value), _currency(kind))
 
 
-def fmt_abs_diff(value: Any, metric_type: Any) -> str:
-    if metric_type == "proportion":
+def fmt_abs_diff(value: Any, kind: Any) -> str:
+    """A difference in the metric's unit: percentage points for rates ('+0.49 pp')."""
+    if _is_percent(kind):
         x = num_or_nan(value)
-        return DASH if math.isnan(x) else fmt_signed(f"{x * 100:+.2f} pp")
-    return fmt_num(value, signed=True)
+        if math.isnan(x):
+            return DASH
+        pp = x * 100
+        decimals = 2 if abs(pp) >= 0.01 or pp == 0 else min(6, 1 - math.floor(math.log10(abs(pp))))
+        return fmt_signed(f"{pp:+.{decimals}f} pp")
+    return _with_currency(fmt_num(value, signed=True), _currency(kind))
 
 
-def fmt_abs_bound(value: Any, metric_type: Any) -> str:
+def fmt_abs_bound(value: Any, kind: Any) -> str:
     """An absolute-scale interval end ('+0.12 pp', '−3.41'); ±inf as '−∞' / '+∞'."""
     x = num_or_inf(value)
     if math.isinf(x):
         return f"{MINUS}∞" if x < 0 else "+∞"
-    return fmt_abs_diff(x, metric_type)
+    return fmt_abs_diff(x, kind)
 
 
-def fmt_abs_ci(low: Any, high: Any, metric_type: Any) -> str:
+def fmt_abs_ci(low: Any, high: Any, kind: Any) -> str:
     if math.isnan(num_or_inf(low)) and math.isnan(num_or_inf(high)):
         return ""
-    return f"{fmt_abs_bound(low, metric_type)} … {fmt_abs_bound(high, metric_type)}"
+    return f"{fmt_abs_bound(low, kind)} … {fmt_abs_bound(high, kind)}"
 
 
 def fmt_conf_label(alpha: Any) -> str:

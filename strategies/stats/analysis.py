@@ -116,12 +116,15 @@ Pairs = dict[str, np.ndarray]
 class AnalysisOptions:
     """How to analyse: control label, α, correction and the documented test conventions.
 
-    ``pooled_se`` only affects the proportion z statistic (the χ² test is pooled by
-    construction); confidence intervals always use the unpooled SE. ``expected_split`` maps
+    ``pooled_se`` picks the proportion test — pooled (score) z by default, unpooled with
+    False; the χ² test is pooled by construction — and the intervals follow the test that
+    decides (they invert it, see :mod:`strategies.stats.frequentist`). ``expected_split`` maps
     variant → weight, normalised within each experiment; None means an equal split.
-    ``rel_ci_method`` picks the relative-lift CI: ``delta`` (first-order, symmetric) or
-    ``fieller`` (exact inversion for a ratio of normal estimates; ±inf when the control
-    estimate is not significantly different from 0). ``correction_scope`` sets the
+    ``rel_ci_method`` picks the relative-lift CI: ``fieller`` (default: the interval that
+    inverts the deciding test on the ratio scale — Fieller's for means, ratios and CUPED rows,
+    the score interval for the pooled proportion test; +inf when the control estimate is not
+    significantly different from 0) or ``delta`` (first-order, symmetric, approximate: it can
+    disagree with the test, and such rows say so in ``message``). ``correction_scope`` sets the
     multiple-testing families: ``run``, ``experiment`` or ``metric`` (= experiment × metric);
     segment rows always form their own families (see :mod:`strategies.stats.corrections`).
     """
@@ -135,7 +138,7 @@ class AnalysisOptions:
     expected_split: Mapping[str, float] | None = None
     srm_alpha: float = 0.001
     experiment_splits: Mapping[str, Mapping[str, float]] | None = None
-    rel_ci_method: RelCiMethod = "delta"
+    rel_ci_method: RelCiMethod = "fieller"
     correction_scope: CorrectionScope = "run"
 
     def __post_init__(self) -> None:
@@ -505,8 +508,10 @@ def _compare(
 
     # 2. inference: one vectorised call per metric type (× CUPED or not).
     out, test_se, test, q = _infer(mtype, has_covariate, control, variant, diff, options)
-    fieller_unbounded = np.zeros(len(metric), dtype=bool)
-    if options.rel_ci_method == "fieller":
+    # Plain proportion rows already carry the interval that inverts their test.
+    swap = ~((mtype == "proportion") & ~has_covariate)
+    fieller_unbounded = ~swap & np.isinf(out["rel_ci_high"])
+    if options.rel_ci_method == "fieller" and swap.any():
         low, high, bounded = fieller_interval(
             variant.estimate,
             control.estimate,
@@ -515,8 +520,9 @@ def _compare(
             cuped.shared_var,
             q,
         )
-        out["rel_ci_low"], out["rel_ci_high"] = low - 1.0, high - 1.0
-        fieller_unbounded = ~bounded & np.isfinite(q)
+        out["rel_ci_low"] = np.where(swap, low - 1.0, out["rel_ci_low"])
+        out["rel_ci_high"] = np.where(swap, high - 1.0, out["rel_ci_high"])
+        fieller_unbounded |= swap & ~bounded & np.isfinite(q)
 
     # 3. per-row problems, then the experiment-level SRM verdict.
     status, message = _statuses(
@@ -552,6 +558,7 @@ def _compare(
     is_overall = pairs["segment"] == OVERALL_SEGMENT
     family = correction_families(pairs["experiment"], metric, is_overall, options.correction_scope)
     p_adj = adjust_by_family(out["p_value"], family, options.correction)
+    message = _consistency_notes(message, out, p_adj, family, diff, options)
     decision = decide(
         status=status,
         p_value_adjusted=p_adj,
@@ -615,6 +622,55 @@ def _compare(
     return results.loc[:, list(RESULT_COLUMNS)]
 
 
+def _consistency_notes(
+    message: np.ndarray,
+    out: dict[str, np.ndarray],
+    p_adj: np.ndarray,
+    family: np.ndarray,
+    diff: Difference,
+    options: AnalysisOptions,
+) -> np.ndarray:
+    """Say why a decision may look at odds with the (unadjusted) intervals beside it.
+
+    Two honest reasons exist: the multiple-testing correction (the intervals are the
+    unadjusted (1 − α) intervals, so a row can exclude 0 yet not be significant after the
+    correction), and the approximate delta-method relative interval, which — unlike the
+    default — does not invert the test.
+    """
+    p = out["p_value"]
+    with np.errstate(invalid="ignore"):
+        corrected_away = (p < options.alpha) & ~(p_adj < options.alpha)
+    if corrected_away.any():
+        tested = np.isfinite(p)
+        size = np.bincount(family[tested], minlength=family.max() + 1)[family]
+
+        def text(idx: np.ndarray) -> np.ndarray:
+            return np.array(
+                [
+                    f"p = {p[i]:.2g} is significant before correction but not after the "
+                    f"{options.correction} correction over {size[i]} comparisons "
+                    f"(adjusted p = {p_adj[i]:.2g}); the intervals are unadjusted"
+                    for i in idx
+                ],
+                dtype=object,
+            )
+
+        message = _append(message, corrected_away, text)
+    if options.rel_ci_method == "delta":
+        with np.errstate(invalid="ignore"):
+            low, high = out["rel_ci_low"], out["rel_ci_high"]
+            excludes = (low > 0) | (high < 0)
+            significant = p < options.alpha
+        disagree = np.isfinite(low + high + p) & (excludes != significant)
+        message = _append(
+            message,
+            disagree,
+            "the delta-method relative CI disagrees with the test (it is an approximation); "
+            "rel_ci_method: fieller gives the interval that matches the test",
+        )
+    return message
+
+
 def _group_codes(pairs: Pairs, columns: Sequence[str]) -> np.ndarray:
     """One integer per distinct combination of ``columns`` (mixed-radix of factorized codes)."""
     codes = np.zeros(len(pairs[columns[0]]), dtype=np.int64)
@@ -666,6 +722,7 @@ def _infer(
                 method=options.proportion_test,
                 pooled_se=options.pooled_se,
                 continuity_correction=options.continuity_correction,
+                rel_ci_method=options.rel_ci_method,
             )
             name = "two_proportion_z" if options.proportion_test == "z" else "chi2"
         elif kind == "mean":

@@ -4,19 +4,30 @@ Thin on purpose: each test turns :class:`ArmEstimates`/:class:`Difference` array
 statistic, p-value and (1 − α) confidence intervals for the absolute and the relative
 difference, all vectorised. Which test a metric type gets is decided by the analysis layer.
 
+The rule every pairing below follows: **the intervals invert the test that decides**, so a
+significant result never sits beside an interval that includes 0 (absolute) or 0 % (relative),
+and a non-significant one never beside an interval that excludes it (DESIGN.md §2.7).
+
 Conventions (documented defaults, all two-sided):
 
-* proportions — z-test with the *pooled* SE under H0 (``pooled_se=False`` uses the unpooled
-  SE); or Pearson's χ² on the 2×2 table (always pooled expected counts, identical p-value to
-  the pooled z-test). The CI for p_v − p_c is Wald with the *unpooled* SE. With
-  ``continuity_correction`` both the statistic and the CI get Yates' correction exactly as
-  R's ``prop.test(correct = TRUE)``: the correction is ``min(½·(1/n_c + 1/n_v), |p_v − p_c|)``
-  and the CI is clipped to [−1, 1].
-* means — Welch's t-test with Welch–Satterthwaite df; CIs use the t quantile with that df.
-* ratios — z-test on the delta-method SE; normal CIs.
-* relative lift — delta-method CI ``r ± q·SE(r)`` with the same quantile as the absolute CI
-  (t for means, normal otherwise), or Fieller's interval (:func:`fieller_interval`, selected by
-  ``AnalysisOptions.rel_ci_method``), which the analysis layer swaps in afterwards.
+* proportions — z-test with the *pooled* SE under H0 (the score test; ``pooled_se=False``
+  uses the unpooled SE); or Pearson's χ² on the 2×2 table (pooled by construction, identical
+  p-value to the pooled z-test). The intervals invert the same test
+  (:mod:`strategies.stats.intervals`): pooled → the score intervals for the difference
+  (Farrington–Manning) and for the ratio (Miettinen–Nurminen); unpooled → the Wald interval
+  for the difference and Fieller's for the ratio. With ``continuity_correction`` the statistic
+  gets Yates' correction exactly as R's ``prop.test(correct = TRUE)``
+  (``min(½·(1/n_c + 1/n_v), |p_v − p_c|)``) and the intervals invert the corrected test;
+  unpooled + corrected reproduces prop.test's interval.
+* means — Welch's t-test with Welch–Satterthwaite df; the absolute CI uses the t quantile with
+  that df (it inverts Welch's test exactly).
+* ratios — z-test on the delta-method SE; normal absolute CI.
+* relative lift — by default (``rel_ci_method="fieller"``) the interval that inverts the
+  deciding test on the ratio scale: the score/Fieller interval above for proportions, and
+  Fieller's interval (:func:`fieller_interval`, the same quantile as the absolute CI) for
+  means, ratios and CUPED rows, which the analysis layer swaps in. ``"delta"`` keeps the
+  first-order delta-method interval ``r ± q·SE(r)`` for comparison with other tools; it is
+  approximate and can disagree with the test (the analysis layer says so on such rows).
 * CUPED rows (a metric with a covariate) — the regression-adjusted difference has no pooled
   null variance, so proportions get an unpooled z-test (no continuity correction, no χ²), means
   Welch's t on the adjusted variances, ratios the delta-method z-test; the test name gets a
@@ -42,6 +53,7 @@ import numpy as np
 from scipy import stats
 
 from strategies.stats.estimate import ArmEstimates, Difference, pooled_proportion_se2, welch_df
+from strategies.stats.intervals import proportion_difference_interval, proportion_ratio_interval
 
 
 @dataclass(frozen=True)
@@ -123,8 +135,10 @@ def two_proportion_test(
     method: str = "z",
     pooled_se: bool = True,
     continuity_correction: bool = False,
+    rel_ci_method: str = "fieller",
 ) -> TestResult:
-    """Two-proportion z-test (``method="z"``) or 2×2 Pearson χ² (``method="chi2"``)."""
+    """Two-proportion z-test (``method="z"``) or 2×2 Pearson χ² (``method="chi2"``), with the
+    intervals that invert it (``rel_ci_method="delta"``: the delta-method relative CI)."""
     if method not in ("z", "chi2"):
         raise ValueError(f"unknown proportion test {method!r}")
     q = stats.norm.ppf(1.0 - alpha / 2.0)
@@ -147,11 +161,14 @@ def two_proportion_test(
         statistic = z
         df = np.full_like(d, np.nan)
         p_value = _two_sided_normal_p(z)
-    half = cc + q * abs_se
-    low, high = d - half, d + half
-    if continuity_correction:  # as prop.test: a difference of proportions lies in [-1, 1]
-        low, high = np.maximum(low, -1.0), np.minimum(high, 1.0)
-    rel_low, rel_high = _relative_ci(diff, q)
+    counts = (control.sum_y, control.n, variant.sum_y, variant.n)
+    options = {"q": q, "pooled": use_pooled, "continuity_correction": continuity_correction}
+    low, high = proportion_difference_interval(*counts, **options)
+    if rel_ci_method == "delta":
+        rel_low, rel_high = _relative_ci(diff, q)
+    else:
+        ratio_low, ratio_high = proportion_ratio_interval(*counts, **options)
+        rel_low, rel_high = ratio_low - 1.0, ratio_high - 1.0
     return TestResult(statistic, df, p_value, low, high, rel_low, rel_high, test_se)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep
 
 from strategies.errors import ConfigError
 from strategies.stats.analysis import AnalysisOptions, analyse
@@ -96,15 +97,29 @@ def test_through_analyse_for_means_and_proportions():
     assert res.loc["m", "rel_ci_low"] == pytest.approx(ref[0] - 1, rel=1e-9)
     assert res.loc["m", "rel_ci_high"] == pytest.approx(ref[1] - 1, rel=1e-9)
 
-    # proportion: normal quantile, unpooled p(1 − p)/n variances
-    conv = df.groupby("variant")["conv"].mean()
-    pc, pv = conv["control"], conv["treatment"]
+    # proportion, unpooled test: Fieller with the normal quantile and p(1 − p)/n variances
+    conv = df.groupby("variant")["conv"].agg(["sum", "mean"])
+    pc, pv = conv.loc["control", "mean"], conv.loc["treatment", "mean"]
+    unpooled = analyse_raw(df, metrics, pooled_se=False, expected_split=split).results
+    unpooled = unpooled.set_index("metric")
     ref = textbook_fieller(pv, pc, pv * (1 - pv) / 450, pc * (1 - pc) / 400, 0.0, 1.959963984540054)
-    assert res.loc["cr", "rel_ci_low"] == pytest.approx(ref[0] - 1, rel=1e-9)
-    assert res.loc["cr", "rel_ci_high"] == pytest.approx(ref[1] - 1, rel=1e-9)
+    assert unpooled.loc["cr", "rel_ci_low"] == pytest.approx(ref[0] - 1, rel=1e-9)
+    assert unpooled.loc["cr", "rel_ci_high"] == pytest.approx(ref[1] - 1, rel=1e-9)
 
-    # the delta method is the default and leaves everything but the relative CI unchanged
-    delta = analyse_raw(df, metrics, expected_split=split).results.set_index("metric")
+    # proportion, pooled (default) test: the score interval that inverts it, as statsmodels
+    xc, xv = int(conv.loc["control", "sum"]), int(conv.loc["treatment", "sum"])
+    ref = confint_proportions_2indep(
+        xv, 450, xc, 400, method="score", compare="ratio", correction=False
+    )
+    assert res.loc["cr", "rel_ci_low"] == pytest.approx(ref[0] - 1, rel=1e-6)
+    assert res.loc["cr", "rel_ci_high"] == pytest.approx(ref[1] - 1, rel=1e-6)
+
+    # Fieller is the default; the delta method changes only the relative CI
+    assert (
+        analyse_raw(df, metrics, expected_split=split).results["rel_ci_method"] == "fieller"
+    ).all()
+    delta = analyse_raw(df, metrics, rel_ci_method="delta", expected_split=split).results
+    delta = delta.set_index("metric")
     assert (delta["rel_ci_method"] == "delta").all()
     same = ["abs_diff", "abs_ci_low", "abs_ci_high", "rel_lift", "p_value"]
     pd.testing.assert_frame_equal(delta[same], res[same])

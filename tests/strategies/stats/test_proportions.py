@@ -54,7 +54,8 @@ def test_unpooled_z_and_wald_ci_match_statsmodels(control, treatment):
     assert row["statistic"] == pytest.approx(ref.statistic, rel=1e-10)
     assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
     for alpha in (0.05, 0.2):
-        row = _row(control, treatment, alpha=alpha)  # the CI is unpooled whatever the test
+        # the unpooled test is inverted by the Wald interval
+        row = _row(control, treatment, alpha=alpha, pooled_se=False)
         low, high = smp.confint_proportions_2indep(
             k_v, n_v, k_c, n_c, method="wald", compare="diff", alpha=alpha
         )
@@ -84,6 +85,9 @@ def test_matches_published_r_prop_test_with_yates():
     row = _row((400, 500), (490, 500), proportion_test="chi2", continuity_correction=True)
     assert round(row["statistic"], 3) == 80.909
     assert row["p_value"] < 2.2e-16
+    # R pairs the pooled χ² with a Wald interval; liftlab's interval for the unpooled test
+    # (which that Wald interval inverts) is R's interval.
+    row = _row((400, 500), (490, 500), pooled_se=False, continuity_correction=True)
     assert round(row["abs_ci_low"], 7) == 0.1408536
     assert round(row["abs_ci_high"], 7) == 0.2191464
 
@@ -94,6 +98,7 @@ def test_matches_published_r_prop_test_without_yates():
     row = _row((200, 800), (40, 200), proportion_test="chi2")
     assert round(row["statistic"], 3) == 2.193
     assert round(row["p_value"], 4) == 0.1386
+    row = _row((200, 800), (40, 200), pooled_se=False)
     assert round(row["abs_ci_low"], 8) == -0.11303578
     assert round(row["abs_ci_high"], 8) == 0.01303578
 

@@ -42,7 +42,8 @@ def test_delta_method_matches_independent_linearisation():
             "clicks": np.concatenate([y_c, y_v]),
         }
     )
-    row = analyse_raw(df, [CTR], expected_split={"control": 700, "treatment": 650}).results
+    split = {"control": 700, "treatment": 650}
+    row = analyse_raw(df, [CTR], expected_split=split, rel_ci_method="delta").results
     row = row.iloc[0]
 
     r_c, var_c = _linearised(x_c, y_c)
