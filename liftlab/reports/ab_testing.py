@@ -279,10 +279,24 @@ def _srm_experiments(srm: pd.DataFrame, results: pd.DataFrame) -> dict[str, floa
 _SRM_NOTE_START = "sample ratio mismatch in experiment"
 
 
+_CORRECTED_AWAY = re.compile(
+    r"is significant before correction but not after the (\w+) correction over (\d+) comparisons"
+)
+
+
 def _without_srm_note(message: Any) -> str:
-    """A row's message minus the experiment-level SRM note, which the table shows once under
-    the experiment's header instead of on every row of that experiment."""
-    notes = [n for n in fmt_text(message).split("; ") if n and not n.startswith(_SRM_NOTE_START)]
+    """A row's message for the narrow decision column: minus the experiment-level SRM note
+    (shown once under the experiment's header), and the correction note in brief (the raw and
+    adjusted p-values stand beside it)."""
+    notes = []
+    for note in fmt_text(message).split("; "):
+        if not note or note.startswith(_SRM_NOTE_START) or note == "the intervals are unadjusted":
+            continue
+        found = _CORRECTED_AWAY.search(note)
+        if found:
+            method, size = found.groups()
+            note = f"significant only before the {method} correction over {size} comparisons"
+        notes.append(note)
     return "; ".join(notes)
 
 
