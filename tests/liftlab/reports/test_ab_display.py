@@ -120,4 +120,6 @@ def test_correction_note_is_in_the_message(tmp_path):
     )
     inputs = example_inputs()
     html = render_ab_report(**{**inputs, "results": out.results, "srm": out.srm})
-    assert "significant only before the holm correction over 2 comparisons" in _section(html, "results")
+    assert "significant only before the holm correction over 2 comparisons" in _section(
+        html, "results"
+    )
