@@ -492,7 +492,11 @@ def _headline(exp: str, sub: pd.DataFrame, srm_p: float | None) -> dict[str, Any
             summary = f"No practically relevant effect on any of the {n} comparisons."
         elif n:
             bits = [f"{counts[d]} {d}" for d in ("inconclusive", "neutral") if counts[d]]
-            summary = f"No significant difference yet ({', '.join(bits)})."
+            variants = ", ".join(dict.fromkeys(fmt_text(v) for v in sub["variant"]))
+            control = fmt_text(sub["control"].iloc[0]) or "the control"
+            summary = (
+                f"{variants} not shown to differ from {control} on any metric ({', '.join(bits)})."
+            )
         else:
             summary = "No comparison could be estimated."
     if not_estimable:
