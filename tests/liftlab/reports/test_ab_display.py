@@ -123,3 +123,10 @@ def test_correction_note_is_in_the_message(tmp_path):
     assert "significant only before the holm correction over 2 comparisons" in _section(
         html, "results"
     )
+
+
+def test_headline_without_a_decision_is_worded_from_the_intervals():
+    html = _report()
+    head = _section(html, "headline")
+    assert "not shown to differ from A on any metric" in head
+    assert "No significant difference" not in head
