@@ -32,6 +32,7 @@ def campaign_uplift_pipeline(
     control_share: float | None = None,
     control_shares: dict[str, float] | None = None,
     min_effect: float | None = None,
+    currency: str | None = None,
     duckdb_path: str | None = None,
     output_dir: str | None = None,
 ) -> None:

@@ -47,6 +47,8 @@ class CampaignUpliftConfig(StrictModel):
     """Per-campaign planned control shares; win over the table and ``control_share``."""
     min_effect: float = Field(default=0.02, ge=0.0)
     """Relative effect below which a conclusive result is called neutral."""
+    currency: str = Field(default="", max_length=5, pattern=r"^[^0-9]*$")
+    """How the report shows money: a symbol ('$', '€') or code ('EUR'); '' for plain numbers."""
     duckdb_path: str = "outputs/liftlab.duckdb"
     """DuckDB database receiving the bronze, silver and gold tables ("" for none)."""
     output_dir: str = "outputs/campaign_uplift"

@@ -45,6 +45,7 @@ from liftlab.reports.format import (
     num_or_nan,
     to_yaml,
     truthy,
+    with_currency,
 )
 from liftlab.reports.parts import (
     header_context,
@@ -96,19 +97,20 @@ _TESTS = {
 # --- formatting helpers: accept anything, return display text -------------------------------
 
 
-def _money(value: Any, *, signed: bool = False) -> str:
-    """Currency-free amounts: '8,469', '−208', '10.77', '−0.78' ('—' when unknown)."""
+def _money(value: Any, *, signed: bool = False, currency: str = "") -> str:
+    """Amounts: '8,469', '−208', '10.77', '−0.78' ('—' when unknown), with the configured
+    ``currency`` ('$8,469', '−208 EUR') when there is one."""
     x = num_or_nan(value)
     if not math.isnan(x) and abs(x) >= 100:
-        return fmt_signed(f"{x:{'+' if signed else ''},.0f}")
-    return fmt_num(value, signed=signed)
+        return with_currency(fmt_signed(f"{x:{'+' if signed else ''},.0f}"), currency)
+    return with_currency(fmt_num(value, signed=signed), currency)
 
 
-def _money_ci(low: Any, high: Any) -> str:
+def _money_ci(low: Any, high: Any, currency: str = "") -> str:
     lo, hi = num_or_nan(low), num_or_nan(high)
     if math.isnan(lo) and math.isnan(hi):
         return ""
-    return f"{_money(lo, signed=True)} … {_money(hi, signed=True)}"
+    return " … ".join(_money(x, signed=True, currency=currency) for x in (lo, hi))
 
 
 def _roi(value: Any) -> str:
@@ -228,7 +230,7 @@ def _summary_frame(summary: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     return df[is_all].reset_index(drop=True), df[~is_all].reset_index(drop=True)
 
 
-def _row_view(r: Mapping[str, Any]) -> dict[str, Any]:
+def _row_view(r: Mapping[str, Any], currency: str = "") -> dict[str, Any]:
     decision = fmt_decision(r.get("decision"))
     roi_decision = _roi_decision(r.get("roi_decision"))
     status = fmt_text(r.get("status")).strip()
@@ -251,23 +253,25 @@ def _row_view(r: Mapping[str, Any]) -> dict[str, Any]:
         "conv_uplift": _pp(r.get("conversion_uplift")),
         "conv_ci": _pp_ci(r.get("conversion_uplift_ci_low"), r.get("conversion_uplift_ci_high")),
         "conv_p": fmt_pval(r.get("conversion_p_value")),
-        "spend_target": _money(r.get("spend_per_customer_target")),
-        "spend_control": _money(r.get("spend_per_customer_control")),
-        "incremental": _money(r.get("incremental_spend_per_customer"), signed=True),
+        "spend_target": _money(r.get("spend_per_customer_target"), currency=currency),
+        "spend_control": _money(r.get("spend_per_customer_control"), currency=currency),
+        "incremental": _money(
+            r.get("incremental_spend_per_customer"), signed=True, currency=currency
+        ),
         "incremental_ci": _money_ci(
-            r.get("incremental_spend_ci_low"), r.get("incremental_spend_ci_high")
+            r.get("incremental_spend_ci_low"), r.get("incremental_spend_ci_high"), currency
         ),
         "p": fmt_pval(r.get("p_value")),
         "p_adj": fmt_pval(r.get("p_value_adjusted")),
         "test": _TESTS.get(test, test),
         "variance_reduction": fmt_pct(vr, signed=False) if not math.isnan(vr) else DASH,
         "cuped": test.endswith("cuped"),
-        "revenue": _money(r.get("incremental_revenue"), signed=True),
+        "revenue": _money(r.get("incremental_revenue"), signed=True, currency=currency),
         "revenue_ci": _money_ci(
-            r.get("incremental_revenue_ci_low"), r.get("incremental_revenue_ci_high")
+            r.get("incremental_revenue_ci_low"), r.get("incremental_revenue_ci_high"), currency
         ),
-        "cost_per_contact": _money(r.get("cost_per_contact")),
-        "cost": _money(r.get("campaign_cost")),
+        "cost_per_contact": _money(r.get("cost_per_contact"), currency=currency),
+        "cost": _money(r.get("campaign_cost"), currency=currency),
         "roi": _roi(r.get("roi")),
         "roi_ci": _roi_ci(r.get("roi_ci_low"), r.get("roi_ci_high")),
         "decision": decision,
@@ -286,6 +290,7 @@ def _kpis(total: pd.DataFrame, config: Mapping[str, Any]) -> list[dict[str, str]
         return {"key": key, "label": label, "value": value, "sub": sub, "tone": tone}
 
     alpha = _alpha(config)
+    currency = fmt_text(_setting(config, "currency", "")).strip()
     conf = fmt_conf_label(alpha)
     ids = [c for c in total["campaign_id"].map(fmt_text).tolist() if c]
     n = len(dict.fromkeys(ids)) if ids else len(total)
@@ -310,7 +315,7 @@ def _kpis(total: pd.DataFrame, config: Mapping[str, Any]) -> list[dict[str, str]
     else:
         missing = int(revenue.isna().sum())
         if not math.isnan(rev_lo):
-            sub = f"{conf} {_money_ci(rev_lo, rev_hi)} (campaigns assumed independent)"
+            sub = f"{conf} {_money_ci(rev_lo, rev_hi, currency)} (campaigns assumed independent)"
         else:
             sub = "sum of point estimates; CIs are per campaign"
         if missing:
@@ -324,7 +329,8 @@ def _kpis(total: pd.DataFrame, config: Mapping[str, Any]) -> list[dict[str, str]
             if not math.isnan(rev_lo)
             else "accent"
         )
-        cards.append(card("revenue", "Incremental revenue", _money(rev, signed=True), sub, tone))
+        revenue_text = _money(rev, signed=True, currency=currency)
+        cards.append(card("revenue", "Incremental revenue", revenue_text, sub, tone))
 
     cost_s = pd.to_numeric(total["campaign_cost"], errors="coerce")
     cost = float(cost_s.sum()) if cost_s.notna().any() else math.nan
@@ -333,7 +339,7 @@ def _kpis(total: pd.DataFrame, config: Mapping[str, Any]) -> list[dict[str, str]
         card(
             "cost",
             "Total cost",
-            _money(cost),
+            _money(cost, currency=currency),
             f"{contacts:,} contacted target customers" if contacts else "cost per contact × target",
             "neutral",
         )
@@ -617,7 +623,8 @@ def render_campaign_report(
     roi_ok = not all_rows.empty and _has(all_rows, "roi")
     funnel_rows = _funnel_view(funnel_df)
 
-    rows = [_row_view(r) for r in total.to_dict("records")]
+    currency = fmt_text(_setting(config, "currency", "")).strip()
+    rows = [_row_view(r, currency) for r in total.to_dict("records")]
     validation_view = _validation_tables(validation)
     srm_campaigns = [r["campaign_id"] for r in rows if r["srm"]]
     decisions = {d: sum(r["decision"] == d for r in rows) for d in DECISIONS}
@@ -629,7 +636,7 @@ def render_campaign_report(
         "kpis": _kpis(total, config) if not total.empty else [],
         "conf": fmt_conf_label(_alpha(config)),
         "rows": rows,
-        "category_rows": [_row_view(r) for r in categories.to_dict("records")],
+        "category_rows": [_row_view(r, currency) for r in categories.to_dict("records")],
         "decisions": decisions,
         "srm_campaigns": srm_campaigns,
         "spend_svg": inline_svg(spend_chart(total)) if spend_ok else None,

@@ -114,7 +114,7 @@ def fmt_num(value: Any, *, signed: bool = False) -> str:
         return "≈ 0"
     else:
         decimals = 2 - math.floor(math.log10(ax))
-        s = f"{x:{sign}.{decimals}f}"
+        s = f"{x:{sign}.{decimals}f}".rstrip("0")  # 3 significant digits, as '.3g' without 'e'
     return fmt_signed(s)
 
 
@@ -158,7 +158,8 @@ def _currency(kind: Any) -> str:
     return text
 
 
-def _with_currency(number: str, symbol: str) -> str:
+def with_currency(number: str, symbol: str) -> str:
+    """'+3.26' → '+$3.26' (a one-character symbol leads), '+3.26 EUR' (a code follows)."""
     if not symbol or number in (DASH, "≈ 0"):
         return number
     sign = number[0] if number[0] in ("+", MINUS) else ""
@@ -171,7 +172,7 @@ def fmt_estimate(value: Any, kind: Any) -> str:
     'EUR', '') or a metric type: rates read as '4.56 %', money as '$3.26', the rest plainly."""
     if _is_percent(kind):
         return fmt_pct(value, signed=False, digits=2)
-    return _with_currency(fmt_num(value), _currency(kind))
+    return with_currency(fmt_num(value), _currency(kind))
 
 
 def fmt_abs_diff(value: Any, kind: Any) -> str:
@@ -183,7 +184,7 @@ def fmt_abs_diff(value: Any, kind: Any) -> str:
         pp = x * 100
         decimals = 2 if abs(pp) >= 0.01 or pp == 0 else min(6, 1 - math.floor(math.log10(abs(pp))))
         return fmt_signed(f"{pp:+.{decimals}f} pp")
-    return _with_currency(fmt_num(value, signed=True), _currency(kind))
+    return with_currency(fmt_num(value, signed=True), _currency(kind))
 
 
 def fmt_abs_bound(value: Any, kind: Any) -> str:

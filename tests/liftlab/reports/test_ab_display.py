@@ -130,3 +130,12 @@ def test_headline_without_a_decision_is_worded_from_the_intervals():
     head = _section(html, "headline")
     assert "not shown to differ from A on any metric" in head
     assert "No significant difference" not in head
+
+
+def test_campaign_report_shows_the_configured_currency():
+    from liftlab.reports.campaign_uplift import _money, _money_ci
+
+    assert _money(8469.2, signed=True, currency="$") == "+$8,469"
+    assert _money(-0.78, signed=True, currency="EUR") == "\u22120.78 EUR"
+    assert _money_ci(-4.2, 3.1, "$") == "\u2212$4.20 … +$3.10"
+    assert _money(12.5) == "12.50"
