@@ -382,7 +382,9 @@ def _seq_note(row: Any) -> str:
     if math.isnan(look):
         return f"{name}: boundary crossed"
     of = f" of {planned:g}" if not math.isnan(planned) else ""
-    return f"{name}: stopped at look {look:g}{of}"
+    at_stop = num_or_nan(getattr(row, "seq_decision_look", math.nan)) == look
+    tail = "; lift and interval of that look" if at_stop and _seq_detail(row, "") else ""
+    return f"{name}: stopped at look {look:g}{of}{tail}"
 
 
 _SEQ_INTERVALS = {"msprt": "always-valid", "group_sequential": "repeated"}
@@ -390,22 +392,20 @@ _SEQ_INTERVALS = {"msprt": "always-valid", "group_sequential": "repeated"}
 
 def _seq_detail(row: Any, conf: str) -> str:
     """The headline numbers of a decision the sequential test made: its estimate and
-    sequential interval *at the look where it stopped* (DESIGN.md §2.7), e.g. '(+15.0 % at
-    look 8; repeated 95 % CI of the difference +0.13 pp … +2.87 pp)'. '' when the row carries
-    no such numbers (the caller then prints the fixed-horizon ones)."""
+    sequential interval *at the look where it stopped* (DESIGN.md §2.7; :func:`_seq_note`
+    names the look), e.g. '(+15.0 %, repeated 95 % CI of the difference +0.13 pp … +2.87 pp)'.
+    '' when the row carries no such numbers (the caller then prints the fixed-horizon ones)."""
     method = fmt_text(getattr(row, "seq_method", "")).strip()
     estimate = num_or_nan(getattr(row, "seq_estimate", math.nan))
     if not method or math.isnan(estimate) or fmt_text(row.status) not in ("", "ok"):
         return ""
-    look = num_or_nan(getattr(row, "seq_decision_look", math.nan))
     rel = num_or_nan(getattr(row, "seq_rel_estimate", math.nan))
     mtype = fmt_text(row.metric_type)
-    at = f" at look {look:g}" if not math.isnan(look) else ""
     lead = fmt_pct(rel) if not math.isnan(rel) else fmt_abs_diff(estimate, mtype)
     ci = fmt_abs_ci(row.seq_ci_low, row.seq_ci_high, mtype)
     kind = _SEQ_INTERVALS.get(method, "sequential")
-    interval = f"; {kind} {conf} of the difference {ci}" if ci else ""
-    return f"({lead}{at}{interval})"
+    interval = f", {kind} {conf} of the difference {ci}" if ci else ""
+    return f"({lead}{interval})"
 
 
 def _cuped_summary(df: pd.DataFrame) -> list[tuple[str, float]]:
@@ -890,6 +890,11 @@ def _seq_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
                     "method_name": _SEQ_METHODS.get(method, method),
                     "look": look_text,
                     "at": DASH if math.isnan(at) else f"{at:g}",
+                    "at_text": (
+                        DASH
+                        if math.isnan(at)
+                        else (f"{at:g} of {planned:g}" if not math.isnan(planned) else f"{at:g}")
+                    ),
                     "estimate": DASH if math.isnan(rel) else fmt_pct(rel),
                     "estimate_abs": "" if math.isnan(estimate) else fmt_abs_diff(estimate, mtype),
                     "z": DASH if math.isnan(z) else fmt_signed(f"{z:+.2f}"),
