@@ -113,18 +113,38 @@ class BayesianConfig(StrictModel):
 
 
 class SequentialConfig(StrictModel):
-    """Sequential monitoring: look every day without inflating false positives."""
+    """Sequential monitoring: look every day without inflating false positives.
+
+    ``group_sequential`` needs ``planned_sample_size``: the planned maximum number of units
+    per experiment, all arms together (one number, or a mapping experiment → number); alpha
+    is spent by the share of it observed at each look. ``planned_looks`` (optional) makes that
+    look the final analysis. ``msprt`` tunes its mixture to a relative effect of ``mde``
+    around ``baselines[metric]`` (the control value from the plan) or, without one, around the
+    control estimate at the first look.
+    """
 
     method: Literal["msprt", "group_sequential"] = "msprt"
     time_column: str = "assigned_at"
     period: Literal["day", "week"] = "day"
     planned_looks: int | None = Field(default=None, ge=1)
+    planned_sample_size: int | dict[str, int] | None = None
     mde: float = Field(default=0.1, gt=0.0)
+    baselines: dict[str, float] | None = None
 
     @model_validator(mode="after")
-    def _looks(self) -> SequentialConfig:
-        if self.method == "group_sequential" and not self.planned_looks:
-            raise ValueError("method group_sequential needs planned_looks (e.g. 14)")
+    def _plan(self) -> SequentialConfig:
+        if self.method == "group_sequential" and self.planned_sample_size is None:
+            raise ValueError(
+                "method group_sequential needs planned_sample_size (the planned maximum units "
+                "per experiment, all arms; e.g. 50000)"
+            )
+        sizes = (
+            self.planned_sample_size.values()
+            if isinstance(self.planned_sample_size, dict)
+            else [self.planned_sample_size]
+        )
+        if any(size is not None and size < 1 for size in sizes):
+            raise ValueError("planned_sample_size must be a positive number of units")
         return self
 
     def to_options(self) -> SequentialOptions:

@@ -419,7 +419,30 @@ def _seq_note(row: Any) -> str:
     if math.isnan(look):
         return f"{name}: boundary crossed"
     of = f" of {planned:g}" if not math.isnan(planned) else ""
-    return f"{name}: stopped at look {look:g}{of}"
+    at_stop = num_or_nan(getattr(row, "seq_decision_look", math.nan)) == look
+    tail = "; lift and interval of that look" if at_stop and _seq_detail(row, "") else ""
+    return f"{name}: stopped at look {look:g}{of}{tail}"
+
+
+_SEQ_INTERVALS = {"msprt": "always-valid", "group_sequential": "repeated"}
+
+
+def _seq_detail(row: Any, conf: str) -> str:
+    """The headline numbers of a decision the sequential test made: its estimate and
+    sequential interval *at the look where it stopped* (DESIGN.md §2.7; :func:`_seq_note`
+    names the look), e.g. '(+15.0 %, repeated 95 % CI of the difference +0.13 pp … +2.87 pp)'.
+    '' when the row carries no such numbers (the caller then prints the fixed-horizon ones)."""
+    method = fmt_text(getattr(row, "seq_method", "")).strip()
+    estimate = num_or_nan(getattr(row, "seq_estimate", math.nan))
+    if not method or math.isnan(estimate) or fmt_text(row.status) not in ("", "ok"):
+        return ""
+    rel = num_or_nan(getattr(row, "seq_rel_estimate", math.nan))
+    mtype = fmt_text(row.metric_type)
+    lead = fmt_pct(rel) if not math.isnan(rel) else fmt_abs_diff(estimate, mtype)
+    ci = fmt_abs_ci(row.seq_ci_low, row.seq_ci_high, mtype)
+    kind = _SEQ_INTERVALS.get(method, "sequential")
+    interval = f", {kind} {conf} of the difference {ci}" if ci else ""
+    return f"({lead}{interval})"
 
 
 def _cuped_summary(df: pd.DataFrame) -> list[tuple[str, float]]:
@@ -473,7 +496,8 @@ def _headline(exp: str, sub: pd.DataFrame, srm_p: float | None) -> dict[str, Any
                 {
                     "tone": decision,
                     "lead": f"{fmt_text(row.variant)} {verb} on {fmt_text(row.metric)}",
-                    "detail": f"({fmt_pct(row.rel_lift)}, {ci})",
+                    "detail": _seq_detail(row, fmt_conf_label(row.alpha))
+                    or f"({fmt_pct(row.rel_lift)}, {ci})",
                     "but": "",
                     "seq": _seq_note(row),
                 }
@@ -861,7 +885,9 @@ def _bayes_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _seq_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
-    """Sequential monitoring per overall comparison: where the test stands, did it stop."""
+    """Sequential monitoring per overall comparison: where the test stands, did it stop, and
+    the numbers it decided with — all at the decision look (the look where it stopped, else
+    the latest) — beside the fixed-horizon numbers of all the data, for reference."""
     if overall.empty:
         return []
     df = overall[overall["seq_method"].map(lambda v: fmt_text(v).strip() != "")]
@@ -878,6 +904,9 @@ def _seq_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
             look_text = DASH if math.isnan(look) else f"{look:g}"
             if not math.isnan(look) and not math.isnan(planned):
                 look_text = f"{look:g} of {planned:g}"
+            at = num_or_nan(getattr(row, "seq_decision_look", math.nan))
+            if math.isnan(at):
+                at = crossed_look if crossed else look
             z = num_or_nan(row.seq_statistic)
             b = num_or_inf(row.seq_boundary)
             if crossed:
@@ -891,6 +920,9 @@ def _seq_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
                 state, state_text = "final", "final look, not crossed"
             else:
                 state, state_text = "running", "keep running"
+            estimate = num_or_nan(getattr(row, "seq_estimate", math.nan))
+            rel = num_or_nan(getattr(row, "seq_rel_estimate", math.nan))
+            fixed_ci = fmt_ci(row.rel_ci_low, row.rel_ci_high)
             rows.append(
                 {
                     "metric": fmt_text(row.metric),
@@ -900,12 +932,22 @@ def _seq_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
                     "method": method,
                     "method_name": _SEQ_METHODS.get(method, method),
                     "look": look_text,
+                    "at": DASH if math.isnan(at) else f"{at:g}",
+                    "at_text": (
+                        DASH
+                        if math.isnan(at)
+                        else (f"{at:g} of {planned:g}" if not math.isnan(planned) else f"{at:g}")
+                    ),
+                    "estimate": DASH if math.isnan(rel) else fmt_pct(rel),
+                    "estimate_abs": "" if math.isnan(estimate) else fmt_abs_diff(estimate, mtype),
                     "z": DASH if math.isnan(z) else fmt_signed(f"{z:+.2f}"),
                     "boundary": (
                         "±∞" if math.isinf(b) else (DASH if math.isnan(b) else f"±{b:.2f}")
                     ),
                     "p": fmt_pval(row.seq_p_value),
                     "cs": fmt_abs_ci(row.seq_ci_low, row.seq_ci_high, mtype),
+                    "fixed": fmt_pct(row.rel_lift) if _ok(row.rel_lift) else DASH,
+                    "fixed_ci": fixed_ci,
                     "state": state,
                     "state_text": state_text,
                     "decision": fmt_decision(row.decision),
@@ -1174,7 +1216,9 @@ def render_ab_report(
         "seq": seq,
         "seq_methods": seq_methods,
         "seq_show_z": any(r["boundary"] != DASH for g in seq for r in g["rows"]),
-        "seq_show_p": any(r["p"] != DASH or r["cs"] for g in seq for r in g["rows"]),
+        "seq_show_p": any(r["p"] != DASH for g in seq for r in g["rows"]),
+        "seq_show_ci": any(r["cs"] for g in seq for r in g["rows"]),
+        "seq_show_estimate": any(r["estimate"] != DASH for g in seq for r in g["rows"]),
         "seq_svg": seq_svg,
         "robust": robust,
         "segments": _grouped(segments, srm_flags),

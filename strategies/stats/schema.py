@@ -167,20 +167,43 @@ SEQUENTIAL_COLUMNS: tuple[str, ...] = (
     "seq_method",
     "seq_look",
     "seq_planned_looks",
+    "seq_planned_sample_size",
+    "seq_decision_look",
+    "seq_information_fraction",
+    "seq_tau2",
+    "seq_estimate",
+    "seq_rel_estimate",
     "seq_statistic",
     "seq_boundary",
     "seq_p_value",
+    "seq_p_value_adjusted",
     "seq_ci_low",
     "seq_ci_high",
     "seq_crossed",
     "seq_crossed_look",
     "seq_crossed_statistic",
 )
-"""Columns the sequential layer adds to the overall results rows (segment rows get NaN): the
-method, the current look, the statistic and boundary (group-sequential) or always-valid
-p-value and confidence sequence (mSPRT) at that look, and whether / at which look and with
-which statistic the test first crossed. With this layer, ``decision`` comes from these
-columns."""
+"""Columns the sequential layer adds to the overall results rows (segment rows get NaN).
+With this layer, ``decision`` comes from these columns, and every number among them is taken
+at one look, ``seq_decision_look``: the look where the test crossed (and stopped) when it did,
+else the latest look ``seq_look``. The fixed-horizon columns of the row (``abs_diff``,
+``abs_ci_*``, ``p_value`` …) stay those of all the data, for reference only.
+
+* ``seq_method`` (``msprt`` or ``group_sequential``), ``seq_look`` (latest look),
+  ``seq_planned_looks`` and ``seq_planned_sample_size`` (the plan: final look, maximum units
+  of the experiment, all arms);
+* ``seq_information_fraction`` — units so far / planned maximum (group-sequential alpha is
+  spent by it); ``seq_tau2`` — the mSPRT mixing variance, fixed once per comparison;
+* ``seq_estimate``/``seq_rel_estimate`` — absolute difference and relative lift at the
+  decision look; ``seq_statistic`` — its z; ``seq_boundary`` — the |z| boundary
+  (group-sequential); ``seq_p_value``/``seq_p_value_adjusted`` — the always-valid p-value
+  and its multiple-testing adjustment (mSPRT);
+* ``seq_ci_low``/``seq_ci_high`` — the sequential interval of the absolute difference at the
+  decision look: the always-valid confidence sequence (mSPRT) or the repeated confidence
+  interval ``seq_estimate ± seq_boundary · SE`` (group-sequential). A crossed test's interval
+  excludes 0 on the side of its decision;
+* ``seq_crossed``/``seq_crossed_look``/``seq_crossed_statistic`` — whether, at which look and
+  with which z the test first crossed."""
 
 LOOK_COLUMNS: tuple[str, ...] = (
     "experiment",
@@ -188,15 +211,25 @@ LOOK_COLUMNS: tuple[str, ...] = (
     "variant",
     "look",
     "period",
+    "n_units",
+    "information_fraction",
+    "tau2",
+    "estimate",
     "statistic",
     "boundary",
     "p_value",
+    "p_value_adjusted",
     "ci_low",
     "ci_high",
 )
 """The per-look table of the sequential layer (``sequential_looks``): one row per overall
 comparison × look with data, ``period`` the start of the day or week of that look, behind the
-report's per-look charts."""
+report's per-look charts. ``n_units`` are the experiment's units so far (all arms),
+``estimate`` the absolute difference and ``statistic`` its z at that look; ``ci_low``/
+``ci_high`` the sequential interval (mSPRT confidence sequence or group-sequential repeated
+confidence interval). Group-sequential rows fill ``information_fraction`` and ``boundary``
+(NaN ``p_value``: the boundary decides); mSPRT rows fill ``tau2``, ``p_value`` and
+``p_value_adjusted`` (NaN ``boundary`` and ``information_fraction``)."""
 
 NONPARAMETRIC_COLUMNS: tuple[str, ...] = (
     "mw_p_value",

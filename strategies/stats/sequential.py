@@ -538,6 +538,47 @@ def group_sequential(
     return GSTResult(bounds, spent, crossed, first)
 
 
+def information_fractions(
+    n_units: np.ndarray | Sequence[float], planned_sample_size: float | np.ndarray
+) -> np.ndarray:
+    """Observed information fractions t_k = n_k / n_max for :func:`group_sequential`.
+
+    ``n_units`` is the cumulative number of units at each look (``(looks,)`` or ``(looks,
+    comparisons)``), ``planned_sample_size`` the planned maximum (scalar or one per
+    comparison), fixed *before* the data are seen. This is the Lan–DeMets way to handle looks
+    whose timing follows the calendar while traffic does not (a ramp-up puts few units in the
+    first days): alpha is spent by the information actually observed, never by the look's
+    index. Dividing by the *final* look's sample size instead would use the future — at look k
+    nobody knows n_K yet — and is not a valid design. Fractions above 1 (more units than
+    planned) are returned as they are; :func:`gst_boundaries` caps them for spending.
+    """
+    n = _as_float_array(n_units, "n_units")
+    n_max = _as_float_array(planned_sample_size, "planned_sample_size")
+    if not (np.isfinite(n_max).all() and (n_max > 0).all()):
+        raise ConfigError(
+            f"planned_sample_size must be finite and > 0, got {planned_sample_size!r}"
+        )
+    with np.errstate(invalid="ignore"):
+        if (n[np.isfinite(n)] < 0).any():
+            raise InputDataError("n_units must be non-negative")
+    return n / n_max
+
+
+def repeated_confidence_interval(
+    abs_diff: np.ndarray, se: np.ndarray, boundary: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Repeated confidence intervals of a group-sequential test (Jennison & Turnbull 1989):
+    ``abs_diff_k ± boundary_k · se_k``, simultaneously valid over all looks, so the interval at
+    the stopping look excludes 0 exactly when |z_k| ≥ boundary_k. An infinite boundary (a look
+    that spends no alpha) gives (−inf, inf); an undefined look gives NaN."""
+    d = _as_float_array(abs_diff, "abs_diff")
+    s = _as_float_array(se, "se")
+    b = _as_float_array(boundary, "boundary")
+    with np.errstate(invalid="ignore"):
+        half = np.where(np.isinf(b) & np.isfinite(s) & (s > 0), np.inf, b * s)
+    return d - half, d + half
+
+
 def gst_inflation_factor(
     looks: int,
     alpha: float,

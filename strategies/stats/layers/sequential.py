@@ -11,8 +11,10 @@ statistics are :mod:`strategies.stats.sequential`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from numbers import Real
 from typing import Literal
 
 import numpy as np
@@ -25,18 +27,25 @@ from strategies.stats.metrics import MetricSpec
 from strategies.stats.schema import LOOK_COLUMNS, OVERALL_SEGMENT, RESULT_KEYS
 from strategies.stats.sequential import (
     cumulative_stats,
-    group_sequential,
+    gst_boundaries,
+    information_fractions,
     look_arrays,
     msprt,
+    repeated_confidence_interval,
     stats_by_period,
 )
 
+log = logging.getLogger(__name__)
+
 __all__ = [
+    "PER_LOOK_COLUMNS",
     "SequentialOptions",
     "SequentialOutcome",
     "keys_of",
+    "looks_from_data",
     "sequential_analysis",
     "sequential_decisions",
+    "sequential_from_looks",
 ]
 
 
@@ -44,12 +53,25 @@ __all__ = [
 class SequentialOptions:
     """How the run is monitored over time.
 
-    ``msprt``: always-valid p-values and confidence sequences (mixture SPRT) — look as often as
-    you like, no plan needed; the mixture is tuned to a relative effect of ``mde``.
-    ``group_sequential``: O'Brien–Fleming (Lan–DeMets) boundaries for ``planned_looks`` equally
-    spaced looks; look k has information fraction k / planned_looks.
     Looks are the ``period`` buckets (day or week) of ``time_column`` since each experiment's
     first assignment.
+
+    ``msprt``: always-valid p-values and confidence sequences (mixture SPRT) — look as often as
+    you like, no plan needed. The normal mixture N(0, τ²) is tuned to a relative effect of
+    ``mde``: τ² = (mde · baseline)², where the baseline is ``baselines[metric]`` (the control
+    value from the plan, absolute scale) when given, else the control estimate at the first
+    look at which the comparison is defined. Either way τ² is fixed once per comparison and is
+    the same when the analysis is re-run on more data (``seq_tau2`` records it).
+
+    ``group_sequential``: Lan–DeMets O'Brien–Fleming alpha spending by *observed information*:
+    look k spends α(t_k) with t_k = units in the experiment so far / ``planned_sample_size``
+    (the planned maximum number of units of an experiment, all arms together; one number for
+    every experiment or a mapping experiment → number). It is required: spending by the look's
+    index (k / planned_looks) inflates false positives when traffic is uneven (a ramp-up puts
+    few units in the first days), and spending relative to the last look's sample size uses
+    the future. ``planned_looks`` (optional) declares look K the final analysis: it spends
+    all the remaining alpha even when fewer units than planned arrived, and later looks spend
+    nothing.
     """
 
     method: Literal["msprt", "group_sequential"] = "msprt"
@@ -57,18 +79,65 @@ class SequentialOptions:
     period: Literal["day", "week"] = "day"
     planned_looks: int | None = None
     mde: float = 0.1
+    planned_sample_size: int | Mapping[str, int] | None = None
+    baselines: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
         if self.method not in ("msprt", "group_sequential"):
             raise ConfigError(
                 f"unknown sequential method {self.method!r}; use msprt or group_sequential"
             )
-        if self.method == "group_sequential" and not self.planned_looks:
-            raise ConfigError("sequential.method group_sequential needs planned_looks (e.g. 14)")
+        if self.method == "group_sequential" and self.planned_sample_size is None:
+            raise ConfigError(
+                "sequential.method group_sequential needs planned_sample_size: the planned "
+                "maximum number of units per experiment, all arms together (the sum of the "
+                "'n per arm' that `liftlab plan --looks K` prints); alpha is spent by the "
+                "share of it observed at each look"
+            )
         if self.planned_looks is not None and self.planned_looks < 1:
             raise ConfigError(f"planned_looks must be at least 1, got {self.planned_looks}")
         if not self.mde > 0:
             raise ConfigError(f"sequential.mde must be a positive relative effect, got {self.mde}")
+        sizes = (
+            dict(self.planned_sample_size)
+            if isinstance(self.planned_sample_size, Mapping)
+            else {"": self.planned_sample_size}
+        )
+        for name, size in sizes.items():
+            if size is None:
+                continue
+            if isinstance(size, bool) or not isinstance(size, Real) or not size > 0:
+                where = f" of experiment {name!r}" if name else ""
+                raise ConfigError(
+                    f"sequential.planned_sample_size{where} must be a positive number of "
+                    f"units, got {size!r}"
+                )
+        for metric, value in dict(self.baselines or {}).items():
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, Real)
+                or not (np.isfinite(value) and value != 0)
+            ):
+                raise ConfigError(
+                    f"sequential.baselines[{metric!r}] must be a finite, non-zero control "
+                    f"value, got {value!r}"
+                )
+
+    def sample_size_of(self, experiments: np.ndarray) -> np.ndarray:
+        """The planned maximum units per experiment (NaN when none is planned)."""
+        plan = self.planned_sample_size
+        if plan is None:
+            return np.full(len(experiments), np.nan)
+        if isinstance(plan, Mapping):
+            missing = sorted({str(e) for e in experiments} - {str(k) for k in plan})
+            if missing:
+                raise ConfigError(
+                    "sequential.planned_sample_size has no entry for experiment(s) "
+                    f"{', '.join(map(repr, missing))}"
+                )
+            table = {str(k): float(v) for k, v in plan.items()}
+            return np.array([table[str(e)] for e in experiments], dtype=float)
+        return np.full(len(experiments), float(plan))
 
 
 def keys_of(arrays) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -97,6 +166,22 @@ class SequentialOutcome:
     looks: pd.DataFrame  # LOOK_COLUMNS, one row per comparison × look
 
 
+#: The per-look frame :func:`sequential_from_looks` takes: one row per overall comparison ×
+#: look with the analysis of the cumulative data at that look and ``n_units``, the units of
+#: the whole experiment (all arms) seen so far.
+PER_LOOK_COLUMNS: tuple[str, ...] = (
+    *RESULT_KEYS,
+    "look",
+    "period",
+    "abs_diff",
+    "abs_se",
+    "rel_lift",
+    "estimate_control",
+    "status",
+    "n_units",
+)
+
+
 def sequential_analysis(
     df: pd.DataFrame,
     *,
@@ -107,6 +192,28 @@ def sequential_analysis(
     options: SequentialOptions,
 ) -> SequentialOutcome:
     """Re-analyse the cumulative data at every look and run the sequential test over looks."""
+    per_look = looks_from_data(
+        df,
+        experiment_column=experiment_column,
+        variant_column=variant_column,
+        metrics=metrics,
+        analysis_options=analysis_options,
+        options=options,
+    )
+    return sequential_from_looks(per_look, analysis_options=analysis_options, options=options)
+
+
+def looks_from_data(
+    df: pd.DataFrame,
+    *,
+    experiment_column: str,
+    variant_column: str,
+    metrics: Sequence[MetricSpec],
+    analysis_options: AnalysisOptions,
+    options: SequentialOptions,
+) -> pd.DataFrame:
+    """The :data:`PER_LOOK_COLUMNS` frame: cumulative sufficient statistics per look, each
+    look analysed like a fixed-horizon run (overall rows, no multiple-testing correction)."""
     if options.time_column not in df.columns:
         raise InputDataError(
             f"sequential testing needs the time column {options.time_column!r}, "
@@ -132,6 +239,15 @@ def sequential_analysis(
     cumulative["_look"] = (
         cumulative.groupby("experiment")["_period"].rank(method="dense").astype(int)
     )
+    # units of the experiment so far: all arms, the metric that counts the most units
+    units = (
+        cumulative[cumulative["segment"] == OVERALL_SEGMENT]
+        .groupby(["experiment", "_look", "metric"])["n"]
+        .sum()
+        .groupby(level=["experiment", "_look"])
+        .max()
+        .rename("n_units")
+    )
     plain = replace(analysis_options, correction="none")
     rows: list[pd.DataFrame] = []
     for look, part in cumulative.groupby("_look", sort=True):
@@ -139,77 +255,180 @@ def sequential_analysis(
         result = result[result["segment"] == OVERALL_SEGMENT]
         periods = part.groupby("experiment")["_period"].first()
         rows.append(
-            result[[*RESULT_KEYS, "abs_diff", "abs_se", "estimate_control", "status"]].assign(
-                _look=int(look), period=result["experiment"].map(periods).astype(str)
-            )
+            result[
+                [*RESULT_KEYS, "abs_diff", "abs_se", "rel_lift", "estimate_control", "status"]
+            ].assign(look=int(look), period=result["experiment"].map(periods).astype(str))
         )
     per_look = pd.concat(rows, ignore_index=True)
-    usable = per_look["status"].isin(["ok", "srm"])
-    per_look.loc[~usable, ["abs_diff", "abs_se"]] = np.nan
-
-    arrays = look_arrays(
-        per_look,
-        period_column="_look",
-        value_columns=["abs_diff", "abs_se", "estimate_control"],
+    per_look = per_look.merge(
+        units.reset_index().rename(columns={"_look": "look"}),
+        on=["experiment", "look"],
+        how="left",
     )
+    return per_look[list(PER_LOOK_COLUMNS)]
+
+
+def _at(values: np.ndarray, look: np.ndarray) -> np.ndarray:
+    """values[look_j, j] per comparison j; NaN where look_j < 0."""
+    col = np.arange(values.shape[1])
+    out = values[np.clip(look, 0, None), col].astype(float)
+    return np.where(look >= 0, out, np.nan)
+
+
+def _mixing_variance(
+    keys: pd.DataFrame, control: np.ndarray, defined: np.ndarray, options: SequentialOptions
+) -> np.ndarray:
+    """τ² per comparison, fixed once: (mde · baseline)² with the planned baseline of the
+    metric, else the control estimate at the comparison's first defined look (the earliest
+    data, identical on every re-run with more looks). NaN while no baseline is known."""
+    usable = defined & np.isfinite(control) & (control != 0)
+    first = np.where(usable.any(axis=0), np.argmax(usable, axis=0), -1)
+    baseline = np.abs(_at(control, first))
+    planned = dict(options.baselines or {})
+    if planned:
+        from_plan = keys["metric"].map(lambda m: planned.get(str(m), np.nan)).to_numpy(float)
+        baseline = np.where(np.isfinite(from_plan), np.abs(from_plan), baseline)
+    return (options.mde * baseline) ** 2
+
+
+def _gst_boundaries(
+    fractions: np.ndarray,
+    level: np.ndarray,
+    planned_looks: int | None,
+) -> np.ndarray:
+    """|z| boundaries (looks, comparisons) from each comparison's own observed information
+    fractions and α; one computation per distinct (fractions, α) — in practice one per
+    experiment and family size. Looks after an experiment's last look stay NaN; looks after
+    ``planned_looks`` spend nothing (+inf), the planned final look spends all that is left."""
+    n_looks, n_comp = fractions.shape
+    bounds = np.full((n_looks, n_comp), np.nan)
+    cache: dict[tuple[bytes, float], np.ndarray] = {}
+    for j in range(n_comp):
+        t = fractions[:, j]
+        m = int(np.isfinite(t).sum())
+        if m == 0:
+            continue
+        use = m if planned_looks is None else min(m, planned_looks)
+        final = planned_looks is not None and m >= planned_looks
+        key = (t[:use].tobytes() + bytes([final]), float(level[j]))
+        if key not in cache:
+            cache[key] = gst_boundaries(t[:use], float(level[j]), final=final)
+        bounds[:use, j] = cache[key]
+        bounds[use:m, j] = np.inf
+    return bounds
+
+
+def sequential_from_looks(
+    per_look: pd.DataFrame,
+    *,
+    analysis_options: AnalysisOptions,
+    options: SequentialOptions,
+) -> SequentialOutcome:
+    """The sequential test over the looks of :data:`PER_LOOK_COLUMNS` (vectorised over
+    comparisons, a loop over looks only to correct the mSPRT p-values look by look).
+
+    Every ``seq_*`` number of a comparison is taken at one look, ``seq_decision_look``: the
+    first look at which the test crossed (where it stopped), else the latest look. So the
+    decision is printed beside the estimate and the sequential interval that made it — the
+    always-valid confidence sequence (mSPRT) or the repeated confidence interval
+    ``abs_diff ± boundary · se`` (group-sequential) — never beside numbers of a later look.
+    """
+    missing = [c for c in PER_LOOK_COLUMNS if c not in per_look.columns]
+    if missing:
+        raise InputDataError(f"per-look frame is missing column(s): {', '.join(missing)}")
+    frame = per_look.copy()
+    usable = frame["status"].isin(["ok", "srm"])
+    frame.loc[~usable, ["abs_diff", "abs_se"]] = np.nan
+    arrays = look_arrays(
+        frame,
+        period_column="look",
+        value_columns=["abs_diff", "abs_se", "rel_lift", "estimate_control", "n_units"],
+    )
+    keys = keys_of(arrays)
     diff = arrays.values["abs_diff"]
     se = arrays.values["abs_se"]
+    n_units = arrays.values["n_units"]
     n_looks, n_comp = diff.shape
-    has = ~np.isnan(diff)
-    current = np.where(has.any(axis=0), n_looks - 1 - np.argmax(has[::-1], axis=0), -1)
-    col = np.arange(n_comp)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = diff / se
-    pick = np.clip(current, 0, None)
+    defined = np.isfinite(z)
+    current = np.where(defined.any(axis=0), n_looks - 1 - np.argmax(defined[::-1], axis=0), -1)
+    alpha = analysis_options.alpha
 
-    boundary_now = np.full(n_comp, np.nan)
-    p_now = np.full(n_comp, np.nan)
-    cs_low = np.full(n_comp, np.nan)
-    cs_high = np.full(n_comp, np.nan)
     look_boundary = np.full((n_looks, n_comp), np.nan)
     look_p = np.full((n_looks, n_comp), np.nan)
-    look_low = np.full((n_looks, n_comp), np.nan)
-    look_high = np.full((n_looks, n_comp), np.nan)
+    look_p_adj = np.full((n_looks, n_comp), np.nan)
+    look_fraction = np.full((n_looks, n_comp), np.nan)
+    tau2 = np.full(n_comp, np.nan)
     if options.method == "msprt":
-        control_now = np.abs(arrays.values["estimate_control"][pick, col])
-        tau2 = (options.mde * np.where(control_now > 0, control_now, np.nan)) ** 2
-        tau2 = np.where(np.isfinite(tau2) & (tau2 > 0), tau2, 1.0)
-        result = msprt(diff, se**2, alpha=analysis_options.alpha, tau2=tau2)
-        look_p, look_low, look_high = result.p_value, result.cs_low, result.cs_high
-        p_now, cs_low, cs_high = look_p[pick, col], look_low[pick, col], look_high[pick, col]
-        crossed = result.crossed
-        first = result.first_crossing_look
-        planned = options.planned_looks
-    else:
-        planned = int(options.planned_looks or n_looks)
-        fractions = np.arange(1, n_looks + 1) / planned
-        family_alpha = _bonferroni_alpha(keys_of(arrays), analysis_options)
+        tau2 = _mixing_variance(keys, arrays.values["estimate_control"], defined, options)
+        known = np.isfinite(tau2) & (tau2 > 0)
+        # no baseline yet (no defined look): the comparison's looks stay undefined
+        result = msprt(
+            np.where(known, diff, np.nan), se**2, alpha=alpha, tau2=np.where(known, tau2, 1.0)
+        )
+        look_p = np.where(known, result.p_value, np.nan)
+        look_low, look_high = result.cs_low, result.cs_high
+        # the run's correction, look by look: a comparison stops at the first look where its
+        # adjusted always-valid p-value is below α. The corrections are monotone in the
+        # p-values, which only fall, so whatever is rejected at a look stays rejected.
+        families = correction_families(
+            keys["experiment"].to_numpy(),
+            keys["metric"].to_numpy(),
+            np.ones(n_comp, dtype=bool),
+            analysis_options.correction_scope,
+        )
+        for k in range(n_looks):
+            look_p_adj[k] = adjust_by_family(look_p[k], families, analysis_options.correction)
+        with np.errstate(invalid="ignore"):
+            rejected = look_p_adj < alpha
         look_boundary = np.full((n_looks, n_comp), np.nan)
-        crossed = np.zeros(n_comp, dtype=bool)
-        first = np.full(n_comp, -1)
-        for level in np.unique(family_alpha):  # one boundary set per family size (a handful)
-            cols = family_alpha == level
-            result = group_sequential(z[:, cols], fractions, float(level))
-            look_boundary[:, cols] = np.asarray(result.boundary, dtype=float).reshape(n_looks, -1)
-            crossed[cols] = result.crossed
-            first[cols] = result.first_crossing_look
-        boundary_now = look_boundary[pick, col]
+        planned = options.planned_looks
+        for j in range(n_comp):
+            log.info(
+                "mSPRT mixing variance for %s / %s / %s: tau2 = %.6g",
+                keys["experiment"].iloc[j],
+                keys["metric"].iloc[j],
+                keys["variant"].iloc[j],
+                tau2[j],
+            )
+    else:
+        planned = options.planned_looks
+        n_max = options.sample_size_of(keys["experiment"].to_numpy())
+        look_fraction = information_fractions(n_units, n_max[None, :])
+        level = _bonferroni_alpha(keys, analysis_options)
+        look_boundary = _gst_boundaries(look_fraction, level, planned)
+        look_low, look_high = repeated_confidence_interval(diff, se, look_boundary)
+        with np.errstate(invalid="ignore"):
+            rejected = np.abs(z) >= look_boundary
+    crossed = rejected.any(axis=0)
+    first = np.where(crossed, np.argmax(rejected, axis=0), -1)
+    decide = np.where(crossed, first, current)  # the look whose numbers decide
     valid = current >= 0
-    keys = keys_of(arrays)
+
     columns = keys.assign(
         seq_method=options.method,
         seq_look=np.where(valid, current + 1, 0),
         seq_planned_looks=planned if planned is not None else np.nan,
-        seq_statistic=np.where(valid, z[pick, col], np.nan),
-        seq_boundary=boundary_now,
-        seq_p_value=p_now,
-        seq_ci_low=cs_low,
-        seq_ci_high=cs_high,
-        seq_crossed=np.asarray(crossed, dtype=bool) & valid,
-        seq_crossed_look=np.where(np.asarray(first) >= 0, np.asarray(first) + 1, np.nan),
-        seq_crossed_statistic=np.where(
-            np.asarray(first) >= 0, z[np.clip(np.asarray(first), 0, None), col], np.nan
+        seq_planned_sample_size=(
+            options.sample_size_of(keys["experiment"].to_numpy())
+            if options.planned_sample_size is not None
+            else np.nan
         ),
+        seq_decision_look=np.where(decide >= 0, decide + 1, np.nan),
+        seq_information_fraction=_at(look_fraction, decide),
+        seq_tau2=tau2,
+        seq_estimate=_at(diff, decide),
+        seq_rel_estimate=_at(arrays.values["rel_lift"], decide),
+        seq_statistic=_at(z, decide),
+        seq_boundary=_at(look_boundary, decide),
+        seq_p_value=_at(look_p, decide),
+        seq_p_value_adjusted=_at(look_p_adj, decide),
+        seq_ci_low=_at(look_low, decide),
+        seq_ci_high=_at(look_high, decide),
+        seq_crossed=crossed & valid,
+        seq_crossed_look=np.where(first >= 0, first + 1, np.nan),
+        seq_crossed_statistic=_at(z, first),
     )
     look_index = np.repeat(np.arange(n_looks), n_comp)
     comp_index = np.tile(np.arange(n_comp), n_looks)
@@ -220,15 +439,20 @@ def sequential_analysis(
             "metric": keys["metric"].to_numpy()[comp_index],
             "variant": keys["variant"].to_numpy()[comp_index],
             "look": look_index + 1,
+            "n_units": n_units.reshape(-1),
+            "information_fraction": look_fraction.reshape(-1),
+            "tau2": tau2[comp_index],
+            "estimate": diff.reshape(-1),
             "statistic": z.reshape(-1),
             "boundary": look_boundary.reshape(-1),
             "p_value": look_p.reshape(-1),
+            "p_value_adjusted": look_p_adj.reshape(-1),
             "ci_low": look_low.reshape(-1),
             "ci_high": look_high.reshape(-1),
         }
     )
-    looks = looks[~np.isnan(diff.reshape(-1))].reset_index(drop=True)
-    periods = per_look[[*RESULT_KEYS, "_look", "period"]].rename(columns={"_look": "look"})
+    looks = looks[defined.reshape(-1)].reset_index(drop=True)
+    periods = frame[[*RESULT_KEYS, "look", "period"]]
     looks = looks.merge(periods, on=[*RESULT_KEYS, "look"], how="left")
     looks["period"] = looks["period"].fillna("")
     return SequentialOutcome(columns=columns, looks=looks[list(LOOK_COLUMNS)])
@@ -241,12 +465,14 @@ def sequential_decisions(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decisions of the overall rows from the sequential columns (other rows unchanged).
 
-    mSPRT: always-valid p-values are corrected with the run's method and scope, then the usual
-    rule applies with the confidence sequence in place of the CI. Group-sequential: a crossed
-    boundary decides win/loss by the direction of the effect; otherwise the test keeps running
-    ("inconclusive"), or at/after the planned last look falls back to "neutral"/"inconclusive".
-    Group-sequential boundaries already split α over the correction family (Bonferroni).
-    A row held back by SRM or a guardrail is never promoted to a win.
+    A comparison whose test crossed (``seq_crossed``: the adjusted always-valid p-value fell
+    below α for mSPRT, |z| reached the boundary for group-sequential) is a win or a loss by
+    the direction of its sequential interval at the crossing look — which then excludes 0 —
+    never by a later estimate. Otherwise it is ``neutral`` when that interval lies inside
+    ±``min_effect`` of the control, else ``inconclusive`` (keep running). Group-sequential
+    boundaries split α over the correction family (Bonferroni); mSPRT p-values are corrected
+    with the run's method and scope look by look. A row held back by SRM or a guardrail is
+    never promoted to a win.
     """
     decision = results["decision"].to_numpy(dtype=object).copy()
     message = results["message"].fillna("").to_numpy(dtype=object).copy()
@@ -255,46 +481,20 @@ def sequential_decisions(
     blocked = results["message"].fillna("").str.contains("guardrail").to_numpy()
     direction = results["metric"].map({m.name: m.direction for m in metrics}).to_numpy()
     min_effect = results["metric"].map({m.name: m.min_effect for m in metrics}).to_numpy(float)
-    diff = results["abs_diff"].to_numpy(float)
-    good = np.where(direction == "decrease", diff < 0, diff > 0)
     method = results["seq_method"].to_numpy(dtype=object)
-
-    if (method == "msprt").any():
-        p = np.where(ok, results["seq_p_value"].to_numpy(float), np.nan)
-        families = correction_families(
-            results["experiment"].to_numpy(),
-            results["metric"].to_numpy(),
-            overall,
-            options.correction_scope,
-        )
-        p_adj = adjust_by_family(p, families, options.correction)
+    low = results["seq_ci_low"].to_numpy(float)
+    high = results["seq_ci_high"].to_numpy(float)
+    estimate = results["seq_estimate"].to_numpy(float)
+    crossed = results["seq_crossed"].fillna(False).to_numpy(bool)
+    with np.errstate(invalid="ignore"):
+        # the side of 0 the sequential interval lies on (the estimate if the running
+        # intersection of an mSPRT confidence sequence has become empty)
+        sign = np.where(low > 0, 1.0, np.where(high < 0, -1.0, np.sign(estimate)))
+        good = np.where(direction == "decrease", sign < 0, sign > 0)
         control = np.abs(results["estimate_control"].to_numpy(float))
-        with np.errstate(invalid="ignore"):
-            inside = (results["seq_ci_low"].to_numpy(float) > -min_effect * control) & (
-                results["seq_ci_high"].to_numpy(float) < min_effect * control
-            )
-            significant = p_adj < options.alpha
-        new = np.select(
-            [significant & good, significant, inside], ["win", "loss", "neutral"], "inconclusive"
-        )
-        rows = ok & (method == "msprt")
-        decision[rows] = new[rows]
-    gst = ok & (method == "group_sequential")
-    if gst.any():
-        crossed = results["seq_crossed"].fillna(False).to_numpy(bool)
-        finished = results["seq_look"].to_numpy(float) >= results["seq_planned_looks"].to_numpy(
-            float
-        )
-        fixed = results["decision"].to_numpy(dtype=object)
-        # the test stopped at the first crossing: its direction decides, not today's estimate
-        at_crossing = results["seq_crossed_statistic"].to_numpy(float)
-        good_at_crossing = np.where(direction == "decrease", at_crossing < 0, at_crossing > 0)
-        new = np.where(
-            crossed,
-            np.where(good_at_crossing, "win", "loss"),
-            np.where(finished & (fixed == "neutral"), "neutral", "inconclusive"),
-        )
-        decision[gst] = new[gst]
+        inside = (low > -min_effect * control) & (high < min_effect * control)
+    new = np.select([crossed & good, crossed, inside], ["win", "loss", "neutral"], "inconclusive")
+    decision[ok] = new[ok]
     demote = overall & (decision == "win") & (blocked | (results["status"] != "ok").to_numpy())
     decision[demote] = "inconclusive"
     seq_rows = overall & ok

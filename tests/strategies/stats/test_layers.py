@@ -82,14 +82,18 @@ def test_nonparametric_matches_scipy(data) -> None:
 
 @pytest.mark.parametrize("method", ["msprt", "group_sequential"])
 def test_sequential_layer(data, method: str) -> None:
-    out = _run(data, sequential=SequentialOptions(method=method, planned_looks=14))
+    options = SequentialOptions(method=method, planned_looks=14, planned_sample_size=40_000)
+    out = _run(data, sequential=options)
     overall = out.results[out.results["segment"] == "all"].set_index(["experiment", "metric"])
     days = data.assign(day=data["assigned_at"].dt.floor("D")).groupby("experiment")["day"].nunique()
     for experiment, n_days in days.items():
         assert (overall.loc[experiment, "seq_look"] == n_days).all()
-    # the last look sees all the data: its z equals the fixed-horizon statistic
+    # the last look sees all the data: its z equals the fixed-horizon statistic, and a test
+    # that has not crossed reports that look
     z_fixed = overall["abs_diff"] / overall["abs_se"]
-    assert np.allclose(overall["seq_statistic"], z_fixed, rtol=1e-9)
+    running = ~overall["seq_crossed"].astype(bool)
+    assert (overall.loc[running, "seq_decision_look"] == overall.loc[running, "seq_look"]).all()
+    assert np.allclose(overall.loc[running, "seq_statistic"], z_fixed[running], rtol=1e-9)
     # a large effect is detected, SRM is never a win, and the per-look path is kept
     assert overall.loc[("up", "ctr"), "decision"] == "win"
     assert not (overall.loc["srm", "decision"] == "win").any()
@@ -121,7 +125,7 @@ def test_cuped_and_heterogeneity_flow_through(data) -> None:
 def test_layer_input_errors(data) -> None:
     with pytest.raises(InputDataError, match="time column 'sent_at'"):
         _run(data, sequential=SequentialOptions(time_column="sent_at"))
-    with pytest.raises(ConfigError, match="planned_looks"):
-        SequentialOptions(method="group_sequential")
+    with pytest.raises(ConfigError, match="planned_sample_size"):
+        SequentialOptions(method="group_sequential", planned_looks=14)
     with pytest.raises(ConfigError, match="unknown metric"):
         _run(data, nonparametric=NonparametricOptions(metrics=("aov",)))
