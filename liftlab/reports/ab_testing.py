@@ -371,6 +371,7 @@ def _result_row(row: Any, scale: float = math.nan) -> dict[str, Any]:
         "decision": decision,
         "status": status,
         "message": _without_srm_note(row.message),
+        "seq_decided": _seq_decided(row),
         "role": _role(row.role),
         "guardrail": _guard_status(row.guardrail_status),
         "cuped": _cuped(row),
@@ -427,6 +428,22 @@ def _seq_note(row: Any) -> str:
 _SEQ_INTERVALS = {"msprt": "always-valid", "group_sequential": "repeated"}
 
 
+def _seq_decided(row: Any) -> str:
+    """Under a decision the sequential test made, the interval it made it with — the table's
+    fixed-horizon interval beside it is for reference ('sequential test decides, at look 8 of
+    14: +0.13 pp … +2.87 pp')."""
+    method = fmt_text(getattr(row, "seq_method", "")).strip()
+    if not method or fmt_text(row.status) not in ("", "ok"):
+        return ""
+    look = num_or_nan(getattr(row, "seq_decision_look", math.nan))
+    planned = num_or_nan(getattr(row, "seq_planned_looks", math.nan))
+    ci = fmt_abs_ci(row.seq_ci_low, row.seq_ci_high, getattr(row, "display_unit", ""))
+    at = f", at look {look:g}" if not math.isnan(look) else ""
+    of = f" of {planned:g}" if at and not math.isnan(planned) else ""
+    kind = _SEQ_INTERVALS.get(method, "sequential")
+    return f"decided by the sequential test{at}{of}" + (f"; {kind} CI {ci}" if ci else "")
+
+
 def _seq_detail(row: Any, conf: str) -> str:
     """The headline numbers of a decision the sequential test made: its estimate and
     sequential interval *at the look where it stopped* (DESIGN.md §2.7; :func:`_seq_note`
@@ -437,9 +454,9 @@ def _seq_detail(row: Any, conf: str) -> str:
     if not method or math.isnan(estimate) or fmt_text(row.status) not in ("", "ok"):
         return ""
     rel = num_or_nan(getattr(row, "seq_rel_estimate", math.nan))
-    mtype = fmt_text(row.metric_type)
-    lead = fmt_pct(rel) if not math.isnan(rel) else fmt_abs_diff(estimate, mtype)
-    ci = fmt_abs_ci(row.seq_ci_low, row.seq_ci_high, mtype)
+    unit = getattr(row, "display_unit", row.metric_type)
+    lead = fmt_pct(rel) if not math.isnan(rel) else fmt_abs_diff(estimate, unit)
+    ci = fmt_abs_ci(row.seq_ci_low, row.seq_ci_high, unit)
     kind = _SEQ_INTERVALS.get(method, "sequential")
     interval = f", {kind} {conf} of the difference {ci}" if ci else ""
     return f"({lead}{interval})"
@@ -945,7 +962,7 @@ def _seq_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
                         "±∞" if math.isinf(b) else (DASH if math.isnan(b) else f"±{b:.2f}")
                     ),
                     "p": fmt_pval(row.seq_p_value),
-                    "cs": fmt_abs_ci(row.seq_ci_low, row.seq_ci_high, mtype),
+                    "cs": fmt_abs_ci(row.seq_ci_low, row.seq_ci_high, row.display_unit),
                     "fixed": fmt_pct(row.rel_lift) if _ok(row.rel_lift) else DASH,
                     "fixed_ci": fixed_ci,
                     "state": state,

@@ -139,3 +139,12 @@ def test_campaign_report_shows_the_configured_currency():
     assert _money(-0.78, signed=True, currency="EUR") == "\u22120.78 EUR"
     assert _money_ci(-4.2, 3.1, "$") == "\u2212$4.20 … +$3.10"
     assert _money(12.5) == "12.50"
+
+
+def test_results_table_names_the_sequential_decision_and_its_interval():
+    from tests.liftlab.reports.test_ab_testing import rich_inputs
+
+    html = render_ab_report(**rich_inputs())
+    table = _section(html, "results")
+    assert "data-seq-decided" in table
+    assert "decided by the sequential test" in table
