@@ -152,7 +152,18 @@ def run_ab_analysis(
     looks = pd.DataFrame()
     if bayesian is not None:
         results = pd.concat(
-            [results, bayesian_columns(results, stats, metrics, bayesian, alpha=options.alpha)],
+            [
+                results,
+                bayesian_columns(
+                    results,
+                    stats,
+                    metrics,
+                    bayesian,
+                    alpha=options.alpha,
+                    correction=options.correction,
+                    correction_scope=options.correction_scope,
+                ),
+            ],
             axis=1,
         )
     if nonparametric is not None:

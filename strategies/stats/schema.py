@@ -157,11 +157,15 @@ BAYES_COLUMNS: tuple[str, ...] = (
     "bayes_abs_cri_high",
     "bayes_rel_cri_low",
     "bayes_rel_cri_high",
+    "bayes_cri_level",
     "bayes_decision",
 )
-"""Columns the Bayesian layer adds to every results row: P(variant better), the expected
-loss of shipping either arm, equal-tailed credible intervals of the absolute and relative
-difference, and the Bayesian call (``win``, ``loss`` or ``inconclusive``)."""
+"""Columns the Bayesian layer adds to every results row: P(variant better) (better in the
+metric's good direction), the expected loss of shipping either arm, equal-tailed credible
+intervals of the absolute and relative difference at the level ``bayes_cri_level`` (``1 −
+α/m``, Bonferroni over the row's correction family of ``m`` comparisons; ``1 − α`` without a
+correction), and the Bayesian call (``win``, ``loss`` or ``inconclusive``), which requires
+both intervals to exclude 0 (see :mod:`strategies.stats.layers.bayesian`)."""
 
 SEQUENTIAL_COLUMNS: tuple[str, ...] = (
     "seq_method",
