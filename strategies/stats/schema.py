@@ -139,12 +139,15 @@ HETEROGENEITY_COLUMNS: tuple[str, ...] = (
     "q",
     "df",
     "p_value",
+    "p_value_adjusted",
     "i2",
     "heterogeneous",
 )
 """Cochran's Q across the values of one segment column: one row per experiment × variant ×
 metric × segment column (empty without segment columns; see
-:mod:`strategies.stats.heterogeneity`)."""
+:mod:`strategies.stats.heterogeneity`). ``p_value_adjusted`` is corrected over the run's Q
+tests (the run's correction and scope, Holm by default) and ``heterogeneous`` is
+``p_value_adjusted < alpha``."""
 
 # --------------------------------------------------------------------------------------------
 # Optional inference layers: extra columns of the results table, keyed by RESULT_KEYS
