@@ -863,7 +863,7 @@ def _guardrail_groups(
 
 def _bayes_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
     """The Bayesian view: P(better), expected losses and credible interval per comparison."""
-    cols = [c for c in BAYES_COLUMNS if c != "bayes_decision"]
+    cols = [c for c in BAYES_COLUMNS if c not in ("bayes_decision", "bayes_cri_level")]
     if overall.empty:
         return []
     has = overall[cols].apply(lambda c: c.map(_ok)).any(axis=1)
@@ -875,10 +875,10 @@ def _bayes_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
             mtype = fmt_text(row.metric_type)
             prob = num_or_nan(row.prob_variant_better)
             control = abs(num_or_nan(row.estimate_control))
-
-            tone = "neutral"
-            if not math.isnan(prob):
-                tone = "win" if prob >= 0.95 else ("loss" if prob <= 0.05 else "neutral")
+            bayes = fmt_decision(row.bayes_decision)
+            # The bar is coloured by the call itself, never by a threshold of its own, so a
+            # green bar always sits beside a "win" (DESIGN.md §2.7).
+            tone = bayes if bayes in ("win", "loss") else "neutral"
             rows.append(
                 {
                     "metric": fmt_text(row.metric),
@@ -892,13 +892,80 @@ def _bayes_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
                     "loss_control": _loss(row.expected_loss_control, mtype, control),
                     "cri": fmt_ci(row.bayes_rel_cri_low, row.bayes_rel_cri_high),
                     "cri_abs": fmt_abs_ci(row.bayes_abs_cri_low, row.bayes_abs_cri_high, mtype),
-                    "bayes_decision": fmt_decision(row.bayes_decision),
+                    "level": _level(row.bayes_cri_level),
+                    "bayes_decision": bayes,
                     "decision": fmt_decision(row.decision),
                     "status": fmt_text(row.status) or "ok",
                 }
             )
         groups.append({"experiment": exp, "rows": rows})
     return groups
+
+
+def _level(value: Any) -> str:
+    """A credible level as '95 %' or '99.84 %' ('' when unknown)."""
+    x = num_or_nan(value)
+    return "" if math.isnan(x) or not 0 < x < 1 else f"{x * 100:.4g} %"
+
+
+_CORRECTION_NAMES = {
+    "holm": "Holm",
+    "hochberg": "Hochberg",
+    "bh": "Benjamini–Hochberg",
+    "bonferroni": "Bonferroni",
+    "none": "",
+}
+
+
+def _config_value(config: Mapping[str, Any] | None, key: str) -> Any:
+    """The first scalar ``key`` anywhere in a (nested) config mapping, else None."""
+    stack: list[tuple[Any, int]] = [(config or {}, 0)]
+    while stack:
+        node, depth = stack.pop(0)
+        if isinstance(node, Mapping) and depth <= 4:
+            if key in node and not isinstance(node[key], Mapping | list | tuple):
+                return node[key]
+            stack.extend((v, depth + 1) for v in node.values())
+    return None
+
+
+def _correction_name(config: Mapping[str, Any] | None) -> str:
+    """'Holm', 'Benjamini–Hochberg', ... for the run's correction; '' for none/unknown."""
+    value = fmt_text(_config_value(config, "correction")).strip().lower()
+    return _CORRECTION_NAMES.get(value or "holm", "")
+
+
+def _bayes_view(
+    overall: pd.DataFrame, groups: list[dict[str, Any]], config: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """What the Bayesian section says about itself: its credible level(s), the multiplicity
+    correction behind them, which view decides the headline, and where the two views differ."""
+    levels = pd.to_numeric(overall.get("bayes_cri_level"), errors="coerce")
+    alphas = pd.to_numeric(overall.get("alpha"), errors="coerce")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = (alphas / (1.0 - levels)).round()
+    sizes = sorted({int(x) for x in m.dropna() if x >= 1})
+    sequential = bool(overall.get("seq_method", pd.Series(dtype=object)).map(fmt_text).any())
+    rows = [r for g in groups for r in g["rows"]]
+    calls = ("win", "loss")
+    differ = [
+        r
+        for r in rows
+        if (r["bayes_decision"] in calls or r["decision"] in calls)
+        and r["bayes_decision"] != r["decision"]
+    ]
+    unique_levels = sorted({r["level"] for r in rows if r["level"]})
+    alpha = alphas.dropna().unique()
+    return {
+        "alpha": f"{alpha[0] * 100:g} %" if len(alpha) == 1 else "α",
+        "level": unique_levels[0] if len(unique_levels) == 1 else "",
+        "per_row_level": len(unique_levels) > 1,
+        "family_sizes": sizes,
+        "corrected": any(n > 1 for n in sizes),
+        "correction": _correction_name(config),
+        "decider": "the sequential test" if sequential else "the frequentist test",
+        "n_differ": len(differ),
+    }
 
 
 def _seq_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
@@ -1032,13 +1099,15 @@ def _robust_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _heterogeneity_rows(het: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """Cochran's Q per experiment × variant × metric × segment column."""
+    """Cochran's Q per experiment × variant × metric × segment column (flag: adjusted p)."""
     if het is None or het.empty:
         return []
     df = _frame(het, HETEROGENEITY_COLUMNS)
     rows = []
     for row in df.itertuples(index=False):
         dof = num_or_nan(row.df)
+        # A frame written before the correction has no adjusted p: its flag is uncorrected.
+        adjusted = _ok(row.p_value_adjusted)
         rows.append(
             {
                 "experiment": fmt_text(row.experiment),
@@ -1049,13 +1118,26 @@ def _heterogeneity_rows(het: pd.DataFrame | None) -> list[dict[str, Any]]:
                 "q": fmt_num(row.q),
                 "df": DASH if math.isnan(dof) else f"{dof:g}",
                 "p": fmt_pval(row.p_value),
+                "p_adj": fmt_pval(row.p_value_adjusted) if adjusted else DASH,
                 "i2": fmt_pct(row.i2, signed=False, digits=0),
                 "heterogeneous": truthy(row.heterogeneous) and _ok(row.p_value),
                 "testable": _ok(row.p_value),
+                "adjusted": adjusted,
             }
         )
     rows.sort(key=lambda r: not r["heterogeneous"])  # stable: what differs first
     return rows
+
+
+def _het_view(rows: list[dict[str, Any]], config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """How the heterogeneity flag was corrected, for the caption."""
+    tested = [r for r in rows if r["testable"]]
+    return {
+        "n_tests": len(tested),
+        "corrected": bool(tested) and all(r["adjusted"] for r in tested),
+        "correction": _correction_name(config),
+        "scope": fmt_text(_config_value(config, "correction_scope")) or "run",
+    }
 
 
 def _funnel_table(funnel: pd.DataFrame) -> dict[str, Any]:
@@ -1230,6 +1312,7 @@ def render_ab_report(
         "results": _grouped(overall, srm_flags),
         "guardrails": guardrails,
         "bayes": bayes,
+        "bayes_view": _bayes_view(overall, bayes, config),
         "seq": seq,
         "seq_methods": seq_methods,
         "seq_show_z": any(r["boundary"] != DASH for g in seq for r in g["rows"]),
@@ -1240,7 +1323,8 @@ def render_ab_report(
         "robust": robust,
         "segments": _grouped(segments, srm_flags),
         "heatmap_svg": heatmap_svg,
-        "het_rows": _heterogeneity_rows(heterogeneity),
+        "het_rows": (het_rows := _heterogeneity_rows(heterogeneity)),
+        "het_view": _het_view(het_rows, config),
         "srm_rows": _srm_rows(srm_df[~srm_seg_mask]),
         "srm_seg_rows": _srm_rows(srm_segments, flagged_first=True),
         "srm_seg": _srm_segment_summary(srm_segments),

@@ -91,11 +91,25 @@ level of 0 gives a NaN relative interval.
 
 Decisions (:func:`bayes_decision`)
 ----------------------------------
-Ship the variant ("win") only if it is probably better *and* shipping it costs little if it
-is not: ``P(better) ≥ prob_threshold`` and ``expected_loss_variant < loss_threshold``. "loss" is
-the mirror (``1 − P(better) ≥ prob_threshold`` and ``expected_loss_control < loss_threshold``);
-anything else, including NaN rows, is "inconclusive". The loss threshold is in the metric's
-own units (e.g. 0.001 = 0.1 percentage points of conversion), which is why it has no default.
+A Bayesian call agrees with the credible intervals it is printed beside (DESIGN.md §2.7).
+"Good" is up for ``direction="increase"`` and down for ``"decrease"``. Ship the variant
+("win") only if
+
+* its credible interval of the absolute difference lies entirely on the good side of 0 — for
+  an equal-tailed interval at level ``1 − a`` this is ``P(variant better) ≥ 1 − a/2`` —, checked
+  on the printed ends themselves, and the interval of the relative lift (when defined) excludes
+  0 as well (for a positive control level: on the same side; the normal model's relative
+  interval is a delta-method one and can be wider);
+* it is probably better: ``P(variant better) ≥ prob_threshold``;
+* shipping it costs little if it is not: its expected loss ``< loss_threshold``.
+
+"loss" is the mirror (intervals on the bad side, ``P(variant worse) ≥ prob_threshold``
+and the expected loss of keeping the control ``< loss_threshold``); anything else, including
+NaN rows, is "inconclusive". An interval that straddles 0 is therefore always "inconclusive",
+whatever the thresholds. The loss threshold is in the metric's own units (e.g. 0.001 = 0.1
+percentage points of conversion), which is why it has no default. The level of the intervals
+is the caller's choice (``ci_level``); :mod:`strategies.stats.layers.bayesian` sets it per
+comparison so that the call is corrected for the number of comparisons in its family.
 """
 
 from __future__ import annotations
@@ -770,13 +784,20 @@ def gaussian(
 
 
 def bayes_decision(
-    result: BayesResult, *, prob_threshold: float = 0.95, loss_threshold: float | np.ndarray
+    result: BayesResult,
+    *,
+    prob_threshold: float = 0.95,
+    loss_threshold: float | np.ndarray,
+    direction: str | np.ndarray = "increase",
 ) -> np.ndarray:
     """ "win" / "loss" / "inconclusive" per comparison (object array; rule in the module doc).
 
-    ``prob_threshold`` must be above 0.5 so that "win" and "loss" exclude each other;
-    ``loss_threshold`` (> 0, in the metric's units; a scalar or one value per comparison, e.g.
-    a share of each control estimate) is the expected loss one is willing to risk.
+    ``result`` holds the raw posterior summaries (``prob_variant_better`` = P(θ_v > θ_c), the
+    intervals of θ_v − θ_c and θ_v/θ_c − 1). ``prob_threshold`` must be above 0.5 so that
+    "win" and "loss" exclude each other; ``loss_threshold`` (> 0, in the metric's units; a
+    scalar or one value per comparison, e.g. a share of each control estimate) is the expected
+    loss one is willing to risk; ``direction`` ("increase" or "decrease", a scalar or one per
+    comparison) says which side of 0 is good.
     """
     if not isinstance(result, BayesResult):
         raise ConfigError(f"result must be a BayesResult, got {type(result).__name__}")
@@ -788,8 +809,31 @@ def bayes_decision(
             f"loss_threshold must be finite and > 0 (a number or one per comparison), "
             f"got {loss_threshold!r}"
         )
+    direction = np.asarray(direction, dtype=object)
+    if not np.all((direction == "increase") | (direction == "decrease")):
+        raise ConfigError(
+            f"direction must be 'increase' or 'decrease' (one or one per comparison), "
+            f"got {direction!r}"
+        )
+    up = direction != "decrease"
     p = np.asarray(result.prob_variant_better, dtype=np.float64)
+    abs_lo, abs_hi = np.asarray(result.abs_cri_low), np.asarray(result.abs_cri_high)
+    rel_lo, rel_hi = np.asarray(result.rel_cri_low), np.asarray(result.rel_cri_high)
     with np.errstate(invalid="ignore"):  # NaN compares False: inconclusive
-        win = (p >= prob_threshold) & (result.expected_loss_variant < loss_threshold)
-        loss = (1.0 - p >= prob_threshold) & (result.expected_loss_control < loss_threshold)
+        # The relative interval must exclude 0 too (it is a different, delta-method interval
+        # for the normal model). Its sign follows the absolute one's only for a positive
+        # control level, so the side is taken from the absolute interval; a NaN relative
+        # interval (control level 0) leaves the absolute one to decide.
+        rel_ok = (rel_lo > 0.0) | (rel_hi < 0.0) | (np.isnan(rel_lo) & np.isnan(rel_hi))
+        above = (abs_lo > 0.0) & rel_ok
+        below = (abs_hi < 0.0) & rel_ok
+        p_good = np.where(up, p, 1.0 - p)
+        loss_ship = np.where(up, result.expected_loss_variant, result.expected_loss_control)
+        loss_keep = np.where(up, result.expected_loss_control, result.expected_loss_variant)
+        win = np.where(up, above, below) & (p_good >= prob_threshold) & (loss_ship < loss_threshold)
+        loss = (
+            np.where(up, below, above)
+            & (1.0 - p_good >= prob_threshold)
+            & (loss_keep < loss_threshold)
+        )
     return np.select([win, loss], ["win", "loss"], default="inconclusive").astype(object)

@@ -12,7 +12,15 @@ are more spread out than their standard errors explain. For each experiment × v
 
 Only segment rows whose comparison could be tested (status "ok" or "srm") with a positive,
 finite SE take part; ``n_segments`` counts them, and fewer than 2 gives NaN statistics.
-``heterogeneous`` is ``p_value < alpha`` (the run's α, from the results' ``alpha`` column).
+
+The Q tests of a run are a family of their own (DESIGN.md §2.7): 8 experiments × 4 metrics ×
+1 segment column are 32 tests, and flagging each at p < α would flag at least one in ~80 % of
+runs where no effect differs at all. ``p_value_adjusted`` is the p-value corrected within that
+family (the run's ``correction``, Holm by default, via
+:func:`strategies.stats.corrections.adjust_by_family`; ``correction_scope`` splits the family
+per experiment or per experiment × metric as it does for the comparisons; groups with NaN Q
+are not tests and do not count), and ``heterogeneous`` is ``p_value_adjusted < alpha`` (the
+run's α, from the results' ``alpha`` column).
 Segment values of one column are disjoint groups of units, so their estimates are independent
 — the assumption of the test. The test has low power with few segments; "not heterogeneous"
 is not proof of a uniform effect. Columns are named in
@@ -25,6 +33,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from strategies.stats.corrections import (
+    Correction,
+    CorrectionScope,
+    adjust_by_family,
+    correction_families,
+)
 from strategies.stats.schema import HETEROGENEITY_COLUMNS, OVERALL_SEGMENT
 
 _KEYS = ["experiment", "variant", "metric", "segment_column"]
@@ -36,21 +50,31 @@ def empty_heterogeneity() -> pd.DataFrame:
     return pd.DataFrame(
         {
             c: pd.Series(
-                dtype=dtypes.get(c, "float64" if c in ("q", "df", "p_value", "i2") else object)
+                dtype=dtypes.get(
+                    c,
+                    "float64" if c in ("q", "df", "p_value", "p_value_adjusted", "i2") else object,
+                )
             )
             for c in HETEROGENEITY_COLUMNS
         }
     )
 
 
-def heterogeneity(results: pd.DataFrame, alpha: float | None = None) -> pd.DataFrame:
+def heterogeneity(
+    results: pd.DataFrame,
+    alpha: float | None = None,
+    *,
+    correction: Correction = "holm",
+    correction_scope: CorrectionScope = "run",
+) -> pd.DataFrame:
     """Cochran's Q and I² per experiment × variant × metric × segment column.
 
     ``results`` is the results frame of :func:`strategies.stats.analysis.analyse` (columns
     ``experiment, segment, metric, variant, abs_diff, abs_se, status`` and ``alpha``).
-    ``alpha`` overrides the α in the results. Segment labels are ``"<column>=<value>"``; the
-    column is the part before the first "=". Returns an empty frame when there are no segment
-    rows.
+    ``alpha`` overrides the α in the results; ``correction`` and ``correction_scope`` (the
+    run's) set the multiple-testing correction of the flag (module docstring). Segment labels
+    are ``"<column>=<value>"``; the column is the part before the first "=". Returns an empty
+    frame when there are no segment rows.
     """
     segment = results["segment"].to_numpy(dtype=object).astype(str)
     rows = np.flatnonzero(segment != OVERALL_SEGMENT)
@@ -90,15 +114,23 @@ def heterogeneity(results: pd.DataFrame, alpha: float | None = None) -> pd.DataF
         alpha = float(results["alpha"].iloc[0]) if "alpha" in results.columns else 0.05
     first_row = np.zeros(n_groups, dtype=np.int64)
     first_row[group_id[::-1]] = np.arange(rows.size)[::-1]  # first row of each group
+    keys = {key: labels[key][first_row] for key in _KEYS}
+    family = correction_families(
+        keys["experiment"], keys["metric"], np.zeros(n_groups, dtype=bool), correction_scope
+    )
+    p_adjusted = adjust_by_family(p_value, family, correction)
+    with np.errstate(invalid="ignore"):  # NaN (untestable) compares False
+        flagged = p_adjusted < alpha
     return pd.DataFrame(
         {
-            **{key: labels[key][first_row] for key in _KEYS},
+            **keys,
             "n_segments": k,
             "q": q,
             "df": np.where(enough, df, np.nan),
             "p_value": p_value,
+            "p_value_adjusted": p_adjusted,
             "i2": np.where(enough, i2, np.nan),
-            "heterogeneous": p_value < alpha,
+            "heterogeneous": flagged,
         }
     )
 

@@ -20,6 +20,7 @@ import pandas as pd
 from strategies.errors import InputDataError
 from strategies.stats.aggregate import aggregate, funnel_totals
 from strategies.stats.analysis import AnalysisOptions, AnalysisResult, analyse
+from strategies.stats.heterogeneity import heterogeneity
 from strategies.stats.layers import (
     BayesianOptions,
     NonparametricOptions,
@@ -152,7 +153,18 @@ def run_ab_analysis(
     looks = pd.DataFrame()
     if bayesian is not None:
         results = pd.concat(
-            [results, bayesian_columns(results, stats, metrics, bayesian, alpha=options.alpha)],
+            [
+                results,
+                bayesian_columns(
+                    results,
+                    stats,
+                    metrics,
+                    bayesian,
+                    alpha=options.alpha,
+                    correction=options.correction,
+                    correction_scope=options.correction_scope,
+                ),
+            ],
             axis=1,
         )
     if nonparametric is not None:
@@ -190,7 +202,12 @@ def run_ab_analysis(
         srm=result.srm,
         funnel=funnel,
         sufficient_stats=stats,
-        heterogeneity=result.heterogeneity,
+        # corrected with the run's correction and scope (analyse() uses the defaults)
+        heterogeneity=heterogeneity(
+            result.results,
+            correction=options.correction,
+            correction_scope=options.correction_scope,
+        ),
         sequential_looks=looks,
     )
 

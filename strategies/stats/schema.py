@@ -139,12 +139,15 @@ HETEROGENEITY_COLUMNS: tuple[str, ...] = (
     "q",
     "df",
     "p_value",
+    "p_value_adjusted",
     "i2",
     "heterogeneous",
 )
 """Cochran's Q across the values of one segment column: one row per experiment × variant ×
 metric × segment column (empty without segment columns; see
-:mod:`strategies.stats.heterogeneity`)."""
+:mod:`strategies.stats.heterogeneity`). ``p_value_adjusted`` is corrected over the run's Q
+tests (the run's correction and scope, Holm by default) and ``heterogeneous`` is
+``p_value_adjusted < alpha``."""
 
 # --------------------------------------------------------------------------------------------
 # Optional inference layers: extra columns of the results table, keyed by RESULT_KEYS
@@ -157,11 +160,15 @@ BAYES_COLUMNS: tuple[str, ...] = (
     "bayes_abs_cri_high",
     "bayes_rel_cri_low",
     "bayes_rel_cri_high",
+    "bayes_cri_level",
     "bayes_decision",
 )
-"""Columns the Bayesian layer adds to every results row: P(variant better), the expected
-loss of shipping either arm, equal-tailed credible intervals of the absolute and relative
-difference, and the Bayesian call (``win``, ``loss`` or ``inconclusive``)."""
+"""Columns the Bayesian layer adds to every results row: P(variant better) (better in the
+metric's good direction), the expected loss of shipping either arm, equal-tailed credible
+intervals of the absolute and relative difference at the level ``bayes_cri_level`` (``1 −
+α/m``, Bonferroni over the row's correction family of ``m`` comparisons; ``1 − α`` without a
+correction), and the Bayesian call (``win``, ``loss`` or ``inconclusive``), which requires
+both intervals to exclude 0 (see :mod:`strategies.stats.layers.bayesian`)."""
 
 SEQUENTIAL_COLUMNS: tuple[str, ...] = (
     "seq_method",

@@ -526,12 +526,21 @@ def test_gaussian_bad_rows_give_nan():
 # ------------------------------------------------------------------------------------------
 
 
-def _result(prob, loss_control, loss_variant) -> BayesResult:
+def _result(prob, loss_control, loss_variant, cri=None) -> BayesResult:
+    """A BayesResult with the given P(better) and losses; ``cri`` (low, high) per row sets both
+    credible intervals (default: one that excludes 0 on the side P(better) points to)."""
     arrays = {f: np.full(len(prob), np.nan) for f in FIELDS}
+    if cri is None:
+        cri = [(0.01, 0.02) if p > 0.5 else (-0.02, -0.01) for p in prob]
+    low, high = (np.array(c, dtype=float) for c in zip(*cri, strict=True))
     arrays.update(
         prob_variant_better=np.array(prob, dtype=float),
         expected_loss_control=np.array(loss_control, dtype=float),
         expected_loss_variant=np.array(loss_variant, dtype=float),
+        abs_cri_low=low,
+        abs_cri_high=high,
+        rel_cri_low=low,
+        rel_cri_high=high,
     )
     return BayesResult(**arrays)
 
@@ -556,6 +565,128 @@ def test_bayes_decision_rule():
     ]
     looser = bayes_decision(result, prob_threshold=0.96, loss_threshold=0.05)
     assert list(looser) == ["win", "win", "loss", "loss"] + ["inconclusive"] * 4
+
+
+def test_bayes_decision_needs_the_interval_to_exclude_zero():
+    """DESIGN.md §2.7: a Bayesian call agrees with its own credible interval. P(better) and
+    the losses pass the thresholds in every row; only the printed intervals differ."""
+    prob, small, big = [0.96] * 5 + [0.03] * 2, [1e-5] * 7, [0.1] * 7
+    result = _result(
+        prob,
+        loss_control=[big[0]] * 5 + small[:2],
+        loss_variant=small[:5] + big[:2],
+        cri=[(-0.001, 0.02), (0.001, 0.02), (0.0, 0.02), (0.001, 0.02), (0.001, 0.02)]
+        + [(-0.02, 0.001), (-0.02, -0.001)],
+    )
+    # rows 3 and 4: the absolute interval excludes 0 but the relative one does not / is NaN
+    rel_lo = result.rel_cri_low.copy()
+    rel_hi = result.rel_cri_high.copy()
+    rel_lo[3], rel_lo[4], rel_hi[4] = -0.001, np.nan, np.nan
+    result = BayesResult(**{**result.__dict__, "rel_cri_low": rel_lo, "rel_cri_high": rel_hi})
+    decisions = list(bayes_decision(result, loss_threshold=1e-3))
+    assert decisions == [
+        "inconclusive",  # the interval straddles 0
+        "win",
+        "inconclusive",  # an interval ending at 0 does not exclude it
+        "inconclusive",  # the relative interval straddles 0
+        "win",  # no relative interval (control at 0): the absolute one decides
+        "inconclusive",
+        "loss",
+    ]
+
+
+def test_bayes_decision_follows_the_metric_direction():
+    # the variant is clearly higher; lower is better for a "decrease" metric
+    res = beta_binomial([1000, 1000], [10_000] * 2, [1200, 800], [10_000] * 2)
+    both = bayes_decision(res, loss_threshold=1e-3, direction=np.array(["increase", "decrease"]))
+    assert list(both) == ["win", "win"]
+    assert list(bayes_decision(res, loss_threshold=1e-3, direction="decrease")) == [
+        "loss",
+        "win",
+    ]
+    with pytest.raises(ConfigError, match="direction"):
+        bayes_decision(res, loss_threshold=1e-3, direction="up")
+
+
+def _grid_results(ci_level: float) -> list[BayesResult]:
+    """Beta-binomial and normal posteriors over a grid of sufficient statistics dense around
+    the decision boundary (P(better) between 0.9 and 0.999 on either side)."""
+    grid = np.meshgrid(
+        [200.0, 3_000.0, 50_000.0],  # control units
+        [150.0, 3_000.0, 80_000.0],  # variant units
+        [0.02, 0.3, 0.9],  # control rate
+        np.linspace(-3.6, 3.6, 73),  # standardised effect of the variant
+        indexing="ij",
+    )
+    nc, nv, p_c, zz = (a.ravel() for a in grid)
+    se = np.sqrt(p_c * (1 - p_c) * (1 / nc + 1 / nv))
+    p_v = np.clip(p_c + zz * se, 0.0, 1.0)
+    s_c, s_v = np.round(p_c * nc), np.round(p_v * nv)
+    out = [beta_binomial(s_c, nc, s_v, nv, ci_level=ci_level)]
+    mean_c = np.where(p_c > 0.5, 10.0, -3.0 + p_c)  # includes a control level near 0
+    out.append(
+        gaussian(mean_c, (se * 0.6) ** 2, mean_c + zz * se, (se * 0.8) ** 2, ci_level=ci_level)
+    )
+    return out
+
+
+@pytest.mark.parametrize("ci_level", [0.95, 0.99, 1 - 0.05 / 32])
+@pytest.mark.parametrize("direction", ["increase", "decrease"])
+def test_no_call_contradicts_its_interval_over_a_grid(ci_level, direction):
+    """Over many sufficient statistics: every win/loss has its interval on one side of 0,
+    and a row is inconclusive only when an interval touches 0 or a threshold fails. P(better)
+    is checked against the interval with scipy's Beta CDFs (equal tails: the interval excludes
+    0 exactly when P(better) ≥ 1 − (1 − level)/2)."""
+    n_calls = 0
+    for res in _grid_results(ci_level):
+        loss_threshold = 1e-3
+        decision = bayes_decision(res, loss_threshold=loss_threshold, direction=direction)
+        up = direction == "increase"
+        # the relative interval must exclude 0 too (its sign flips with a negative control)
+        rel_excludes = (res.rel_cri_low > 0) | (res.rel_cri_high < 0)
+        above = (res.abs_cri_low > 0) & rel_excludes
+        below = (res.abs_cri_high < 0) & rel_excludes
+        good, bad = (above, below) if up else (below, above)
+        p_good = res.prob_variant_better if up else 1 - res.prob_variant_better
+        ship = res.expected_loss_variant if up else res.expected_loss_control
+        keep = res.expected_loss_control if up else res.expected_loss_variant
+        win, lose = decision == "win", decision == "loss"
+        assert good[win].all() and bad[lose].all()
+        assert not (win & ~good).any() and not (lose & ~bad).any()
+        expected_win = good & (p_good >= 0.95) & (ship < loss_threshold)
+        expected_loss = bad & (1 - p_good >= 0.95) & (keep < loss_threshold)
+        np.testing.assert_array_equal(win, expected_win)
+        np.testing.assert_array_equal(lose, expected_loss)
+        # the printed interval and P(better) tell the same story (away from the boundary)
+        tail = (1 - ci_level) / 2
+        p = res.prob_variant_better
+        clear = np.abs(p - (1 - tail)) > 1e-5
+        np.testing.assert_array_equal((res.abs_cri_low > 0)[clear], (p >= 1 - tail)[clear])
+        n_calls += int(win.sum() + lose.sum())
+    assert n_calls > 100  # the grid does reach the calls
+
+
+def test_interval_excludes_zero_exactly_when_p_better_passes_the_tail():
+    """The equivalence behind the rule, near the boundary, against scipy: for rows with
+    P(better) between 0.96 and 0.99, the lower end of the 95 % interval is above 0 exactly when
+    P(θ_v > θ_c) ≥ 0.975, P by adaptive quadrature of scipy's Beta pdf and CDF."""
+    n, s_c = 3_000.0, 300.0
+    s_v = np.linspace(338.0, 352.0, 29)  # weighted counts need not be integers
+    res = beta_binomial(s_c, n, s_v, n)
+    near = (res.prob_variant_better > 0.96) & (res.prob_variant_better < 0.99)
+    assert near.sum() >= 4
+    for i in np.flatnonzero(near):
+        c = stats.beta(1 + s_c, 1 + n - s_c)
+        v = stats.beta(1 + s_v[i], 1 + n - s_v[i])
+        ref = _quad(lambda x, c=c, v=v: v.pdf(x) * c.cdf(x), 0.0, 0.3)
+        assert res.prob_variant_better[i] == pytest.approx(ref, abs=1e-8)
+        assert (res.abs_cri_low[i] > 0) == (ref >= 0.975)
+        assert (res.rel_cri_low[i] > 0) == (ref >= 0.975)
+        decision = bayes_decision(
+            BayesResult(**{k: np.atleast_1d(v[i]) for k, v in res.__dict__.items()}),
+            loss_threshold=1.0,
+        )[0]
+        assert decision == ("win" if ref >= 0.975 else "inconclusive")
 
 
 def test_decisions_on_real_results():

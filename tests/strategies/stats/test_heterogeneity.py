@@ -68,7 +68,7 @@ def test_matches_hand_computation_and_statsmodels(analysed):
         assert row["q"] == pytest.approx(ref.q, rel=1e-10)
         assert row["i2"] == pytest.approx(max(0.0, ref.i2), rel=1e-10, abs=1e-15)
         assert row["p_value"] == pytest.approx(ref.test_homogeneity().pvalue, rel=1e-10)
-        assert row["heterogeneous"] == (row["p_value"] < 0.05)
+        assert row["heterogeneous"] == (row["p_value_adjusted"] < 0.05)
     flagged = het.set_index(["metric", "segment_column"])["heterogeneous"]
     assert flagged[("rev", "country")]  # the DE-only effect is detected ...
     assert not flagged[("rev", "device")]  # ... and not confused with a device effect
@@ -111,8 +111,9 @@ def test_no_segments_gives_an_empty_frame_and_old_constructors_still_work():
 
 
 def test_q_test_is_calibrated_under_homogeneity():
-    """4,000 A/A-like experiments with 5 segment values sharing one true effect: the Q test
-    flags 4–6 % of them at α = 5 %."""
+    """4,000 A/A-like experiments with 5 segment values sharing one true effect: the Q test's
+    raw p-value is below α = 5 % in 4–6 % of them; the flag, corrected over the run's 4,000
+    tests (test_heterogeneity_correction.py), in hardly any."""
     rng = np.random.default_rng(53)
     n_exp, n_seg, n = 4000, 5, 400
     frames = []
@@ -140,4 +141,5 @@ def test_q_test_is_calibrated_under_homogeneity():
     frame = frame.assign(sum_x=frame["n"], sum_x2=frame["n"], sum_xy=frame["sum_y"])
     het = analyse(frame, [REV], AnalysisOptions(control="a", correction="none")).heterogeneity
     assert len(het) == n_exp and (het["n_segments"] == n_seg).all()
-    assert 0.04 <= het["heterogeneous"].mean() <= 0.06
+    assert 0.04 <= (het["p_value"] < 0.05).mean() <= 0.06
+    assert het["heterogeneous"].sum() <= 2
