@@ -200,7 +200,11 @@ def analyse(
     srm = srm.loc[:, list(SRM_COLUMNS)].reset_index(drop=True)
     pairs = layout.pairs
     results = _compare(pairs, specs, options, srm[srm["segment"] == OVERALL_SEGMENT])
-    return AnalysisResult(results=results, srm=srm, heterogeneity=heterogeneity(results))
+    # Cochran's Q flags are one more family of tests: corrected like the run's comparisons.
+    het = heterogeneity(
+        results, correction=options.correction, correction_scope=options.correction_scope
+    )
+    return AnalysisResult(results=results, srm=srm, heterogeneity=het)
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ import pandas as pd
 from strategies.errors import InputDataError
 from strategies.stats.aggregate import aggregate, funnel_totals
 from strategies.stats.analysis import AnalysisOptions, AnalysisResult, analyse
-from strategies.stats.heterogeneity import heterogeneity
 from strategies.stats.layers import (
     BayesianOptions,
     NonparametricOptions,
@@ -202,12 +201,7 @@ def run_ab_analysis(
         srm=result.srm,
         funnel=funnel,
         sufficient_stats=stats,
-        # corrected with the run's correction and scope (analyse() uses the defaults)
-        heterogeneity=heterogeneity(
-            result.results,
-            correction=options.correction,
-            correction_scope=options.correction_scope,
-        ),
+        heterogeneity=result.heterogeneity,
         sequential_looks=looks,
     )
 

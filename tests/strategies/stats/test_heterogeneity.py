@@ -139,7 +139,7 @@ def test_q_test_is_calibrated_under_homogeneity():
     ].sum()
     frame = pd.concat([overall.assign(segment="all"), seg], ignore_index=True)
     frame = frame.assign(sum_x=frame["n"], sum_x2=frame["n"], sum_xy=frame["sum_y"])
-    het = analyse(frame, [REV], AnalysisOptions(control="a", correction="none")).heterogeneity
+    het = analyse(frame, [REV], AnalysisOptions(control="a")).heterogeneity
     assert len(het) == n_exp and (het["n_segments"] == n_seg).all()
     assert 0.04 <= (het["p_value"] < 0.05).mean() <= 0.06
     assert het["heterogeneous"].sum() <= 2
