@@ -148,7 +148,7 @@ def _p_phrase(value: Any) -> str:
     return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
 
 
-def _loss(value: Any, metric_type: Any, control: float = math.nan) -> tuple[str, str]:
+def _loss(value: Any, unit: Any, control: float = math.nan) -> tuple[str, str]:
     """An expected loss (>= 0) in the metric's units and relative to the control estimate.
 
     Losses span many orders of magnitude (1e-30 when one arm is clearly better); below
@@ -161,9 +161,8 @@ def _loss(value: Any, metric_type: Any, control: float = math.nan) -> tuple[str,
     if not math.isnan(ratio) and ratio < 5e-5:
         return "≈ 0", "<0.01 % of control"
     rel = "" if math.isnan(ratio) else f"{fmt_pct(ratio, signed=False, digits=2)} of control"
-    if metric_type == "proportion":
-        return f"{x * 100:.2g} pp" if abs(x) < 0.0001 else f"{x * 100:.3f} pp", rel
-    return fmt_num(x), rel
+    # in the metric's unit, without a sign: a loss is a size, never a direction
+    return fmt_abs_diff(x, unit).lstrip("+"), rel
 
 
 def _frame(df: pd.DataFrame | None, columns: Iterable[str]) -> pd.DataFrame:
@@ -888,10 +887,12 @@ def _bayes_groups(overall: pd.DataFrame) -> list[dict[str, Any]]:
                     "prob": _prob(prob),
                     "prob_width": None if math.isnan(prob) else round(prob * 100, 1),
                     "prob_tone": tone,
-                    "loss_variant": _loss(row.expected_loss_variant, mtype, control),
-                    "loss_control": _loss(row.expected_loss_control, mtype, control),
+                    "loss_variant": _loss(row.expected_loss_variant, row.display_unit, control),
+                    "loss_control": _loss(row.expected_loss_control, row.display_unit, control),
                     "cri": fmt_ci(row.bayes_rel_cri_low, row.bayes_rel_cri_high),
-                    "cri_abs": fmt_abs_ci(row.bayes_abs_cri_low, row.bayes_abs_cri_high, mtype),
+                    "cri_abs": fmt_abs_ci(
+                        row.bayes_abs_cri_low, row.bayes_abs_cri_high, row.display_unit
+                    ),
                     "level": _level(row.bayes_cri_level),
                     "bayes_decision": bayes,
                     "decision": fmt_decision(row.decision),

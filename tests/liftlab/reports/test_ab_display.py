@@ -148,3 +148,15 @@ def test_results_table_names_the_sequential_decision_and_its_interval():
     table = _section(html, "results")
     assert "data-seq-decided" in table
     assert "decided by the sequential test" in table
+
+
+def test_no_scientific_notation_in_the_optional_sections():
+    from tests.liftlab.reports.test_ab_testing import rich_inputs
+
+    inputs = rich_inputs()
+    results = inputs["results"].copy()
+    results["expected_loss_control"] = 2.19e-05
+    html = render_ab_report(**{**inputs, "results": results})
+    for section in ("bayesian", "sequential", "robustness", "guardrails"):
+        text = _visible_text(_section(html, section))
+        assert not re.search(r"\d(\.\d+)?e[\u2212+-]\d", text), section
