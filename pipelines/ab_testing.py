@@ -14,13 +14,13 @@ from typing import Any
 from zenml import pipeline
 
 from liftlab.config.ab_testing import load_ab_config
-from liftlab.mlops.caching import ingest_cache_options
+from liftlab.mlops.caching import cache_policy, ingest_cache_options
 from steps.analysis import analyse_experiments
 from steps.etl import clean_data, ingest_data, validate_data
 from steps.reporting import build_ab_report, publish_ab_results
 
 
-@pipeline
+@pipeline(cache_policy=cache_policy())
 def ab_test_pipeline(
     metrics: list[dict[str, Any]],
     data_path: str | None = None,

@@ -12,12 +12,12 @@ from typing import Literal
 from zenml import pipeline
 
 from liftlab.config.inference import load_inference_config
-from liftlab.mlops.caching import ingest_cache_options
+from liftlab.mlops.caching import cache_policy, ingest_cache_options
 from steps.etl import ingest_data
 from steps.inference import publish_predictions, resolve_model, score_data, validate_scoring_data
 
 
-@pipeline
+@pipeline(cache_policy=cache_policy())
 def batch_inference_pipeline(
     data_path: str | None = None,
     sql: str | None = None,

@@ -12,14 +12,14 @@ from __future__ import annotations
 from zenml import pipeline
 
 from liftlab.config.campaign_uplift import load_campaign_config
-from liftlab.mlops.caching import file_cache_options
+from liftlab.mlops.caching import cache_policy, file_cache_options
 from steps.analysis import summarise_campaign_uplift
 from steps.etl import build_silver_table, load_bronze, validate_bronze
 from steps.reporting import build_campaign_report, publish_campaign_results
 from strategies.stats.corrections import Correction
 
 
-@pipeline
+@pipeline(cache_policy=cache_policy())
 def campaign_uplift_pipeline(
     data_dir: str | None = None,
     tables: dict[str, str] | None = None,

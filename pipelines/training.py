@@ -16,14 +16,14 @@ from typing import Any
 from zenml import pipeline
 
 from liftlab.config.training import load_training_config
-from liftlab.mlops.caching import ingest_cache_options
+from liftlab.mlops.caching import cache_policy, ingest_cache_options
 from steps.etl import clean_ads, ingest_data, validate_ads
 from steps.promotion import decide_promotion_step, register_and_promote
 from steps.reporting import build_training_report, publish_training_results
 from steps.training import plan_ads_split, train_candidate_models
 
 
-@pipeline
+@pipeline(cache_policy=cache_policy())
 def training_pipeline(
     data_path: str | None = None,
     sql: str | None = None,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from zenml import pipeline
 
 from liftlab.config.uplift import load_uplift_config
-from liftlab.mlops.caching import ingest_cache_options
+from liftlab.mlops.caching import cache_policy, ingest_cache_options
 from steps.analysis import estimate_average_effects
 from steps.etl import ingest_data, validate_uplift_data
 from steps.promotion import decide_uplift_registration, register_uplift_models
@@ -24,7 +24,7 @@ from steps.training import train_uplift_models
 from strategies.stats.corrections import Correction
 
 
-@pipeline
+@pipeline(cache_policy=cache_policy())
 def uplift_model_pipeline(
     outcomes: list[dict[str, Any]],
     data_path: str | None = None,

@@ -3,15 +3,54 @@
 A pipeline function runs once when ZenML compiles it, with the user's parameters. Declaring the
 input files there means a missing file fails before any step runs and an edited one is read again
 instead of being served from a stale cache.
+
+ZenML's cache key covers a step function's own source, not the code it calls; liftlab's steps
+are thin and the statistics live in ``strategies/``, so after an upgrade a cached step would
+serve numbers computed by the old engine. :func:`code_fingerprint` (a hash of liftlab's domain
+and glue code) is therefore part of every cache key (:func:`cache_policy`, used by every
+pipeline and by the per-step file-dependency options).
 """
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from liftlab.config.base import DataSource
 from strategies.errors import InputDataError
+
+_CODE_PACKAGES = ("strategies", "liftlab")
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """sha256 over the Python sources of liftlab's packages (path and bytes, in sorted order)."""
+    import importlib
+
+    roots = [Path(importlib.import_module(name).__file__).parent for name in _CODE_PACKAGES]
+    return fingerprint_of(roots)
+
+
+def fingerprint_of(roots: list[Path]) -> str:
+    """sha256 over every ``*.py`` file under ``roots`` (relative path and content)."""
+    digest = hashlib.sha256()
+    for root in roots:
+        for path in sorted(Path(root).rglob("*.py")):
+            digest.update(str(path.relative_to(Path(root).parent)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_policy(file_dependencies: list[str] | None = None) -> Any:
+    """ZenML's default cache policy plus liftlab's code fingerprint (and input files)."""
+    from zenml.config.cache_policy import CachePolicy
+
+    return CachePolicy(
+        file_dependencies=file_dependencies,
+        cache_func="liftlab.mlops.caching.code_fingerprint",
+    )
 
 
 def ingest_cache_options(source: DataSource) -> dict[str, Any]:
@@ -20,8 +59,6 @@ def ingest_cache_options(source: DataSource) -> dict[str, Any]:
     A file source is declared as a cache file dependency (its content is part of the cache key),
     so an edited file is read again. A SQL source may read any file, so it is never cached.
     """
-    from zenml.config.cache_policy import CachePolicy
-
     path, sql = source.resolved_data_path, source.sql or None
     if path is not None and not path.is_file():
         raise InputDataError(
@@ -29,18 +66,16 @@ def ingest_cache_options(source: DataSource) -> dict[str, Any]:
         )
     if path is None or sql:
         return {"enable_cache": False}
-    return {"cache_policy": CachePolicy(file_dependencies=[str(path.resolve())])}
+    return {"cache_policy": cache_policy([str(path.resolve())])}
 
 
 def file_cache_options(paths: list[Path]) -> dict[str, Any]:
     """Step options for a step that reads several files: each is a cache file dependency; a
     missing file is an error naming it (before any step runs)."""
-    from zenml.config.cache_policy import CachePolicy
-
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:
         raise InputDataError(f"data file(s) not found: {', '.join(missing)}{_demo_hint(paths)}")
-    return {"cache_policy": CachePolicy(file_dependencies=[str(Path(p).resolve()) for p in paths])}
+    return {"cache_policy": cache_policy([str(Path(p).resolve()) for p in paths])}
 
 
 _DEMO_MAKERS = {
