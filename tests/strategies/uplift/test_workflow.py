@@ -14,7 +14,7 @@ from strategies.uplift.evaluation import (
     score_uplift,
     stratified_split,
 )
-from strategies.uplift.metrics import qini_coefficient
+from strategies.uplift.metrics import auuc, qini_coefficient
 from strategies.uplift.workflow import (
     OutcomeSpec,
     holdout_rows,
@@ -62,6 +62,11 @@ def test_score_uplift_matches_the_metric_functions_per_arm() -> None:
     expected = qini_coefficient(frame["y"][rows], (frame["arm"][rows] == "B"), score["B"][rows])
     assert table.loc["B", "qini_coefficient"] == pytest.approx(expected)
     assert table.loc["B", "n_holdout"] == rows.sum()
+    args = (frame["y"][rows], (frame["arm"][rows] == "B"), score["B"][rows])
+    assert table.loc["B", "auuc_normalized"] == pytest.approx(auuc(*args, normalize=True))
+    assert table.loc["B", "qini_normalized"] == pytest.approx(
+        qini_coefficient(*args, normalize=True)
+    )
     b = frame[rows]
     assert table.loc["B", "observed_ate"] == pytest.approx(
         b.loc[b["arm"] == "B", "y"].mean() - b.loc[b["arm"] == "ctl", "y"].mean()
