@@ -363,7 +363,11 @@ def _share_columns(targeting: pd.DataFrame, arms: Sequence[str]) -> list[tuple[s
     return sorted(found, key=lambda sa: rank.get(sa[1], len(rank)))
 
 
-def _targeting_view(targeting: pd.DataFrame, share_cols: list[tuple[str, str]]):
+def _targeting_view(
+    targeting: pd.DataFrame, share_cols: list[tuple[str, str]], *, firm: bool = True
+):
+    """Rows of the whom-to-e-mail table. ``firm=False`` (the policy is not shown to pay on the
+    holdout) words each group as what the model *would* do, never as an instruction."""
     rows = []
     for r in targeting.head(_TARGETING_ROWS).to_dict("records"):
         total = num_or_nan(r.get(_SHARE_TOTAL))
@@ -381,9 +385,10 @@ def _targeting_view(targeting: pd.DataFrame, share_cols: list[tuple[str, str]]):
         if math.isnan(total):
             sentence = ""
         elif total <= 0:
-            sentence = f"Do not e-mail {group}."
+            sentence = f"Do not e-mail {group}." if firm else f"The model would skip {group}."
         else:
-            sentence = f"E-mail {_share(total)} of {group}" + (
+            verb = "E-mail" if firm else "The model would e-mail"
+            sentence = f"{verb} {_share(total)} of {group}" + (
                 f", mostly {top}." if top and len(known) > 1 else f", all {top}." if top else "."
             )
         rows.append(
@@ -504,7 +509,7 @@ def _calibration(model: Mapping[str, Any]) -> dict[str, str]:
         short = f"{ratio:.1f}× holdout"
     else:
         compare = f"while the holdout estimate is {_money(estimate)}{where}"
-        short = "vs holdout"
+        short = flag
     if flag == "overstated":
         text = (
             f"The model expects {_money(predicted)} per customer from its policy, {compare}. "
@@ -567,10 +572,9 @@ def _headline(
         inc = num_or_nan(model.get("incremental_profit_per_customer"))
         lo, hi = model.get("incremental_ci_low"), model.get("incremental_ci_high")
         ci = _money_ci(lo, hi)
-        amount = f"{_money(inc)} per customer on {outcome}"
         total_text = _total(inc, n_customers)
-        if total_text:
-            amount += f" ({total_text})"
+        amount = f"{_money(inc)} per customer (profit from {outcome}"
+        amount += f"; {total_text})" if total_text else ")"
         verdict = _verdict(lo, hi)
         if math.isnan(inc):
             parts.append(f"Targeting the top {share} of customers was not valued on the holdout.")
@@ -877,18 +881,19 @@ def render_uplift_report(
     )
 
     share_cols = _share_columns(targeting_df, arms)
-    targeting_rows = _targeting_view(targeting_df, share_cols)
+    total, mix = _overall_mix(targeting_df, share_cols)
+    p_rows = _policy_rows(policy_df, policy_outcome)
+    n_customers = _n_customers(targeting_df)
+    headline = _headline(policy_outcome, total, mix, p_rows, n_customers)
+    calibration = _calibration(p_rows["model"]) if p_rows["model"] is not None else {}
+    firm = headline["label"] == "Recommendation" or p_rows["model"] is None
+    targeting_rows = _targeting_view(targeting_df, share_cols, firm=firm)
     has_shares = bool(share_cols) or _SHARE_TOTAL in targeting_df.columns
     targeting_svg = (
         inline_svg(targeting_chart(targeting_df, arms=[s for s, _ in share_cols]))
         if targeting_rows and has_shares
         else None
     )
-    total, mix = _overall_mix(targeting_df, share_cols)
-    p_rows = _policy_rows(policy_df, policy_outcome)
-    n_customers = _n_customers(targeting_df)
-    headline = _headline(policy_outcome, total, mix, p_rows, n_customers)
-    calibration = _calibration(p_rows["model"]) if p_rows["model"] is not None else {}
     validation_summary = validation_view(validation)
 
     cost = num_or_nan(params.get("cost_per_contact"))
@@ -930,6 +935,7 @@ def render_uplift_report(
         "curve_svg": curve_svg,
         "share_arms": [name for _, name in share_cols],
         "targeting_rows": targeting_rows,
+        "targeting_firm": firm,
         "targeting_more": max(0, len(targeting_df) - _TARGETING_ROWS),
         "targeting_svg": targeting_svg,
         "decision_rows": _decision_rows(decisions, outcomes),

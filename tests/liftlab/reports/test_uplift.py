@@ -253,11 +253,14 @@ def test_report_renders_real_inputs(inputs: dict) -> None:
     assert headline and "of customers" in headline.group(1)
     assert "sending nobody" in headline.group(1) and "95 % CI" in headline.group(1)
     assert "e-mailing everyone" in headline.group(1)
-    assert "per customer on visit" in headline.group(1)
+    assert "per customer (profit from visit" in headline.group(1)
     # policy rows, targeting sentences, definitions, registry decisions
     assert 'data-policy="model"' in html and f'data-policy="send_all|{ARMS[1]}"' in html
     assert 'data-group="channel=Web"' in html
-    assert re.search(r"E-mail [\d.]+ % of Web customers|Do not e-mail Web customers", html)
+    assert re.search(
+        r"(?:E-mail|would e-mail) [\d.]+ % of Web customers|(?:Do not e-mail|skip) Web customers",
+        html,
+    )
     assert "total over the holdout customers" in html
     assert 'data-decision="promoted"' in html and 'data-decision="not-promoted"' in html
     assert "first model" in html and "version 2" in html
@@ -381,7 +384,7 @@ def test_policy_outcome_defaults_to_last_modelled(inputs: dict) -> None:
     config["outcomes"] = [*OUTCOMES[:2], {**OUTCOMES[2], "model": False}]
     html = _render(inputs, config=config)
     headline = re.search(r"<p class=\"headline[^\"]*\" data-headline>(.*?)</p>", html, re.S)
-    assert headline and "on conversion" in headline.group(1)
+    assert headline and "profit from conversion" in headline.group(1)
 
 
 # --- the charts -------------------------------------------------------------------------------
@@ -524,7 +527,10 @@ def test_headline_does_not_recommend_when_the_ci_includes_zero(inputs: dict) -> 
     warning = re.search(r'data-calibration="overstated"[^>]*>(.*?)</', html, re.S)
     assert warning and "3.2×" in warning.group(1)
     # units: per customer and the total over the customers scored
-    assert "per customer" in text
+    assert "per customer" in text and "in total over" in text
+    # the group sentences say what the model would do, not what to do
+    targeting = _section(html, "targeting")
+    assert "The model would e-mail" in targeting and '<p class="sentence">E-mail' not in targeting
     kpis = re.search(r'data-kpi="vs_all".*?</div>\s*</div>', html, re.S)
     assert kpis and "−0.03" in kpis.group(0)
 
@@ -540,6 +546,7 @@ def test_headline_recommends_only_when_the_ci_excludes_zero(inputs: dict) -> Non
     assert "beats sending nobody" in text and "not shown" not in text
     assert "beats e-mailing everyone with Mens E-Mail" in text
     assert 'data-calibration="overstated"' not in html
+    assert '<p class="sentence">E-mail' in _section(html, "targeting")
     losing = _policy_frame(
         inc=-0.08, lo=-0.12, hi=-0.03, vs=-0.1, vs_lo=-0.2, vs_hi=-0.01, predicted=0.05
     )
