@@ -429,6 +429,13 @@ def _print_uplift_summary(summary: dict) -> None:
         line = f"Targeting:     contact {share:.0%} of customers ({summary.get('policy_outcome')})"
         if profit is not None:
             line += f", incremental profit {profit:+.3f} per customer vs contacting nobody"
+            ci = summary.get("policy_incremental_ci")
+            if ci:
+                line += f" (95 % CI {ci[0]:+.3f} … {ci[1]:+.3f}"
+                if ci[1] < 0:
+                    line += "; loses money against contacting nobody)"
+                else:
+                    line += "; not shown to beat contacting nobody)" if ci[0] <= 0 else ")"
         typer.echo(line)
     for outcome, text in sorted(summary.get("decisions", {}).items()):
         typer.echo(f"Registry:      {outcome}: {text}")

@@ -10,6 +10,7 @@ call these functions and nothing else, so all of it runs (and is tested) without
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -403,7 +404,8 @@ def uplift_run_summary(
 ) -> dict[str, Any]:
     """The uplift run in one dict: best learner and holdout score per outcome, how many
     customers the policy e-mails and what that earns per customer (holdout estimate of the
-    model policy on ``policy_outcome``), and each registry decision."""
+    model policy on ``policy_outcome``, with its 95 % CI vs sending nobody as
+    ``policy_incremental_ci``), and each registry decision."""
     model_row = policy_comparison[
         (policy_comparison["outcome"] == policy_outcome) & (policy_comparison["policy"] == "model")
     ]
@@ -419,9 +421,19 @@ def uplift_run_summary(
             if not model_row.empty
             else None
         ),
+        "policy_incremental_ci": _interval(model_row, "incremental"),
         "decisions": {k: v["summary"] for k, v in uplift_decisions.items()},
         "output_dir": str(Path(output_dir).resolve()),
     }
+
+
+def _interval(row: pd.DataFrame, prefix: str) -> list[float] | None:
+    """``[low, high]`` of the first row's ``<prefix>_ci_low`` / ``_high``, or None."""
+    columns = [f"{prefix}_ci_low", f"{prefix}_ci_high"]
+    if row.empty or not set(columns) <= set(row.columns):
+        return None
+    values = [float(row[c].iloc[0]) for c in columns]
+    return values if all(math.isfinite(v) for v in values) else None
 
 
 def publish_uplift_outputs(

@@ -64,6 +64,7 @@ UPLIFT_LEARNER_METRICS = (
     "qini_coefficient",
     "qini_normalized",
     "auuc",
+    "auuc_normalized",
     "uplift_at_10",
     "uplift_at_30",
 )

@@ -11,6 +11,7 @@ spend in money), so every chart draws one panel per outcome (or metric) with its
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,6 +41,7 @@ __all__ = [
     "POLICY_LABELS",
     "arm_colors",
     "effects_chart",
+    "group_label",
     "policy_chart",
     "profit_curve_chart",
     "qini_chart",
@@ -52,6 +54,19 @@ POLICY_LABELS: dict[str, str] = {
     "send_nobody": "Send nobody",
 }
 """Display names of the policies compared on the holdout, shared with the report."""
+
+_RANGE_OR_NUMBER = re.compile(r"^[\d.,\s\u2212\u2013+-]+$")
+
+
+def group_label(feature: str, value: str) -> str:
+    """A customer group as a reader says it: ``history 30–65`` (a range or number),
+    ``mens: yes`` (a flag), ``channel: Web`` (a category); just ``value`` without a feature."""
+    if not feature:
+        return value
+    if _RANGE_OR_NUMBER.match(value):
+        return f"{feature} {value}"
+    return f"{feature}: {value}"
+
 
 _MODEL_COLOR = "#23364a"
 _ESTIMATE_COLOR = "#1e6fd9"
@@ -416,7 +431,7 @@ def profit_curve_chart(
 def targeting_chart(
     targeting_summary: pd.DataFrame, *, arms: Sequence[str] = (), max_rows: int = 24
 ) -> Figure:
-    """Stacked horizontal bars: for every customer group (``feature = value``) the share to
+    """Stacked horizontal bars: for every customer group (:func:`group_label`) the share to
     send each arm (arm colours) and, in light grey, the share to leave alone. ``arms`` are the
     arm names in column order of ``share_<arm>`` (found from the columns when not given)."""
     df = _frame(targeting_summary)
@@ -434,7 +449,7 @@ def targeting_chart(
     df = df.head(max(1, int(max_rows)))
     n = len(df)
     labels = [
-        plain(clip_label(f"{f} = {v}" if f else v, 34))
+        plain(clip_label(group_label(f, v), 34))
         for f, v in zip(_str(df, "feature"), _str(df, "value"), strict=True)
     ]
     height = 0.32 * n + 1.3

@@ -161,6 +161,75 @@ def _params(value: Any) -> tuple[str, str]:
 
 # --- view models ------------------------------------------------------------------------------
 
+_TARGET_WORDS = {
+    "Approved_Conversion": "approved conversions",
+    "Total_Conversion": "total conversions",
+}
+"""How the KAG targets read in a sentence; any other target is its name in lower case."""
+
+
+def _target_words(params: Mapping[str, Any]) -> tuple[str, str]:
+    """(what is predicted, per what): ('approved conversions', 'per ad') for the KAG data."""
+    target = fmt_text(params.get("target")).strip()
+    words = _TARGET_WORDS.get(target) or target.replace("_", " ").lower() or "the target"
+    id_column = fmt_text(params.get("id_column")).strip()
+    unit = id_column[:-3] if id_column.lower().endswith("_id") else id_column
+    return words, f"per {unit.replace('_', ' ')}" if unit else "per row"
+
+
+def _sig3(value: Any) -> str:
+    """A count-scale number with 3 significant digits ('1.31', '0.872', '1,204')."""
+    x = num_or_nan(value)
+    if math.isnan(x):
+        return DASH
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def _predicts_view(
+    df: pd.DataFrame, best: int | None, params: Mapping[str, Any], diag: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The lead sentence: what the model predicts and its holdout error in those units (MAE),
+    before any modelling score."""
+    what, per = _target_words(params)
+    row = df.iloc[best].to_dict() if best is not None else {}
+    base = _baseline_row(df) or {}
+    mae, base_mae = num_or_nan(row.get("holdout_mae")), num_or_nan(base.get("holdout_mae"))
+    return {
+        "present": best is not None,
+        "what": what,
+        "per": per,
+        "target": fmt_text(params.get("target")),
+        "candidate": fmt_text(row.get("candidate")),
+        "mae": _sig3(mae),
+        "has_mae": not math.isnan(mae),
+        "baseline_mae": _sig3(base_mae) if not math.isnan(base_mae) else "",
+        "mean_actual": diag.get("mean_actual", "") if diag.get("present") else "",
+    }
+
+
+def _cv_spread(df: pd.DataFrame, best: int | None, metric: str) -> dict[str, Any]:
+    """Candidates whose holdout score lies outside their CV mean ± 1 SD (the whiskers of the
+    comparison chart) on the ranking metric; {} when none does, so the page says nothing."""
+    mean = pd.to_numeric(df[f"cv_{metric}_mean"], errors="coerce")
+    sd = pd.to_numeric(df[f"cv_{metric}_std"], errors="coerce")
+    holdout = pd.to_numeric(df[f"holdout_{metric}"], errors="coerce")
+    outside = ((holdout - mean).abs() > sd) & mean.notna() & sd.notna() & holdout.notna()
+    if not outside.any():
+        return {}
+    names = [fmt_text(c) or DASH for c in df.loc[outside, "candidate"]]
+    i = best if best is not None and bool(outside.iloc[best]) else int(np.flatnonzero(outside)[0])
+    higher = bool(holdout.iloc[i] > mean.iloc[i])
+    worse = higher == (METRIC_DIRECTIONS.get(metric) == "lower")
+    return {
+        "n": int(outside.sum()),
+        "of": len(df),
+        "names": ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else ""),
+        "example": fmt_text(df.at[i, "candidate"]) or DASH,
+        "holdout": fmt_score(holdout.iloc[i], metric),
+        "cv": _score_sd(mean.iloc[i], sd.iloc[i], metric),
+        "word": "worse" if worse else "better",
+    }
+
 
 def _comparison_frame(comparison: pd.DataFrame | None) -> pd.DataFrame:
     df = comparison.copy() if isinstance(comparison, pd.DataFrame) else pd.DataFrame()
@@ -336,7 +405,11 @@ def _decision_view(decision: Mapping[str, Any], rank_metric: str) -> dict[str, A
 
 
 def _kpis(
-    df: pd.DataFrame, best: int | None, metric: str, decision: dict[str, Any]
+    df: pd.DataFrame,
+    best: int | None,
+    metric: str,
+    decision: dict[str, Any],
+    params: Mapping[str, Any],
 ) -> list[dict[str, str]]:
     def card(key: str, label: str, value: str, sub: str, tone: str = "accent") -> dict[str, str]:
         return {"key": key, "label": label, "value": value, "sub": sub, "tone": tone}
@@ -349,7 +422,16 @@ def _kpis(
     base_holdout = base.get(f"holdout_{metric}")
     rel = _improvement(best_holdout, base_holdout, metric)
     n = len(df)
+    what, per = _target_words(params)
+    base_mae = base.get("holdout_mae")
     cards = [
+        card(
+            "mae",
+            f"Average error {per} (MAE)",
+            _sig3(row.get("holdout_mae")),
+            f"{what} {per}, holdout"
+            + (f"; always-average baseline {_sig3(base_mae)}" if _ok(base_mae) else ""),
+        ),
         card(
             "best",
             "Best candidate",
@@ -473,6 +555,8 @@ def render_training_report(
     """
     if isinstance(config, TrainingConfig):
         config = config.model_dump(mode="json")
+    config_map = as_mapping(config)
+    params = as_mapping(config_map.get("parameters")) or config_map
     df = _comparison_frame(comparison)
     decision = as_mapping(decision)
     run_info = as_mapping(run_info)
@@ -509,7 +593,9 @@ def render_training_report(
         "metric_label": _metric_label(metric),
         "direction": _direction(metric),
         "metrics": [{"key": m, "label": _metric_label(m)} for m in METRICS],
-        "kpis": _kpis(df, best, metric, decision_view),
+        "kpis": _kpis(df, best, metric, decision_view, params),
+        "predicts": _predicts_view(df, best, params, diag),
+        "cv_spread": _cv_spread(df, best, metric),
         "decision": decision_view,
         "rows": _comparison_rows(df, best),
         "comparison_svg": comparison_svg,

@@ -24,6 +24,7 @@ from liftlab.config.uplift import UpliftModelConfig
 from liftlab.plots.uplift import (
     POLICY_LABELS,
     effects_chart,
+    group_label,
     policy_chart,
     profit_curve_chart,
     qini_chart,
@@ -55,6 +56,7 @@ from liftlab.reports.parts import (
     run_items,
     validation_view,
 )
+from strategies.uplift.policy import CALIBRATION_RATIO, calibration_flag
 
 __all__ = ["SECTION_TITLES", "render_uplift_report"]
 
@@ -246,6 +248,7 @@ def _comparison_view(
                     "qini": fmt_score(r.get("qini_coefficient")),
                     "qini_norm": fmt_score(r.get("qini_normalized"), "r2"),
                     "auuc": fmt_score(r.get("auuc")),
+                    "auuc_norm": fmt_score(r.get("auuc_normalized"), "r2"),
                     "at10": _uplift(r.get("uplift_at_10"), binary),
                     "at30": _uplift(r.get("uplift_at_30"), binary),
                     "predicted": _uplift(r.get("mean_predicted_uplift"), binary),
@@ -305,10 +308,32 @@ def _policy_view(policy: pd.DataFrame, outcomes: Sequence[str], policy_outcome: 
                         if kind != "send_nobody"
                         else "neutral"
                     ),
+                    "vs_all": _money(r.get("vs_send_all_profit_per_customer"))
+                    if kind != "send_all" or arm != fmt_text(r.get("vs_send_all_arm"))
+                    else "",
+                    "vs_all_ci": _money_ci(
+                        r.get("vs_send_all_ci_low"), r.get("vs_send_all_ci_high")
+                    )
+                    if kind != "send_all" or arm != fmt_text(r.get("vs_send_all_arm"))
+                    else "",
+                    "vs_all_tone": _tone(
+                        r.get("vs_send_all_profit_per_customer"),
+                        r.get("vs_send_all_ci_low"),
+                        r.get("vs_send_all_ci_high"),
+                    ),
                     "predicted": _money(r.get("predicted_incremental_profit_per_customer")),
+                    "calibration": _calibration(r) if kind == "model" else {},
                 }
             )
-        groups.append({"outcome": outcome, "is_policy": outcome == policy_outcome, "rows": rows})
+        reference = next((fmt_text(v) for v in _col(sub, "vs_send_all_arm") if fmt_text(v)), "")
+        groups.append(
+            {
+                "outcome": outcome,
+                "is_policy": outcome == policy_outcome,
+                "rows": rows,
+                "reference": reference,
+            }
+        )
     return groups
 
 
@@ -338,7 +363,11 @@ def _share_columns(targeting: pd.DataFrame, arms: Sequence[str]) -> list[tuple[s
     return sorted(found, key=lambda sa: rank.get(sa[1], len(rank)))
 
 
-def _targeting_view(targeting: pd.DataFrame, share_cols: list[tuple[str, str]]):
+def _targeting_view(
+    targeting: pd.DataFrame, share_cols: list[tuple[str, str]], *, firm: bool = True
+):
+    """Rows of the whom-to-e-mail table. ``firm=False`` (the policy is not shown to pay on the
+    holdout) words each group as what the model *would* do, never as an instruction."""
     rows = []
     for r in targeting.head(_TARGETING_ROWS).to_dict("records"):
         total = num_or_nan(r.get(_SHARE_TOTAL))
@@ -350,14 +379,16 @@ def _targeting_view(targeting: pd.DataFrame, share_cols: list[tuple[str, str]]):
         feature, value = fmt_text(r.get("feature")), fmt_text(r.get("value"))
         group = f"{value} customers" if value else "customers"
         if feature and feature.lower() not in _OVERALL_FEATURES and value:
-            numeric = not math.isnan(num_or_nan(value))
-            group = f"customers with {feature} = {value}" if numeric else f"{value} customers"
+            label = group_label(feature, value)
+            categorical = label == f"{feature}: {value}" and value.lower() not in ("yes", "no")
+            group = f"{value} customers" if categorical else f"customers with {label}"
         if math.isnan(total):
             sentence = ""
         elif total <= 0:
-            sentence = f"Do not e-mail {group}."
+            sentence = f"Do not e-mail {group}." if firm else f"The model would skip {group}."
         else:
-            sentence = f"E-mail {_share(total)} of {group}" + (
+            verb = "E-mail" if firm else "The model would e-mail"
+            sentence = f"{verb} {_share(total)} of {group}" + (
                 f", mostly {top}." if top and len(known) > 1 else f", all {top}." if top else "."
             )
         rows.append(
@@ -431,57 +462,182 @@ def _policy_rows(policy: pd.DataFrame, outcome: str) -> dict[str, Any]:
     return {"model": model, "nobody": nobody, "best_all": best_all}
 
 
+def _verdict(low: Any, high: Any) -> str:
+    """Where a CI of a difference lies: 'above' 0, 'below' 0, 'across' 0 or 'unknown'."""
+    lo, hi = num_or_nan(low), num_or_nan(high)
+    if math.isnan(lo) or math.isnan(hi):
+        return "unknown"
+    if lo > 0:
+        return "above"
+    if hi < 0:
+        return "below"
+    return "across"
+
+
+def _vs_all(model: Mapping[str, Any], best_all: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The model policy's gain over e-mailing everyone: the ``vs_send_all_*`` columns of
+    :func:`strategies.uplift.policy.policy_comparison`, or (older tables) the difference of the
+    point estimates without an interval."""
+    arm = fmt_text(model.get("vs_send_all_arm"))
+    diff = num_or_nan(model.get("vs_send_all_profit_per_customer"))
+    low, high = model.get("vs_send_all_ci_low"), model.get("vs_send_all_ci_high")
+    if math.isnan(diff) and best_all is not None:
+        diff = num_or_nan(model.get("profit_per_customer")) - num_or_nan(
+            best_all.get("profit_per_customer")
+        )
+        arm, low, high = fmt_text(best_all.get("arm")), math.nan, math.nan
+    return {"arm": arm, "diff": diff, "low": low, "high": high}
+
+
+def _calibration(model: Mapping[str, Any]) -> dict[str, str]:
+    """The model's own expected incremental profit vs the holdout estimate (vs sending
+    nobody), judged by :func:`strategies.uplift.policy.calibration_flag`; {} when they agree
+    or a number is missing."""
+    predicted = num_or_nan(model.get("predicted_incremental_profit_per_customer"))
+    estimate = num_or_nan(model.get("incremental_profit_per_customer"))
+    low, high = model.get("incremental_ci_low"), model.get("incremental_ci_high")
+    flag = calibration_flag(predicted, estimate, low, high)
+    if flag not in ("overstated", "understated"):
+        return {}
+    ci = _money_ci(low, high)
+    where = ""
+    if ci and not num_or_nan(low) <= predicted <= num_or_nan(high):
+        where = f", outside its 95 % CI ({ci})"
+    if estimate > 0 and predicted > 0:
+        ratio = predicted / estimate
+        compare = f"{ratio:.1f}× the holdout estimate of {_money(estimate)}{where}"
+        short = f"{ratio:.1f}× holdout"
+    else:
+        compare = f"while the holdout estimate is {_money(estimate)}{where}"
+        short = flag
+    if flag == "overstated":
+        text = (
+            f"The model expects {_money(predicted)} per customer from its policy, {compare}. "
+            "Its own forecasts (the “predicted” column, the dashed profit curve and the expected "
+            "profit in “Whom to e-mail”) are over-optimistic: plan with the holdout estimate."
+        )
+    else:
+        text = (
+            f"The model expects only {_money(predicted)} per customer from its policy, "
+            f"{compare}: its own forecasts understate what the holdout shows."
+        )
+    return {"flag": flag, "text": text, "short": short, "ratio": f"{CALIBRATION_RATIO:g}"}
+
+
+def _n_customers(targeting: pd.DataFrame) -> float:
+    """Customers the targeting summary covers (one feature's groups partition them)."""
+    if targeting.empty:
+        return math.nan
+    first = next((f for f in _strs(targeting, "feature") if f), "")
+    sub = targeting[[f == first for f in _strs(targeting, "feature")]]
+    counts = pd.to_numeric(_col(sub, "customers"), errors="coerce")
+    return float(counts.sum()) if counts.notna().any() else math.nan
+
+
+def _total(per_customer: Any, n_customers: float) -> str:
+    x = num_or_nan(per_customer)
+    if math.isnan(x) or math.isnan(n_customers) or n_customers <= 0:
+        return ""
+    return f"≈ {_money(x * n_customers)} in total over {fmt_int(n_customers)} customers"
+
+
 def _headline(
     policy_outcome: str,
     total: float,
     mix: dict[str, float],
     rows: dict[str, Any],
+    n_customers: float = math.nan,
 ) -> dict[str, Any]:
+    """The recommendation, worded from the intervals (DESIGN §2.7): "E-mail …" only when the
+    model policy's 95 % CI against sending nobody lies above 0 (and it is not shown to lose
+    against e-mailing everyone); otherwise "not shown to beat …" / "loses money …"."""
     model, best_all = rows["model"], rows["best_all"]
     if math.isnan(total) and model is not None:
         total = num_or_nan(model.get("share_contacted"))
+    outcome = policy_outcome or "the policy outcome"
+    ranked = sorted(((v, a) for a, v in mix.items() if v > 0), reverse=True)
+    mix_text = ""
+    if len(ranked) > 1:
+        parts_mix = ", ".join(f"{a} {_share(v)}" for v, a in ranked)
+        mix_text = f", mostly {ranked[0][1]} ({parts_mix} of all customers)"
+    elif ranked:
+        mix_text = f", all with {ranked[0][1]}"
+    label = "Finding"
     parts: list[str] = []
-    if not math.isnan(total):
-        if total <= 0:
-            parts.append("E-mail nobody: no arm is expected to pay for its contact cost.")
-        else:
-            ranked = sorted(((v, a) for a, v in mix.items() if v > 0), reverse=True)
-            text = f"E-mail {_share(total)} of customers"
-            if len(ranked) > 1:
-                mix_text = ", ".join(f"{a} {_share(v)}" for v, a in ranked)
-                text += f", mostly {ranked[0][1]} ({mix_text} of all customers)."
-            elif ranked:
-                text += f", all with {ranked[0][1]}."
-            else:
-                text += "."
-            parts.append(text)
-    money: list[str] = []
-    if model is not None:
+    if not math.isnan(total) and total <= 0:
+        parts.append("E-mail nobody: no arm is expected to pay for its contact cost.")
+        label = "Recommendation"
+    elif model is not None:
+        share = _share(total) if not math.isnan(total) else "share chosen by the model"
         inc = num_or_nan(model.get("incremental_profit_per_customer"))
-        if not math.isnan(inc):
-            ci = _money_ci(model.get("incremental_ci_low"), model.get("incremental_ci_high"))
-            money.append(
-                f"{_money(inc)} per customer vs sending nobody" + (f" (CI {ci})" if ci else "")
+        lo, hi = model.get("incremental_ci_low"), model.get("incremental_ci_high")
+        ci = _money_ci(lo, hi)
+        total_text = _total(inc, n_customers)
+        amount = f"{_money(inc)} per customer (profit from {outcome}"
+        amount += f"; {total_text})" if total_text else ")"
+        verdict = _verdict(lo, hi)
+        if math.isnan(inc):
+            parts.append(f"Targeting the top {share} of customers was not valued on the holdout.")
+        elif verdict == "above":
+            label = "Recommendation"
+            parts.append(
+                f"E-mail the top {share} of customers by expected profit{mix_text}: it beats "
+                f"sending nobody by {amount}, 95 % CI {ci}."
             )
-        if best_all is not None:
-            diff = num_or_nan(model.get("profit_per_customer")) - num_or_nan(
-                best_all.get("profit_per_customer")
+        elif verdict == "below":
+            parts.append(
+                f"Targeting the top {share} of customers{mix_text} loses money against sending "
+                f"nobody: {amount}, 95 % CI {ci}."
             )
-            if not math.isnan(diff):
-                money.append(
-                    f"{_money(diff)} vs e-mailing everyone"
-                    + (
-                        f" with {fmt_text(best_all.get('arm'))}"
-                        if fmt_text(best_all.get("arm"))
-                        else ""
-                    )
+        elif verdict == "across":
+            parts.append(
+                f"Targeting the top {share} of customers{mix_text} is not shown to beat sending "
+                f"nobody: {amount}, but the 95 % CI {ci} includes 0."
+            )
+        else:
+            parts.append(
+                f"Targeting the top {share} of customers{mix_text}: {amount} vs sending nobody "
+                "(holdout estimate, no interval computed)."
+            )
+        vs = _vs_all(model, best_all)
+        if not math.isnan(vs["diff"]):
+            everyone = f"e-mailing everyone with {vs['arm']}" if vs["arm"] else "e-mailing everyone"
+            vs_ci = _money_ci(vs["low"], vs["high"])
+            vs_verdict = _verdict(vs["low"], vs["high"])
+            diff = f"{_money(vs['diff'])} per customer"
+            if vs_verdict == "above":
+                parts.append(f"It beats {everyone} by {diff}, 95 % CI {vs_ci}.")
+            elif vs_verdict == "below":
+                label = "Finding"
+                parts.append(f"It does worse than {everyone}: {diff}, 95 % CI {vs_ci}.")
+            elif vs_verdict == "across":
+                parts.append(
+                    f"It is not shown to beat {everyone}: {diff}, 95 % CI {vs_ci} includes 0."
                 )
-    if money:
-        parts.append(
-            f"Incremental profit on {policy_outcome or 'the policy outcome'} "
-            "(holdout estimate): " + "; ".join(money) + "."
-        )
-    return {"present": bool(parts), "text": " ".join(parts)}
+            else:
+                parts.append(f"Against {everyone}: {diff} (no interval computed).")
+    return {"present": bool(parts), "label": label, "text": " ".join(parts)}
+
+
+def _units(
+    cost: float, value_per_unit: Mapping[str, float], n_customers: float, has_policy: bool
+) -> str:
+    """One sentence on the money units: liftlab knows no currency, so amounts are in the
+    currency ``value_per_unit`` and ``cost_per_contact`` were given in."""
+    if not has_policy:
+        return ""
+    facts = []
+    if not math.isnan(cost):
+        facts.append(f"contact cost {cost:,.2f} per e-mail")
+    values = [f"{o} {v:,.2f}" for o, v in value_per_unit.items() if not math.isnan(v)]
+    if values:
+        facts.append("value per unit of outcome: " + ", ".join(values))
+    text = "Amounts are in the currency of value_per_unit and cost_per_contact"
+    text += f" ({'; '.join(facts)})." if facts else "."
+    text += " Amounts per customer are averaged over every customer, e-mailed or not"
+    if not math.isnan(n_customers) and n_customers > 0:
+        text += f"; the total is that times the {fmt_int(n_customers)} customers scored"
+    return text + "."
 
 
 def _kpis(
@@ -499,14 +655,15 @@ def _kpis(
     model, nobody, best_all = rows["model"], rows["nobody"], rows["best_all"]
     if math.isnan(total) and model is not None:
         total = num_or_nan(model.get("share_contacted"))
-    cards = [
-        card(
-            "share",
-            "Customers to e-mail",
-            _share(total),
-            f"model policy on {policy_outcome}" if policy_outcome else "model policy",
-        )
-    ]
+    share_sub = f"model policy on {policy_outcome}" if policy_outcome else "model policy"
+    share_tone = "accent"
+    if model is not None and total > 0:
+        verdict = _verdict(model.get("incremental_ci_low"), model.get("incremental_ci_high"))
+        if verdict == "across":
+            share_sub, share_tone = f"{share_sub}; not shown to pay", "inconclusive"
+        elif verdict == "below":
+            share_sub, share_tone = f"{share_sub}; loses money", "loss"
+    cards = [card("share", "Customers to e-mail", _share(total), share_sub, share_tone)]
     positive = {a: v for a, v in mix.items() if v > 0}
     if positive and total > 0:
         top = max(positive, key=lambda a: positive[a])
@@ -526,19 +683,16 @@ def _kpis(
                 _tone(inc, lo, hi),
             )
         )
-        diff = math.nan
-        if best_all is not None:
-            diff = num_or_nan(model.get("profit_per_customer")) - num_or_nan(
-                best_all.get("profit_per_customer")
-            )
-        arm = fmt_text(best_all.get("arm")) if best_all is not None else ""
+        vs = _vs_all(model, best_all)
+        vs_ci = _money_ci(vs["low"], vs["high"])
+        sub = f"per customer, vs all {vs['arm']}" if vs["arm"] else "per customer"
         cards.append(
             card(
                 "vs_all",
                 "Profit vs e-mailing everyone",
-                _money(diff),
-                f"per customer, vs all {arm}" if arm else "per customer",
-                "win" if diff > 0 else ("loss" if diff < 0 else "neutral"),
+                _money(vs["diff"]),
+                f"{sub}; CI {vs_ci}" if vs_ci else sub,
+                _tone(vs["diff"], vs["low"], vs["high"]),
             )
         )
     else:
@@ -727,16 +881,19 @@ def render_uplift_report(
     )
 
     share_cols = _share_columns(targeting_df, arms)
-    targeting_rows = _targeting_view(targeting_df, share_cols)
+    total, mix = _overall_mix(targeting_df, share_cols)
+    p_rows = _policy_rows(policy_df, policy_outcome)
+    n_customers = _n_customers(targeting_df)
+    headline = _headline(policy_outcome, total, mix, p_rows, n_customers)
+    calibration = _calibration(p_rows["model"]) if p_rows["model"] is not None else {}
+    firm = headline["label"] == "Recommendation" or p_rows["model"] is None
+    targeting_rows = _targeting_view(targeting_df, share_cols, firm=firm)
     has_shares = bool(share_cols) or _SHARE_TOTAL in targeting_df.columns
     targeting_svg = (
         inline_svg(targeting_chart(targeting_df, arms=[s for s, _ in share_cols]))
         if targeting_rows and has_shares
         else None
     )
-    total, mix = _overall_mix(targeting_df, share_cols)
-    p_rows = _policy_rows(policy_df, policy_outcome)
-    headline = _headline(policy_outcome, total, mix, p_rows)
     validation_summary = validation_view(validation)
 
     cost = num_or_nan(params.get("cost_per_contact"))
@@ -758,6 +915,8 @@ def render_uplift_report(
             if not math.isnan(v)
         ],
         "headline": headline,
+        "calibration": calibration,
+        "units": _units(cost, value_per_unit, n_customers, bool(p_rows["model"] is not None)),
         "kpis": _kpis(
             policy_outcome=policy_outcome,
             total=total,
@@ -776,6 +935,7 @@ def render_uplift_report(
         "curve_svg": curve_svg,
         "share_arms": [name for _, name in share_cols],
         "targeting_rows": targeting_rows,
+        "targeting_firm": firm,
         "targeting_more": max(0, len(targeting_df) - _TARGETING_ROWS),
         "targeting_svg": targeting_svg,
         "decision_rows": _decision_rows(decisions, outcomes),

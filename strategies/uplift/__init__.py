@@ -20,6 +20,7 @@ from strategies.uplift.learners import (
 from strategies.uplift.metrics import (
     auuc,
     perfect_qini_curve,
+    perfect_uplift_curve,
     qini_coefficient,
     qini_curve,
     uplift_at_k,
@@ -48,6 +49,7 @@ __all__ = [
     "expected_profit",
     "make_uplift_preprocessor",
     "perfect_qini_curve",
+    "perfect_uplift_curve",
     "policy_comparison",
     "policy_value",
     "profit_curve",

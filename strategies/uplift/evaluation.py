@@ -54,8 +54,12 @@ def stratified_split(
 def score_uplift(
     uplift: pd.DataFrame, treatment: Sequence[Any], y: Sequence[float], *, control: Any
 ) -> pd.DataFrame:
-    """Per arm: Qini coefficient (and normalised for 0/1 outcomes), AUUC, uplift@10 % and @30 %,
-    the mean predicted uplift and the holdout's observed average effect."""
+    """Per arm: Qini coefficient and AUUC minus random (both totals on the holdout rows, see
+    :func:`~strategies.uplift.metrics.qini_coefficient`), their normalised versions for 0/1
+    outcomes (``qini_normalized``, ``auuc_normalized``: 1 = perfect ranking, 0 = random, as
+    scikit-uplift's ``qini_auc_score`` / ``uplift_auc_score``; NaN for other outcomes),
+    uplift@10 % and @30 %, the mean predicted uplift and the holdout's observed average
+    effect."""
     labels = np.asarray(treatment)
     yv = np.asarray(y, dtype=np.float64)
     binary = bool(np.isin(yv, (0.0, 1.0)).all())
@@ -73,6 +77,7 @@ def score_uplift(
                     qini_coefficient(ys, treated, score, normalize=True) if binary else np.nan
                 ),
                 "auuc": auuc(ys, treated, score, subtract_random=True),
+                "auuc_normalized": (auuc(ys, treated, score, normalize=True) if binary else np.nan),
                 "uplift_at_10": uplift_at_k(ys, treated, score, 0.1),
                 "uplift_at_30": uplift_at_k(ys, treated, score, 0.3),
                 "mean_predicted_uplift": float(np.mean(score)),

@@ -44,6 +44,7 @@ from strategies.errors import ConfigError, InputDataError
 __all__ = [
     "auuc",
     "perfect_qini_curve",
+    "perfect_uplift_curve",
     "qini_coefficient",
     "qini_curve",
     "uplift_at_k",
@@ -212,23 +213,67 @@ def perfect_qini_curve(y: Any, treated: Any) -> pd.DataFrame:
     return _frame(c, "qini", _qini_values(c))
 
 
+def perfect_uplift_curve(y: Any, treated: Any) -> pd.DataFrame:
+    """The optimal uplift curve for a **binary** outcome, as scikit-uplift defines it
+    (``sklift.metrics.perfect_uplift_curve``): the uplift curve of the score
+    ``2·[y = t] + s`` with ``s = y`` when control responders outnumber treated non-responders,
+    else ``s = t``: treated responders and control non-responders first, control responders
+    and treated non-responders last. Used to normalise :func:`auuc`.
+
+    The top tie group of this ranking holds no control row; the curve is drawn straight from
+    the origin to the first defined point; when the holdout has a control non-responder that
+    point is ``(n, n)`` and scikit-uplift's zero-filled point for the top group, ``(R_t, R_t)``,
+    lies on the same line, so both conventions give the same area.
+    """
+    yv, tv, _ = _check(y, treated, np.zeros(np.size(y)))
+    if not np.isin(yv, (0.0, 1.0)).all():
+        raise InputDataError("the perfect uplift curve needs a binary outcome (y in {0, 1})")
+    t = tv.astype(np.float64)
+    control_responders = int(((yv == 1.0) & ~tv).sum())
+    treated_non_responders = int(((yv == 0.0) & tv).sum())
+    summand = yv if control_responders > treated_non_responders else t
+    perfect = 2.0 * (yv == t) + summand
+    c = _cumulative(yv, tv, perfect)
+    return _frame(c, "uplift", _uplift_values(c))
+
+
 # --------------------------------------------------------------------------------------------
 # scalar summaries
 # --------------------------------------------------------------------------------------------
 
 
-def auuc(y: Any, treated: Any, score: Any, *, subtract_random: bool = False) -> float:
+def auuc(
+    y: Any,
+    treated: Any,
+    score: Any,
+    *,
+    subtract_random: bool = False,
+    normalize: bool = False,
+) -> float:
     """Area under the uplift curve per row: ``AUUC = (1/N) ∫₀ᴺ U(n) dn`` (trapezoids between
     the curve points, NaN points skipped), i.e. the curve integrated over the *fraction*
-    targeted, in outcome units.
+    targeted. Units: outcome units times customers, like ``U`` itself (e.g. incremental visits
+    on the whole holdout), so it grows with the holdout size; it is **not** per customer.
 
     With ``subtract_random=True`` the random ranking's area ``U(N)/2`` is subtracted, so 0
     means "no better than random" (the uplift-curve analogue of the Qini coefficient).
+
+    ``normalize=True`` (binary ``y`` only; ``subtract_random`` is then implied) returns
+    ``(A_model − A_random) / (A_perfect − A_random)`` with ``A_perfect`` the area under
+    :func:`perfect_uplift_curve`: scikit-uplift's ``uplift_auc_score`` (sklift.metrics,
+    ≥ 0.3). 1 for the perfect ranking, 0 for random; NaN when the denominator is not positive.
     """
     yv, tv, sv = _check(y, treated, score)
     c = _cumulative(yv, tv, sv)
     values = _uplift_values(c)
     total = float(c["n"][-1])
+    if normalize:
+        perfect = perfect_uplift_curve(yv, tv)
+        a_random = values[-1] * total / 2.0
+        denominator = _area(perfect["n"].to_numpy(), perfect["uplift"].to_numpy()) - a_random
+        if not denominator > 0:
+            return math.nan
+        return (_area(c["n"], values) - a_random) / denominator
     area = _area(c["n"], values) / total
     if subtract_random:
         area -= values[-1] / 2.0
@@ -236,13 +281,16 @@ def auuc(y: Any, treated: Any, score: Any, *, subtract_random: bool = False) -> 
 
 
 def qini_coefficient(y: Any, treated: Any, score: Any, *, normalize: bool = False) -> float:
-    """Qini coefficient: the area between the Qini curve and the random line, per row.
+    """Qini coefficient: the area between the Qini curve and the random line, over the fraction
+    targeted.
 
     ``qini_coefficient = (A_model − A_random) / N`` where ``A_model = ∫₀ᴺ Q(n) dn`` (trapezoids
     between the curve points, x in rows) and ``A_random = Q(N)·N/2`` (area under the straight
     line from the origin to ``(N, Q(N))``). Equivalently ``∫₀¹ [Q(fN) − f·Q(N)] df`` over the
-    fraction ``f`` targeted. Units: incremental outcome (e.g. incremental conversions). 0 means
-    random ranking, positive better than random, negative worse.
+    fraction ``f`` targeted. Units: incremental outcome **totals on the evaluated rows** (e.g.
+    incremental visits over the whole holdout), not per customer: it doubles when the holdout
+    doubles, so compare it only between learners on the same holdout and read the normalised
+    value across runs. 0 means random ranking, positive better than random, negative worse.
 
     ``normalize=True`` (binary ``y`` only) divides by the same area for the optimal curve
     instead of ``N``: ``(A_model − A_random) / (A_perfect − A_random)`` with ``A_perfect`` the

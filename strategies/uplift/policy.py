@@ -35,6 +35,8 @@ import pandas as pd
 from strategies.errors import ConfigError, InputDataError
 
 __all__ = [
+    "CALIBRATION_RATIO",
+    "calibration_flag",
     "expected_profit",
     "policy_comparison",
     "policy_value",
@@ -166,6 +168,39 @@ def targeting_policy(
 # off-line evaluation
 # --------------------------------------------------------------------------------------------
 
+CALIBRATION_RATIO = 1.5
+"""How far (as a ratio) the model's own profit expectation may be from the holdout estimate
+before :func:`calibration_flag` calls it over- or understated."""
+
+
+def calibration_flag(
+    predicted: Any, estimate: Any, low: Any, high: Any, *, max_ratio: float = CALIBRATION_RATIO
+) -> str:
+    """Does the model's expected incremental profit agree with the holdout estimate?
+
+    ``"overstated"`` when the prediction lies above the estimate's CI ``[low, high]``, or is
+    positive and more than ``max_ratio`` times the estimate (any positive prediction when the
+    estimate is 0 or negative: the model promises a profit the holdout does not show);
+    ``"understated"`` symmetrically (below the CI, or under ``estimate / max_ratio`` while the
+    estimate is positive); ``"consistent"`` otherwise; ``""`` when a number is missing."""
+    values = [_finite_or_nan(v) for v in (predicted, estimate, low, high)]
+    if any(math.isnan(v) for v in values):
+        return ""
+    p, e, lo, hi = values
+    if p > hi or (p > 0 and p > max_ratio * max(e, 0.0)):
+        return "overstated"
+    if p < lo or (e > 0 and p < e / max_ratio):
+        return "understated"
+    return "consistent"
+
+
+def _finite_or_nan(value: Any) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return x if math.isfinite(x) else math.nan
+
 
 def _experiment(
     treatment: Any,
@@ -289,8 +324,17 @@ def policy_comparison(
     ``share_contacted``, ``n_matched`` (rows whose actual arm equals the policy's choice: the
     rows the estimate rests on), ``profit_per_customer`` with ``profit_ci_low``/``_high``,
     ``incremental_profit_per_customer`` (vs send nobody; paired bootstrap CI
-    ``incremental_ci_low``/``_high``) and ``predicted_incremental_profit_per_customer`` (what the
-    model itself expects; compare with the estimate to see whether it is calibrated).
+    ``incremental_ci_low``/``_high``), ``vs_send_all_profit_per_customer`` (vs the send-all
+    policy with the highest holdout profit, named in ``vs_send_all_arm``; paired bootstrap CI
+    ``vs_send_all_ci_low``/``_high``), ``predicted_incremental_profit_per_customer`` (what the
+    model itself expects), ``predicted_to_estimate_ratio`` (that expectation over the holdout
+    estimate vs send nobody) and ``calibration`` (:func:`calibration_flag`).
+
+    All intervals come from one bootstrap: every policy is re-estimated on the same resampled
+    rows, and a difference's interval is the percentile interval of the per-resample
+    differences (paired). The send-all reference is picked by its point estimate on the full
+    holdout and kept fixed across resamples (the interval does not account for that choice;
+    with one arm there is no choice).
     """
     uplift = _check_uplift(uplift)
     arms = list(uplift.columns)
@@ -359,6 +403,13 @@ def policy_comparison(
     table["n_matched"] = (weights > 0).sum(axis=1)
     table["profit_per_customer"] = point
     table["incremental_profit_per_customer"] = point - point[-1]
+    send_all_rows = np.arange(1, 1 + len(arms))
+    finite = [i for i in send_all_rows if np.isfinite(point[i])]
+    ref = max(finite, key=lambda i: point[i]) if finite else None
+    table["vs_send_all_arm"] = pd.Series(
+        [arms[ref - 1] if ref is not None else None] * len(table), index=table.index, dtype=object
+    )
+    table["vs_send_all_profit_per_customer"] = point - point[ref] if ref is not None else np.nan
 
     alpha = (1.0 - ci_level) / 2.0
     if n_bootstrap:
@@ -368,15 +419,33 @@ def policy_comparison(
             counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
             draws[b] = _hajek(weights * counts, reward)
         incremental = draws - draws[:, [-1]]
-        for prefix, sample in (("profit", draws), ("incremental", incremental)):
+        vs_all = draws - draws[:, [ref]] if ref is not None else np.full_like(draws, np.nan)
+        samples = (("profit", draws), ("incremental", incremental), ("vs_send_all", vs_all))
+        for prefix, sample in samples:
             with np.errstate(all="ignore"):
                 low, high = np.nanquantile(sample, [alpha, 1.0 - alpha], axis=0)
             table[f"{prefix}_ci_low"] = low
             table[f"{prefix}_ci_high"] = high
     else:
-        for prefix in ("profit", "incremental"):
+        for prefix in ("profit", "incremental", "vs_send_all"):
             table[f"{prefix}_ci_low"] = np.nan
             table[f"{prefix}_ci_high"] = np.nan
+    predicted = table["predicted_incremental_profit_per_customer"].to_numpy(dtype=np.float64)
+    estimate = table["incremental_profit_per_customer"].to_numpy(dtype=np.float64)
+    with np.errstate(all="ignore"):
+        table["predicted_to_estimate_ratio"] = np.where(
+            estimate != 0, predicted / np.where(estimate != 0, estimate, 1.0), np.nan
+        )
+    table["calibration"] = [
+        calibration_flag(p, e, lo, hi)
+        for p, e, lo, hi in zip(
+            predicted,
+            estimate,
+            table["incremental_ci_low"],
+            table["incremental_ci_high"],
+            strict=True,
+        )
+    ]
     order = [
         "policy",
         "arm",
@@ -388,7 +457,13 @@ def policy_comparison(
         "incremental_profit_per_customer",
         "incremental_ci_low",
         "incremental_ci_high",
+        "vs_send_all_arm",
+        "vs_send_all_profit_per_customer",
+        "vs_send_all_ci_low",
+        "vs_send_all_ci_high",
         "predicted_incremental_profit_per_customer",
+        "predicted_to_estimate_ratio",
+        "calibration",
     ]
     return table[order]
 

@@ -8,6 +8,7 @@ only logs what comes back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,32 +54,64 @@ class UpliftRun:
     holdout_scores: dict[str, float] = field(default_factory=dict)
 
 
+def _groups(values: pd.Series) -> tuple[np.ndarray, list[tuple[Any, str]]]:
+    """Group key per row and the ``(key, label)`` pairs in display order.
+
+    * 0/1 flags: ``no`` / ``yes``;
+    * numbers with more than 6 values: quartiles, labelled ``low–high`` with the smallest and
+      largest value of the customers in the bin (``30–65``: rounded to the feature's scale,
+      never the bin edges pandas invents such as ``(29.988999999999997, 64.66]``), in bin order;
+    * other numbers: the number, in numeric order; anything else: the text, alphabetically.
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = values.to_numpy(dtype=np.float64)
+        distinct = np.unique(numbers[np.isfinite(numbers)])
+        if len(distinct) and np.isin(distinct, (0.0, 1.0)).all():
+            keys = numbers
+            return keys, [(k, "yes" if k == 1.0 else "no") for k in distinct]
+        if len(distinct) > 6:
+            bins = pd.qcut(values, 4, labels=False, duplicates="drop").to_numpy(dtype=np.float64)
+            integers = bool(np.all(distinct == np.round(distinct)))
+            span = float(distinct[-1] - distinct[0])
+            digits = 0 if integers else int(np.clip(2 - math.floor(math.log10(span)), 0, 4))
+            order = []
+            for b in np.unique(bins[np.isfinite(bins)]):
+                inside = numbers[bins == b]
+                lo, hi = f"{inside.min():.{digits}f}", f"{inside.max():.{digits}f}"
+                order.append((b, lo if lo == hi else f"{lo}–{hi}"))
+            return bins, order
+        return numbers, [(k, f"{k:g}") for k in distinct]
+    text = values.astype(str).to_numpy()
+    return text, [(k, str(k)) for k in sorted(pd.unique(text), key=str)]
+
+
 def targeting_summary(
     targeting: pd.DataFrame, features: pd.DataFrame, columns: Sequence[str], arms: Sequence[str]
 ) -> pd.DataFrame:
     """Whom to contact, readable: per value of each descriptive column, the share of customers
-    the policy contacts, the share sent each arm and the mean expected incremental profit.
-    Numeric columns with many values are cut into quartiles."""
+    the policy contacts, the share sent each arm and the mean expected incremental profit (the
+    model's own expectation). Rows are grouped by column (in ``columns`` order) and ordered
+    within it; values are display labels (see :func:`_groups`: quartiles as ``30–65``, flags as
+    ``no``/``yes``)."""
     rows = []
     contacted = targeting["best_arm"].notna().to_numpy()
+    best_arm = targeting["best_arm"].to_numpy()
+    profit = targeting["expected_incremental_profit"].to_numpy(dtype=np.float64)
     for column in columns:
-        values = features[column]
-        if pd.api.types.is_numeric_dtype(values) and values.nunique() > 6:
-            values = pd.qcut(values, 4, duplicates="drop").astype(str)
-        values = values.astype(str).to_numpy()
-        for value in pd.unique(values):
-            mask = values == value
+        keys, order = _groups(features[column])
+        for key, label in order:
+            mask = keys == key
+            if not mask.any():
+                continue
             row: dict[str, Any] = {
                 "feature": column,
-                "value": value,
+                "value": label,
                 "customers": int(mask.sum()),
                 "share_to_email": float(contacted[mask].mean()),
             }
             for arm in arms:
-                row[f"share_{arm}"] = float((targeting["best_arm"].to_numpy()[mask] == arm).mean())
-            row["mean_expected_profit"] = float(
-                targeting["expected_incremental_profit"].to_numpy()[mask].mean()
-            )
+                row[f"share_{arm}"] = float((best_arm[mask] == arm).mean())
+            row["mean_expected_profit"] = float(profit[mask].mean())
             rows.append(row)
     return pd.DataFrame(rows)
 

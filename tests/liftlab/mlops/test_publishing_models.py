@@ -67,6 +67,8 @@ def _policy() -> pd.DataFrame:
             "outcome": ["spend", "spend", "visit"],
             "policy": ["model", "send_nobody", "model"],
             "incremental_profit_per_customer": [0.25, 0.0, 9.0],
+            "incremental_ci_low": [-0.1, 0.0, 1.0],
+            "incremental_ci_high": [0.6, 0.0, 12.0],
         }
     )
 
@@ -87,6 +89,7 @@ def test_uplift_summary_reads_the_policy_outcome() -> None:
     )
     assert summary["share_to_email"] == 0.5
     assert summary["policy_incremental_profit_per_customer"] == 0.25
+    assert summary["policy_incremental_ci"] == [-0.1, 0.6]
     assert summary["best_learners"] == {"spend": "t"}
     assert summary["decisions"] == {"spend": "Promoted: first champion of 'm-spend'."}
     missing = uplift_run_summary(
@@ -99,6 +102,7 @@ def test_uplift_summary_reads_the_policy_outcome() -> None:
         uplift_targeting=pd.DataFrame({"best_arm": [None]}),
     )
     assert missing["policy_incremental_profit_per_customer"] is None
+    assert missing["policy_incremental_ci"] is None
     assert missing["mlflow_run_id"] is None
 
 
@@ -142,3 +146,27 @@ def test_inference_summary() -> None:
         table="gold",
     )
     assert with_db["duckdb"] == {"database": "/tmp/w.duckdb", "table": "gold"}
+
+
+def test_cli_uplift_summary_words_the_profit_from_its_interval(capsys) -> None:
+    from liftlab.cli import _print_uplift_summary
+
+    base = {"share_to_email": 0.92, "policy_outcome": "spend"}
+    _print_uplift_summary(
+        {
+            **base,
+            "policy_incremental_profit_per_customer": 0.061,
+            "policy_incremental_ci": [-0.083, 0.2],
+        }
+    )
+    out = capsys.readouterr().out
+    assert "not shown to beat contacting nobody" in out and "95 % CI -0.083 … +0.200" in out
+    _print_uplift_summary(
+        {
+            **base,
+            "policy_incremental_profit_per_customer": 0.12,
+            "policy_incremental_ci": [0.05, 0.2],
+        }
+    )
+    out = capsys.readouterr().out
+    assert "not shown" not in out and "95 % CI +0.050 … +0.200" in out

@@ -359,3 +359,45 @@ def test_comparison_table_for_the_dashboard(trained: dict) -> None:
     assert "ranked by cross-validated &lt;rank&gt;" in page
     assert "cv_r2_mean" in page and "holdout_poisson_deviance" in page
     assert "cv_r2_std" not in page and "params" not in page
+
+
+# --- leading with what is predicted, in units a marketer reads ---------------------------------
+
+
+def test_leads_with_what_is_predicted_and_the_error_in_conversions(trained: dict) -> None:
+    config = {"parameters": {"target": "Approved_Conversion", "id_column": "ad_id"}}
+    html = _render(trained, config=config)
+    table = trained["result"].table
+    mae = table.loc[table["is_best"], "holdout_mae"].iloc[0]
+    kpis = re.findall(r'data-kpi="([^"]+)"', html)
+    assert kpis[0] == "mae"  # the first number on the page is the error in conversions
+    card = re.search(r'data-kpi="mae">(.*?)</div>\s*<div class="label">(.*?)</div>', html, re.S)
+    assert card and f"{mae:.3g}" in card.group(1)
+    lead = re.search(r"data-predicts>(.*?)</p>", html, re.S)
+    assert lead
+    text = re.sub(r"<[^>]+>", "", lead.group(1))
+    assert "approved conversions per ad" in text
+    assert f"{mae:.3g} approved conversions per ad" in text
+    # what is predicted comes before the first mention of Poisson deviance in the page body
+    # (the first KPI card), and the sentence saying it right below the KPI strip
+    body = html[html.index('<section id="summary"') :]
+    assert body.index("approved conversions per ad") < body.index("Poisson deviance")
+    assert body.index("data-predicts") < body.index('id="decision"')
+
+
+def test_cv_spread_sentence_only_when_the_holdout_falls_outside(trained: dict) -> None:
+    table = trained["result"].table.copy()
+    best = table["is_best"].to_numpy()
+    mean = table.loc[best, "cv_poisson_deviance_mean"].iloc[0]
+    sd = table.loc[best, "cv_poisson_deviance_std"].iloc[0]
+    inside = table.copy()
+    inside.loc[:, "holdout_poisson_deviance"] = inside["cv_poisson_deviance_mean"]
+    assert "data-cv-spread" not in _render(trained, comparison=inside)
+    outside = table.copy()
+    outside.loc[best, "holdout_poisson_deviance"] = mean + 3 * sd
+    html = _render(trained, comparison=outside)
+    sentence = re.search(r"data-cv-spread>(.*?)</", html, re.S)
+    assert sentence
+    name = table.loc[best, "candidate"].iloc[0]
+    assert name in sentence.group(1) or "&lt;script&gt;" in sentence.group(1)
+    assert "outside" in sentence.group(1) and "split" in sentence.group(1)

@@ -249,16 +249,19 @@ def test_report_renders_real_inputs(inputs: dict) -> None:
     # KPI cards and recommendation headline
     for key in ("share", "mix", "vs_nobody", "vs_all", "learner", "registry"):
         assert f'data-kpi="{key}"' in html
-    headline = re.search(r"<p class=\"headline\" data-headline>(.*?)</p>", html, re.S)
-    assert headline and "of customers, mostly" in headline.group(1)
-    assert "per customer vs sending nobody" in headline.group(1)
-    assert "vs e-mailing everyone" in headline.group(1)
-    assert "on visit" in headline.group(1)
+    headline = re.search(r"<p class=\"headline[^\"]*\" data-headline>(.*?)</p>", html, re.S)
+    assert headline and "of customers" in headline.group(1)
+    assert "sending nobody" in headline.group(1) and "95 % CI" in headline.group(1)
+    assert "e-mailing everyone" in headline.group(1)
+    assert "per customer (profit from visit" in headline.group(1)
     # policy rows, targeting sentences, definitions, registry decisions
     assert 'data-policy="model"' in html and f'data-policy="send_all|{ARMS[1]}"' in html
     assert 'data-group="channel=Web"' in html
-    assert re.search(r"E-mail [\d.]+ % of Web customers|Do not e-mail Web customers", html)
-    assert "divided by the number of holdout customers N" in html
+    assert re.search(
+        r"(?:E-mail|would e-mail) [\d.]+ % of Web customers|(?:Do not e-mail|skip) Web customers",
+        html,
+    )
+    assert "total over the holdout customers" in html
     assert 'data-decision="promoted"' in html and 'data-decision="not-promoted"' in html
     assert "first model" in html and "version 2" in html
     # validation, config, footer
@@ -380,8 +383,8 @@ def test_policy_outcome_defaults_to_last_modelled(inputs: dict) -> None:
     config = {k: v for k, v in CONFIG.items() if k != "policy_outcome"}
     config["outcomes"] = [*OUTCOMES[:2], {**OUTCOMES[2], "model": False}]
     html = _render(inputs, config=config)
-    headline = re.search(r"<p class=\"headline\" data-headline>(.*?)</p>", html, re.S)
-    assert headline and "on conversion" in headline.group(1)
+    headline = re.search(r"<p class=\"headline[^\"]*\" data-headline>(.*?)</p>", html, re.S)
+    assert headline and "profit from conversion" in headline.group(1)
 
 
 # --- the charts -------------------------------------------------------------------------------
@@ -465,3 +468,140 @@ def test_typed_config_shows_the_parameters_with_defaults(inputs: dict) -> None:
     assert typed == _section(_render(inputs, config=cfg.report_parameters()), "config")
     assert "policy_outcome: spend" in typed  # the default, filled in
     assert "n_bootstrap: 200" in typed
+
+
+# --- headline worded from the intervals (DESIGN §2.7), units, calibration --------------------
+
+
+def _policy_frame(
+    *, inc: float, lo: float, hi: float, vs: float, vs_lo: float, vs_hi: float, predicted: float
+) -> pd.DataFrame:
+    """A policy table for the policy outcome (visit) as policy_comparison writes it."""
+    nobody = 0.239
+    rows = [
+        ("model", None, 0.92, nobody + inc, inc, lo, hi, vs, vs_lo, vs_hi, predicted),
+        ("send_all", ARMS[0], 1.0, nobody + inc - vs, inc - vs, -0.1, 0.2, 0.0, 0.0, 0.0, 0.16),
+        ("send_all", ARMS[1], 1.0, 0.233, -0.006, -0.17, 0.15, -0.05, -0.1, 0.0, 0.04),
+        ("send_nobody", None, 0.0, nobody, 0.0, 0.0, 0.0, -(inc - vs), -0.2, 0.1, 0.0),
+    ]
+    columns = [
+        "policy",
+        "arm",
+        "share_contacted",
+        "profit_per_customer",
+        "incremental_profit_per_customer",
+        "incremental_ci_low",
+        "incremental_ci_high",
+        "vs_send_all_profit_per_customer",
+        "vs_send_all_ci_low",
+        "vs_send_all_ci_high",
+        "predicted_incremental_profit_per_customer",
+    ]
+    frame = pd.DataFrame(rows, columns=columns).assign(
+        outcome="visit", n_matched=6400, vs_send_all_arm=ARMS[0], profit_ci_low=0.1
+    )
+    return frame.assign(profit_ci_high=0.4)
+
+
+def _headline(html: str) -> str:
+    found = re.search(r"<p class=\"headline[^\"]*\" data-headline>(.*?)</p>", html, re.S)
+    assert found
+    return re.sub(r"<[^>]+>", "", found.group(1))
+
+
+def test_headline_does_not_recommend_when_the_ci_includes_zero(inputs: dict) -> None:
+    """The Hillstrom case of issue #10: +0.061 per customer vs sending nobody with a CI across
+    0, no CI on the gain over e-mailing everyone, the model expecting 3x the holdout."""
+    policy = _policy_frame(
+        inc=0.0606, lo=-0.0826, hi=0.200, vs=0.0159, vs_lo=-0.03, vs_hi=0.06, predicted=0.194
+    )
+    html = _render(inputs, policy=policy)
+    text = _headline(html)
+    assert not text.lstrip().startswith("Recommendation")
+    assert "not shown to beat sending nobody" in text
+    assert "includes 0" in text
+    assert "not shown to beat e-mailing everyone" in text
+    assert "−0.03 … +0.06" in text or "−0.0300 … +0.0600" in text  # the new CI is printed
+    assert "E-mail 92 % of customers" not in text
+    # the model's own forecast is 3.2x the holdout estimate: said, next to the headline
+    warning = re.search(r'data-calibration="overstated"[^>]*>(.*?)</', html, re.S)
+    assert warning and "3.2×" in warning.group(1)
+    # units: per customer and the total over the customers scored
+    assert "per customer" in text and "in total over" in text
+    # the group sentences say what the model would do, not what to do
+    targeting = _section(html, "targeting")
+    assert "The model would e-mail" in targeting and '<p class="sentence">E-mail' not in targeting
+    kpis = re.search(r'data-kpi="vs_all".*?</div>\s*</div>', html, re.S)
+    assert kpis and "−0.03" in kpis.group(0)
+
+
+def test_headline_recommends_only_when_the_ci_excludes_zero(inputs: dict) -> None:
+    policy = _policy_frame(
+        inc=0.12, lo=0.05, hi=0.19, vs=0.04, vs_lo=0.01, vs_hi=0.07, predicted=0.13
+    )
+    html = _render(inputs, policy=policy)
+    text = _headline(html)
+    assert text.lstrip().startswith("Recommendation")
+    assert re.search(r"E-mail the top \d+ % of customers", text)
+    assert "beats sending nobody" in text and "not shown" not in text
+    assert "beats e-mailing everyone with Mens E-Mail" in text
+    assert 'data-calibration="overstated"' not in html
+    assert '<p class="sentence">E-mail' in _section(html, "targeting")
+    losing = _policy_frame(
+        inc=-0.08, lo=-0.12, hi=-0.03, vs=-0.1, vs_lo=-0.2, vs_hi=-0.01, predicted=0.05
+    )
+    text = _headline(_render(inputs, policy=losing))
+    assert "loses money against sending nobody" in text
+    assert "Recommendation" not in text
+
+
+def test_money_units_are_stated(inputs: dict) -> None:
+    html = _render(inputs)
+    units = re.search(r"data-units>(.*?)</", html, re.S)
+    assert units
+    assert "cost_per_contact" in units.group(1) and "per customer" in units.group(1)
+    assert "0.10 per e-mail" in units.group(1)
+
+
+def test_qini_is_labelled_as_a_total_and_normalised_scores_are_shown(inputs: dict) -> None:
+    html = _render(inputs)
+    section = _section(html, "comparison")
+    definitions = re.search(r'<dl class="defs">(.*?)</dl>', section, re.S).group(1)
+    qini = re.search(r"<dt>Qini coefficient</dt><dd>(.*?)</dd>", definitions, re.S).group(1)
+    assert "total over the holdout customers" in qini
+    assert not re.search(r"(?<!not )per customer", qini)
+    assert "Normalised AUUC" in section
+    row = re.search(r'<tr class="best" data-learner="t_learner">(.*?)</tr>', section, re.S)
+    assert row
+    cells = re.findall(r'<td class="num">(.*?)</td>', row.group(1))
+    # rank, Qini, normalised Qini, AUUC, normalised AUUC, ...: the normalised values are numbers
+    assert float(cells[2].replace("−", "-")) == pytest.approx(
+        inputs["comparison"]
+        .query("outcome == 'visit' and learner == 't_learner'")["qini_normalized"]
+        .iloc[0],
+        abs=1e-3,
+    )
+    assert float(cells[4].replace("−", "-")) == pytest.approx(
+        inputs["comparison"]
+        .query("outcome == 'visit' and learner == 't_learner'")["auuc_normalized"]
+        .iloc[0],
+        abs=1e-3,
+    )
+
+
+def test_targeting_groups_read_in_words(inputs: dict) -> None:
+    summary = pd.DataFrame(
+        {
+            "feature": ["history", "history", "mens", "mens"],
+            "value": ["30–65", "65–158", "no", "yes"],
+            "customers": [10, 10, 8, 12],
+            "share_to_email": [0.5, 1.0, 0.25, 1.0],
+            f"share_{ARMS[0]}": [0.5, 1.0, 0.25, 1.0],
+            f"share_{ARMS[1]}": [0.0, 0.0, 0.0, 0.0],
+            "mean_expected_profit": [0.1, 0.2, 0.0, 0.3],
+        }
+    )
+    html = _section(_render(inputs, targeting_summary=summary), "targeting")
+    assert "customers with history 30–65" in html
+    assert "customers with mens: yes" in html
+    assert "= 1" not in html and "mens = " not in html

@@ -231,3 +231,95 @@ def test_bad_input(args, match):
 def test_bad_k(k):
     with pytest.raises(ConfigError, match="fraction"):
         uplift_at_k(Y, TREATED, SCORE, k)
+
+
+# --- normalised Qini and normalised AUUC against scikit-uplift's published definitions --------
+#
+# scikit-uplift (sklift.metrics, >= 0.3): ``qini_auc_score`` and ``uplift_auc_score`` are
+# (area(model) - area(random line)) / (area(perfect) - area(random line)) with x in rows,
+# trapezoids (sklearn.metrics.auc), one curve point per distinct score; a curve value whose
+# top-n lacks one group takes that group's mean (uplift) or scaled control sum (Qini) as 0. The
+# perfect Qini curve ranks by y*t - y*(1-t) (negative_effect=True); the perfect uplift curve by
+# 2*(y == t) + (y if #control responders > #treated non-responders else t). The reference below
+# is a plain loop written from those definitions, not liftlab code.
+
+
+def _reference_curve(y, t, score, kind):
+    xs, vs = [0.0], [0.0]
+    for threshold in sorted(set(score.tolist()), reverse=True):
+        sel = [i for i in range(len(y)) if score[i] >= threshold]
+        yt = [y[i] for i in sel if t[i]]
+        yc = [y[i] for i in sel if not t[i]]
+        if kind == "qini":
+            v = sum(yt) - (sum(yc) * len(yt) / len(yc) if yc else 0.0)
+        else:
+            mt = sum(yt) / len(yt) if yt else 0.0
+            mc = sum(yc) / len(yc) if yc else 0.0
+            v = (mt - mc) * len(sel)
+        xs.append(float(len(sel)))
+        vs.append(v)
+    return xs, vs
+
+
+def _trapezoid(xs, vs):
+    return sum((xs[i + 1] - xs[i]) * (vs[i + 1] + vs[i]) / 2 for i in range(len(xs) - 1))
+
+
+def _reference_normalised(y, t, score, kind):
+    y, t, score = np.asarray(y, float), np.asarray(t, bool), np.asarray(score, float)
+    if kind == "qini":
+        perfect = np.where(t, y, -y)
+    else:
+        control_responders = int(((y == 1) & ~t).sum())
+        treated_non = int(((y == 0) & t).sum())
+        summand = y if control_responders > treated_non else t.astype(float)
+        perfect = 2.0 * (y == t) + summand
+    xm, vm = _reference_curve(y, t, score, kind)
+    xp, vp = _reference_curve(y, t, perfect, kind)
+    baseline = xp[-1] * vp[-1] / 2
+    return (_trapezoid(xm, vm) - baseline) / (_trapezoid(xp, vp) - baseline)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_normalised_qini_and_auuc_match_scikit_uplift_definitions(seed):
+    rng = np.random.default_rng(seed)
+    n = 300
+    treated = rng.random(n) < 0.45
+    x = rng.integers(0, 6, n)
+    y = (rng.random(n) < 0.15 + 0.05 * x * treated).astype(float)
+    # a coarse score: the best tie group holds treated and control rows, so no curve point
+    # is undefined and both conventions for undefined points give the same curve
+    score = np.round(x + rng.normal(0, 1.5, n)).clip(0, 6)
+    top = score == score.max()
+    assert treated[top].any() and (~treated[top]).any()
+    assert qini_coefficient(y, treated, score, normalize=True) == pytest.approx(
+        _reference_normalised(y, treated, score, "qini"), rel=1e-12
+    )
+    assert auuc(y, treated, score, normalize=True) == pytest.approx(
+        _reference_normalised(y, treated, score, "uplift"), rel=1e-12
+    )
+
+
+def test_normalised_auuc_perfect_is_one_random_about_zero_and_needs_binary():
+    rng = np.random.default_rng(11)
+    n = 20_000
+    treated = rng.random(n) < 0.5
+    y = (rng.random(n) < np.where(treated, 0.3, 0.2)).astype(float)
+    control_responders = int(((y == 1) & ~treated).sum())
+    treated_non = int(((y == 0) & treated).sum())
+    summand = y if control_responders > treated_non else treated.astype(float)
+    perfect = 2.0 * (y == treated) + summand
+    assert auuc(y, treated, perfect, normalize=True) == pytest.approx(1.0)
+    assert abs(auuc(y, treated, rng.random(n), normalize=True)) < 0.1
+    with pytest.raises(InputDataError, match="binary"):
+        auuc(np.array([0.0, 2.5, 1.0, 0.0]), [1, 0, 1, 0], [4, 3, 2, 1], normalize=True)
+
+
+def test_qini_coefficient_is_a_total_not_a_per_customer_number():
+    """Doubling the holdout (every row twice) doubles the Qini coefficient: it is in total
+    incremental outcomes, while the normalised Qini does not move."""
+    y2, t2, s2 = np.tile(Y, 2), np.tile(TREATED, 2), np.tile(SCORE, 2)
+    assert qini_coefficient(y2, t2, s2) == pytest.approx(2 * qini_coefficient(Y, TREATED, SCORE))
+    assert qini_coefficient(y2, t2, s2, normalize=True) == pytest.approx(
+        qini_coefficient(Y, TREATED, SCORE, normalize=True)
+    )

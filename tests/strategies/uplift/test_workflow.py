@@ -14,7 +14,7 @@ from strategies.uplift.evaluation import (
     score_uplift,
     stratified_split,
 )
-from strategies.uplift.metrics import qini_coefficient
+from strategies.uplift.metrics import auuc, qini_coefficient
 from strategies.uplift.workflow import (
     OutcomeSpec,
     holdout_rows,
@@ -62,6 +62,11 @@ def test_score_uplift_matches_the_metric_functions_per_arm() -> None:
     expected = qini_coefficient(frame["y"][rows], (frame["arm"][rows] == "B"), score["B"][rows])
     assert table.loc["B", "qini_coefficient"] == pytest.approx(expected)
     assert table.loc["B", "n_holdout"] == rows.sum()
+    args = (frame["y"][rows], (frame["arm"][rows] == "B"), score["B"][rows])
+    assert table.loc["B", "auuc_normalized"] == pytest.approx(auuc(*args, normalize=True))
+    assert table.loc["B", "qini_normalized"] == pytest.approx(
+        qini_coefficient(*args, normalize=True)
+    )
     b = frame[rows]
     assert table.loc["B", "observed_ate"] == pytest.approx(
         b.loc[b["arm"] == "B", "y"].mean() - b.loc[b["arm"] == "ctl", "y"].mean()
@@ -145,6 +150,41 @@ def test_targeting_summary_buckets_numeric_features() -> None:
     assert web["customers"] == 3 and web["share_to_email"] == 1.0
     assert web["share_A"] == pytest.approx(2 / 3) and web["mean_expected_profit"] == 2.0
     assert (table["feature"] == "history").sum() == 4  # few values: kept as they are
+
+
+def test_targeting_summary_labels_are_readable_and_in_bin_order() -> None:
+    """Quartiles read 'low–high' with the customers' own smallest and largest value (rounded),
+    in bin order; 0/1 flags read 'no'/'yes'; few-valued numbers in numeric order."""
+    rng = np.random.default_rng(0)
+    n = 400
+    history = np.round(29.99 + rng.gamma(1.2, 200.0, n), 2)
+    history[0] = 29.99  # the Hillstrom minimum: pandas would print its bin as (29.989, …]
+    features = pd.DataFrame(
+        {
+            "history": history,
+            "mens": rng.integers(0, 2, n),
+            "recency": rng.choice([10, 2, 3], n),
+            "channel": rng.choice(["Web", "Phone"], n),
+        }
+    )
+    targeting = pd.DataFrame(
+        {"best_arm": np.where(rng.random(n) < 0.5, "A", None), "expected_incremental_profit": 0.0}
+    )
+    table = targeting_summary(targeting, features, list(features.columns), ["A"])
+    hist = table[table["feature"] == "history"]
+    edges = np.quantile(history, [0, 0.25, 0.5, 0.75, 1])
+    assert len(hist) == 4
+    for label, lo, hi in zip(hist["value"], edges[:-1], edges[1:], strict=True):
+        assert "(" not in label and "]" not in label and "999" not in label
+        low_text, high_text = label.split("–")
+        assert float(low_text) == pytest.approx(lo, rel=0.03, abs=0.5)
+        assert float(high_text) == pytest.approx(hi, rel=0.03, abs=0.5)
+    assert hist["value"].iloc[0].startswith("30")
+    assert hist["customers"].sum() == n
+    assert table.loc[table["feature"] == "mens", "value"].tolist() == ["no", "yes"]
+    assert table.loc[table["feature"] == "recency", "value"].tolist() == ["2", "3", "10"]
+    assert table.loc[table["feature"] == "channel", "value"].tolist() == ["Phone", "Web"]
+    assert table["feature"].drop_duplicates().tolist() == list(features.columns)
 
 
 def test_holdout_rows_and_score_reproduce_the_challengers_holdout_score() -> None:
