@@ -1,62 +1,232 @@
-"""Publish a finished run of any pipeline: its summary, its gold files in ``output_dir`` (all or
-nothing) and its DuckDB warehouse tables (MLflow logging itself lives in ``tracking``).
+"""Publish a finished run of any pipeline: its summary, its gold files in ``output_dir`` and its
+DuckDB warehouse tables, all or nothing, and only then its MLflow record (the logging functions
+themselves live in ``tracking``).
 
-Files are written to a temporary folder next to ``output_dir`` and moved into place only when all
-of them were written, so a run that fails half-way never leaves a results table without its
-report (or a stale mix of two runs) for a BI tool to pick up. The publish steps of the pipelines
-call these functions and nothing else, so all of it runs (and is tested) without ZenML.
+Every publish goes through :func:`staged_publish`: files are written to a hidden staging folder
+inside ``output_dir``, every DuckDB table of the publish is written in ONE transaction, and the
+files are ``os.replace``-d into place just before that transaction commits (and put back if it
+does not). A run that fails half-way therefore never leaves a results table without its report,
+a predictions file without its gold table, or a stale mix of two runs for a BI tool to pick up;
+the previous run's files stay as they were. MLflow is written after that, inside
+:func:`~liftlab.mlops.tracking.failed_run_on_error`, so a publish that fails leaves an MLflow
+run marked ``FAILED`` (tag ``liftlab.status=failed``) instead of one that looks complete.
+
+The publish steps of the pipelines call one function here each (``publish_*_run``), so all of
+it runs (and is tested) without ZenML.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from liftlab.config.campaign_uplift import CampaignUpliftConfig
-from liftlab.mlops.tracking import log_campaign_run, metric_key
+from liftlab.mlops.tracking import (
+    active_run_id,
+    failed_run_on_error,
+    log_ab_run,
+    log_campaign_run,
+    log_files,
+    log_inference_run,
+    log_training_outputs,
+    metric_key,
+)
+
+if TYPE_CHECKING:
+    from liftlab.config.ab_testing import ABTestConfig
+    from liftlab.config.inference import InferenceConfig
 
 
-def write_ab_outputs(
-    output_dir: str | Path,
-    *,
-    results: pd.DataFrame,
-    srm: pd.DataFrame,
-    report_html: str,
-    summary: Mapping[str, Any],
-    extra_tables: Mapping[str, pd.DataFrame] | None = None,
-) -> dict[str, Path]:
-    """Write ``ab_results.csv``, ``ab_results.parquet``, ``srm.csv``, ``ab_report.html``,
-    ``run_summary.json`` and one ``<name>.csv`` per non-empty extra table (heterogeneity,
-    sequential looks); return their final paths."""
+class StagedPublish:
+    """What one publish writes, collected by :func:`staged_publish` and committed together:
+    files staged in a hidden folder inside ``output_dir`` and DuckDB tables written to one
+    database (at most one per publish, so one transaction covers every table)."""
+
+    def __init__(self, target: Path, staging: Path) -> None:
+        self.target = target
+        self.staging = staging
+        self.files: dict[str, Path] = {}
+        """``{key: final path}`` of every staged file (the path it has once committed)."""
+        self.database: Path | None = None
+        self._writes: list[tuple[str, pd.DataFrame, str]] = []
+
+    def table(self, name: str, frame: pd.DataFrame, formats: Sequence[str] = ("csv",)) -> None:
+        """Stage ``<name>.<format>`` per format; key ``name`` (``<name>_<fmt>`` after the first)."""
+        for fmt in formats:
+            file = self.staging / f"{name}.{fmt}"
+            if fmt == "parquet":
+                frame.to_parquet(file, index=False)
+            elif fmt == "csv":
+                frame.to_csv(file, index=False)
+            else:
+                raise ValueError(f"unknown output format {fmt!r} (use csv or parquet)")
+            self.files[name if fmt == formats[0] else f"{name}_{fmt}"] = self.target / file.name
+
+    def text(self, file_name: str, text: str, key: str | None = None) -> None:
+        """Stage a text file (key: ``key`` or the file name)."""
+        (self.staging / file_name).write_text(text, encoding="utf-8")
+        self.files[key or file_name] = self.target / file_name
+
+    def duckdb_table(
+        self, database: str | Path, table: str, frame: pd.DataFrame, *, mode: str = "replace"
+    ) -> Path:
+        """Queue ``frame`` for ``table``: ``replace`` swaps the whole table, ``append`` adds rows
+        (the columns must match the existing table). Returns the database path."""
+        if mode not in ("replace", "append"):
+            raise ValueError(f"unknown write mode {mode!r} (use replace or append)")
+        path = Path(database).resolve()
+        if self.database not in (None, path):
+            raise ValueError(
+                f"a publish writes to one DuckDB database ({self.database}), not also {path}"
+            )
+        self.database = path
+        self._writes.append((table, frame, mode))
+        return path
+
+    def commit(self) -> None:
+        """Every table in one DuckDB transaction, the files moved into place before it commits
+        and moved back if it does not: all of it lands, or none of it."""
+        if not self._writes:
+            self._replace_files()
+            return
+        _write_tables(self.database, self._writes, before_commit=self._replace_files)
+
+    def _replace_files(self) -> Callable[[], None]:
+        """``os.replace`` each staged file over its destination, keeping a hard link (or copy)
+        of the file it replaces; returns the function that puts the old files back."""
+        backups = self.staging.parent / f"{self.staging.name}-old"
+        backups.mkdir()
+        moved: list[tuple[Path, Path | None]] = []
+
+        def undo() -> None:
+            for destination, backup in reversed(moved):
+                if backup is None:
+                    destination.unlink(missing_ok=True)
+                else:
+                    os.replace(backup, destination)
+            shutil.rmtree(backups, ignore_errors=True)
+
+        try:
+            for file in sorted(p for p in self.staging.iterdir() if p.is_file()):
+                destination = self.target / file.name
+                backup = None
+                if destination.exists():
+                    backup = backups / file.name
+                    try:
+                        os.link(destination, backup)
+                    except OSError:
+                        shutil.copy2(destination, backup)
+                os.replace(file, destination)
+                moved.append((destination, backup))
+        except BaseException:
+            undo()
+            raise
+        return undo
+
+
+@contextlib.contextmanager
+def staged_publish(output_dir: str | Path) -> Iterator[StagedPublish]:
+    """Publish files to ``output_dir`` and tables to DuckDB together, or not at all.
+
+    Inside the block, :meth:`StagedPublish.table` / :meth:`~StagedPublish.text` write files to a
+    hidden staging folder in ``output_dir`` and :meth:`~StagedPublish.duckdb_table` queues
+    tables. When the block ends without an error, every table is written in ONE DuckDB
+    transaction, the files are ``os.replace``-d into place and the transaction commits; if any
+    of that fails the transaction is rolled back and the previous files are put back. An error
+    anywhere leaves no new file, no new or partial table, the previous run's files untouched
+    and (when this publish created it) no ``output_dir``.
+    """
     target = Path(output_dir).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".liftlab-staging-", dir=target.parent))
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(f"output_dir {target} exists and is not a folder")
+    created = not target.exists()
+    target.mkdir(parents=True, exist_ok=True)
     try:
-        results.to_csv(staging / "ab_results.csv", index=False)
-        results.to_parquet(staging / "ab_results.parquet", index=False)
-        srm.to_csv(staging / "srm.csv", index=False)
-        (staging / "ab_report.html").write_text(report_html, encoding="utf-8")
-        (staging / "run_summary.json").write_text(json.dumps(summary, indent=2, default=str))
-        for name, table in (extra_tables or {}).items():
-            if table is not None and not table.empty:
-                table.to_csv(staging / f"{name}.csv", index=False)
-        target.mkdir(parents=True, exist_ok=True)
-        written: dict[str, Path] = {}
-        for file in staging.iterdir():
-            destination = target / file.name
-            os.replace(file, destination)
-            written[file.stem if file.suffix != ".parquet" else "ab_results_parquet"] = destination
-        return written
+        staging = Path(tempfile.mkdtemp(prefix=".liftlab-staging-", dir=target))
+        try:
+            stage = StagedPublish(target, staging)
+            yield stage
+            stage.commit()
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(f"{staging}-old", ignore_errors=True)
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                target.rmdir()  # only if empty: never deletes anything but our own folder
+        raise
+
+
+def write_duckdb_table(
+    database: str | Path, table: str, frame: pd.DataFrame, *, mode: str = "replace"
+) -> Path:
+    """Write one table in its own transaction (``replace`` or ``append``), outside a publish;
+    the publish functions write theirs through :func:`staged_publish`."""
+    if mode not in ("replace", "append"):
+        raise ValueError(f"unknown write mode {mode!r} (use replace or append)")
+    path = Path(database).resolve()
+    _write_tables(path, [(table, frame, mode)])
+    return path
+
+
+def _write_tables(
+    database: Path,
+    writes: Sequence[tuple[str, pd.DataFrame, str]],
+    before_commit: Callable[[], Callable[[], None]] | None = None,
+) -> None:
+    """Every ``(table, frame, mode)`` in ONE transaction; ``before_commit`` runs last inside it
+    and returns its undo, called if the commit fails. Any error rolls the transaction back."""
+    import duckdb
+
+    database.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(database))
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table, frame, mode in writes:
+                _write_frame(con, table, frame, mode)
+            undo = before_commit() if before_commit else None
+            try:
+                con.execute("COMMIT")
+            except BaseException:
+                if undo:
+                    undo()
+                raise
+        except BaseException:
+            with contextlib.suppress(Exception):
+                con.execute("ROLLBACK")
+            raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        con.close()
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str)
+
+
+def _write_frame(con: Any, table: str, frame: pd.DataFrame, mode: str) -> None:
+    """One table inside the caller's transaction."""
+    quoted = '"' + table.replace('"', '""') + '"'
+    con.register("frame_to_write", frame)
+    try:
+        if mode == "replace":
+            con.execute(f"CREATE OR REPLACE TABLE {quoted} AS SELECT * FROM frame_to_write")
+        else:
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {quoted} AS SELECT * FROM frame_to_write WHERE false"
+            )
+            con.execute(f"INSERT INTO {quoted} BY NAME SELECT * FROM frame_to_write")
+    finally:
+        con.unregister("frame_to_write")
 
 
 def write_outputs(
@@ -67,72 +237,23 @@ def write_outputs(
     formats: tuple[str, ...] = ("csv",),
 ) -> dict[str, Path]:
     """Write ``<name>.<format>`` for each table and each text file as named, all or nothing
-    (staged next to ``output_dir``, then moved in); return ``{key: final path}`` where the key is
-    the table name (``<name>_parquet`` for Parquet when CSV is written too) or the file name."""
-    target = Path(output_dir).resolve()
-    if target.exists() and not target.is_dir():
-        raise NotADirectoryError(f"output_dir {target} exists and is not a folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".liftlab-staging-", dir=target.parent))
-    keys: dict[str, str] = {}
-    try:
-        for name, table in (tables or {}).items():
-            for fmt in formats:
-                file = staging / f"{name}.{fmt}"
-                if fmt == "parquet":
-                    table.to_parquet(file, index=False)
-                elif fmt == "csv":
-                    table.to_csv(file, index=False)
-                else:
-                    raise ValueError(f"unknown output format {fmt!r} (use csv or parquet)")
-                keys[file.name] = name if fmt == formats[0] else f"{name}_{fmt}"
-        for file_name, text in (texts or {}).items():
-            (staging / file_name).write_text(text, encoding="utf-8")
-            keys[file_name] = file_name
-        target.mkdir(parents=True, exist_ok=True)
-        written: dict[str, Path] = {}
-        for file in staging.iterdir():
-            destination = target / file.name
-            os.replace(file, destination)
-            written[keys[file.name]] = destination
-        return written
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    (:func:`staged_publish`); return ``{key: final path}`` where the key is the table name
+    (``<name>_<format>`` for the formats after the first) or the file name."""
+    with staged_publish(output_dir) as stage:
+        _stage_outputs(stage, tables, texts, formats)
+    return stage.files
 
 
-def write_duckdb_table(
-    database: str | Path, table: str, frame: pd.DataFrame, *, mode: str = "replace"
-) -> Path:
-    """Write ``frame`` to ``table`` in a DuckDB database file (created if needed), in one
-    transaction: ``replace`` swaps the whole table, ``append`` adds rows (the columns must
-    match the existing table). A BI tool reads it with any DuckDB client."""
-    import duckdb
-
-    if mode not in ("replace", "append"):
-        raise ValueError(f"unknown write mode {mode!r} (use replace or append)")
-    path = Path(database).resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    quoted = '"' + table.replace('"', '""') + '"'
-    con = duckdb.connect(str(path))
-    try:
-        con.register("frame_to_write", frame)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            if mode == "replace":
-                con.execute(f"CREATE OR REPLACE TABLE {quoted} AS SELECT * FROM frame_to_write")
-            else:
-                con.execute(
-                    f"CREATE TABLE IF NOT EXISTS {quoted} AS "
-                    "SELECT * FROM frame_to_write WHERE false"
-                )
-                con.execute(f"INSERT INTO {quoted} BY NAME SELECT * FROM frame_to_write")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        con.close()
-    return path
+def _stage_outputs(
+    stage: StagedPublish,
+    tables: Mapping[str, pd.DataFrame] | None,
+    texts: Mapping[str, str] | None,
+    formats: Sequence[str] = ("csv",),
+) -> None:
+    for name, table in (tables or {}).items():
+        stage.table(name, table, formats)
+    for file_name, text in (texts or {}).items():
+        stage.text(file_name, text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,8 +295,10 @@ def publish_ab_outputs(
     mlflow_run_id: str | None,
     data_sha256: str | None,
 ) -> dict[str, Any]:
-    """Write the A/B gold files with their ``run_summary.json``; return that summary plus the
-    written ``files`` (which the file itself cannot list before they exist)."""
+    """Write the A/B gold files (all or nothing): ``ab_results.csv`` and ``.parquet``,
+    ``srm.csv``, ``ab_report.html``, ``run_summary.json`` and one ``<name>.csv`` per non-empty
+    extra table (heterogeneity, sequential looks). Return the summary plus the written
+    ``files`` (which the file itself cannot list before they exist)."""
     summary = ab_run_summary(
         results,
         srm,
@@ -184,15 +307,53 @@ def publish_ab_outputs(
         output_dir=output_dir,
         data_sha256=data_sha256,
     )
-    files = write_ab_outputs(
-        output_dir,
-        results=results,
-        srm=srm,
-        report_html=report_html,
-        summary=summary,
-        extra_tables=extra_tables,
-    )
-    summary["files"] = {k: str(v) for k, v in files.items()}
+    with staged_publish(output_dir) as stage:
+        stage.table("ab_results", results, ("csv", "parquet"))
+        stage.table("srm", srm)
+        stage.text("ab_report.html", report_html, key="ab_report")
+        stage.text("run_summary.json", _json_text(summary), key="run_summary")
+        for name, table in extra_tables.items():
+            if table is not None and not table.empty:
+                stage.table(name, table)
+    summary["files"] = {k: str(v) for k, v in stage.files.items()}
+    return summary
+
+
+def publish_ab_run(
+    config: ABTestConfig,
+    *,
+    results: pd.DataFrame,
+    srm: pd.DataFrame,
+    extra_tables: Mapping[str, pd.DataFrame],
+    audits: list[dict],
+    validation: dict,
+    report_html: str,
+    data_info: Mapping[str, Any],
+    pipeline_run: str,
+) -> dict[str, Any]:
+    """Files first (all or nothing), then MLflow: a run whose files could not be written logs
+    no results and is marked failed (:func:`~liftlab.mlops.tracking.failed_run_on_error`)."""
+    with failed_run_on_error():
+        summary = publish_ab_outputs(
+            config.output_dir,
+            results=results,
+            srm=srm,
+            report_html=report_html,
+            extra_tables=extra_tables,
+            pipeline_run=pipeline_run,
+            mlflow_run_id=active_run_id(),
+            data_sha256=data_info.get("sha256"),
+        )
+        log_ab_run(
+            config=config.model_dump(mode="json"),
+            results=results,
+            srm=srm,
+            extra_tables=extra_tables,
+            audits=audits,
+            validation=validation,
+            report_html=report_html,
+            data_info={**data_info, "rows_clean": validation.get("n_rows")},
+        )
     return summary
 
 
@@ -276,8 +437,9 @@ def publish_campaign_run(
     pipeline_run: str,
     mlflow_run_id: str | None,
 ) -> dict[str, Any]:
-    """Gold files (all or nothing), then the DuckDB warehouse (bronze, silver, gold tables,
-    when ``duckdb_path`` is set), then MLflow; return the run summary with what was written.
+    """Gold files and the DuckDB warehouse (bronze, silver, gold tables, when ``duckdb_path`` is
+    set) in one :func:`staged_publish` (all or nothing), then MLflow; return the run summary
+    with what was written. A failure anywhere marks the MLflow run failed.
 
     ``gold`` holds ``campaign_summary``, ``campaign_funnel`` and ``campaign_tests``; ``bronze``
     the typed raw tables by name (``campaigns``, ``profiles``, …)."""
@@ -287,29 +449,31 @@ def publish_campaign_run(
         mlflow_run_id=mlflow_run_id,
         output_dir=config.output_dir,
     )
-    files = write_outputs(
-        config.output_dir,
-        tables=dict(gold),
-        texts={
-            "campaign_report.html": report_html,
-            "bronze_audit.json": json.dumps(bronze_audit, indent=2, default=str),
-            "silver_audit.json": json.dumps(silver_audit, indent=2, default=str),
-            "run_summary.json": json.dumps(summary, indent=2, default=str),
-        },
-        formats=("csv", "parquet"),
-    )
-    database = None
-    if config.duckdb_path:
-        tables = campaign_warehouse_tables(bronze, campaign_customers, gold)
-        for table, frame in tables.items():
-            database = write_duckdb_table(config.duckdb_path, table, frame)
-    log_campaign_run(
-        config,
-        campaign_metrics(gold["campaign_summary"], summary),
-        [files[name] for name in CAMPAIGN_MLFLOW_FILES if name in files],
-    )
-    summary["files"] = {k: str(v) for k, v in files.items()}
-    summary["duckdb"] = str(database) if database else None
+    with failed_run_on_error():
+        with staged_publish(config.output_dir) as stage:
+            _stage_outputs(
+                stage,
+                tables=gold,
+                texts={
+                    "campaign_report.html": report_html,
+                    "bronze_audit.json": _json_text(bronze_audit),
+                    "silver_audit.json": _json_text(silver_audit),
+                    "run_summary.json": _json_text(summary),
+                },
+                formats=("csv", "parquet"),
+            )
+            if config.duckdb_path:
+                for table, frame in campaign_warehouse_tables(
+                    bronze, campaign_customers, gold
+                ).items():
+                    stage.duckdb_table(config.duckdb_path, table, frame)
+        log_campaign_run(
+            config,
+            campaign_metrics(gold["campaign_summary"], summary),
+            [stage.files[name] for name in CAMPAIGN_MLFLOW_FILES if name in stage.files],
+        )
+    summary["files"] = {k: str(v) for k, v in stage.files.items()}
+    summary["duckdb"] = str(stage.database) if stage.database else None
     return summary
 
 
@@ -324,10 +488,6 @@ UPLIFT_MLFLOW_FILES = (
 )
 """Published uplift files also attached to the MLflow run (keys of ``files``)."""
 UPLIFT_GOLD_TABLE = "gold_uplift_targeting"
-
-
-def _json_text(value: Any) -> str:
-    return json.dumps(value, indent=2, default=str)
 
 
 # --- training -------------------------------------------------------------------------------
@@ -389,6 +549,52 @@ def write_training_outputs(
     )
 
 
+def publish_training_run(
+    *,
+    pipeline_run: str,
+    model_name: str,
+    output_dir: str,
+    model_comparison: pd.DataFrame,
+    holdout_predictions: pd.DataFrame,
+    feature_importance: pd.DataFrame,
+    report_html: str,
+    promotion_decision: Mapping[str, Any],
+    training_info: Mapping[str, Any],
+    cleaning_audit: list[dict],
+    validation: Mapping[str, Any],
+    data_info: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The training run's files (all or nothing), then the report and holdout tables on the
+    MLflow run; a failure marks the run failed. Registration is the pipeline's next (last)
+    step, so a run whose files could not be written registers no version and moves no alias."""
+    summary = training_run_summary(
+        pipeline_run=pipeline_run,
+        model_name=model_name,
+        output_dir=output_dir,
+        training_info=training_info,
+        promotion_decision=promotion_decision,
+        data_info=data_info,
+    )
+    with failed_run_on_error():
+        files = write_training_outputs(
+            output_dir,
+            model_comparison=model_comparison,
+            holdout_predictions=holdout_predictions,
+            feature_importance=feature_importance,
+            report_html=report_html,
+            promotion_decision=promotion_decision,
+            cleaning_audit=cleaning_audit,
+            validation=validation,
+            summary=summary,
+        )
+        log_training_outputs(
+            report_html=report_html,
+            holdout_predictions=holdout_predictions,
+            feature_importance=feature_importance,
+        )
+    return {**summary, "files": {k: str(v) for k, v in files.items()}}
+
+
 # --- uplift ---------------------------------------------------------------------------------
 
 
@@ -443,21 +649,36 @@ def publish_uplift_outputs(
     report_html: str,
     summary: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Every table as CSV, the report and the run summary (all or nothing), then the
-    ``gold_uplift_targeting`` table in DuckDB when ``duckdb_path`` is set. Returns what the run
-    summary adds: ``files`` (``{key: path}``) and ``duckdb`` (the database path or ``None``)."""
-    files = write_outputs(
-        output_dir,
-        tables=tables,
-        texts={"uplift_report.html": report_html, "run_summary.json": _json_text(summary)},
-    )
-    database = None
-    if duckdb_path:
-        database = write_duckdb_table(duckdb_path, UPLIFT_GOLD_TABLE, tables["uplift_targeting"])
+    """Every table as CSV, the report, the run summary and (when ``duckdb_path`` is set) the
+    ``gold_uplift_targeting`` DuckDB table, all or nothing. Returns what the run summary adds:
+    ``files`` (``{key: path}``) and ``duckdb`` (the database path or ``None``)."""
+    with staged_publish(output_dir) as stage:
+        _stage_outputs(
+            stage,
+            tables,
+            {"uplift_report.html": report_html, "run_summary.json": _json_text(summary)},
+        )
+        if duckdb_path:
+            stage.duckdb_table(duckdb_path, UPLIFT_GOLD_TABLE, tables["uplift_targeting"])
     return {
-        "files": {k: str(v) for k, v in files.items()},
-        "duckdb": str(database) if database else None,
+        "files": {k: str(v) for k, v in stage.files.items()},
+        "duckdb": str(stage.database) if stage.database else None,
     }
+
+
+def publish_uplift_run(
+    output_dir: str,
+    duckdb_path: str,
+    tables: Mapping[str, pd.DataFrame],
+    report_html: str,
+    summary: Mapping[str, Any],
+) -> dict[str, Any]:
+    """:func:`publish_uplift_outputs`, then the report and comparison tables as artifacts of
+    the MLflow run; a failure marks the run failed. Returns the summary with what was written."""
+    with failed_run_on_error():
+        published = publish_uplift_outputs(output_dir, duckdb_path, tables, report_html, summary)
+        log_files(published["files"][name] for name in UPLIFT_MLFLOW_FILES)
+    return {**summary, **published}
 
 
 # --- batch inference ------------------------------------------------------------------------
@@ -484,3 +705,37 @@ def inference_run_summary(
         "files": {k: str(v) for k, v in files.items()},
         "duckdb": {"database": str(database), "table": table} if database else None,
     }
+
+
+def publish_inference_run(
+    predictions: pd.DataFrame,
+    *,
+    model_ref: Mapping[str, Any],
+    data_info: Mapping[str, Any],
+    config: InferenceConfig,
+    pipeline_run: str,
+) -> dict[str, Any]:
+    """The predictions files and (when ``duckdb_path`` is set) the gold table, all or nothing,
+    then the MLflow run; a failure marks the run failed. Returns the run summary."""
+    with failed_run_on_error():
+        with staged_publish(config.output_dir) as stage:
+            stage.table("predictions", predictions, tuple(config.formats))
+            if config.duckdb_path:
+                stage.duckdb_table(
+                    config.duckdb_path, config.duckdb_table, predictions, mode=config.write_mode
+                )
+        run_id = log_inference_run(
+            predictions,
+            prediction_column=config.prediction_column,
+            model_ref=model_ref,
+            data_info=data_info,
+        )
+    return inference_run_summary(
+        pipeline_run=pipeline_run,
+        mlflow_run_id=run_id,
+        model_ref=model_ref,
+        rows_scored=len(predictions),
+        files=stage.files,
+        database=stage.database,
+        table=config.duckdb_table,
+    )

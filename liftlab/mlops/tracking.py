@@ -17,11 +17,12 @@ a run of our own is opened. Artifacts go straight from memory to the run (``mlfl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MODEL_ARTIFACT_NAME",
+    "RUN_FAILURE_TAG",
+    "RUN_STATUS_TAG",
     "TRUSTED_MODULES",
+    "active_run_id",
+    "failed_run_on_error",
     "flatten_params",
     "git_commit",
     "log_ab_run",
@@ -145,6 +150,47 @@ def _finite(metrics: Mapping[str, Any]) -> dict[str, float]:
         if number == number and abs(number) != float("inf"):
             out[key] = number
     return out
+
+
+# --- run status: a run that failed says so ---------------------------------------------------
+
+RUN_STATUS_TAG = "liftlab.status"
+"""``failed`` on a run that must not be used (a publish that failed, an orphan ``doctor``
+found); the run's MLflow status is ``FAILED`` as well."""
+RUN_FAILURE_TAG = "liftlab.failure"
+"""Why the run failed, in one line."""
+
+
+def active_run_id() -> str | None:
+    """The id of the active MLflow run, without opening one."""
+    import mlflow
+
+    run = mlflow.active_run()
+    return run.info.run_id if run else None
+
+
+@contextlib.contextmanager
+def failed_run_on_error() -> Iterator[None]:
+    """On any error in the block: tag the active run ``liftlab.status=failed`` with the error
+    as ``liftlab.failure``, end it (and every run it nests in) with status ``FAILED``, and
+    re-raise. Publish functions log to MLflow last, inside this block, so a publish that fails
+    leaves a run clearly marked unusable rather than one that looks complete."""
+    try:
+        yield
+    except BaseException as exc:
+        _fail_active_runs(f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _fail_active_runs(reason: str) -> None:
+    import mlflow
+
+    # Marking the run must never hide the error that caused it.
+    with contextlib.suppress(Exception):
+        if mlflow.active_run() is not None:
+            mlflow.set_tags({RUN_STATUS_TAG: "failed", RUN_FAILURE_TAG: reason[:5000]})
+        while mlflow.active_run() is not None:
+            mlflow.end_run(status="FAILED")
 
 
 # --- A/B tests ------------------------------------------------------------------------------

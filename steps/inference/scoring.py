@@ -10,9 +10,8 @@ from zenml import get_step_context, save_artifact, step
 
 from liftlab.config.inference import InferenceConfig
 from liftlab.mlops.materializers import ZstdPandasMaterializer
-from liftlab.mlops.publishing import inference_run_summary, write_duckdb_table, write_outputs
+from liftlab.mlops.publishing import publish_inference_run
 from liftlab.mlops.registry import load_sklearn, pinned_model_ref
-from liftlab.mlops.tracking import log_inference_run
 from strategies.model_inputs import check_input_schema, score_table
 from strategies.validation import ValidationRules, validate
 
@@ -71,27 +70,12 @@ def score_data(
 def publish_predictions(
     predictions: pd.DataFrame, model_ref: dict, data_info: dict, config: InferenceConfig
 ) -> Annotated[dict, "run_summary"]:
-    """Files first (all or nothing), then the DuckDB gold table, then MLflow."""
-    files = write_outputs(
-        config.output_dir, tables={"predictions": predictions}, formats=tuple(config.formats)
-    )
-    database = None
-    if config.duckdb_path:
-        database = write_duckdb_table(
-            config.duckdb_path, config.duckdb_table, predictions, mode=config.write_mode
-        )
-    run_id = log_inference_run(
+    """The files and the DuckDB gold table together (all or nothing), then MLflow: a failed
+    table write leaves no ``predictions`` file and the MLflow run marked failed."""
+    return publish_inference_run(
         predictions,
-        prediction_column=config.prediction_column,
         model_ref=model_ref,
         data_info=data_info,
-    )
-    return inference_run_summary(
+        config=config,
         pipeline_run=get_step_context().pipeline_run.name,
-        mlflow_run_id=run_id,
-        model_ref=model_ref,
-        rows_scored=len(predictions),
-        files=files,
-        database=database,
-        table=config.duckdb_table,
     )

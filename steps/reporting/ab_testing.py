@@ -1,4 +1,4 @@
-"""A/B reporting steps: the HTML report, then publishing to MLflow and files (last)."""
+"""A/B reporting steps: the HTML report, then publishing files and MLflow (last)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from zenml import get_step_context, step
 from zenml.types import HTMLString
 
 from liftlab.config.ab_testing import ABTestConfig
-from liftlab.mlops.publishing import publish_ab_outputs
+from liftlab.mlops.publishing import publish_ab_run
 from liftlab.mlops.run_info import step_run_info
-from liftlab.mlops.tracking import log_ab_run
 from liftlab.reports.ab_testing import render_ab_report
 
 
@@ -55,25 +54,16 @@ def publish_ab_results(
     config: ABTestConfig,
 ) -> Annotated[dict, "run_summary"]:
     """Uncached so every run appears in MLflow. Outputs are written only here, after every
-    earlier step succeeded: a failed run leaves no results file and no report behind."""
-    extra_tables = {"heterogeneity": heterogeneity, "sequential_looks": sequential_looks}
-    run_id = log_ab_run(
-        config=config.model_dump(mode="json"),
+    earlier step succeeded, all or nothing, and MLflow is logged after them: a failed run leaves
+    no results file, no report and an MLflow run marked failed."""
+    return publish_ab_run(
+        config,
         results=ab_results,
         srm=srm_checks,
-        extra_tables=extra_tables,
+        extra_tables={"heterogeneity": heterogeneity, "sequential_looks": sequential_looks},
         audits=cleaning_audit,
         validation=validation,
         report_html=str(ab_report),
-        data_info={**data_info, "rows_clean": validation.get("n_rows")},
-    )
-    return publish_ab_outputs(
-        config.output_dir,
-        results=ab_results,
-        srm=srm_checks,
-        report_html=str(ab_report),
-        extra_tables=extra_tables,
+        data_info=data_info,
         pipeline_run=get_step_context().pipeline_run.name,
-        mlflow_run_id=run_id,
-        data_sha256=data_info.get("sha256"),
     )

@@ -1,4 +1,5 @@
-"""Campaign reporting steps: the HTML report, then gold files, warehouse tables and MLflow."""
+"""Campaign reporting steps: the HTML report, then gold files and warehouse tables (together),
+then MLflow."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from zenml.types import HTMLString
 from liftlab.config.campaign_uplift import CampaignUpliftConfig
 from liftlab.mlops.publishing import publish_campaign_run
 from liftlab.mlops.run_info import step_run_info
+from liftlab.mlops.tracking import active_run_id
 from liftlab.reports.campaign_uplift import render_campaign_report
 
 
@@ -52,11 +54,9 @@ def publish_campaign_results(
     campaign_report: HTMLString,
     config: CampaignUpliftConfig,
 ) -> Annotated[dict, "run_summary"]:
-    """Gold files (all or nothing), then the DuckDB warehouse (bronze, silver, gold tables),
-    then MLflow: one metric per campaign × category and statistic, the gold table, the report."""
-    import mlflow
-
-    run = mlflow.active_run()
+    """Gold files and the DuckDB warehouse (bronze, silver, gold tables) together, all or
+    nothing, then MLflow: one metric per campaign × category and statistic, the gold table,
+    the report. A failure leaves the previous run's outputs and marks the MLflow run failed."""
     return publish_campaign_run(
         config,
         gold={
@@ -76,5 +76,5 @@ def publish_campaign_results(
         bronze_audit=bronze_audit,
         silver_audit=silver_audit,
         pipeline_run=get_step_context().pipeline_run.name,
-        mlflow_run_id=run.info.run_id if run else None,
+        mlflow_run_id=active_run_id(),
     )

@@ -1,4 +1,4 @@
-"""Training reporting steps: the HTML report, then publishing to MLflow and files."""
+"""Training reporting steps: the HTML report, then publishing files and MLflow."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from zenml import get_step_context, step
 from zenml.types import HTMLString
 
 from liftlab.config.training import TrainingConfig
-from liftlab.mlops.publishing import training_run_summary, write_training_outputs
+from liftlab.mlops.publishing import publish_training_run
 from liftlab.mlops.run_info import step_run_info
-from liftlab.mlops.tracking import log_training_outputs
 from liftlab.reports.training import render_training_report
 
 
@@ -58,29 +57,19 @@ def publish_training_results(
     model_name: str,
     output_dir: str,
 ) -> Annotated[dict, "run_summary"]:
-    """Write the run's files (all or nothing) and attach the report to the MLflow run."""
-    summary = training_run_summary(
+    """Write the run's files (all or nothing), then attach the report to the MLflow run. A
+    failure here marks the MLflow run failed, and registration (the next step) never runs."""
+    return publish_training_run(
         pipeline_run=get_step_context().pipeline_run.name,
         model_name=model_name,
         output_dir=output_dir,
-        training_info=training_info,
-        promotion_decision=promotion_decision,
-        data_info=data_info,
-    )
-    files = write_training_outputs(
-        output_dir,
         model_comparison=model_comparison,
         holdout_predictions=holdout_predictions,
         feature_importance=feature_importance,
         report_html=str(training_report),
         promotion_decision=promotion_decision,
+        training_info=training_info,
         cleaning_audit=cleaning_audit,
         validation=validation,
-        summary=summary,
+        data_info=data_info,
     )
-    log_training_outputs(
-        report_html=str(training_report),
-        holdout_predictions=holdout_predictions,
-        feature_importance=feature_importance,
-    )
-    return {**summary, "files": {k: str(v) for k, v in files.items()}}

@@ -1,4 +1,5 @@
-"""Uplift reporting steps: the HTML report, then the targeting table, files and MLflow."""
+"""Uplift reporting steps: the HTML report, then the targeting table and files (together), then
+MLflow."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from zenml import get_step_context, step
 from zenml.types import HTMLString
 
 from liftlab.config.uplift import UpliftModelConfig
-from liftlab.mlops.publishing import UPLIFT_MLFLOW_FILES, publish_uplift_outputs, uplift_run_summary
+from liftlab.mlops.publishing import publish_uplift_run, uplift_run_summary
 from liftlab.mlops.run_info import step_run_info
-from liftlab.mlops.tracking import log_files
 from liftlab.reports.uplift import render_uplift_report
 
 
@@ -62,7 +62,8 @@ def publish_uplift_results(
     output_dir: str,
     duckdb_path: str,
 ) -> Annotated[dict, "run_summary"]:
-    """Files (all or nothing), the ``gold_uplift_targeting`` DuckDB table, MLflow artifacts."""
+    """Files and the ``gold_uplift_targeting`` DuckDB table (together, all or nothing), then
+    the MLflow artifacts; a failure marks the MLflow run failed."""
     summary = uplift_run_summary(
         pipeline_run=get_step_context().pipeline_run.name,
         output_dir=output_dir,
@@ -80,6 +81,4 @@ def publish_uplift_results(
         "uplift_targeting": uplift_targeting,
         "targeting_summary": targeting_summary,
     }
-    published = publish_uplift_outputs(output_dir, duckdb_path, tables, str(uplift_report), summary)
-    log_files(published["files"][name] for name in UPLIFT_MLFLOW_FILES)
-    return {**summary, **published}
+    return publish_uplift_run(output_dir, duckdb_path, tables, str(uplift_report), summary)
