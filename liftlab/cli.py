@@ -45,6 +45,7 @@ def init(
     typer.echo(f"Artifact store: {info.artifact_path}")
     typer.echo(f"MLflow tracking URI: {info.mlflow_tracking_uri}")
     typer.echo(f"MLflow UI: {paths.mlflow_ui_command()}")
+    _quiet_doctor(root)
 
 
 @app.command()
@@ -155,8 +156,43 @@ def run(
     config: Path = typer.Argument(..., help="Run config, e.g. configs/ab_test.yaml."),
 ) -> None:
     """Check a config, then run its pipeline (same as `zenml pipeline run ... -c CONFIG`)."""
+    _quiet_doctor()
     summary = _run_pipeline(config)
     _print_summary(summary)
+
+
+@app.command()
+def doctor(
+    max_age_hours: float = typer.Option(
+        24.0, min=0.0, help="Age after which a run with no process to check counts as orphaned."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list orphans; change nothing."),
+) -> None:
+    """Find runs a killed process left "running" (MLflow RUNNING, ZenML running) and mark them
+    failed: a run whose recorded process is gone, or one with no activity for --max-age-hours."""
+    from datetime import timedelta
+
+    from liftlab.ops.doctor import doctor as find_and_fix
+
+    orphans = find_and_fix(fix=not dry_run, max_age=timedelta(hours=max_age_hours))
+    if not orphans:
+        typer.echo("No orphaned runs.")
+    verb = "orphaned" if dry_run else "marked failed"
+    for orphan in orphans:
+        typer.echo(f"{orphan.kind} run {orphan.name or orphan.run_id}: {verb} ({orphan.reason})")
+
+
+def _quiet_doctor(root: Path | None = None) -> None:
+    """The doctor's check before a run and after init: one line per run it marks, and never a
+    reason to stop (a broken store shows up in the command itself)."""
+    from liftlab.ops.doctor import doctor as find_and_fix
+
+    try:
+        orphans = find_and_fix(root)
+    except Exception:  # noqa: BLE001 - housekeeping must not block the command
+        return
+    for orphan in orphans:
+        typer.echo(f"doctor: marked {orphan.kind} run {orphan.name} failed ({orphan.reason})")
 
 
 @app.command()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from liftlab.config.registry import check_run_config, load_pipeline, pipeline_for_config
+from liftlab.ops.doctor import process_tags
 from strategies.errors import ConfigError, LiftlabError
 
 
@@ -40,7 +41,9 @@ def run_config(config: str | Path) -> dict[str, Any]:
     entry = pipeline_for_config(config)
     pipeline_obj = load_pipeline(entry.source)
     try:
-        run_response = pipeline_obj.with_options(config_path=str(config))()
+        # PID and host on the MLflow run, so `liftlab doctor` can tell a live run from an orphan.
+        settings = {"experiment_tracker": {"tags": process_tags()}}
+        run_response = pipeline_obj.with_options(config_path=str(config), settings=settings)()
     except RuntimeError as exc:
         if "failure in step" not in str(exc):
             raise
