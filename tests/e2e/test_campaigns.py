@@ -65,6 +65,8 @@ def test_campaign_pipeline_recovers_the_truth(zenml_stack, tmp_path) -> None:
     client = mlflow.MlflowClient(tracking_uri=zenml_stack.mlflow_tracking_uri)
     run = client.get_run(summary["mlflow_run_id"])
     assert "C01.all.roi" in run.data.metrics
+    # `liftlab doctor` tells a live run from an orphan by these tags
+    assert run.data.tags.get("liftlab.pid") and run.data.tags.get("liftlab.host")
     assert run.data.metrics["C01.tickets.incremental_spend_per_customer"] == pytest.approx(
         gold.set_index(["campaign_id", "category"]).loc[
             ("C01", "tickets"), "incremental_spend_per_customer"
