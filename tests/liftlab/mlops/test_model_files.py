@@ -27,6 +27,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from liftlab.mlops import registry, tracking
 from liftlab.mlops.model_files import TRUSTED_TYPES, UntrustedModelError, check_model_dir
+from liftlab.ops.serving import stage_model_for_serving
 from strategies.features import build_preprocessor
 from strategies.regressors import REGRESSORS, make_pipeline
 from strategies.uplift.learners import CLASSIFIERS, build_uplift_learner
@@ -146,7 +147,28 @@ def test_a_registered_pickle_champion_is_neither_loaded_nor_scored(store, tmp_pa
     rows = pd.DataFrame({"x": [1.0, 2.0], "y": [0.0, 1.0]})
     champion = registry.score_regression_champion("tampered", rows, "y")  # promotion comparison
     assert "UntrustedModelError" in champion["error"] and "scores" not in champion
+    with pytest.raises(UntrustedModelError, match="'pickle' format"):  # liftlab serve
+        stage_model_for_serving("tampered", alias="champion", version=None, dest_root=tmp_path)
     assert not marker.exists()
+
+
+def test_serving_stages_a_checked_copy_of_a_liftlab_model(store, tmp_path) -> None:
+    X, y = _ads(60)
+    model = make_pipeline(
+        build_preprocessor(FEATURES, categorical=["age"], numeric=["Clicks"]),
+        _spec("ridge"),
+        seed=0,
+    )
+    model.fit(X, y)
+    with mlflow.start_run():
+        info = tracking.log_best_model(
+            model=model, input_example=X.head(3), metadata={}, metrics={}
+        )
+    registry.register_and_alias(model_id=info["model_id"], name="good", tags={}, promote=True)
+    staged = stage_model_for_serving("good", alias="champion", version=None, dest_root=tmp_path)
+    assert staged["uri"] == "models:/good/1"
+    assert Path(staged["path"]).is_relative_to(tmp_path / "good-v1")
+    np.testing.assert_allclose(registry.load_sklearn(staged["path"]).predict(X), model.predict(X))
 
 
 # -- every model liftlab trains round-trips with TRUSTED_TYPES --------------------------------
