@@ -247,25 +247,72 @@ def demo(
     _print_summary(_run_pipeline(paths.root / "configs" / "campaign_uplift.yaml"))
 
 
+_HOST_HELP = (
+    "Interface to bind. Default 127.0.0.1 (this machine only); anything else exposes the "
+    "server without authentication to whoever can reach that interface (see README, Trust "
+    "model)."
+)
+
+
+def _exec(command: list[str], host: str) -> None:
+    from liftlab.ops.serving import exposure_warning
+
+    warning = exposure_warning(host)
+    if warning:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    executable = shutil.which(command[0]) or str(Path(sys.executable).with_name(command[0]))
+    os.execv(executable, [executable, *command[1:]])
+
+
 @app.command()
 def ui(
     port: int = typer.Option(5000, help="Port for the MLflow UI."),
+    host: str = typer.Option("127.0.0.1", help=_HOST_HELP),
     print_only: bool = typer.Option(False, "--print-only", help="Only print the command."),
 ) -> None:
-    """Start the MLflow UI on the project's tracking database."""
+    """Start the MLflow UI on the project's tracking database (on 127.0.0.1 by default)."""
+    from liftlab.ops.serving import mlflow_ui_argv
+
     paths = ProjectPaths.from_root()
-    command = [
-        "mlflow",
-        "ui",
-        "--backend-store-uri",
-        paths.mlflow_tracking_uri,
-        "--port",
-        str(port),
-    ]
+    command = mlflow_ui_argv(paths.mlflow_tracking_uri, host=host, port=port)
     typer.echo(" ".join(command))
     if not print_only:
-        executable = shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
-        os.execv(executable, [executable, *command[1:]])
+        _exec(command, host)
+
+
+@app.command()
+def serve(
+    model_name: str = typer.Option("liftlab-conversion", help="Registered model to serve."),
+    alias: str = typer.Option("champion", help="Alias to serve (ignored with --version)."),
+    version: int | None = typer.Option(None, help="Serve this version instead of the alias."),
+    port: int = typer.Option(5001, help="Port for the scoring server."),
+    host: str = typer.Option("127.0.0.1", help=_HOST_HELP),
+    print_only: bool = typer.Option(
+        False, "--print-only", help="Check and stage the model, print the command, do not serve."
+    ),
+) -> None:
+    """Serve a registered model over HTTP with MLflow's scoring server, on 127.0.0.1 by
+    default. The version is copied to .liftlab/serving/ and checked first (skops only, liftlab's
+    trusted types): the server starts on that checked copy, never on a model liftlab would
+    refuse to load."""
+    import mlflow
+
+    from liftlab.ops.serving import model_serve_argv, stage_model_for_serving
+
+    paths = ProjectPaths.from_root()
+    mlflow.set_tracking_uri(paths.mlflow_tracking_uri)
+    mlflow.set_registry_uri(paths.mlflow_tracking_uri)
+    try:
+        staged = stage_model_for_serving(
+            model_name, alias=alias, version=version, dest_root=paths.state_dir / "serving"
+        )
+    except LiftlabError as exc:
+        _fail(exc)
+    typer.echo(f"Serving {staged['uri']} (checked copy: {staged['path']})")
+    command = model_serve_argv(staged["path"], host=host, port=port)
+    typer.echo(" ".join(command))
+    if not print_only:
+        _exec(command, host)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from liftlab.config.base import DataSourceConfig, StrictModel, load_config
+from liftlab.config.base import DataSourceConfig, OutputDir, StrictModel, load_config
 from strategies.cleaning import CleaningStrategy, ColumnRoles, build_cleaning_strategies
 from strategies.stats.analysis import AnalysisOptions, RelCiMethod
 from strategies.stats.corrections import Correction, CorrectionScope
@@ -252,7 +252,7 @@ class ABTestConfig(DataSourceConfig):
     sequential: SequentialConfig | None = None
     nonparametric: NonparametricConfig | None = None
     cleaning: list[dict[str, Any]] = Field(default_factory=lambda: list(DEFAULT_CLEANING))
-    output_dir: str = "outputs/ab_test"
+    output_dir: OutputDir = "outputs/ab_test"
 
     @model_validator(mode="after")
     def _check(self) -> ABTestConfig:

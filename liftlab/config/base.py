@@ -10,16 +10,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from strategies.errors import ConfigError
 
 __all__ = [
     "DataSource",
     "DataSourceConfig",
+    "OutputDir",
     "StrictModel",
+    "check_output_dir",
     "expand_path",
     "format_validation_error",
     "load_config",
@@ -38,6 +40,32 @@ def expand_path(raw: str) -> Path:
     """A user-written path with ``~`` and ``$VARS`` expanded (every config resolves its paths
     here, so ``~/data`` means the same in each pipeline)."""
     return Path(os.path.expanduser(os.path.expandvars(raw)))
+
+
+def check_output_dir(raw: str) -> str:
+    """The rule for every pipeline's ``output_dir`` (README, Trust model): a relative path stays
+    inside the project folder (the working directory a pipeline runs in), so ``../x`` or
+    ``outputs/../../x`` is refused (checked on the text, after normalising ``a/../b``); an
+    absolute path is taken as the user's explicit choice; an existing *file* is refused, as the
+    outputs are files written into a folder."""
+    path = Path(raw)
+    if not path.is_absolute() and Path(os.path.normpath(raw)).parts[:1] == ("..",):
+        raise ValueError(
+            f"output_dir {raw!r} leaves the project folder through '..'; keep outputs inside "
+            f"the project, or give an absolute path (e.g. {path.resolve()}) if you mean to "
+            "write there"
+        )
+    if path.exists() and not path.is_dir():
+        where = "" if path.is_absolute() else f" ({path.resolve()})"
+        raise ValueError(
+            f"output_dir {raw!r}{where} is an existing file, not a folder; choose a folder for "
+            "the outputs"
+        )
+    return raw
+
+
+OutputDir = Annotated[str, AfterValidator(check_output_dir), Field(validate_default=True)]
+"""Type of every config's ``output_dir`` field: a folder checked by :func:`check_output_dir`."""
 
 
 class DataSource(StrictModel):

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from liftlab.config.base import StrictModel, expand_path, load_config
+from liftlab.config.base import OutputDir, StrictModel, expand_path, load_config
 from strategies.campaign_sql import BRONZE_COLUMNS
 from strategies.campaign_uplift import CampaignOptions
 from strategies.errors import ConfigError
@@ -51,7 +51,7 @@ class CampaignUpliftConfig(StrictModel):
     """How the report shows money: a symbol ('$', '€') or code ('EUR'); '' for plain numbers."""
     duckdb_path: str = "outputs/liftlab.duckdb"
     """DuckDB database receiving the bronze, silver and gold tables ("" for none)."""
-    output_dir: str = "outputs/campaign_uplift"
+    output_dir: OutputDir = "outputs/campaign_uplift"
 
     @model_validator(mode="after")
     def _check(self) -> CampaignUpliftConfig:

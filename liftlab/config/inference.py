@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from liftlab.config.base import DataSourceConfig, load_config
+from liftlab.config.base import DataSourceConfig, OutputDir, load_config
 from liftlab.mlops.registry import model_uri
 
 
@@ -31,7 +31,7 @@ class InferenceConfig(DataSourceConfig):
     """DuckDB database that receives the gold table (null: no database)."""
     duckdb_table: str = Field(default="gold_conversion_predictions", pattern=r"^[A-Za-z_]\w*$")
     write_mode: Literal["replace", "append"] = "replace"
-    output_dir: str = "outputs/inference"
+    output_dir: OutputDir = "outputs/inference"
 
     @model_validator(mode="after")
     def _check(self) -> InferenceConfig:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from liftlab.config.base import DataSourceConfig, StrictModel, load_config
+from liftlab.config.base import DataSourceConfig, OutputDir, StrictModel, load_config
 from strategies.cleaning import build_cleaning_strategies
 from strategies.errors import ConfigError
 from strategies.evaluation import METRIC_DIRECTIONS
@@ -110,7 +110,7 @@ class TrainingConfig(DataSourceConfig):
     """Scheduled retraining (``liftlab schedule``) skips a run when the data file's hash equals
     the one the latest registered model was trained on."""
     seed: int = Field(default=42, ge=0)
-    output_dir: str = "outputs/training"
+    output_dir: OutputDir = "outputs/training"
 
     @field_validator("rank_by")
     @classmethod

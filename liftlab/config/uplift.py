@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from liftlab.config.base import DataSourceConfig, StrictModel, load_config
+from liftlab.config.base import DataSourceConfig, OutputDir, StrictModel, load_config
 from strategies.errors import ConfigError
 from strategies.stats.corrections import Correction
 from strategies.uplift.evaluation import RANK_METRICS
@@ -71,7 +71,7 @@ class UpliftModelConfig(DataSourceConfig):
     duckdb_path: str = "outputs/liftlab.duckdb"
     """DuckDB database receiving ``gold_uplift_targeting`` ("" for none)."""
     seed: int = Field(default=42, ge=0)
-    output_dir: str = "outputs/uplift"
+    output_dir: OutputDir = "outputs/uplift"
 
     @model_validator(mode="after")
     def _check(self) -> UpliftModelConfig:

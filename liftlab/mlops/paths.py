@@ -72,4 +72,6 @@ class ProjectPaths:
         return self.root / "data" / "demo" / "campaigns"
 
     def mlflow_ui_command(self) -> str:
-        return f"mlflow ui --backend-store-uri {self.mlflow_tracking_uri} --port 5000"
+        return (
+            f"mlflow ui --backend-store-uri {self.mlflow_tracking_uri} --host 127.0.0.1 --port 5000"
+        )

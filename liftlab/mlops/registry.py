@@ -119,10 +119,23 @@ def latest_version(name: str) -> dict[str, Any] | None:
 
 
 def load_sklearn(uri: str) -> Any:
-    """Load a registered sklearn pipeline (``models:/name@alias`` or ``models:/name/3``)."""
-    import mlflow.sklearn
+    """Load a liftlab model (``models:/name@alias``, ``models:/name/3``, ``models:/<id>`` or a
+    local model directory) the way liftlab wrote it: skops only, with liftlab's own trusted
+    types (:func:`liftlab.mlops.model_files.load_model_dir`). MLflow's loader is not used: it
+    takes the format and the trusted types from the artifact's own ``MLmodel`` file. Raises
+    :class:`~liftlab.mlops.model_files.UntrustedModelError` naming ``uri`` for anything else."""
+    import tempfile
+    from pathlib import Path
 
-    return mlflow.sklearn.load_model(uri)
+    import mlflow.artifacts
+
+    from liftlab.mlops.model_files import load_model_dir
+
+    if "://" not in uri and ":/" not in uri and Path(uri).is_dir():
+        return load_model_dir(uri, uri)  # a local model directory: nothing to download
+    with tempfile.TemporaryDirectory(prefix="liftlab-model-") as folder:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder)
+        return load_model_dir(local, uri)
 
 
 def model_info(uri: str) -> dict[str, Any]:

@@ -8,9 +8,10 @@ a run of our own is opened. Artifacts go straight from memory to the run (``mlfl
 
 - names and parameters: :func:`metric_key`, :func:`flatten_params`, :func:`git_commit`
 - A/B tests: :func:`log_ab_run`
-- models: :func:`log_best_model` (an MLflow 3 logged model saved with skops and only the
-  :func:`trusted_types` liftlab names), :func:`log_candidate_run`, :func:`log_training_parent`,
-  :func:`log_training_round`, :func:`log_uplift_round`
+- models: :func:`log_best_model` (an MLflow 3 logged model saved with skops; its types must be
+  in :data:`liftlab.mlops.model_files.TRUSTED_TYPES`, see :func:`trusted_types`),
+  :func:`log_candidate_run`, :func:`log_training_parent`, :func:`log_training_round`,
+  :func:`log_uplift_round`
 - decisions and publishing: :func:`log_promotion_decision`, :func:`log_registration`,
   :func:`log_training_outputs`, :func:`log_files`, :func:`log_inference_run`
 """
@@ -37,7 +38,6 @@ __all__ = [
     "MODEL_ARTIFACT_NAME",
     "RUN_FAILURE_TAG",
     "RUN_STATUS_TAG",
-    "TRUSTED_MODULES",
     "active_run_id",
     "failed_run_on_error",
     "flatten_params",
@@ -64,7 +64,6 @@ _PNG = {"format": "png", "dpi": 110, "facecolor": "white"}
 """How plots are saved: the same rendering as :func:`liftlab.plots.style.figure_to_png`."""
 
 MODEL_ARTIFACT_NAME = "model"
-TRUSTED_MODULES = ("sklearn.", "strategies.", "numpy.", "builtins.")
 UPLIFT_LEARNER_METRICS = (
     "qini_coefficient",
     "qini_normalized",
@@ -267,14 +266,17 @@ def log_ab_run(
 
 
 def trusted_types(model: Any) -> list[str]:
-    """Types to trust when MLflow saves (and later loads) the model with skops, MLflow 3's safe
-    default format. We built the model, so scikit-learn's and liftlab's own transformer types
-    are trusted by name; any other type stays untrusted and logging fails with its name,
-    instead of silently falling back to pickle."""
+    """The types beyond skops' defaults that ``model`` contains, written into its ``MLmodel``
+    (MLflow's own loader and ``mlflow models serve`` need them). Each must be in liftlab's
+    :data:`~liftlab.mlops.model_files.TRUSTED_TYPES` (the list liftlab loads with; the
+    artifact's list is never read back): a model with any other type fails here, at logging
+    time, with the type's name, instead of being logged and then refused by every loader."""
     import skops.io
 
+    from liftlab.mlops.model_files import checked_trusted_types
+
     untrusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
-    return sorted(t for t in untrusted if t.startswith(TRUSTED_MODULES))
+    return checked_trusted_types(untrusted, what=f"the {type(model).__name__} to log")
 
 
 def log_best_model(

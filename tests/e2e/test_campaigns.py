@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from liftlab.config.uplift import load_uplift_config
+from liftlab.mlops.registry import load_sklearn
 from liftlab.simulate.campaigns import CampaignSimulationConfig, simulate_campaigns, write_campaigns
 from strategies.errors import ConfigError
 from tests.conftest import REPO_ROOT
@@ -164,7 +165,7 @@ def test_uplift_pipeline_ranks_targets_and_registers(zenml_stack, tmp_path) -> N
     assert model_row["profit_per_customer"] > nobody["profit_per_customer"]
     assert summary["registered"]["visit"]["aliases_moved"] == ["challenger", "champion"]
     mlflow.set_tracking_uri(zenml_stack.mlflow_tracking_uri)
-    model = mlflow.sklearn.load_model("models:/test-uplift-visit@champion")
+    model = load_sklearn("models:/test-uplift-visit@champion")
     frame = pd.read_csv(data).head(3)
     predicted = model.predict(frame[["zip_code", "channel", "recency", "history", "mens",
                                      "womens", "newbie"]])  # fmt: skip

@@ -17,7 +17,7 @@ CONFIGS = REPO_ROOT / "configs"
 def test_every_command_has_help() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("init", "simulate", "check-config", "run", "demo", "ui"):
+    for command in ("init", "simulate", "check-config", "run", "demo", "ui", "serve"):
         assert command in result.output
         sub = runner.invoke(app, [command, "--help"])
         assert sub.exit_code == 0, command
