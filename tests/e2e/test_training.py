@@ -170,8 +170,10 @@ def test_failed_run_moves_nothing_and_registers_nothing(story, first_run) -> Non
 
     stack = story["stack"]
     champion_before, n_before = _alias(stack, "champion"), _n_versions(stack)
-    blocker = story["folder"] / "not_a_folder"
-    blocker.write_text("a file where the output folder should be")
+    # an output folder where a folder sits in place of one of the published files: the
+    # config is valid, the run trains, and publishing fails at the last moment
+    blocker = story["folder"] / "blocked_outputs"
+    (blocker / "model_comparison.csv").mkdir(parents=True)
     changed = story["folder"] / "ads_changed.csv"
     write_ads(simulate_ads(AdSimulationConfig(n_ads=600, seed=21)), changed)
     with pytest.raises(PipelineRunFailed, match="publish_training_results"):
