@@ -32,6 +32,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from strategies.errors import ConfigError, InputDataError
 
@@ -79,7 +81,8 @@ def load_table(
         ConfigError: both or neither of path/sql given, an unsupported file suffix, a query that
             is not one read-only SELECT, reads an undeclared file, or that DuckDB rejects (the
             DuckDB message is kept), or an allowed path that does not exist.
-        InputDataError: the file is missing, empty, unreadable, or the table has no rows.
+        InputDataError: the file is missing, empty, unreadable, has duplicate column names, or
+            the table has no rows.
     """
     if (path is None) == (sql is None):
         raise ConfigError(
@@ -107,7 +110,8 @@ def load_source(
     Raises:
         ConfigError: neither given, an unsupported suffix, or a query that is refused (see
             :func:`load_table`).
-        InputDataError: the file is missing, empty or unreadable, or the result has no rows.
+        InputDataError: the file is missing, empty or unreadable, has duplicate column names,
+            or the result has no rows.
     """
     if path is None and sql is None:
         raise ConfigError("no data source: set a data file path, a SQL query, or both")
@@ -121,6 +125,7 @@ def load_source(
     declared = _declared([file, *allowed_paths])
     with _sandboxed_connection(declared) as con:
         try:
+            _check_header(con, file, reader)
             _read_file(con, file, reader).create_view(SOURCE_VIEW)
         except duckdb.Error as exc:
             raise InputDataError(f"could not read data file {file}: {exc}") from exc
@@ -220,6 +225,7 @@ def _load_file(path: Path) -> pd.DataFrame:
     reader = _check_file(path)
     con = duckdb.connect(":memory:")
     try:
+        _check_header(con, path, reader)
         rel = _read_file(con, path, reader)
         df = rel.df()
         db_types = [str(t) for t in rel.types]
@@ -231,6 +237,43 @@ def _load_file(path: Path) -> pd.DataFrame:
     if len(df) == 0:
         raise InputDataError(f"data file {path} returned no rows (only a header or empty table)")
     return _to_plain_dtypes(df, db_types)
+
+
+def _check_header(con: duckdb.DuckDBPyConnection, path: Path, reader: str) -> None:
+    """Refuse a file whose header names a column twice.
+
+    DuckDB renames the second ``revenue`` to ``revenue_1`` (pandas to ``revenue.1``) and the
+    analysis would silently use the first, so the raw header is read before any renaming: the
+    first CSV row as text (same dialect sniffing as the real read), the Parquet schema's
+    top-level field names.
+    """
+    if reader == "csv":
+        rows = con.read_csv(str(path), header=False, all_varchar=True).limit(1).fetchall()
+        names = [str(v) for v in rows[0] if v is not None] if rows else []
+    else:
+        try:
+            names = list(pq.read_schema(path).names)
+        except (OSError, pa.ArrowException) as exc:
+            raise InputDataError(f"could not read data file {path}: {exc}") from exc
+    _check_unique_columns(names, f"data file {path}")
+
+
+def _check_unique_columns(
+    names: Sequence[str], where: str, error: type[Exception] = InputDataError
+) -> None:
+    """Refuse names that repeat; DuckDB compares column names case-insensitively (it renames
+    ``Revenue`` next to ``revenue`` to ``Revenue_1``), so spellings differing in case repeat."""
+    spellings: dict[str, list[str]] = {}
+    for name in names:
+        spellings.setdefault(name.lower(), []).append(name)
+    duplicated = [group for group in spellings.values() if len(group) > 1]
+    if duplicated:
+        found = "; ".join(" / ".join(map(repr, dict.fromkeys(group))) for group in duplicated)
+        raise error(
+            f"{where} has duplicate column name(s): {found}; rename them so each column has "
+            "one name (DuckDB and pandas would silently rename the copies, e.g. to revenue_1, "
+            "and the analysis would use only the first)"
+        )
 
 
 _LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)
@@ -315,6 +358,7 @@ def _run_query(
                 "SQL query returned no result set (it must be a SELECT-like statement): "
                 + _shorten(sql)
             )
+        _check_unique_columns(rel.columns, "the SQL query's result", ConfigError)
         return rel.df(), [str(t) for t in rel.types]
     except duckdb.PermissionException as exc:
         readable = ", ".join(str(p) for p in declared) or "no files"
