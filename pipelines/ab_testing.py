@@ -25,6 +25,7 @@ def ab_test_pipeline(
     metrics: list[dict[str, Any]],
     data_path: str | None = None,
     sql: str | None = None,
+    allowed_paths: list[str] | None = None,
     unit_column: str = "user_id",
     variant_column: str = "variant",
     control: str = "A",

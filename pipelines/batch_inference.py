@@ -21,6 +21,7 @@ from steps.inference import publish_predictions, resolve_model, score_data, vali
 def batch_inference_pipeline(
     data_path: str | None = None,
     sql: str | None = None,
+    allowed_paths: list[str] | None = None,
     model_name: str | None = None,
     model_alias: str | None = None,
     model_version: int | None = None,

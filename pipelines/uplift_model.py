@@ -29,6 +29,7 @@ def uplift_model_pipeline(
     outcomes: list[dict[str, Any]],
     data_path: str | None = None,
     sql: str | None = None,
+    allowed_paths: list[str] | None = None,
     id_column: str | None = None,
     treatment_column: str | None = None,
     control: str | None = None,

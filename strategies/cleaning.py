@@ -12,6 +12,7 @@ Strategies are plain frozen dataclasses registered by name, so a YAML config can
 
 from __future__ import annotations
 
+import json
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,7 @@ __all__ = [
     "NormalizeLabels",
     "WinsorizeOutliers",
     "build_cleaning_strategies",
+    "nested_columns",
     "run_cleaning",
 ]
 
@@ -189,24 +191,38 @@ class DropDuplicateRows(CleaningStrategy):
 
     Exact duplicates come from re-sent events or double exports; keeping them would count the
     same exposure twice. The first occurrence is kept and the index is renumbered.
+
+    List/struct columns (Parquet ``LIST``/``STRUCT``/``MAP``, arriving as arrays, lists or dicts)
+    cannot be hashed by pandas; they are compared by their content instead (a canonical JSON
+    text of each value), so two rows are still duplicates only when every column is equal. The
+    audit names those columns.
     """
 
     name: ClassVar[str] = "drop_duplicate_rows"
 
     def apply(self, df: pd.DataFrame, roles: ColumnRoles) -> tuple[pd.DataFrame, CleaningAudit]:
-        duplicated = df.duplicated(keep="first").to_numpy(dtype=bool)
+        nested = nested_columns(df)
+        keys = df
+        if nested:
+            keys = df.copy()
+            for column in nested:
+                keys[column] = [_content_key(v) for v in df[column]]
+        duplicated = keys.duplicated(keep="first").to_numpy(dtype=bool)
         n_dropped = int(duplicated.sum())
         out = df.loc[~duplicated].reset_index(drop=True)
+        description = (
+            f"Dropped {n_dropped} exact duplicate row(s), keeping the first copy, so a "
+            "re-sent record is not counted twice."
+        )
+        if nested:
+            description += f" List/struct column(s) {_names(nested)} were compared by content."
         audit = CleaningAudit(
             strategy=self.name,
-            description=(
-                f"Dropped {n_dropped} exact duplicate row(s), keeping the first copy, so a "
-                "re-sent record is not counted twice."
-            ),
+            description=description,
             rows_in=len(df),
             rows_out=len(out),
             values_changed=0,
-            details={"duplicate_rows_dropped": n_dropped},
+            details={"duplicate_rows_dropped": n_dropped, "nested_columns": nested},
         )
         return out, audit
 
@@ -469,6 +485,39 @@ def run_cleaning(
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
+
+
+def nested_columns(df: pd.DataFrame) -> list[str]:
+    """Object columns holding unhashable values (lists, arrays, dicts: Parquet list/struct/map
+    columns), in frame order."""
+    found = []
+    for column in df.columns:
+        series = df[column]
+        if series.dtype != object:
+            continue
+        kinds = {type(v) for v in series.to_numpy() if v is not None}
+        if any(getattr(kind, "__hash__", None) is None for kind in kinds):
+            found.append(str(column))
+    return found
+
+
+def _content_key(value: Any) -> Any:
+    """A hashable stand-in for a nested value: canonical JSON (arrays as lists, sorted keys)."""
+    if value is None or (not isinstance(value, (list, dict, np.ndarray)) and _is_missing(value)):
+        return None
+    return json.dumps(_plain(value), sort_keys=True, default=str)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _require_columns(df: pd.DataFrame, columns: Sequence[str], strategy: str) -> None:

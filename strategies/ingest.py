@@ -9,20 +9,42 @@ Whatever DuckDB hands back is normalised to plain numpy-backed dtypes (``int64``
 for numbers, ``object`` holding Python ``str`` for text). pandas 3 and DuckDB 2 otherwise
 produce nullable ``Int64``/``boolean`` and pyarrow-backed ``str`` columns, whose ``pd.NA``
 semantics differ from NaN in ways that surprise numpy/scipy code downstream.
+
+SQL from a config is untrusted (DESIGN.md §7). It must be exactly one read-only query (DuckDB's
+parser classifies it as a ``SELECT``: ``SELECT``, ``WITH … SELECT``, ``FROM …``, ``VALUES``), and
+it runs on a fresh in-memory connection whose file access is limited to the declared paths: the
+data file (also the view ``source``) and the config's ``allowed_paths`` (files, or folders and
+everything under them). DuckDB enforces that through ``allowed_paths``/``allowed_directories``,
+then ``enable_external_access = false`` (no other files, no network, no extension loading, no
+pandas replacement scans) and ``lock_configuration = true`` so the query cannot undo it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from strategies.errors import ConfigError, InputDataError
 
-__all__ = ["SOURCE_VIEW", "SUPPORTED_SUFFIXES", "file_fingerprint", "load_source", "load_table"]
+__all__ = [
+    "SOURCE_VIEW",
+    "SUPPORTED_SUFFIXES",
+    "check_query",
+    "file_fingerprint",
+    "load_source",
+    "load_table",
+]
 
 #: Name under which load_source exposes the data file to a SQL query.
 SOURCE_VIEW = "source"
@@ -42,58 +64,106 @@ _FINGERPRINT_CHUNK = 1 << 20
 _WIDE_INTEGER_TYPES = frozenset({"HUGEINT", "UHUGEINT"})
 
 
-def load_table(path: str | Path | None = None, *, sql: str | None = None) -> pd.DataFrame:
+def load_table(
+    path: str | Path | None = None,
+    *,
+    sql: str | None = None,
+    allowed_paths: Sequence[str | Path] = (),
+) -> pd.DataFrame:
     """Read one table from a data file or from a DuckDB SQL query.
 
-    Exactly one of ``path`` or ``sql`` is given. A query runs on a fresh in-memory DuckDB
-    connection, so it can read files itself (``SELECT * FROM read_parquet('x.parquet')``) but
-    cannot see any state from an earlier call.
+    Exactly one of ``path`` or ``sql`` is given. A query must be one read-only ``SELECT`` (see
+    :func:`check_query`) and runs on a fresh in-memory DuckDB connection that may read only the
+    files and folders in ``allowed_paths`` (``SELECT * FROM read_parquet('x.parquet')`` needs
+    ``x.parquet`` or its folder there); it cannot see any state from an earlier call.
 
     Raises:
-        ConfigError: both or neither of path/sql given, an unsupported file suffix, or a query
-            DuckDB rejects (the DuckDB message is kept).
-        InputDataError: the file is missing, empty, unreadable, or the table has no rows.
+        ConfigError: both or neither of path/sql given, an unsupported file suffix, a query that
+            is not one read-only SELECT, reads an undeclared file, or that DuckDB rejects (the
+            DuckDB message is kept), or an allowed path that does not exist.
+        InputDataError: the file is missing, empty, unreadable, has duplicate column names, or
+            the table has no rows.
     """
     if (path is None) == (sql is None):
         raise ConfigError(
             "load_table needs exactly one of 'path' or 'sql', got " + _given(path, sql)
         )
     if sql is not None:
-        return _load_sql(sql)
+        return _load_sql(sql, _declared(allowed_paths))
     assert path is not None
     return _load_file(Path(path))
 
 
-def load_source(path: str | Path | None = None, *, sql: str | None = None) -> pd.DataFrame:
+def load_source(
+    path: str | Path | None = None,
+    *,
+    sql: str | None = None,
+    allowed_paths: Sequence[str | Path] = (),
+) -> pd.DataFrame:
     """Load a config's data source: a file, a query, or a query over the file.
 
     Like :func:`load_table`, but both may be given: the file is then exposed to the query as a
     view named ``source`` (``SELECT * FROM source WHERE country = 'DE'``), so a config can
-    filter or aggregate its data file without repeating the path inside the SQL.
+    filter or aggregate its data file without repeating the path inside the SQL. The query may
+    read that file and ``allowed_paths``, nothing else.
 
     Raises:
-        ConfigError: neither given, an unsupported suffix, or a query DuckDB rejects.
-        InputDataError: the file is missing, empty or unreadable, or the result has no rows.
+        ConfigError: neither given, an unsupported suffix, or a query that is refused (see
+            :func:`load_table`).
+        InputDataError: the file is missing, empty or unreadable, has duplicate column names,
+            or the result has no rows.
     """
     if path is None and sql is None:
         raise ConfigError("no data source: set a data file path, a SQL query, or both")
-    if path is None or sql is None:
-        return load_table(path, sql=sql)
-    _check_sql(sql)
+    if sql is None:
+        return load_table(path)
+    if path is None:
+        return load_table(sql=sql, allowed_paths=allowed_paths)
+    check_query(sql)
     file = Path(path)
     reader = _check_file(file)
-    con = duckdb.connect(":memory:")
-    try:
+    declared = _declared([file, *allowed_paths])
+    with _sandboxed_connection(declared) as con:
         try:
+            _check_header(con, file, reader)
             _read_file(con, file, reader).create_view(SOURCE_VIEW)
         except duckdb.Error as exc:
             raise InputDataError(f"could not read data file {file}: {exc}") from exc
-        df, db_types = _run_query(con, sql)
-    finally:
-        con.close()
+        df, db_types = _run_query(con, sql, declared)
     if len(df) == 0:
         raise InputDataError(f"SQL query over {file} returned no rows: {_shorten(sql)}")
     return _to_plain_dtypes(df, db_types)
+
+
+def check_query(sql: str) -> None:
+    """Refuse anything but exactly one read-only query, naming what was found instead.
+
+    DuckDB's own parser decides: the statement must be of type ``SELECT`` (which covers
+    ``WITH … SELECT``, ``FROM``-first queries, ``VALUES``, ``DESCRIBE``/``SUMMARIZE``). Several
+    statements, ``COPY``, ``ATTACH``, ``INSTALL``/``LOAD``, ``CREATE``, ``INSERT``, ``PRAGMA``,
+    ``SET``, ``CALL``, ``EXPORT`` and the rest are a :class:`ConfigError`.
+    """
+    if not isinstance(sql, str) or not sql.strip():
+        raise ConfigError("load_table got an empty SQL query")
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise ConfigError(f"SQL query failed: {exc}") from exc
+    if not statements:
+        raise ConfigError(f"SQL query holds no statement: {_shorten(sql)}")
+    if len(statements) > 1:
+        kinds = ", ".join(_statement_kind(st) for st in statements)
+        raise ConfigError(
+            f"config SQL must be exactly one read-only SELECT/WITH query; found "
+            f"{len(statements)} statements ({kinds}): {_shorten(sql)}"
+        )
+    statement = statements[0]
+    if statement.type != duckdb.StatementType.SELECT:
+        raise ConfigError(
+            "config SQL must be one read-only SELECT/WITH query (it may not write, attach, "
+            f"install, load, create or change settings); found {_statement_kind(statement)}: "
+            f"{_shorten(sql)}"
+        )
 
 
 def file_fingerprint(path: str | Path) -> str:
@@ -155,6 +225,7 @@ def _load_file(path: Path) -> pd.DataFrame:
     reader = _check_file(path)
     con = duckdb.connect(":memory:")
     try:
+        _check_header(con, path, reader)
         rel = _read_file(con, path, reader)
         df = rel.df()
         db_types = [str(t) for t in rel.types]
@@ -168,33 +239,141 @@ def _load_file(path: Path) -> pd.DataFrame:
     return _to_plain_dtypes(df, db_types)
 
 
-def _check_sql(sql: str) -> None:
-    if not isinstance(sql, str) or not sql.strip():
-        raise ConfigError("load_table got an empty SQL query")
+def _check_header(con: duckdb.DuckDBPyConnection, path: Path, reader: str) -> None:
+    """Refuse a file whose header names a column twice.
+
+    DuckDB renames the second ``revenue`` to ``revenue_1`` (pandas to ``revenue.1``) and the
+    analysis would silently use the first, so the raw header is read before any renaming: the
+    first CSV row as text (same dialect sniffing as the real read), the Parquet schema's
+    top-level field names.
+    """
+    if reader == "csv":
+        rows = con.read_csv(str(path), header=False, all_varchar=True).limit(1).fetchall()
+        names = [str(v) for v in rows[0] if v is not None] if rows else []
+    else:
+        try:
+            names = list(pq.read_schema(path).names)
+        except (OSError, pa.ArrowException) as exc:
+            raise InputDataError(f"could not read data file {path}: {exc}") from exc
+    _check_unique_columns(names, f"data file {path}")
 
 
-def _run_query(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[pd.DataFrame, list[str]]:
+def _check_unique_columns(
+    names: Sequence[str], where: str, error: type[Exception] = InputDataError
+) -> None:
+    """Refuse names that repeat; DuckDB compares column names case-insensitively (it renames
+    ``Revenue`` next to ``revenue`` to ``Revenue_1``), so spellings differing in case repeat."""
+    spellings: dict[str, list[str]] = {}
+    for name in names:
+        spellings.setdefault(name.lower(), []).append(name)
+    duplicated = [group for group in spellings.values() if len(group) > 1]
+    if duplicated:
+        found = "; ".join(" / ".join(map(repr, dict.fromkeys(group))) for group in duplicated)
+        raise error(
+            f"{where} has duplicate column name(s): {found}; rename them so each column has "
+            "one name (DuckDB and pandas would silently rename the copies, e.g. to revenue_1, "
+            "and the analysis would use only the first)"
+        )
+
+
+_LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)
+
+
+def _statement_kind(statement: duckdb.Statement) -> str:
+    """DuckDB's statement type, with the first keyword when that says more (``INSTALL (LOAD)``)."""
+    kind = statement.type.name
+    word = re.match(r"[A-Za-z_]+", _LEADING_COMMENTS.sub("", statement.query))
+    keyword = word.group(0).upper() if word else kind
+    if keyword in (kind, "WITH") or kind == "SELECT":
+        return kind
+    return f"{keyword} ({kind})"
+
+
+def _declared(paths: Iterable[str | Path]) -> list[Path]:
+    """The declared files/folders a query may read, each of which must exist."""
+    declared = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise ConfigError(
+                f"allowed_paths entry not found: {p} (list existing files or folders)"
+            )
+        declared.append(p)
+    return declared
+
+
+class _sandboxed_connection:  # noqa: N801 - used like a function in a with-statement
+    """A fresh in-memory DuckDB connection that may read only ``declared`` files and folders.
+
+    The order matters: the allowed files/folders are set first, then external access is turned
+    off (which from then on refuses every other file, URL, extension and pandas replacement
+    scan), then the configuration is locked so the query cannot ``SET``/``RESET`` its way out.
+    DuckDB adds its temp directory to the allowed folders; that is a private empty folder here,
+    not ``./.tmp`` in the working directory.
+    """
+
+    def __init__(self, declared: Sequence[Path]) -> None:
+        files: set[str] = set()
+        folders: set[str] = set()
+        for p in declared:
+            # The path as written (made absolute, ``..`` folded) and with symlinks resolved, so
+            # a query may name it either way.
+            for variant in {os.path.abspath(p), str(p.resolve())}:
+                if p.is_dir():
+                    folders.add(variant.rstrip(os.sep) + os.sep)
+                else:
+                    files.add(variant)
+        self.files, self.folders = sorted(files), sorted(folders)
+
+    def __enter__(self) -> duckdb.DuckDBPyConnection:
+        self._temp = tempfile.mkdtemp(prefix="liftlab-duckdb-")
+        self._con = duckdb.connect(":memory:")
+        try:
+            con = self._con
+            con.execute("SET temp_directory = ?", [self._temp])
+            con.execute("SET allowed_directories = ?", [self.folders])
+            con.execute("SET allowed_paths = ?", [self.files])
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET autoload_known_extensions = false")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self._con
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._con.close()
+        shutil.rmtree(self._temp, ignore_errors=True)
+
+
+def _run_query(
+    con: duckdb.DuckDBPyConnection, sql: str, declared: Sequence[Path]
+) -> tuple[pd.DataFrame, list[str]]:
     """Run ``sql`` on ``con``; DuckDB's own error text is kept in the ConfigError."""
     try:
         rel = con.sql(sql)
         if rel is None:
             raise ConfigError(
-                "SQL query returned no result set (it must end in a SELECT-like statement): "
+                "SQL query returned no result set (it must be a SELECT-like statement): "
                 + _shorten(sql)
             )
+        _check_unique_columns(rel.columns, "the SQL query's result", ConfigError)
         return rel.df(), [str(t) for t in rel.types]
+    except duckdb.PermissionException as exc:
+        readable = ", ".join(str(p) for p in declared) or "no files"
+        raise ConfigError(
+            f"SQL query may read only the declared data file and allowed_paths ({readable}); "
+            f"DuckDB refused: {exc}"
+        ) from exc
     except duckdb.Error as exc:
         raise ConfigError(f"SQL query failed: {exc}") from exc
 
 
-def _load_sql(sql: str) -> pd.DataFrame:
-    _check_sql(sql)
-    con = duckdb.connect(":memory:")
-    try:
-        df, db_types = _run_query(con, sql)
-    finally:
-        con.close()
-
+def _load_sql(sql: str, declared: Sequence[Path]) -> pd.DataFrame:
+    check_query(sql)
+    with _sandboxed_connection(declared) as con:
+        df, db_types = _run_query(con, sql, declared)
     if len(df) == 0:
         raise InputDataError(f"SQL query returned no rows: {_shorten(sql)}")
     return _to_plain_dtypes(df, db_types)

@@ -75,17 +75,28 @@ class DataSource(StrictModel):
     data_path: str | None = None
     """CSV or Parquet file. With ``sql`` too, the file is available to the query as ``source``."""
     sql: str | None = None
-    """A DuckDB query producing the table (may read files itself)."""
+    """One read-only DuckDB query producing the table. It may read only ``data_path`` (also as
+    ``source``) and ``allowed_paths``; see :func:`strategies.ingest.check_query`."""
+    allowed_paths: list[str] = []
+    """Further files, or folders (everything under them), the ``sql`` query may read itself."""
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSource:
         if not self.data_path and not self.sql:
             raise ValueError("set 'data_path' (CSV/Parquet file) or 'sql' (a DuckDB query)")
+        if self.allowed_paths and not self.sql:
+            raise ValueError(
+                "'allowed_paths' only says which files an 'sql' query may read; there is no 'sql'"
+            )
         return self
 
     @property
     def resolved_data_path(self) -> Path | None:
         return expand_path(self.data_path) if self.data_path else None
+
+    @property
+    def resolved_allowed_paths(self) -> list[Path]:
+        return [expand_path(p) for p in self.allowed_paths]
 
 
 class DataSourceConfig(DataSource):
@@ -94,7 +105,9 @@ class DataSourceConfig(DataSource):
     @property
     def source(self) -> DataSource:
         """Only the source part, so the ingest step's cache key ignores every other field."""
-        return DataSource(data_path=self.data_path, sql=self.sql)
+        return DataSource(
+            data_path=self.data_path, sql=self.sql, allowed_paths=list(self.allowed_paths)
+        )
 
 
 def format_validation_error(exc: ValidationError, what: str) -> str:

@@ -22,10 +22,11 @@ def ingest_data(
     read again instead of being served from a stale cache.
     """
     path, sql = source.resolved_data_path, source.sql or None
-    frame = load_source(path, sql=sql)
+    frame = load_source(path, sql=sql, allowed_paths=source.resolved_allowed_paths)
     info = {
         "source": str(path) if path else "sql",
         "sql": sql,
+        "allowed_paths": [str(p) for p in source.resolved_allowed_paths],
         "sha256": file_fingerprint(path) if path else None,
         "rows": int(len(frame)),
         "columns": [str(c) for c in frame.columns],

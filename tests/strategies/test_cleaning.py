@@ -125,7 +125,7 @@ def test_drop_duplicate_rows_counts_exact_duplicates() -> None:
     out, audit = _apply(DropDuplicateRows(), df)
     # u1 appears 3x identically (2 duplicates), u3/A twice (1 duplicate); u3/B differs.
     assert audit.rows_out == audit.rows_in - 3
-    assert audit.details == {"duplicate_rows_dropped": 3}
+    assert audit.details == {"duplicate_rows_dropped": 3, "nested_columns": []}
     assert audit.values_changed == 0
     assert out["user_id"].tolist() == ["u1", "u2", "u3", "u3"]
     assert list(out.index) == [0, 1, 2, 3]

@@ -111,7 +111,8 @@ def test_load_sql_over_parquet(tmp_path: Path) -> None:
     pd.DataFrame({"variant": ["A", "B", "A"], "clicks": [1, 2, 3]}).to_parquet(path)
     df = load_table(
         sql=f"SELECT variant, SUM(clicks) AS clicks, COUNT(*) AS n FROM read_parquet('{path}') "
-        "WHERE clicks > 0 GROUP BY variant ORDER BY variant"
+        "WHERE clicks > 0 GROUP BY variant ORDER BY variant",
+        allowed_paths=[path],
     )
     _assert_plain_dtypes(df)
     assert df["variant"].tolist() == ["A", "B"]
@@ -184,7 +185,10 @@ def test_bad_sql_raises_config_error_with_duckdb_message() -> None:
 
 def test_sql_referencing_missing_file_raises_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SQL query failed"):
-        load_table(sql=f"SELECT * FROM read_parquet('{tmp_path / 'missing.parquet'}')")
+        load_table(
+            sql=f"SELECT * FROM read_parquet('{tmp_path / 'missing.parquet'}')",
+            allowed_paths=[tmp_path],
+        )
 
 
 def test_sql_with_no_rows_raises() -> None:
