@@ -153,15 +153,16 @@ def check_arms_present(
         )
 
 
-def check_outcome_varies(y: np.ndarray, column: str) -> None:
-    """Refuse an outcome with a single value over every arm and the control: there is no
-    uplift to learn, yet each learner would "fit" it perfectly and be registered."""
+def check_outcome_varies(y: np.ndarray, column: str, where: str = "") -> None:
+    """Refuse an outcome with a single value over every arm and the control (``where``: on
+    which rows, e.g. ``" on the holdout"``): there is no uplift to learn or to judge, yet each
+    learner would "fit" it perfectly and be registered."""
     distinct = np.unique(y[np.isfinite(y)])
     if len(distinct) < 2:
         value = f"every value is {distinct[0]:g}" if len(distinct) else "no values"
         raise InputDataError(
-            f"outcome {column!r} is constant in the control and every arm ({value}); "
-            "an uplift model cannot be trained on it"
+            f"outcome {column!r} is constant in the control and every arm{where} ({value}); "
+            "an uplift model cannot be trained or judged on it"
         )
 
 
@@ -209,6 +210,7 @@ def run_uplift_modelling(
         if np.isnan(y).any():
             raise InputDataError(f"outcome {outcome.column!r} has missing or non-numeric values")
         check_outcome_varies(y, outcome.column)
+        check_outcome_varies(y[test_idx], outcome.column, " on the holdout")
         result = compare_uplift_learners(
             outcome.learners,
             X,

@@ -345,3 +345,44 @@ def test_missing_demo_data_says_which_command_makes_it(tmp_path) -> None:
     with pytest.raises(InputDataError) as excinfo:
         ingest_cache_options(DataSource(data_path=str(tmp_path / "mine.csv")))
     assert "simulate" not in str(excinfo.value)
+
+
+# -- degenerate targets (issue #11 item 9) -------------------------------------------------------
+
+
+def _round(frame: pd.DataFrame):
+    cfg = load_training_config(
+        {"data_path": "x.csv", "candidates": [{"name": "poisson"}], "cv_folds": 2}
+    )
+    plan = plan_split(frame, cfg.split, cfg.cv_folds)
+    return run_training_round(frame, plan, **{**cfg.training_arguments(), "importance_repeats": 1})
+
+
+def test_an_all_zero_target_is_refused_before_training(ads) -> None:
+    with pytest.raises(InputDataError) as info:
+        _round(ads.assign(Approved_Conversion=0))
+    message = str(info.value)
+    assert "'Approved_Conversion'" in message and "constant" in message
+    assert "every value is 0" in message
+
+
+def test_a_target_constant_on_the_holdout_is_refused(ads) -> None:
+    cfg = load_training_config({"data_path": "x.csv", "cv_folds": 2})
+    plan = plan_split(ads, cfg.split, cfg.cv_folds)
+    frame = ads.copy()
+    frame.loc[frame.index[plan.test], "Approved_Conversion"] = 1
+    with pytest.raises(InputDataError, match=r"'Approved_Conversion'.*holdout.*every value is 1"):
+        run_training_round(frame, plan, **cfg.training_arguments())
+
+
+def test_too_few_training_rows_are_refused(ads) -> None:
+    with pytest.raises(InputDataError, match=r"'Approved_Conversion'.*training rows.*at least"):
+        _round(ads.head(12))
+
+
+def test_promotion_refuses_a_degenerate_fit() -> None:
+    with pytest.raises(InputDataError, match=r"'Approved_Conversion'.*constant.*holdout"):
+        _decide(holdout_target=np.zeros(40), target="Approved_Conversion")
+    with pytest.raises(InputDataError, match=r"challenger's holdout r2 is undefined"):
+        _decide(challenger_scores={**GOOD, "r2": float("nan")})
+    assert _decide(holdout_target=np.arange(40.0), target="Approved_Conversion").promote
