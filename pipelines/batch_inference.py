@@ -26,6 +26,7 @@ def batch_inference_pipeline(
     model_version: int | None = None,
     keep_columns: list[str] | None = None,
     prediction_column: str | None = None,
+    unknown_categories: Literal["warn", "error"] | None = None,
     formats: list[Literal["parquet", "csv"]] | None = None,
     duckdb_path: str | None = None,
     duckdb_table: str | None = None,
@@ -45,6 +46,7 @@ def batch_inference_pipeline(
         validation=validation,
         keep_columns=cfg.keep_columns,
         prediction_column=cfg.prediction_column,
+        unknown_categories=cfg.unknown_categories,
     )
     publish_predictions(
         predictions=predictions, model_ref=model_ref, data_info=data_info, config=cfg
