@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from zenml import pipeline
-
 from liftlab.config.inference import load_inference_config
+from liftlab.config.zenml_run import strict_pipeline
 from liftlab.mlops.caching import cache_policy, ingest_cache_options
 from steps.etl import ingest_data
 from steps.inference import publish_predictions, resolve_model, score_data, validate_scoring_data
 
 
-@pipeline(cache_policy=cache_policy())
+@strict_pipeline(cache_policy=cache_policy())
 def batch_inference_pipeline(
     data_path: str | None = None,
     sql: str | None = None,
