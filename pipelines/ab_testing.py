@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from zenml import pipeline
-
 from liftlab.config.ab_testing import load_ab_config
+from liftlab.config.zenml_run import strict_pipeline
 from liftlab.mlops.caching import cache_policy, ingest_cache_options
 from steps.analysis import analyse_experiments
 from steps.etl import clean_data, ingest_data, validate_data
 from steps.reporting import build_ab_report, publish_ab_results
 
 
-@pipeline(cache_policy=cache_policy())
+@strict_pipeline(cache_policy=cache_policy())
 def ab_test_pipeline(
     metrics: list[dict[str, Any]],
     data_path: str | None = None,

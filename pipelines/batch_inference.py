@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from zenml import pipeline
-
 from liftlab.config.inference import load_inference_config
+from liftlab.config.zenml_run import strict_pipeline
 from liftlab.mlops.caching import cache_policy, ingest_cache_options
 from steps.etl import ingest_data
 from steps.inference import publish_predictions, resolve_model, score_data, validate_scoring_data
 
 
-@pipeline(cache_policy=cache_policy())
+@strict_pipeline(cache_policy=cache_policy())
 def batch_inference_pipeline(
     data_path: str | None = None,
     sql: str | None = None,
@@ -27,6 +26,7 @@ def batch_inference_pipeline(
     model_version: int | None = None,
     keep_columns: list[str] | None = None,
     prediction_column: str | None = None,
+    unknown_categories: Literal["warn", "error"] | None = None,
     formats: list[Literal["parquet", "csv"]] | None = None,
     duckdb_path: str | None = None,
     duckdb_table: str | None = None,
@@ -46,6 +46,7 @@ def batch_inference_pipeline(
         validation=validation,
         keep_columns=cfg.keep_columns,
         prediction_column=cfg.prediction_column,
+        unknown_categories=cfg.unknown_categories,
     )
     publish_predictions(
         predictions=predictions, model_ref=model_ref, data_info=data_info, config=cfg

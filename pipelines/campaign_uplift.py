@@ -9,9 +9,8 @@ the pipeline compiles, and the bronze and silver steps get only the values they 
 
 from __future__ import annotations
 
-from zenml import pipeline
-
 from liftlab.config.campaign_uplift import load_campaign_config
+from liftlab.config.zenml_run import strict_pipeline
 from liftlab.mlops.caching import cache_policy, file_cache_options
 from steps.analysis import summarise_campaign_uplift
 from steps.etl import build_silver_table, load_bronze, validate_bronze
@@ -19,7 +18,7 @@ from steps.reporting import build_campaign_report, publish_campaign_results
 from strategies.stats.corrections import Correction
 
 
-@pipeline(cache_policy=cache_policy())
+@strict_pipeline(cache_policy=cache_policy())
 def campaign_uplift_pipeline(
     data_dir: str | None = None,
     tables: dict[str, str] | None = None,

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from zenml import pipeline
-
 from liftlab.config.training import load_training_config
+from liftlab.config.zenml_run import strict_pipeline
 from liftlab.mlops.caching import cache_policy, ingest_cache_options
 from steps.etl import clean_ads, ingest_data, validate_ads
 from steps.promotion import decide_promotion_step, register_and_promote
@@ -23,7 +22,7 @@ from steps.reporting import build_training_report, publish_training_results
 from steps.training import plan_ads_split, train_candidate_models
 
 
-@pipeline(cache_policy=cache_policy())
+@strict_pipeline(cache_policy=cache_policy())
 def training_pipeline(
     data_path: str | None = None,
     sql: str | None = None,

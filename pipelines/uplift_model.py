@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from zenml import pipeline
-
 from liftlab.config.uplift import load_uplift_config
+from liftlab.config.zenml_run import strict_pipeline
 from liftlab.mlops.caching import cache_policy, ingest_cache_options
 from steps.analysis import estimate_average_effects
 from steps.etl import ingest_data, validate_uplift_data
@@ -24,7 +23,7 @@ from steps.training import train_uplift_models
 from strategies.stats.corrections import Correction
 
 
-@pipeline(cache_policy=cache_policy())
+@strict_pipeline(cache_policy=cache_policy())
 def uplift_model_pipeline(
     outcomes: list[dict[str, Any]],
     data_path: str | None = None,

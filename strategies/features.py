@@ -18,7 +18,9 @@ receiving NaN/inf or a fake huge value. The output never holds NaN or inf.
 
 Categoricals (``age``, ``gender``, ``interest``) are one-hot encoded after casting to text, so
 ``interest`` codes are categories, not a scale; levels unseen at fit time become all-zero rows
-(``handle_unknown="ignore"``) instead of an error at prediction time.
+(``handle_unknown="ignore"``) instead of an error at prediction time. That is never silent:
+:func:`unknown_category_mask` finds them in new data, and batch scoring counts them per column,
+flags each row and warns (or refuses, with ``unknown_categories: error``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ __all__ = [
     "SpendPerImpression",
     "build_feature_strategies",
     "build_preprocessor",
+    "unknown_category_mask",
 ]
 
 DEFAULT_CATEGORICAL: tuple[str, ...] = ("age", "gender", "interest")
@@ -363,3 +366,43 @@ def build_preprocessor(
             step_name = f"{step_name}_{seen[step_name]}"
         steps.append((step_name, transformer, columns))
     return ColumnTransformer(steps, remainder="drop", verbose_feature_names_out=False)
+
+
+def _encoders(model: Any) -> list[tuple[list[str], OneHotEncoder]]:
+    """``(input columns, fitted OneHotEncoder)`` of every one-hot step inside ``model`` (a
+    Pipeline, a ColumnTransformer or anything holding them), searched recursively."""
+    found: list[tuple[list[str], OneHotEncoder]] = []
+    if isinstance(model, Pipeline):
+        for _, step in model.steps:
+            found += _encoders(step)
+    elif isinstance(model, ColumnTransformer) and hasattr(model, "transformers_"):
+        for _, transformer, columns in model.transformers_:
+            encoder = transformer
+            if isinstance(transformer, Pipeline):
+                encoder = next(
+                    (s for _, s in transformer.steps if isinstance(s, OneHotEncoder)), None
+                )
+            if isinstance(encoder, OneHotEncoder) and hasattr(encoder, "categories_"):
+                if isinstance(columns, str):
+                    columns = [columns]
+                found.append(([str(c) for c in columns], encoder))
+            else:
+                found += _encoders(transformer)
+    return found
+
+
+def unknown_category_mask(model: Any, X: pd.DataFrame) -> pd.DataFrame:
+    """One boolean column per one-hot encoded input column of the fitted ``model``: True where
+    the row's value (as text, as the encoder sees it) was never seen when the model was fitted.
+    Empty (no columns) when the model encodes no categories."""
+    mask: dict[str, np.ndarray] = {}
+    for columns, encoder in _encoders(model):
+        present = [c for c in columns if c in X.columns]
+        if len(present) != len(columns):
+            continue  # the schema check names missing columns
+        text = _as_text(X[columns])
+        for position, column in enumerate(columns):
+            seen = np.asarray(encoder.categories_[position], dtype=object).astype(str)
+            unseen = ~np.isin(text[:, position].astype(str), seen)
+            mask[column] = mask[column] | unseen if column in mask else unseen
+    return pd.DataFrame(mask, index=X.index)

@@ -12,16 +12,29 @@ Types use MLflow's column-spec names (``long``, ``integer``, ``double``, ``float
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
 from strategies.errors import InputDataError
+from strategies.features import unknown_category_mask
 
-__all__ = ["check_input_schema", "score_table"]
+__all__ = [
+    "UNKNOWN_CATEGORIES_COLUMN",
+    "check_input_schema",
+    "describe_unknown_categories",
+    "score_table",
+]
+
+UNKNOWN_CATEGORIES_COLUMN = "unknown_categories"
+"""Predictions column naming, per row, the categories the model never saw in training
+(``age=70-74; interest=999``; empty when none). Present when the model one-hot encodes."""
+
+logger = logging.getLogger(__name__)
 
 _INTEGER = {"long", "integer"}
 _FLOAT = {"double", "float"}
@@ -96,6 +109,28 @@ def check_input_schema(df: pd.DataFrame, expected: Sequence[tuple[str, str]]) ->
     return pd.DataFrame(out, index=df.index)
 
 
+def describe_unknown_categories(mask: pd.DataFrame, X: pd.DataFrame, examples: int = 5) -> str:
+    """``age: 2 row(s) ('70-74'); interest: 1 row(s) ('999')``: per column with unseen values,
+    how many rows and the first few distinct values."""
+    parts = []
+    for column in mask.columns:
+        rows = mask[column].to_numpy(dtype=bool)
+        if rows.any():
+            values = list(dict.fromkeys(str(v) for v in X.loc[rows, column]))
+            shown = ", ".join(repr(v) for v in values[:examples])
+            more = f", … {len(values) - examples} more" if len(values) > examples else ""
+            parts.append(f"{column}: {int(rows.sum())} row(s) ({shown}{more})")
+    return "; ".join(parts)
+
+
+def _row_labels(mask: pd.DataFrame, X: pd.DataFrame) -> list[str]:
+    labels = [[] for _ in range(len(mask))]
+    for column in mask.columns:
+        for i in np.flatnonzero(mask[column].to_numpy(dtype=bool)):
+            labels[i].append(f"{column}={X[column].iloc[i]}")
+    return ["; ".join(parts) for parts in labels]
+
+
 def score_table(
     model: Any,
     df: pd.DataFrame,
@@ -103,17 +138,41 @@ def score_table(
     inputs: Sequence[tuple[str, str]],
     keep_columns: Sequence[str],
     prediction_column: str,
+    unknown_categories: Literal["warn", "error"] = "warn",
 ) -> pd.DataFrame:
     """``keep_columns`` of ``df`` (identifiers for joins) plus ``prediction_column``: the model's
     predictions on the inputs checked and cast by :func:`check_input_schema`. Missing keep
-    columns are named first, then every schema problem."""
+    columns are named first, then every schema problem.
+
+    Categories the model never saw in training (the one-hot encoder scores them as all-zero
+    rows) are counted per column: with ``unknown_categories="error"`` any of them is an
+    InputDataError naming the columns, counts and values; with ``"warn"`` a warning is logged
+    and the :data:`UNKNOWN_CATEGORIES_COLUMN` column flags each row (present whenever the model
+    one-hot encodes; empty text for rows with none)."""
     missing = [c for c in keep_columns if c not in df.columns]
     if missing:
         raise InputDataError(
             f"keep_columns {missing} are not in the data (columns: {', '.join(df.columns)})"
         )
+    if unknown_categories not in ("warn", "error"):
+        raise InputDataError(
+            f"unknown_categories must be 'warn' or 'error', got {unknown_categories!r}"
+        )
     X = check_input_schema(df, inputs)
+    mask = unknown_category_mask(model, X)
+    flagged = int(mask.any(axis=1).sum()) if not mask.empty else 0
+    if flagged:
+        detail = describe_unknown_categories(mask, X)
+        message = (
+            f"{flagged} row(s) have categories never seen in training, scored as if the "
+            f"category were absent — {detail}"
+        )
+        if unknown_categories == "error":
+            raise InputDataError(message + " (unknown_categories: error)")
+        logger.warning("%s (set unknown_categories: error to refuse them)", message)
     predicted = np.asarray(model.predict(X), dtype=np.float64)
     out = df[list(keep_columns)].reset_index(drop=True).copy()
     out[prediction_column] = predicted
+    if len(mask.columns):
+        out[UNKNOWN_CATEGORIES_COLUMN] = _row_labels(mask.reset_index(drop=True), X)
     return out

@@ -23,11 +23,13 @@ are the two presets.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from strategies.errors import ConfigError
+import numpy as np
+
+from strategies.errors import ConfigError, InputDataError
 from strategies.evaluation import METRIC_DIRECTIONS
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "decide",
     "decide_promotion",
     "decide_uplift_promotion",
+    "refuse_degenerate_fit",
 ]
 
 Direction = Literal["higher", "lower"]
@@ -296,11 +299,20 @@ def decide_promotion(
     metric: str,
     margin: float,
     champion: Mapping[str, Any] | None = None,
+    holdout_target: Sequence[float] | np.ndarray | None = None,
+    target: str = "target",
 ) -> PromotionDecision:
     """The rule for conversion regressors: ``metric``'s own direction, the configured margin and
     the predict-the-mean baseline to beat first. Scores other than the regression metrics
-    (row counts) are left out of the record."""
+    (row counts) are left out of the record.
+
+    A degenerate fit is refused with an InputDataError rather than decided on, so the run fails
+    before its registration step: a holdout ``target`` (``holdout_target``, the actual values)
+    with fewer than 2 distinct values, or a challenger whose holdout metrics are undefined
+    (NaN). Training refuses such targets first (:func:`strategies.training.check_target`);
+    this is the last guard before the registry."""
     _check_metric(metric)
+    refuse_degenerate_fit(challenger_scores, holdout_target=holdout_target, target=target)
     rule = PromotionRule(
         metric=metric,
         direction=METRIC_DIRECTIONS[metric],
@@ -340,6 +352,32 @@ def decide_uplift_promotion(
         champion=champion,
         wording=UPLIFT_WORDING,
     )
+
+
+def refuse_degenerate_fit(
+    challenger_scores: Mapping[str, float],
+    *,
+    holdout_target: Sequence[float] | np.ndarray | None = None,
+    target: str = "target",
+) -> None:
+    """Raise InputDataError when the challenger cannot be judged: a constant holdout target
+    (every model "fits" it: R² 1.000) or an undefined (NaN) holdout metric."""
+    if holdout_target is not None:
+        distinct = np.unique(np.asarray(holdout_target, dtype=np.float64))
+        if len(distinct) < 2:
+            value = f"every value is {distinct[0]:g}" if len(distinct) else "no rows"
+            raise InputDataError(
+                f"target {target!r} is constant on the holdout ({value}); a model judged on it "
+                "is not registered"
+            )
+    undefined = [
+        k for k in METRIC_DIRECTIONS if k in challenger_scores and math.isnan(challenger_scores[k])
+    ]
+    if undefined:
+        raise InputDataError(
+            f"the challenger's holdout {', '.join(undefined)} is undefined (NaN); "
+            "a model that cannot be judged is not registered"
+        )
 
 
 def _check_metric(metric: str) -> None:

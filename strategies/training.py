@@ -25,7 +25,10 @@ from strategies.evaluation import CandidateComparison, compare_candidates, metri
 from strategies.splits import make_split
 
 __all__ = [
+    "MIN_HOLDOUT_ROWS",
+    "MIN_TRAINING_ROWS",
     "SplitPlan",
+    "check_target",
     "TrainingRound",
     "feature_frame",
     "holdout_predictions",
@@ -111,6 +114,51 @@ def feature_frame(df: pd.DataFrame, input_columns: Sequence[str], target: str | 
     return X, y.astype(np.float64).reset_index(drop=True)
 
 
+MIN_TRAINING_ROWS = 20
+"""Fewest training rows (the holdout's train part) a regressor is fitted on."""
+MIN_HOLDOUT_ROWS = 5
+"""Fewest holdout rows the candidates (and the champion) are judged on."""
+
+
+def _constant(values: np.ndarray) -> str | None:
+    """``"every value is <v>"`` when ``values`` hold fewer than 2 distinct numbers, else None."""
+    distinct = np.unique(values)
+    if len(distinct) >= 2:
+        return None
+    return f"every value is {distinct[0]:g}" if len(distinct) else "no values"
+
+
+def check_target(y: pd.Series | np.ndarray, plan: SplitPlan, target: str) -> None:
+    """Refuse a degenerate target before anything is fitted, naming the column.
+
+    Rules: at least :data:`MIN_TRAINING_ROWS` training rows and :data:`MIN_HOLDOUT_ROWS`
+    holdout rows; at least 2 distinct target values on the training rows (a constant target
+    leaves nothing to learn, yet every model "fits" it perfectly: R² 1.000) and on the holdout
+    rows (R², relative improvements and the champion comparison are undefined there)."""
+    values = np.asarray(y, dtype=np.float64)
+    n_train, n_test = len(plan.train), len(plan.test)
+    if n_train < MIN_TRAINING_ROWS or n_test < MIN_HOLDOUT_ROWS:
+        raise InputDataError(
+            f"too few rows to train a model of target {target!r}: {n_train} training rows and "
+            f"{n_test} holdout rows; need at least {MIN_TRAINING_ROWS} and {MIN_HOLDOUT_ROWS}"
+        )
+    if (why := _constant(values)) is not None:
+        raise InputDataError(
+            f"target {target!r} is constant ({why} on all {len(values)} rows): there is nothing "
+            "to learn, and every model would score a perfect R²; refusing to train"
+        )
+    if (why := _constant(values[plan.train])) is not None:
+        raise InputDataError(
+            f"target {target!r} is constant on the {n_train} training rows ({why}); "
+            "refusing to train (use more data or another split)"
+        )
+    if (why := _constant(values[plan.test])) is not None:
+        raise InputDataError(
+            f"target {target!r} is constant on the {n_test} holdout rows ({why}): holdout R² "
+            "and the champion comparison would be meaningless; use more data or another split"
+        )
+
+
 def train_candidates(
     df: pd.DataFrame,
     *,
@@ -122,8 +170,10 @@ def train_candidates(
     seed: int,
     rank_by: str,
 ) -> CandidateComparison:
-    """Compare every candidate on the plan's folds and holdout (see ``compare_candidates``)."""
+    """Compare every candidate on the plan's folds and holdout (see ``compare_candidates``),
+    after refusing a degenerate target (:func:`check_target`)."""
     X, y = feature_frame(df, input_columns, target)
+    check_target(y, plan, target)
     return compare_candidates(
         candidates,
         preprocessor_factory,

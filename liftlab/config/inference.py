@@ -24,6 +24,10 @@ class InferenceConfig(DataSourceConfig):
     )
     """Columns copied from the input into the predictions table (identifiers for joins)."""
     prediction_column: str = "predicted_conversions"
+    unknown_categories: Literal["warn", "error"] = "warn"
+    """Categories the model never saw in training (a new ``age`` band, an ``interest`` code):
+    ``warn`` scores them (as if the category were absent), logs a count per column and names
+    them per row in the ``unknown_categories`` column; ``error`` refuses to score the table."""
     formats: list[Literal["parquet", "csv"]] = Field(
         default_factory=lambda: ["parquet", "csv"], min_length=1
     )
@@ -38,6 +42,12 @@ class InferenceConfig(DataSourceConfig):
         if self.prediction_column in self.keep_columns:
             raise ValueError(
                 f"prediction_column {self.prediction_column!r} is also in keep_columns"
+            )
+        reserved = {"unknown_categories"} & {self.prediction_column, *self.keep_columns}
+        if reserved:
+            raise ValueError(
+                "'unknown_categories' is the column flagging unseen categories; rename it in "
+                "keep_columns/prediction_column"
             )
         return self
 

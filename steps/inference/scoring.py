@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
 from zenml import get_step_context, save_artifact, step
@@ -48,14 +48,17 @@ def score_data(
     validation: dict,
     keep_columns: list[str],
     prediction_column: str,
+    unknown_categories: Literal["warn", "error"] = "warn",
 ) -> Annotated[pd.DataFrame, "predictions"]:
-    """Predictions with the columns to keep and the model version that made them."""
+    """Predictions with the columns to keep and the model version that made them; categories
+    never seen in training are warned about (and flagged per row) or refused."""
     scored = score_table(
         load_sklearn(model_ref["uri"]),
         raw_data,
         inputs=[tuple(pair) for pair in model_ref["inputs"]],
         keep_columns=keep_columns,
         prediction_column=prediction_column,
+        unknown_categories=unknown_categories,
     )
     return scored.assign(
         model_name=model_ref["model_name"],

@@ -40,6 +40,8 @@ def decide_promotion_step(
         metric=promotion.metric,
         margin=promotion.margin,
         champion=score_regression_champion(model_name, holdout_rows, target),
+        holdout_target=holdout_rows[target],
+        target=target,
     ).to_dict()
     log_promotion_decision(decision)
     return decision

@@ -16,6 +16,7 @@ from strategies.stats.analysis import AnalysisOptions
 from strategies.stats.corrections import Correction
 from strategies.stats.metrics import MetricSpec
 from strategies.stats.run import ABDesign, run_ab_analysis
+from strategies.uplift.workflow import check_arms_present
 
 __all__ = ["average_effects", "outcome_metric"]
 
@@ -44,6 +45,10 @@ def average_effects(
     """Each arm vs control on every outcome (``name``, ``type``, ``column``): the A/B results
     table (experiment ``uplift``), overall and without segments."""
     data = frame.reset_index(drop=True)
+    if treatment_column in data.columns:
+        check_arms_present(
+            data[treatment_column], treatment_column=treatment_column, control=control, arms=arms
+        )
     unit = id_column or ROW_ID
     if id_column is None:
         data = data.assign(**{ROW_ID: np.arange(len(data))})

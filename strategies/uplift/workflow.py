@@ -24,6 +24,8 @@ from strategies.uplift.policy import policy_comparison, profit_curve, targeting_
 
 __all__ = [
     "OutcomeSpec",
+    "check_arms_present",
+    "check_outcome_varies",
     "UpliftRun",
     "holdout_rows",
     "run_uplift_modelling",
@@ -127,6 +129,43 @@ def holdout_rows(
     return data.iloc[np.asarray(test_idx, dtype=np.int64)]
 
 
+def check_arms_present(
+    treatment: pd.Series, *, treatment_column: str, control: str, arms: Sequence[str]
+) -> None:
+    """Refuse data in which the control or a declared arm has no row at all: a learner for an
+    arm nobody received cannot be fitted honestly, and silently leaving the arm out would
+    register a model for an experiment that did not happen. The message names the missing
+    label(s) and every label found in ``treatment_column``."""
+    found = sorted({str(v) for v in pd.unique(treatment.dropna())})
+    problems = []
+    if str(control) not in found:
+        problems.append(f"control {control!r}")
+    absent = [a for a in arms if str(a) not in found]
+    if absent:
+        problems.append(
+            f"declared arm{'s' if len(absent) > 1 else ''} {', '.join(repr(a) for a in absent)}"
+        )
+    if problems:
+        raise InputDataError(
+            f"{' and '.join(problems)} not found in column {treatment_column!r} "
+            f"(found: {', '.join(repr(v) for v in found) or 'no values'}); "
+            "fix 'arms'/'control' in the config or the data"
+        )
+
+
+def check_outcome_varies(y: np.ndarray, column: str, where: str = "") -> None:
+    """Refuse an outcome with a single value over every arm and the control (``where``: on
+    which rows, e.g. ``" on the holdout"``): there is no uplift to learn or to judge, yet each
+    learner would "fit" it perfectly and be registered."""
+    distinct = np.unique(y[np.isfinite(y)])
+    if len(distinct) < 2:
+        value = f"every value is {distinct[0]:g}" if len(distinct) else "no values"
+        raise InputDataError(
+            f"outcome {column!r} is constant in the control and every arm{where} ({value}); "
+            "an uplift model cannot be trained or judged on it"
+        )
+
+
 def run_uplift_modelling(
     frame: pd.DataFrame,
     *,
@@ -151,6 +190,9 @@ def run_uplift_modelling(
     if missing:
         raise InputDataError(f"the table lacks column(s): {', '.join(dict.fromkeys(missing))}")
     data = frame.reset_index(drop=True)
+    check_arms_present(
+        data[treatment_column], treatment_column=treatment_column, control=control, arms=arms
+    )
     keep = data[treatment_column].isin([control, *arms]).to_numpy()
     if not keep.all():
         data = data[keep].reset_index(drop=True)
@@ -167,6 +209,8 @@ def run_uplift_modelling(
         y = pd.to_numeric(data[outcome.column], errors="coerce").to_numpy(dtype=np.float64)
         if np.isnan(y).any():
             raise InputDataError(f"outcome {outcome.column!r} has missing or non-numeric values")
+        check_outcome_varies(y, outcome.column)
+        check_outcome_varies(y[test_idx], outcome.column, " on the holdout")
         result = compare_uplift_learners(
             outcome.learners,
             X,

@@ -225,6 +225,29 @@ def test_batch_inference_refuses_bad_data(story, first_run, tmp_path, mutate, ne
     assert not out.exists()
 
 
+def test_batch_inference_warns_about_or_refuses_unseen_categories(
+    story, first_run, tmp_path
+) -> None:
+    from liftlab.ops.runner import PipelineRunFailed, run_config
+
+    new = pd.read_csv(story["new_ads"])
+    new.loc[new.index[:3], "interest"] = 999
+    data = tmp_path / "new.csv"
+    new.to_csv(data, index=False)
+    summary = run_config(_inference_config(tmp_path, data, tmp_path / "warned"))
+    assert summary["rows_scored"] == len(new)
+    predictions = pd.read_parquet(tmp_path / "warned" / "predictions.parquet")
+    flagged = predictions["unknown_categories"].tolist()
+    assert flagged[:3] == ["interest=999"] * 3  # (the simulator's new ads have new codes too)
+    assert all(f in ("", f"interest={v}") for f, v in zip(flagged, new["interest"], strict=True))
+    out = tmp_path / "refused"
+    with pytest.raises(
+        PipelineRunFailed, match=r"never seen in training.*interest: \d+ row\(s\) \('999'"
+    ):
+        run_config(_inference_config(tmp_path, data, out, unknown_categories="error"))
+    assert not out.exists()
+
+
 def test_inference_without_a_registered_model_says_so(story, tmp_path) -> None:
     from liftlab.ops.runner import PipelineRunFailed, run_config
 

@@ -17,6 +17,7 @@ from liftlab.simulate.ads import AdSimulationConfig, simulate_ads
 from strategies.errors import ConfigError, InputDataError
 from strategies.model_inputs import check_input_schema, score_table
 from strategies.promotion import decide_promotion
+from strategies.regressors import make_pipeline
 from strategies.training import (
     SplitPlan,
     feature_frame,
@@ -345,3 +346,97 @@ def test_missing_demo_data_says_which_command_makes_it(tmp_path) -> None:
     with pytest.raises(InputDataError) as excinfo:
         ingest_cache_options(DataSource(data_path=str(tmp_path / "mine.csv")))
     assert "simulate" not in str(excinfo.value)
+
+
+# -- degenerate targets (issue #11 item 9) -------------------------------------------------------
+
+
+def _round(frame: pd.DataFrame):
+    cfg = load_training_config(
+        {"data_path": "x.csv", "candidates": [{"name": "poisson"}], "cv_folds": 2}
+    )
+    plan = plan_split(frame, cfg.split, cfg.cv_folds)
+    return run_training_round(frame, plan, **{**cfg.training_arguments(), "importance_repeats": 1})
+
+
+def test_an_all_zero_target_is_refused_before_training(ads) -> None:
+    with pytest.raises(InputDataError) as info:
+        _round(ads.assign(Approved_Conversion=0))
+    message = str(info.value)
+    assert "'Approved_Conversion'" in message and "constant" in message
+    assert "every value is 0" in message
+
+
+def test_a_target_constant_on_the_holdout_is_refused(ads) -> None:
+    cfg = load_training_config({"data_path": "x.csv", "cv_folds": 2})
+    plan = plan_split(ads, cfg.split, cfg.cv_folds)
+    frame = ads.copy()
+    frame.loc[frame.index[plan.test], "Approved_Conversion"] = 1
+    with pytest.raises(InputDataError, match=r"'Approved_Conversion'.*holdout.*every value is 1"):
+        run_training_round(frame, plan, **cfg.training_arguments())
+
+
+def test_too_few_training_rows_are_refused(ads) -> None:
+    with pytest.raises(InputDataError, match=r"'Approved_Conversion'.*training rows.*at least"):
+        _round(ads.head(12))
+
+
+def test_promotion_refuses_a_degenerate_fit() -> None:
+    with pytest.raises(InputDataError, match=r"'Approved_Conversion'.*constant.*holdout"):
+        _decide(holdout_target=np.zeros(40), target="Approved_Conversion")
+    with pytest.raises(InputDataError, match=r"challenger's holdout r2 is undefined"):
+        _decide(challenger_scores={**GOOD, "r2": float("nan")})
+    assert _decide(holdout_target=np.arange(40.0), target="Approved_Conversion").promote
+
+
+# -- categories never seen in training (issue #11 item 11) ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fitted(ads):
+    cfg = load_training_config({"data_path": "x.csv", "candidates": [{"name": "poisson"}]})
+    model = make_pipeline(cfg.preprocessor(), {"name": "poisson"}, seed=0)
+    X, y = feature_frame(ads, cfg.input_columns(), cfg.target)
+    model.fit(X, y)
+    inputs = [
+        (c, "long" if X[c].dtype.kind == "i" else "double" if X[c].dtype.kind == "f" else "string")
+        for c in X.columns
+    ]
+    return model, inputs
+
+
+def test_scoring_counts_and_flags_unseen_categories(ads, fitted, caplog) -> None:
+    model, inputs = fitted
+    new = ads.head(6).copy()
+    new.loc[new.index[:2], "age"] = "70-74"
+    new.loc[new.index[1], "interest"] = 999
+    with caplog.at_level("WARNING"):
+        out = score_table(
+            model, new, inputs=inputs, keep_columns=["ad_id"], prediction_column="pred"
+        )
+    assert out["unknown_categories"].tolist()[:3] == ["age=70-74", "age=70-74; interest=999", ""]
+    assert np.isfinite(out["pred"]).all()
+    assert "2 row(s) have categories never seen in training" in caplog.text
+    assert "age: 2 row(s) ('70-74')" in caplog.text and "interest: 1 row(s) ('999')" in caplog.text
+    with pytest.raises(
+        InputDataError, match=r"never seen in training.*age: 2 row\(s\) \('70-74'\)"
+    ):
+        score_table(
+            model, new, inputs=inputs, keep_columns=["ad_id"], prediction_column="pred",
+            unknown_categories="error",
+        )  # fmt: skip
+    clean = score_table(
+        model, ads.head(6), inputs=inputs, keep_columns=["ad_id"], prediction_column="pred",
+        unknown_categories="error",
+    )  # fmt: skip
+    assert (clean["unknown_categories"] == "").all()
+
+
+def test_inference_config_unknown_categories_defaults_to_warn() -> None:
+    assert load_inference_config({"data_path": "x.csv"}).unknown_categories == "warn"
+    assert (
+        load_inference_config({"data_path": "x.csv", "unknown_categories": "error"})
+        .unknown_categories == "error"
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match="unknown_categories"):
+        load_inference_config({"data_path": "x.csv", "unknown_categories": "ignore"})

@@ -211,3 +211,43 @@ def test_holdout_rows_and_score_reproduce_the_challengers_holdout_score() -> Non
             run.models["y"], holdout, features=["channel", "recency"], treatment_column="arm",
             outcome_column="y", control="ctl", metric="accuracy",
         )  # fmt: skip
+
+
+def _run(frame: pd.DataFrame, arms: list[str], control: str = "ctl") -> None:
+    run_uplift_modelling(
+        frame, treatment_column="arm", control=control, arms=arms,
+        features=["channel", "recency"],
+        outcomes=[OutcomeSpec("y", "y", 1.0, [{"name": "s_learner", "base": {"name": "logistic"},
+                                                "preprocessor": PRE}])],
+        policy_outcome="y", cost_per_contact=0.1, test_size=0.3, seed=0, n_bootstrap=20,
+    )  # fmt: skip
+
+
+def test_a_declared_arm_absent_from_the_data_is_refused_before_training() -> None:
+    frame = _data(600)
+    frame = frame[frame["arm"] != "B"]
+    with pytest.raises(InputDataError) as info:
+        _run(frame, arms=["A", "B"])
+    message = str(info.value)
+    assert "'B'" in message and "'arm'" in message
+    assert "found: 'A', 'ctl'" in message
+    with pytest.raises(InputDataError, match="control 'nobody'"):
+        _run(_data(600), arms=["A", "B"], control="nobody")
+
+
+def test_average_effects_refuse_an_absent_arm_too() -> None:
+    from strategies.uplift.effects import average_effects
+
+    frame = _data(600)
+    with pytest.raises(InputDataError, match="'C'.*found: 'A', 'B', 'ctl'"):
+        average_effects(
+            frame, treatment_column="arm", control="ctl", arms=["A", "C"],
+            outcomes=[{"name": "y", "type": "binary", "column": "y"}],
+            alpha=0.05, correction="holm",
+        )  # fmt: skip
+
+
+def test_an_outcome_constant_in_every_arm_is_refused_before_training() -> None:
+    frame = _data(600).assign(y=0)
+    with pytest.raises(InputDataError, match=r"outcome 'y'.*constant.*\(every value is 0\)"):
+        _run(frame, arms=["A", "B"])
