@@ -529,6 +529,13 @@ def _print_uplift_summary(summary: dict) -> None:
 def _print_inference_summary(summary: dict) -> None:
     files = summary.get("files", {})
     typer.echo(f"Scored:        {summary.get('rows_scored')} rows with {summary.get('model_uri')}")
+    unseen = summary.get("unknown_categories") or {}
+    if unseen:
+        counts = ", ".join(f"{column} {n} row(s)" for column, n in sorted(unseen.items()))
+        typer.echo(
+            f"Warning:       categories never seen in training ({counts}) were scored as if "
+            "absent; see the unknown_categories column (unknown_categories: error refuses them)"
+        )
     for key, path in sorted(files.items()):
         typer.echo(f"Predictions:   {path}  ({key})")
     if summary.get("duckdb"):

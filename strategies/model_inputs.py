@@ -27,6 +27,7 @@ __all__ = [
     "UNKNOWN_CATEGORIES_COLUMN",
     "check_input_schema",
     "describe_unknown_categories",
+    "unknown_category_counts",
     "score_table",
 ]
 
@@ -121,6 +122,19 @@ def describe_unknown_categories(mask: pd.DataFrame, X: pd.DataFrame, examples: i
             more = f", … {len(values) - examples} more" if len(values) > examples else ""
             parts.append(f"{column}: {int(rows.sum())} row(s) ({shown}{more})")
     return "; ".join(parts)
+
+
+def unknown_category_counts(predictions: pd.DataFrame) -> dict[str, int]:
+    """Rows with a category never seen in training, per input column, read back from the
+    :data:`UNKNOWN_CATEGORIES_COLUMN` of scored rows (``{}`` when there is none): what the
+    run summary reports."""
+    if UNKNOWN_CATEGORIES_COLUMN not in predictions.columns:
+        return {}
+    counts: dict[str, int] = {}
+    for label in predictions[UNKNOWN_CATEGORIES_COLUMN].fillna("").astype(str):
+        for column in dict.fromkeys(p.split("=", 1)[0] for p in label.split("; ") if p):
+            counts[column] = counts.get(column, 0) + 1
+    return counts
 
 
 def _row_labels(mask: pd.DataFrame, X: pd.DataFrame) -> list[str]:

@@ -40,6 +40,7 @@ from liftlab.mlops.tracking import (
     log_training_outputs,
     metric_key,
 )
+from strategies.model_inputs import unknown_category_counts
 
 if TYPE_CHECKING:
     from liftlab.config.ab_testing import ABTestConfig
@@ -693,15 +694,18 @@ def inference_run_summary(
     files: Mapping[str, Path],
     database: Path | None,
     table: str,
+    unknown_categories: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The scoring run in one dict: which model version scored how many rows, and where the
-    predictions went (files, and the DuckDB gold table when there is one)."""
+    """The scoring run in one dict: which model version scored how many rows, how many rows
+    per column had a category never seen in training, and where the predictions went (files,
+    and the DuckDB gold table when there is one)."""
     return {
         "pipeline_run": pipeline_run,
         "mlflow_run_id": mlflow_run_id,
         "model_uri": model_ref["uri"],
         "model_version": model_ref["version"],
         "rows_scored": int(rows_scored),
+        "unknown_categories": dict(unknown_categories or {}),
         "files": {k: str(v) for k, v in files.items()},
         "duckdb": {"database": str(database), "table": table} if database else None,
     }
@@ -738,4 +742,5 @@ def publish_inference_run(
         files=stage.files,
         database=stage.database,
         table=config.duckdb_table,
+        unknown_categories=unknown_category_counts(predictions),
     )

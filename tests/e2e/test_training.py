@@ -240,6 +240,7 @@ def test_batch_inference_warns_about_or_refuses_unseen_categories(
     flagged = predictions["unknown_categories"].tolist()
     assert flagged[:3] == ["interest=999"] * 3  # (the simulator's new ads have new codes too)
     assert all(f in ("", f"interest={v}") for f, v in zip(flagged, new["interest"], strict=True))
+    assert summary["unknown_categories"] == {"interest": sum(f != "" for f in flagged)}
     out = tmp_path / "refused"
     with pytest.raises(
         PipelineRunFailed, match=r"never seen in training.*interest: \d+ row\(s\) \('999'"

@@ -440,3 +440,15 @@ def test_inference_config_unknown_categories_defaults_to_warn() -> None:
     )  # fmt: skip
     with pytest.raises(ConfigError, match="unknown_categories"):
         load_inference_config({"data_path": "x.csv", "unknown_categories": "ignore"})
+
+
+def test_unknown_category_counts_per_column_for_the_run_summary():
+    import pandas as pd
+
+    from strategies.model_inputs import unknown_category_counts
+
+    scored = pd.DataFrame(
+        {"unknown_categories": ["interest=999", "", "interest=65; age=70-74", None]}
+    )
+    assert unknown_category_counts(scored) == {"interest": 2, "age": 1}
+    assert unknown_category_counts(pd.DataFrame({"ad_id": [1]})) == {}
