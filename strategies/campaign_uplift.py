@@ -46,6 +46,7 @@ from strategies.campaign_sql import (
     unparsable_values_sql,
 )
 from strategies.errors import ConfigError, InputDataError
+from strategies.ingest import check_file_header
 from strategies.stats.analysis import AnalysisOptions
 from strategies.stats.metrics import MetricSpec
 from strategies.stats.run import ABDesign, run_ab_analysis
@@ -146,6 +147,11 @@ def _source(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> list[str]
         reader = f"read_parquet({file})"
     else:
         raise ConfigError(f"{table}: unsupported file type {path.suffix!r} (use .csv or .parquet)")
+    # a column named twice would be renamed (amount_1) and silently ignored: refuse it
+    try:
+        check_file_header(con, path, "csv" if suffix == ".csv" else "parquet")
+    except InputDataError as exc:
+        raise InputDataError(f"{table}: {exc}") from None
     try:
         columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
     except duckdb.Error as exc:

@@ -125,7 +125,7 @@ def load_source(
     declared = _declared([file, *allowed_paths])
     with _sandboxed_connection(declared) as con:
         try:
-            _check_header(con, file, reader)
+            check_file_header(con, file, reader)
             _read_file(con, file, reader).create_view(SOURCE_VIEW)
         except duckdb.Error as exc:
             raise InputDataError(f"could not read data file {file}: {exc}") from exc
@@ -225,7 +225,7 @@ def _load_file(path: Path) -> pd.DataFrame:
     reader = _check_file(path)
     con = duckdb.connect(":memory:")
     try:
-        _check_header(con, path, reader)
+        check_file_header(con, path, reader)
         rel = _read_file(con, path, reader)
         df = rel.df()
         db_types = [str(t) for t in rel.types]
@@ -239,7 +239,7 @@ def _load_file(path: Path) -> pd.DataFrame:
     return _to_plain_dtypes(df, db_types)
 
 
-def _check_header(con: duckdb.DuckDBPyConnection, path: Path, reader: str) -> None:
+def check_file_header(con: duckdb.DuckDBPyConnection, path: Path, reader: str) -> None:
     """Refuse a file whose header names a column twice.
 
     DuckDB renames the second ``revenue`` to ``revenue_1`` (pandas to ``revenue.1``) and the

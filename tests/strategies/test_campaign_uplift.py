@@ -332,3 +332,18 @@ def test_options_validate_shares_and_windows() -> None:
     )
     assert shares == {"K1": 0.3, "K2": 0.25, "K3": 0.2}
     assert np.isclose(sum(shares.values()), 0.75)
+
+
+def test_bronze_refuses_a_column_named_twice(tmp_path) -> None:
+    result = simulate_campaigns(CampaignSimulationConfig(n_customers=500, seed=2))
+    files = write_campaigns(result, tmp_path)
+    path = files["transactions"]
+    lines = Path(path).read_text().splitlines()
+    header = lines[0].split(",")
+    lines = [f"{line},{line.split(',')[-1]}" for line in lines]
+    lines[0] = ",".join([*header, header[-1]])
+    Path(path).write_text("\n".join(lines) + "\n")
+    with pytest.raises(
+        InputDataError, match=rf"transactions: .*duplicate column name.*{header[-1]}"
+    ):
+        build_bronze({t: files[t] for t in TABLES})
