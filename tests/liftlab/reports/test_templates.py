@@ -148,15 +148,16 @@ def test_no_css_declaration_is_shared_by_two_reports() -> None:
 
 
 def test_templates_are_package_data() -> None:
-    if not PYPROJECT.is_file():
-        pytest.skip("not a checkout: no pyproject.toml")
+    # the tests live in the checkout, beside pyproject.toml: no skip, a missing file fails
     package, folder = TEMPLATE_LOCATION
     with PYPROJECT.open("rb") as fh:
         patterns = tomllib.load(fh)["tool"]["setuptools"]["package-data"].get(package, [])
-    for path in template_dir().iterdir():
-        if path.name.endswith(".j2"):
-            relative = f"{folder}/{path.name}"
-            assert any(fnmatch.fnmatch(relative, p) for p in patterns), relative
+    assert patterns, f"no package-data for {package} in pyproject.toml"
+    checked = {p.name for p in template_dir().iterdir() if p.name.endswith(".j2")}
+    assert {BASE, *REPORTS} <= checked
+    for name in checked:
+        relative = f"{folder}/{name}"
+        assert any(fnmatch.fnmatch(relative, p) for p in patterns), relative
 
 
 def test_loader_finds_only_templates_in_the_folder() -> None:
