@@ -66,8 +66,9 @@ def test_no_scientific_notation_in_tables():
     results = inputs["results"].copy()
     results.loc[results["metric"] == "click_rate", "abs_diff"] = -6.71e-05
     html = render_ab_report(**{**inputs, "results": results})
+    assert "0.0067 pp" in _section(html, "results") or "0.0000671" in _section(html, "results")
     for section in ("results", "guardrails", "segments"):
-        if f'id="{section}"' in html:
+        if f'id="{section}"' in html or section == "results":
             text = _visible_text(_section(html, section))
             assert not re.search(r"\d(\.\d+)?e[\u2212+-]\d", text), section
 
@@ -104,7 +105,7 @@ def test_cleaning_counts_are_not_error_coloured():
     assert css and "--loss" not in css.group(1)
 
 
-def test_correction_note_is_in_the_message(tmp_path):
+def test_correction_note_is_in_the_message():
     from strategies.stats.analysis import AnalysisOptions, analyse
     from strategies.stats.metrics import MetricSpec
     from tests.strategies.stats.test_support import stats_frame
