@@ -101,8 +101,11 @@ def _money(value: Any, *, signed: bool = False, currency: str = "") -> str:
     """Amounts: '8,469', '−208', '10.77', '−0.78' ('—' when unknown), with the configured
     ``currency`` ('$8,469', '−208 EUR') when there is one."""
     x = num_or_nan(value)
+    sign = "+" if signed else ""
     if not math.isnan(x) and abs(x) >= 100:
-        return with_currency(fmt_signed(f"{x:{'+' if signed else ''},.0f}"), currency)
+        return with_currency(fmt_signed(f"{x:{sign},.0f}"), currency)
+    if not math.isnan(x) and abs(x) >= 0.01:  # cents: '$0.40', not '$0.4'
+        return with_currency(fmt_signed(f"{x:{sign},.2f}"), currency)
     return with_currency(fmt_num(value, signed=signed), currency)
 
 
