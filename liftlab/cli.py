@@ -132,6 +132,36 @@ def simulate_campaigns_command(
         typer.echo(f"{kind:>14}: {path}")
 
 
+@app.command("simulate-mmm")
+def simulate_mmm_command(
+    out: Path = typer.Option(None, help="Output folder. Default: data/demo/mmm/."),
+    seed: int = typer.Option(42, min=0, help="Random seed (same seed, same data)."),
+    periods: int = typer.Option(156, min=40, help="Number of periods (weeks)."),
+    confounded: bool = typer.Option(
+        False,
+        "--confounded",
+        help="An unobserved demand shock also drives search spend (calibrate with lift tests).",
+    ),
+) -> None:
+    """Write weekly marketing-mix data (sales, spend per channel, controls) with known true
+    channel effects (mmm_truth.json) and lift tests (mmm_lift_tests.csv)."""
+    from liftlab.simulate.mmm import (
+        confounded_mmm_config,
+        default_mmm_config,
+        simulate_mmm,
+        write_mmm,
+    )
+
+    target = out or ProjectPaths.from_root().root / "data" / "demo" / "mmm"
+    try:
+        preset = confounded_mmm_config if confounded else default_mmm_config
+        files = write_mmm(simulate_mmm(preset(seed=seed, n_periods=periods)), target)
+    except LiftlabError as exc:
+        _fail(exc)
+    for path in files:
+        typer.echo(f"{path.stem:>15}: {path}")
+
+
 @app.command("check-config")
 def check_config(
     configs: list[Path] = typer.Argument(..., help="Run config YAML files."),

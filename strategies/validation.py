@@ -76,6 +76,9 @@ _PAIR = "expect_column_pair_values_a_to_be_greater_than_b"
 _IN_SET = "expect_column_values_to_be_in_set"
 _NOT_NULL = "expect_column_values_to_not_be_null"
 _UNIQUE = "expect_column_values_to_be_unique"
+_ROW_COUNT = "expect_table_row_count_to_be_between"
+#: The column label of table-level outcomes (row count).
+TABLE = "(table)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,6 +98,14 @@ class ValidationRules:
     allowed_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     not_null_columns: tuple[str, ...] = ()
     unique_columns: tuple[str, ...] = ()
+    # Like ``allowed_values``, but a failure lists the offending rows (index labels) with their
+    # values: for derived per-row columns such as the gap between consecutive dates.
+    row_values_in_set: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    # Explanations shown with a ``row_values_in_set`` failure, by column (what the rule means).
+    row_values_notes: Mapping[str, str] = field(default_factory=dict)
+    # The table must have at least ``min_rows`` rows (0 = no check); the reason is shown.
+    min_rows: int = 0
+    min_rows_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (stored with a trained model so inference applies the same suite)."""
@@ -106,6 +117,10 @@ class ValidationRules:
             "allowed_values": {k: list(v) for k, v in self.allowed_values.items()},
             "not_null_columns": list(self.not_null_columns),
             "unique_columns": list(self.unique_columns),
+            "row_values_in_set": {k: list(v) for k, v in self.row_values_in_set.items()},
+            "row_values_notes": dict(self.row_values_notes),
+            "min_rows": int(self.min_rows),
+            "min_rows_reason": self.min_rows_reason,
         }
 
     @classmethod
@@ -118,6 +133,12 @@ class ValidationRules:
             allowed_values={k: tuple(v) for k, v in dict(data.get("allowed_values", {})).items()},
             not_null_columns=tuple(data.get("not_null_columns", ())),
             unique_columns=tuple(data.get("unique_columns", ())),
+            row_values_in_set={
+                k: tuple(v) for k, v in dict(data.get("row_values_in_set", {})).items()
+            },
+            row_values_notes=dict(data.get("row_values_notes", {})),
+            min_rows=int(data.get("min_rows", 0)),
+            min_rows_reason=str(data.get("min_rows_reason", "")),
         )
 
     def without_columns(self, columns: Sequence[str]) -> ValidationRules:
@@ -136,6 +157,10 @@ class ValidationRules:
             allowed_values={k: v for k, v in self.allowed_values.items() if k not in drop},
             not_null_columns=keep(self.not_null_columns),
             unique_columns=keep(self.unique_columns),
+            row_values_in_set={k: v for k, v in self.row_values_in_set.items() if k not in drop},
+            row_values_notes={k: v for k, v in self.row_values_notes.items() if k not in drop},
+            min_rows=self.min_rows,
+            min_rows_reason=self.min_rows_reason,
         )
 
 
@@ -229,6 +254,8 @@ class ExpectationOutcome:
     unexpected_examples: list
     description: str
     skipped: bool = False
+    # Show the description with the failing rows (it explains a derived column's rule).
+    show_description: bool = False
 
     def to_dict(self) -> dict:
         return {
@@ -294,7 +321,8 @@ def _failure_line(o: ExpectationOutcome, n_rows: int) -> str:
     head = f"{o.expectation} failed on '{o.column}'"
     if o.expectation == _EXIST:
         return f"{head}: {o.description.replace('must be present', 'is missing')}"
-    detail = o.description if o.expectation == _TYPE or not o.unexpected_count else ""
+    explain = o.expectation in (_TYPE, _ROW_COUNT) or o.show_description
+    detail = o.description if explain or not o.unexpected_count else ""
     if o.unexpected_count or o.unexpected_examples:
         count = f"{o.unexpected_count} of {n_rows} rows"
         if o.unexpected_examples:
@@ -327,6 +355,8 @@ class _Planned:
     column: str
     description: str
     columns: tuple[str, ...] = ()  # for pairs: (smaller, larger)
+    with_rows: bool = False  # report offending rows (row_values_in_set)
+    reason: str = ""  # why a table-level rule exists (min_rows)
 
 
 def validate(df: pd.DataFrame, rules: ValidationRules) -> ValidationReport:
@@ -352,9 +382,10 @@ def validate(df: pd.DataFrame, rules: ValidationRules) -> ValidationReport:
             *rules.allowed_values,
             *rules.not_null_columns,
             *rules.unique_columns,
+            *rules.row_values_in_set,
         ]
     )
-    if not referenced:
+    if not referenced and rules.min_rows <= 0:
         return ValidationReport(success=True, n_rows=len(df), outcomes=[])
     needs_numeric = _dedupe([*rules.numeric_columns, *rules.non_negative_columns, *pair_columns])
 
@@ -449,6 +480,33 @@ def validate(df: pd.DataFrame, rules: ValidationRules) -> ValidationReport:
             )
         else:
             skipped.append(_skip(_UNIQUE, c, description, [c], present))
+    for c, allowed in rules.row_values_in_set.items():
+        note = rules.row_values_notes.get(c) or (
+            f"{c} must be one of {', '.join(repr(v) for v in allowed)}"
+        )
+        if usable([c], numeric=False):
+            second.append(
+                _Planned(
+                    E.ExpectColumnValuesToBeInSet(column=c, value_set=list(allowed)),
+                    _IN_SET,
+                    c,
+                    note,
+                    with_rows=True,
+                )
+            )
+        else:
+            skipped.append(_skip(_IN_SET, c, note, [c], present))
+    if rules.min_rows > 0:
+        reason = f" ({rules.min_rows_reason})" if rules.min_rows_reason else ""
+        second.append(
+            _Planned(
+                E.ExpectTableRowCountToBeBetween(min_value=int(rules.min_rows)),
+                _ROW_COUNT,
+                TABLE,
+                f"the table must have at least {rules.min_rows} rows{reason}",
+                reason=rules.min_rows_reason,
+            )
+        )
     if second:
         outcomes += _run(df, second)
     outcomes += skipped
@@ -541,6 +599,18 @@ def _to_outcome(df: pd.DataFrame, p: _Planned, res: Any) -> ExpectationOutcome:
         smaller, larger = p.columns
         examples = [{smaller: _py(b), larger: _py(a)} for a, b in raw]
         return ExpectationOutcome(p.kind, p.column, success, count, examples, description)
+    if p.kind == _ROW_COUNT:
+        if not success:
+            needed = p.expectation.min_value
+            reason = f" ({p.reason})" if p.reason else ""
+            description = f"the table has {len(df)} rows; at least {needed} are needed{reason}"
+        return ExpectationOutcome(p.kind, p.column, success, 0, [], description)
+    if p.with_rows:
+        rows = list(result.get("partial_unexpected_index_list") or [])[:_MAX_EXAMPLES]
+        examples = [{"row": _py(r), p.column: _py(v)} for r, v in zip(rows, raw, strict=False)]
+        return ExpectationOutcome(
+            p.kind, p.column, success, count, examples, description, show_description=True
+        )
     if p.kind == _NOT_NULL:
         rows = list(result.get("partial_unexpected_index_list") or [])[:_MAX_EXAMPLES]
         examples = [{"row": _py(r)} for r in rows]
