@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from liftlab import __version__
+from liftlab.config.marketing_mix import MarketingMixConfig
 from liftlab.plots.marketing_mix import (
     budget_chart,
     channel_order,
@@ -661,9 +662,16 @@ def _kpis(
 
 
 def _config_mapping(config: Any) -> dict[str, Any]:
+    """The config as the values the run used: a typed config as it is, a complete mapping with
+    the defaults filled in (so ``currency`` is '$' when the YAML does not say), anything else
+    as given."""
     if isinstance(config, BaseModel):
         return config.model_dump(mode="json")
-    return as_mapping(config)
+    raw = as_mapping(config)
+    try:
+        return MarketingMixConfig.model_validate(raw).model_dump(mode="json")
+    except ValidationError:
+        return raw
 
 
 def _interval_level(config: Mapping[str, Any], stats: Mapping[str, Any]) -> float:
