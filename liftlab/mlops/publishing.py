@@ -23,16 +23,19 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from liftlab.config.campaign_uplift import CampaignUpliftConfig
+from liftlab.config.marketing_mix import MarketingMixConfig
 from liftlab.mlops.tracking import (
     active_run_id,
     failed_run_on_error,
+    flatten_params,
+    git_commit,
     log_ab_run,
     log_campaign_run,
     log_files,
@@ -40,6 +43,7 @@ from liftlab.mlops.tracking import (
     log_training_outputs,
     metric_key,
 )
+from strategies.mmm.result import MMMResult
 from strategies.model_inputs import unknown_category_counts
 
 if TYPE_CHECKING:
@@ -744,3 +748,187 @@ def publish_inference_run(
         table=config.duckdb_table,
         unknown_categories=unknown_category_counts(predictions),
     )
+
+
+# --- marketing mix --------------------------------------------------------------------------
+
+MARKETING_MIX_FRAMES = (
+    "contributions",
+    "roi",
+    "parameters",
+    "response_curves",
+    "budget_plan",
+    "cv_folds",
+    "cv_shares",
+    "calibration",
+)
+"""The result frames written as ``<name>.csv`` (``budget_plan.csv`` among them)."""
+MARKETING_MIX_TABLES = {
+    "gold_mmm_contributions": "contributions",
+    "gold_mmm_roi": "roi",
+    "gold_mmm_response_curves": "response_curves",
+    "gold_mmm_budget_plan": "budget_plan",
+}
+"""DuckDB table → result frame; every table is replaced by each run."""
+MARKETING_MIX_REPORT = "marketing_mix_report.html"
+MARKETING_MIX_CHANNEL_STATS = ("share", "roas", "mroas")
+"""``roi`` columns logged to MLflow, one metric per channel and column."""
+
+
+def _finite_or_none(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def marketing_mix_run_summary(
+    result: MMMResult,
+    *,
+    pipeline_run: str,
+    mlflow_run_id: str | None,
+    output_dir: str | Path,
+) -> dict[str, Any]:
+    """What one marketing-mix run concluded, JSON-safe (NaN → None), for ``run_summary.json``
+    and ``liftlab run``: shares, ROAS and marginal ROAS per channel, the recommended change per
+    channel (relative) and its expected gain with interval and probability, fit quality and the
+    warnings."""
+    roi = result.roi
+    per_channel = {
+        stat: {str(c): _finite_or_none(v) for c, v in zip(roi["channel"], roi[stat], strict=True)}
+        for stat in MARKETING_MIX_CHANNEL_STATS
+    }
+    plan = result.budget_plan
+    budget = result.budget
+    cv_mape = pd.to_numeric(result.cv_folds.get("mape", pd.Series(dtype=float)), errors="coerce")
+    return {
+        "pipeline_run": pipeline_run,
+        "mlflow_run_id": mlflow_run_id,
+        "channels": int(len(roi)),
+        "shares": per_channel["share"],
+        "roas": per_channel["roas"],
+        "mroas": per_channel["mroas"],
+        "recommended_change_pct": {
+            str(c): _finite_or_none(v)
+            for c, v in zip(plan["channel"], plan["change_pct"], strict=True)
+        },
+        "bound_active": {
+            str(c): str(v) for c, v in zip(plan["channel"], plan["bound_active"], strict=True) if v
+        },
+        "budget_mode": budget.mode,
+        "horizon": int(budget.horizon),
+        "total_per_period": _finite_or_none(budget.total_per_period),
+        "expected_gain": _finite_or_none(budget.expected_gain),
+        "gain_ci": [_finite_or_none(budget.gain_ci_low), _finite_or_none(budget.gain_ci_high)],
+        "prob_gain_positive": _finite_or_none(budget.prob_gain_positive),
+        "r2": _finite_or_none(result.fit_stats.get("r2")),
+        "cv_mean_mape": _finite_or_none(cv_mape.mean()) if cv_mape.notna().any() else None,
+        "calibrated": not result.calibration.empty,
+        "warnings": list(result.warnings),
+        "output_dir": str(Path(output_dir).resolve()),
+    }
+
+
+def marketing_mix_metrics(result: MMMResult) -> dict[str, float]:
+    """MLflow metrics of a marketing-mix run: ``fit.<stat>`` (r2, mape, nrmse), the CV means
+    (``cv.mean_mape`` and the baselines'), the plan (``budget.expected_gain`` with its interval
+    and probability) and ``<channel>.<share|roas|mroas>`` with the channel name sanitised.
+    Unknown (NaN) values are left out."""
+    metrics: dict[str, Any] = {
+        f"fit.{k}": result.fit_stats.get(k) for k in ("r2", "mape", "nrmse", "sigma")
+    }
+    for column, name in (
+        ("mape", "cv.mean_mape"),
+        ("nrmse", "cv.mean_nrmse"),
+        ("mape_seasonal_naive", "cv.mean_mape_seasonal_naive"),
+        ("mape_trend", "cv.mean_mape_trend"),
+    ):
+        if column in result.cv_folds.columns:
+            metrics[name] = pd.to_numeric(result.cv_folds[column], errors="coerce").mean()
+    budget = result.budget
+    metrics.update(
+        {
+            "budget.expected_gain": budget.expected_gain,
+            "budget.gain_ci_low": budget.gain_ci_low,
+            "budget.gain_ci_high": budget.gain_ci_high,
+            "budget.prob_gain_positive": budget.prob_gain_positive,
+            "n_warnings": len(result.warnings),
+        }
+    )
+    for row in result.roi.to_dict("records"):
+        for stat in MARKETING_MIX_CHANNEL_STATS:
+            metrics[metric_key(row["channel"], stat)] = row.get(stat)
+    return {k: v for k, v in ((k, _finite_or_none(v)) for k, v in metrics.items()) if v is not None}
+
+
+def marketing_mix_warehouse_tables(result: MMMResult) -> dict[str, pd.DataFrame]:
+    """DuckDB table name → frame: the four ``gold_mmm_*`` tables of :data:`MARKETING_MIX_TABLES`
+    (the other frames stay files)."""
+    return {table: getattr(result, frame) for table, frame in MARKETING_MIX_TABLES.items()}
+
+
+def publish_marketing_mix_run(
+    config: MarketingMixConfig,
+    *,
+    result: MMMResult,
+    report_html: str,
+    pipeline_run: str,
+    mlflow_run_id: str | None,
+    figures: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Files in ``output_dir`` (the report, one CSV per result frame, ``model.json`` = the
+    fitted model, ``run_summary.json``, the charts as PNG) and the ``gold_mmm_*`` DuckDB tables
+    (when ``duckdb_path`` is set) in one :func:`staged_publish` (all or nothing), then MLflow
+    (config as params, :func:`marketing_mix_metrics`, the files as artifacts); return the run
+    summary with what was written. A failure anywhere marks the MLflow run failed.
+
+    ``figures`` (file stem → matplotlib figure) default to
+    :func:`liftlab.plots.marketing_mix.marketing_mix_figures` of the result."""
+    from liftlab.plots.marketing_mix import marketing_mix_figures
+    from liftlab.plots.style import figure_to_png
+
+    summary = marketing_mix_run_summary(
+        result, pipeline_run=pipeline_run, mlflow_run_id=mlflow_run_id, output_dir=config.output_dir
+    )
+    with failed_run_on_error():
+        if figures is None:
+            figures = marketing_mix_figures(
+                result,
+                currency=config.currency,
+                outcome_label=config.outcome_label,
+                interval_level=config.bootstrap.interval_level,
+            )
+        with staged_publish(config.output_dir) as stage:
+            _stage_outputs(
+                stage,
+                tables={name: getattr(result, name) for name in MARKETING_MIX_FRAMES},
+                texts={
+                    MARKETING_MIX_REPORT: report_html,
+                    "model.json": _json_text(result.model),
+                    "run_summary.json": _json_text(summary),
+                },
+            )
+            for stem, figure in figures.items():
+                figure_to_png(figure, stage.staging / f"{stem}.png")
+                stage.files[stem] = stage.target / f"{stem}.png"
+            if config.duckdb_path:
+                for table, frame in marketing_mix_warehouse_tables(result).items():
+                    stage.duckdb_table(config.duckdb_path, table, frame)
+        _log_marketing_mix_run(config, marketing_mix_metrics(result), stage.files.values())
+    summary["files"] = {k: str(v) for k, v in stage.files.items()}
+    summary["duckdb"] = str(stage.database) if stage.database else None
+    return summary
+
+
+def _log_marketing_mix_run(
+    config: MarketingMixConfig, metrics: Mapping[str, float], files: Iterable[Path]
+) -> None:
+    """The config as params, the metrics, the tags and every published file as artifacts of
+    the active run (as :func:`~liftlab.mlops.tracking.log_campaign_run` does for campaigns)."""
+    import mlflow
+
+    mlflow.log_params(flatten_params(config))
+    mlflow.log_metrics(dict(metrics))
+    mlflow.set_tags({"liftlab.pipeline": "marketing_mix", "liftlab.git_commit": git_commit()})
+    log_files(files)
