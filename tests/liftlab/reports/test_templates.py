@@ -19,10 +19,12 @@ from jinja2 import nodes
 
 from liftlab.reports.ab_testing import render_ab_report
 from liftlab.reports.campaign_uplift import render_campaign_report
+from liftlab.reports.marketing_mix import build_marketing_mix_report
 from liftlab.reports.parts import TEMPLATE_LOCATION, load_template, template_dir
 from liftlab.reports.training import render_training_report
 from liftlab.reports.uplift import render_uplift_report
 from tests.conftest import REPO_ROOT
+from tests.liftlab.mmm_fixtures import make_mmm_result, mmm_config_values
 
 BASE = "base.html.j2"
 REPORTS = (
@@ -30,6 +32,7 @@ REPORTS = (
     "training_report.html.j2",
     "campaign_report.html.j2",
     "uplift_report.html.j2",
+    "marketing_mix_report.html.j2",
 )
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 
@@ -207,6 +210,13 @@ RENDERS = {
             effects=EMPTY, comparison=EMPTY, qini_curves=EMPTY, policy=EMPTY,
             profit_curves=EMPTY, targeting_summary=EMPTY, decisions={}, validation=VALIDATION,
             config={"alpha": 0.05}, run_info=RUN_INFO,
+        ),
+    ),
+    "marketing_mix_report.html.j2": (
+        "Marketing mix report",
+        lambda: build_marketing_mix_report(
+            make_mmm_result(), config={**mmm_config_values(), "alpha": 0.05},
+            validation=VALIDATION, run_info=RUN_INFO,
         ),
     ),
 }  # fmt: skip
