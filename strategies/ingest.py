@@ -433,3 +433,25 @@ def _plain_series(s: pd.Series, db_type: str | None) -> pd.Series:
         values = s.to_numpy(dtype=object, na_value=np.nan)
         return pd.Series(values, dtype=object, name=s.name)
     return s
+
+
+def read_warehouse_table(duckdb_path: str | Path, table: str) -> pd.DataFrame:
+    """Read one whole table of liftlab's DuckDB warehouse, read-only (another job's gold table,
+    e.g. ``gold_campaign_summary`` for marketing-mix calibration).
+
+    The table name is quoted as an identifier, never pasted into SQL. Raises InputDataError
+    naming the file or the table when either is missing, with the tables that do exist.
+    """
+    path = Path(duckdb_path)
+    if not path.is_file():
+        raise InputDataError(
+            f"warehouse {str(path)!r} does not exist; run the pipeline that writes {table!r} first"
+        )
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [row[0] for row in con.execute("SHOW TABLES").fetchall()]
+        if table not in tables:
+            raise InputDataError(
+                f"warehouse {str(path)!r} has no table {table!r}; it has {sorted(tables)}"
+            )
+        quoted = '"' + table.replace('"', '""') + '"'
+        return con.execute(f"SELECT * FROM {quoted}").df()

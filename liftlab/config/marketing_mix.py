@@ -32,6 +32,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from liftlab.config.base import DataSourceConfig, OutputDir, StrictModel, expand_path, load_config
+from strategies.mmm.quality import count_mmm_parameters
 
 __all__ = [
     "ADSTOCK_NAMES",
@@ -331,6 +332,18 @@ class MarketingMixConfig(DataSourceConfig):
             "seed": self.seed,
             "calibration_weight": self.calibration.weight if self.calibration else 1.0,
         }
+
+
+    @property
+    def n_parameters(self) -> int:
+        """Parameters one fit estimates (the data check wants enough periods for each)."""
+        return count_mmm_parameters(
+            [self.adstock_for(c) for c in self.channels],
+            [self.saturation_for(c) for c in self.channels],
+            n_controls=len(self.controls),
+            trend=self.trend,
+            fourier_order=self.fourier_order,
+        )
 
 
 def load_marketing_mix_config(values: Mapping[str, Any]) -> MarketingMixConfig:

@@ -221,3 +221,22 @@ def small_test_warnings(lift_tests: pd.DataFrame, data: MMMData) -> list[str]:
                 f"go-dark or large holdout test of {channel!r} would."
             )
     return warnings
+
+
+def keep_model_channels(
+    tests: pd.DataFrame, channels: Sequence[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Campaign-derived tests of channels the model does not have (an SMS campaign when the
+    model has no SMS spend) are dropped with a note saying how to map them, not an error: the
+    campaign warehouse holds every channel the CRM sends on."""
+    unknown = sorted(set(tests["channel"]) - set(channels))
+    if not unknown:
+        return tests, []
+    kept = tests[tests["channel"].isin(list(channels))].reset_index(drop=True)
+    n = int(len(tests) - len(kept))
+    note = (
+        f"{n} campaign test(s) of channel(s) {', '.join(unknown)} not used: the model has no "
+        "such channel (map a campaign channel to a model channel with "
+        "calibration.campaign_summary.channel_map)"
+    )
+    return kept, [note]
