@@ -686,35 +686,50 @@ def _starts(layout: _Layout, n: int, seed: int, first: list[np.ndarray]) -> list
     return starts
 
 
-def _solve(problem: _Problem, starts: list[np.ndarray], max_nfev: int):
-    """Run least_squares from every start; return (best θ, objectives, final θs, success)."""
+def _run(problem: _Problem, x0: np.ndarray, max_nfev: int):
     layout = problem.layout
-    objectives, thetas, best, best_cost, ok = [], [], None, np.inf, False
+    return least_squares(
+        problem.residual,
+        x0,
+        jac=problem.jacobian,
+        bounds=(layout.lower, layout.upper),
+        method="trf",
+        ftol=1e-10,
+        xtol=1e-10,
+        gtol=1e-10,
+        max_nfev=max_nfev,
+        x_scale="jac",
+    )
+
+
+def _solve(problem: _Problem, starts: list[np.ndarray], explore_nfev: int, polish_nfev: int):
+    """least_squares from every start with a small budget (a slow crawl along a flat valley is
+    stopped early), then the best one polished to tight tolerance. Returns (best θ,
+    objectives, final θs, converged)."""
+    objectives, thetas = [], []
     for x0 in starts:
         try:
-            res = least_squares(
-                problem.residual,
-                x0,
-                jac=problem.jacobian,
-                bounds=(layout.lower, layout.upper),
-                method="trf",
-                ftol=1e-10,
-                xtol=1e-10,
-                gtol=1e-10,
-                max_nfev=max_nfev,
-            )
+            res = _run(problem, x0, explore_nfev)
         except (ValueError, np.linalg.LinAlgError):
             objectives.append(np.nan)
             thetas.append(np.full(len(x0), np.nan))
             continue
-        cost = 0.5 * float(problem.residual(res.x) @ problem.residual(res.x))
-        objectives.append(cost)
+        objectives.append(float(res.cost))
         thetas.append(res.x)
-        if cost < best_cost:
-            best, best_cost, ok = res.x, cost, bool(res.status > 0)
-    if best is None:
+    objectives_arr = np.array(objectives)
+    if np.all(np.isnan(objectives_arr)):
         raise InputDataError("the marketing-mix fit failed from every start")
-    return best, np.array(objectives), np.array(thetas), ok
+    best = int(np.nanargmin(objectives_arr))
+    theta, converged = thetas[best], True
+    try:
+        res = _run(problem, theta, polish_nfev)
+        if res.cost <= objectives_arr[best]:
+            theta, converged = res.x, bool(res.status > 0)
+            objectives_arr[best] = float(res.cost)
+            thetas[best] = res.x
+    except (ValueError, np.linalg.LinAlgError):
+        converged = False
+    return theta, objectives_arr, np.array(thetas), converged
 
 
 # --------------------------------------------------------------------------------------------
@@ -810,7 +825,8 @@ def fit_mmm(
     n_controls = len(data.control_names)
     if n_controls:
         base[:, -n_controls:] /= ctrl_scale
-    max_nfev = 60 * len(layout.lower) if init is None else 20 * len(layout.lower)
+    n_theta = len(layout.lower)
+    budget = (8 * n_theta, 40 * n_theta) if init is None else (5 * n_theta, 10 * n_theta)
 
     warm = [] if init is None else [_theta_from_fit(init, layout, spend_scale)]
     starts = _starts(layout, n_starts, int(spec.seed), warm)
@@ -870,7 +886,7 @@ def fit_mmm(
         sigma_s = init.sigma_uncalibrated / y_scale
     else:
         plain = _Problem(xs, ys, base, layout, int(spec.max_lag))
-        result = _solve(plain, starts, max_nfev)
+        result = _solve(plain, starts, *budget)
         uncal_fit = build(plain, *result)
         if not tests:
             return uncal_fit
@@ -896,7 +912,7 @@ def fit_mmm(
             )
         )
     calibrated = _Problem(xs, ys, base, layout, n_lags, rows)
-    fit = build(calibrated, *_solve(calibrated, starts, max_nfev))
+    fit = build(calibrated, *_solve(calibrated, starts, *budget))
     fit.sigma_uncalibrated = sigma_s * y_scale
     fit.uncalibrated = uncal_fit
     fit.lift_tests = lift_frame(fit, uncal_fit)

@@ -31,6 +31,8 @@ def convolve_weights(x: np.ndarray, weights: np.ndarray, carry_in: np.ndarray | 
     x = np.asarray(x, dtype=float)
     n_lags = len(weights)
     n = x.shape[0]
+    if x.ndim == 1 and carry_in is None:  # the fit's hot path: one compiled convolution
+        return np.convolve(x, weights)[:n]
     history = np.zeros((n_lags - 1, *x.shape[1:]))
     if carry_in is not None and n_lags > 1:
         carry = np.asarray(carry_in, dtype=float).reshape((-1, *x.shape[1:]))[-(n_lags - 1) :]
@@ -142,11 +144,8 @@ class HillSaturation(Saturation):
 
     def apply(self, x: np.ndarray, params: Sequence) -> np.ndarray:
         slope, half = params
-        x = np.asarray(x, dtype=float)
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            ratio = (np.asarray(half, dtype=float) / x) ** slope
-            out = 1.0 / (1.0 + ratio)
-        return np.where(x > 0, out, 0.0)
+        xs = np.asarray(x, dtype=float) ** slope  # x >= 0 and half > 0: no 0/0
+        return xs / (xs + np.asarray(half, dtype=float) ** slope)
 
     def derivative(self, x: np.ndarray, params: Sequence) -> np.ndarray:
         slope, half = params
