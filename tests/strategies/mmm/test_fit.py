@@ -174,7 +174,7 @@ def test_multistart_finds_the_optimum_a_bad_single_start_misses() -> None:
     assert multi.start_objectives[0] == pytest.approx(single.objective, rel=1e-6)
 
 
-def _confounded(seed: int = 4):
+def confounded_data(seed: int = 4):
     """Search spend follows an unobserved demand shock that also drives the outcome."""
     n = 156
     rng = np.random.default_rng(seed)
@@ -215,7 +215,7 @@ def _confounded(seed: int = 4):
 
 
 def test_calibration_pulls_a_confounded_channel_toward_the_truth() -> None:
-    data, contrib, tests, true_lift = _confounded()
+    data, contrib, tests, true_lift = confounded_data()
     spec = MMMSpec(fourier_order=1)
     uncal = fit_mmm(data, spec)
     cal = fit_mmm(data, spec, tests)
@@ -234,7 +234,7 @@ def test_calibration_pulls_a_confounded_channel_toward_the_truth() -> None:
 
 
 def test_model_lift_matches_the_loop_definition() -> None:
-    data, _, tests, _ = _confounded()
+    data, _, tests, _ = confounded_data()
     fitted = fit_mmm(data, MMMSpec(fourier_order=1), n_starts=2)
     p = fitted.params["search"]
     x = data.spend[:, 0]
@@ -257,13 +257,13 @@ def test_model_lift_matches_the_loop_definition() -> None:
     ],
 )
 def test_bad_lift_tests_name_the_problem(change, match) -> None:
-    data, _, tests, _ = _confounded()
+    data, _, tests, _ = confounded_data()
     with pytest.raises(InputDataError, match=match):
         fit_mmm(data, MMMSpec(fourier_order=1), tests.assign(**change), n_starts=1)
 
 
 def test_to_dict_round_trip_predicts_identically() -> None:
-    data, _, tests, _ = _confounded()
+    data, _, tests, _ = confounded_data()
     fitted = fit_mmm(data, MMMSpec(fourier_order=1), tests, n_starts=2)
     payload = json.loads(json.dumps(fitted.to_dict(), allow_nan=False))
     again = FittedMMM.from_dict(payload)
