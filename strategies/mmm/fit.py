@@ -312,7 +312,8 @@ class FittedMMM:
             out[channel] = dict(zip(names, bounds, strict=True))
         return out
 
-    def _curve_params(self, c: int) -> tuple[list[float], list[float]]:
+    def curve_params(self, c: int) -> tuple[list[float], list[float]]:
+        """(adstock parameters, saturation parameters) of channel ``c`` in curve order."""
         ad, sat = self.curves()[c]
         values = self.params[self.channels[c]]
         return [values[p] for p in ad.param_names], [values[p] for p in sat.param_names]
@@ -321,7 +322,7 @@ class FittedMMM:
     def channel_curve(self, c: int, x: np.ndarray, carry_in: np.ndarray | None = None):
         """sat(adstock(x)) of channel ``c`` for its spend series ``x`` (no β)."""
         ad, sat = self.curves()[c]
-        p_ad, p_sat = self._curve_params(c)
+        p_ad, p_sat = self.curve_params(c)
         return sat.apply(ad.apply(x, p_ad, self.max_lag, carry_in), p_sat)
 
     def channel_contributions(
@@ -371,7 +372,7 @@ class FittedMMM:
             unit = np.empty((n, n_ch))
             carry = np.empty((n, n_ch))
             for c, (ad, _) in enumerate(self.curves()):
-                w = ad.weights(self._curve_params(c)[0], n_lags)
+                w = ad.weights(self.curve_params(c)[0], n_lags)
                 unit[:, c] = convolve_weights(on, w)
                 carry[:, c] = convolve_weights(np.zeros(n), w, self.carry_in[:, c])
             groups = []
@@ -379,7 +380,7 @@ class FittedMMM:
                 idx = np.array([c for c, s in enumerate(self.saturations) if s == name])
                 sat = get_saturation(name)
                 params = [
-                    np.array([self._curve_params(c)[1][k] for c in idx])
+                    np.array([self.curve_params(c)[1][k] for c in idx])
                     for k in range(len(sat.param_names))
                 ]
                 baseline = sat.apply(carry[:, idx], params).sum(axis=0)
