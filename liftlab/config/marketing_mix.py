@@ -27,11 +27,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from liftlab.config.base import DataSourceConfig, OutputDir, StrictModel, expand_path, load_config
+from strategies.mmm.analysis import MMMSettings
+from strategies.mmm.data import MMMData, mmm_data_from_frame
+from strategies.mmm.fit import MMMSpec
 from strategies.mmm.quality import count_mmm_parameters
 
 __all__ = [
@@ -114,8 +118,23 @@ class CalibrationConfig(StrictModel):
     lift_tests: str | None = None
     """CSV of lift tests: channel, start, end, spend_change, incremental_outcome, se."""
     campaign_summary: CampaignLiftSource | None = None
-    weight: float = Field(default=1.0, gt=0.0, le=100.0)
-    """Weight of the lift-test residuals against the time-series fit (1 = as measured)."""
+    weight: float | Literal["auto"] = "auto"
+    """How much a lift test's squared, SE-scaled residual counts against the time-series fit.
+    ``auto`` = the number of periods: an experiment is weighted like the whole series, because
+    observational data cannot tell a channel from a hidden driver that moves its spend, and an
+    experiment can (on the confounded simulation, weight 1 leaves > 50 % bias, ``auto`` < 25 %).
+    ``1`` treats the test as one more observation of the same weight as one period."""
+
+    @field_validator("weight")
+    @classmethod
+    def _positive_weight(cls, value: float | str) -> float | str:
+        if value != "auto" and not 0.0 < float(value) <= 1e6:
+            raise ValueError(f"calibration.weight must be 'auto' or in (0, 1e6], got {value!r}")
+        return value
+
+    def resolved_weight(self, n_periods: int) -> float:
+        """The number the fit uses (``auto`` → ``n_periods``)."""
+        return float(n_periods) if self.weight == "auto" else float(self.weight)
 
     @model_validator(mode="after")
     def _some_source(self) -> CalibrationConfig:
@@ -319,7 +338,7 @@ class MarketingMixConfig(DataSourceConfig):
         override = self.channel_transforms.get(channel)
         return (override.saturation if override else None) or self.saturation
 
-    def spec_values(self) -> dict[str, Any]:
+    def spec_values(self, n_periods: int) -> dict[str, Any]:
         """What the model specification needs (``strategies.mmm.fit.MMMSpec``'s fields), with
         the per-channel transform names resolved."""
         return {
@@ -330,9 +349,37 @@ class MarketingMixConfig(DataSourceConfig):
             "fourier_order": self.fourier_order,
             "n_starts": self.n_starts,
             "seed": self.seed,
-            "calibration_weight": self.calibration.weight if self.calibration else 1.0,
+            "calibration_weight": (
+                self.calibration.resolved_weight(n_periods) if self.calibration else 1.0
+            ),
         }
 
+    def mmm_data(self, frame: pd.DataFrame) -> MMMData:
+        """The validated table as the model's arrays, channels named as in ``channels``."""
+        return mmm_data_from_frame(
+            frame,
+            date_column=self.date_column,
+            outcome_column=self.outcome_column,
+            channel_columns=self.spend_columns,
+            control_columns=self.controls,
+            channel_names=self.channel_names,
+        )
+
+    def analysis_settings(self, n_periods: int) -> MMMSettings:
+        """The typed settings of :func:`strategies.mmm.analysis.analyse_marketing_mix`."""
+        return MMMSettings(
+            spec=MMMSpec(**self.spec_values(n_periods)),
+            n_draws=self.bootstrap.n_draws,
+            block_length=self.bootstrap.block_length,
+            interval_level=self.bootstrap.interval_level,
+            cv_folds=self.cv.n_folds,
+            cv_test_periods=self.cv.test_periods,
+            horizon=self.budget.horizon,
+            total_per_period=self.budget.total_per_period,
+            target_mroas=self.budget.target_mroas,
+            bounds=self.budget.bounds_mapping(),
+            default_bounds_relative=tuple(self.budget.default_bounds_relative),
+        )
 
     @property
     def n_parameters(self) -> int:

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+    from strategies.mmm.data import MMMData
+
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 DATA_HASH_TAG = "liftlab.data_sha256"
@@ -234,6 +236,53 @@ def score_uplift_champion(
         return {metric: value}
 
     return champion_record(name, score)
+
+
+def score_mmm_champion(
+    name: str,
+    data: MMMData,
+    *,
+    lift_tests: pd.DataFrame | None,
+    n_folds: int,
+    test_periods: int,
+) -> dict | None:
+    """The marketing-mix champion's specification refitted on this run's data and CV folds
+    (only its ``model.json`` is read, :func:`liftlab.mlops.mmm_model.load_mmm_payload`)."""
+    from liftlab.mlops.mmm_model import load_mmm_payload
+    from strategies.mmm.promotion import champion_cv_scores
+
+    def score(uri: str) -> dict[str, float]:
+        return champion_cv_scores(
+            load_mmm_payload(uri),
+            data,
+            lift_tests=lift_tests,
+            n_folds=n_folds,
+            test_periods=test_periods,
+        )
+
+    return champion_record(name, score)
+
+
+def mmm_version_tags(
+    *,
+    result_stats: Mapping[str, float],
+    decision: Mapping[str, Any],
+    data_info: Mapping[str, Any],
+    pipeline_run: str,
+) -> dict[str, str]:
+    """Tags of a marketing-mix version: data hash, run, the promotion verdict and CV errors."""
+    return {
+        DATA_HASH_TAG: data_info.get("sha256") or "",
+        "liftlab.data_source": data_info.get("source") or "",
+        "liftlab.pipeline_run": pipeline_run,
+        "liftlab.promotion": "promoted" if decision["promote"] else "not promoted",
+        "liftlab.promotion_summary": str(decision["summary"])[:5000],
+        **{
+            k: f"{v:.6g}"
+            for k, v in result_stats.items()
+            if k in ("cv_mape", "cv_nrmse", "r2", "mape", "nrmse")
+        },
+    }
 
 
 def training_version_tags(

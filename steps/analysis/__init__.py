@@ -2,6 +2,12 @@
 
 from steps.analysis.ab_testing import analyse_experiments
 from steps.analysis.campaign_uplift import summarise_campaign_uplift
+from steps.analysis.marketing_mix import analyse_marketing_mix_step
 from steps.analysis.uplift import estimate_average_effects
 
-__all__ = ["analyse_experiments", "estimate_average_effects", "summarise_campaign_uplift"]
+__all__ = [
+    "analyse_experiments",
+    "analyse_marketing_mix_step",
+    "estimate_average_effects",
+    "summarise_campaign_uplift",
+]

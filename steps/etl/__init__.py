@@ -4,6 +4,7 @@ from steps.etl.ab_testing import clean_data, validate_data
 from steps.etl.ads import clean_ads, validate_ads
 from steps.etl.campaign_warehouse import build_silver_table, load_bronze, validate_bronze
 from steps.etl.ingest import ingest_data
+from steps.etl.marketing_mix import load_lift_tests, validate_marketing_mix_data
 from steps.etl.uplift import validate_uplift_data
 
 __all__ = [
@@ -12,8 +13,10 @@ __all__ = [
     "clean_data",
     "ingest_data",
     "load_bronze",
+    "load_lift_tests",
     "validate_ads",
     "validate_bronze",
     "validate_data",
+    "validate_marketing_mix_data",
     "validate_uplift_data",
 ]

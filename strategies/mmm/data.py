@@ -113,13 +113,19 @@ def mmm_data_from_frame(
     outcome_column: str,
     channel_columns: list[str] | tuple[str, ...],
     control_columns: list[str] | tuple[str, ...] = (),
+    channel_names: list[str] | tuple[str, ...] | None = None,
 ) -> MMMData:
     """Build :class:`MMMData` from a table, sorted by date; errors name the column.
 
     Structural problems (a missing column, non-numeric values, missing values) fail here; data
     quality (regular, unique dates; spend >= 0; enough periods per parameter) is the Great
-    Expectations suite's job, which runs before this.
+    Expectations suite's job, which runs before this. ``channel_names`` name the channels (in
+    the order of ``channel_columns``); by default the spend columns name them.
     """
+    if channel_names is not None and len(channel_names) != len(channel_columns):
+        raise InputDataError(
+            f"{len(channel_names)} channel names for {len(channel_columns)} spend columns"
+        )
     names = [date_column, outcome_column, *channel_columns, *control_columns]
     missing = [name for name in names if name not in frame.columns]
     if missing:
@@ -158,6 +164,6 @@ def mmm_data_from_frame(
         y=numeric[outcome_column][order],
         spend=spend,
         controls=controls,
-        channels=tuple(str(c) for c in channel_columns),
+        channels=tuple(str(c) for c in (channel_names or channel_columns)),
         control_names=tuple(str(c) for c in control_columns),
     )

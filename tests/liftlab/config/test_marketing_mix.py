@@ -60,7 +60,7 @@ def test_channels_keep_the_config_order_and_resolve_their_transforms() -> None:
     )
     assert cfg.channel_names == ["tv", "search", "email"]
     assert cfg.spend_columns == ["tv_spend", "search_spend", "email_spend"]
-    spec = cfg.spec_values()
+    spec = cfg.spec_values(n_periods=156)
     assert spec["adstock"] == {"tv": "weibull", "search": "geometric", "email": "geometric"}
     assert spec["saturation"] == {"tv": "logistic", "search": "logistic", "email": "hill"}
     assert spec["calibration_weight"] == 2.0
@@ -94,7 +94,8 @@ def test_calibration_from_the_campaign_pipeline() -> None:
         "gold_campaign_summary",
         0.95,
     )
-    assert cfg.calibration.lift_tests is None and cfg.calibration.weight == 1.0
+    assert cfg.calibration.lift_tests is None and cfg.calibration.weight == "auto"
+    assert cfg.spec_values(156)["calibration_weight"] == 156.0
 
 
 def test_json_round_trip_of_the_step_parameter() -> None:
