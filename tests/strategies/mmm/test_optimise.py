@@ -326,3 +326,14 @@ def test_tables_without_draws_have_nan_intervals():
     assert frame["optimal_spend_ci_low"].isna().all() and np.isnan(headline.prob_gain_positive)
     with pytest.raises(ConfigError, match="lower bounds"):
         budget_tables(plan, None, ("a", "b"), np.array([1.0, 1.0]))
+
+
+def test_share_of_draws_with_a_gain_counts_draws_where_the_current_plan_is_optimal_as_no_gain():
+    kappa, current = np.array([50.0, 90.0, 70.0]), np.array([80.0, 120.0, 60.0])
+    at_current = Exponential(0.1 * kappa * np.exp(current / kappa), kappa)  # optimal as is
+    elsewhere = Exponential([40.0, 25.0, 60.0], kappa)
+    draws = [at_current, elsewhere, at_current, at_current]
+    lower, upper = resolve_bounds("abc", current)
+    summary = optimise_over_draws(draws, current, "abc", lower=lower, upper=upper, horizon=H)
+    assert summary.prob_gain_positive == pytest.approx(0.25)
+    assert summary.gains[1] > 1.0 and np.all(np.abs(summary.gains[[0, 2, 3]]) < 1e-6)
