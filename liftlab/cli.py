@@ -152,7 +152,7 @@ def simulate_mmm_command(
         write_mmm,
     )
 
-    target = out or ProjectPaths.from_root().root / "data" / "demo" / "mmm"
+    target = out or ProjectPaths.from_root().demo_mmm
     try:
         preset = confounded_mmm_config if confounded else default_mmm_config
         files = write_mmm(simulate_mmm(preset(seed=seed, n_periods=periods)), target)
@@ -246,7 +246,7 @@ def demo(
     )
 
     paths = ProjectPaths.from_root()
-    steps = 3 if ab_only else 6
+    steps = 3 if ab_only else 7
     info = init_stack(paths.root)
     typer.echo(f"[1/{steps}] ZenML stack '{info.stack_name}' is active.")
     if fresh or not paths.demo_data.exists():
@@ -261,6 +261,10 @@ def demo(
         from liftlab.simulate.campaigns import simulate_campaigns, write_campaigns
 
         write_campaigns(simulate_campaigns(), paths.demo_campaigns)
+    if not ab_only and (fresh or not (paths.demo_mmm / "mmm_weekly.csv").exists()):
+        from liftlab.simulate.mmm import simulate_mmm, write_mmm
+
+        write_mmm(simulate_mmm(), paths.demo_mmm)
     typer.echo(f"[2/{steps}] Demo data: {paths.demo_data.parent}")
     typer.echo(f"[3/{steps}] Running the A/B testing pipeline ...")
     _print_summary(_run_pipeline(paths.root / "configs" / "ab_test.yaml"))
@@ -275,6 +279,11 @@ def demo(
     typer.echo("")
     typer.echo(f"[6/{steps}] Campaign spend uplift (configs/campaign_uplift.yaml) ...")
     _print_summary(_run_pipeline(paths.root / "configs" / "campaign_uplift.yaml"))
+    typer.echo("")
+    typer.echo(
+        f"[7/{steps}] Marketing mix and next quarter's budget (configs/marketing_mix.yaml) ..."
+    )
+    _print_summary(_run_pipeline(paths.root / "configs" / "marketing_mix.yaml"))
 
 
 _HOST_HELP = (
@@ -477,6 +486,8 @@ def _print_summary(summary: dict) -> None:
         _print_campaign_summary(summary)
     elif pipeline == "uplift_model_pipeline":
         _print_uplift_summary(summary)
+    elif pipeline == "marketing_mix_pipeline":
+        _print_marketing_mix_summary(summary)
     else:
         _print_ab_summary(summary)
     paths = ProjectPaths.from_root()
@@ -516,6 +527,40 @@ def _print_training_summary(summary: dict) -> None:
     )
     typer.echo(f"Report:        {files.get('training_report.html')}")
     typer.echo(f"Comparison:    {files.get('model_comparison')}")
+
+
+def _print_marketing_mix_summary(summary: dict) -> None:
+    files = summary.get("files", {})
+    shares, roas = summary.get("shares", {}), summary.get("roas", {})
+    order = sorted(shares, key=lambda c: -(shares[c] or 0))
+    typer.echo(
+        "Channel share: "
+        + ", ".join(f"{c} {shares[c]:.0%} (ROAS {roas.get(c) or 0:.2f})" for c in order)
+    )
+    changes = summary.get("recommended_change_pct", {})
+    moves = ", ".join(
+        f"{c} {v:+.0%}" for c, v in changes.items() if v is not None and abs(v) >= 0.005
+    )
+    low, high = summary.get("gain_ci") or [None, None]
+    gain = summary.get("expected_gain")
+    if gain is not None and low is not None and high is not None:
+        typer.echo(
+            f"Budget plan:   {moves or 'keep the current split'} — expected gain {gain:,.0f} over "
+            f"{summary.get('horizon')} periods (90% CI {low:,.0f} to {high:,.0f}, "
+            f"P(gain > 0) = {summary.get('prob_gain_positive') or 0:.0%})"
+        )
+    if summary.get("warnings"):
+        typer.secho(
+            f"Diagnostics:   {len(summary['warnings'])} warning(s) — see the report",
+            fg=typer.colors.YELLOW,
+        )
+    color = typer.colors.GREEN if summary.get("promoted") else typer.colors.YELLOW
+    typer.secho(f"Decision:      {summary.get('promotion')}", fg=color)
+    typer.echo(
+        f"Registered:    {summary.get('model_name')} version {summary.get('version')} "
+        f"(aliases moved: {', '.join(summary.get('aliases_moved', []))})"
+    )
+    typer.echo(f"Report:        {files.get('report') or files.get('marketing_mix_report.html')}")
 
 
 def _print_campaign_summary(summary: dict) -> None:

@@ -24,13 +24,13 @@ from steps.reporting import build_marketing_mix_report_step, publish_marketing_m
 
 @strict_pipeline(cache_policy=cache_policy())
 def marketing_mix_pipeline(
+    channels: dict[str, str],
     data_path: str | None = None,
     sql: str | None = None,
     allowed_paths: list[str] | None = None,
     date_column: str | None = None,
     outcome_column: str | None = None,
     outcome_label: str | None = None,
-    channels: dict[str, str] | None = None,
     controls: list[str] | None = None,
     adstock: str | None = None,
     saturation: str | None = None,

@@ -25,6 +25,7 @@ from liftlab.config.ab_testing import ABTestConfig, load_ab_config
 from liftlab.config.base import StrictModel
 from liftlab.config.campaign_uplift import CampaignUpliftConfig, load_campaign_config
 from liftlab.config.inference import InferenceConfig, load_inference_config
+from liftlab.config.marketing_mix import MarketingMixConfig, load_marketing_mix_config
 from liftlab.config.training import TrainingConfig, load_training_config
 from liftlab.config.uplift import UpliftModelConfig, load_uplift_config
 from strategies.errors import ConfigError
@@ -75,6 +76,12 @@ PIPELINES: tuple[PipelineEntry, ...] = (
         InferenceConfig,
         load_inference_config,
         "pipelines.batch_inference.batch_inference_pipeline",
+    ),
+    PipelineEntry(
+        "marketing_mix",
+        MarketingMixConfig,
+        load_marketing_mix_config,
+        "pipelines.marketing_mix.marketing_mix_pipeline",
     ),
 )
 

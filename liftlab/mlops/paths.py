@@ -71,6 +71,10 @@ class ProjectPaths:
     def demo_campaigns(self) -> Path:
         return self.root / "data" / "demo" / "campaigns"
 
+    @property
+    def demo_mmm(self) -> Path:
+        return self.root / "data" / "demo" / "mmm"
+
     def mlflow_ui_command(self) -> str:
         return (
             f"mlflow ui --backend-store-uri {self.mlflow_tracking_uri} --host 127.0.0.1 --port 5000"

@@ -29,6 +29,10 @@ SUMMARY_OUTPUTS: dict[str, tuple[str, str]] = {
         "run_summary",
     ),
     "pipelines.uplift_model.uplift_model_pipeline": ("register_uplift_models", "registration"),
+    "pipelines.marketing_mix.marketing_mix_pipeline": (
+        "register_marketing_mix_model",
+        "registration",
+    ),
 }
 
 

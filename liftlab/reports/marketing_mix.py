@@ -150,6 +150,17 @@ def _ratio(value: Any, *, signed: bool = False) -> str:
     return fmt_num(x, signed=signed)
 
 
+def _shift(shift: Any, before: Any) -> str:
+    """A ROAS shift at the ROAS's own precision, with its relative size: '+0.41 (+24 %)'."""
+    x, b = num_or_nan(shift), num_or_nan(before)
+    if math.isnan(x):
+        return DASH
+    text = fmt_signed(f"{x:+,.2f}")
+    if not math.isnan(b) and b > 0:
+        text += f" ({fmt_signed(f'{x / b:+.0%}').replace('%', ' %')})"
+    return text
+
+
 def _ratio_ci(low: Any, high: Any) -> str:
     lo, hi = num_or_nan(low), num_or_nan(high)
     if math.isnan(lo) and math.isnan(hi):
@@ -247,7 +258,7 @@ def _roi_rows(roi: pd.DataFrame, order: list[str], currency: str) -> list[dict[s
                     t for t in (fmt_text(r["adstock"]), fmt_text(r["saturation"])) if t
                 ),
                 "roas_uncalibrated": _ratio(r["roas_uncalibrated"]),
-                "shift": _ratio(r["roas_calibration_shift"], signed=True),
+                "shift": _shift(r["roas_calibration_shift"], r["roas_uncalibrated"]),
                 "shift_raw": num_or_nan(r["roas_calibration_shift"]),
             }
         )

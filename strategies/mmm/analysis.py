@@ -97,6 +97,7 @@ def analyse_marketing_mix(
         *identifiability_warnings(data, point, draws),
         *(small_test_warnings(tests, data) if tests is not None else []),
         *_calibration_warnings(point, roi),
+        *cv.messages,
     ]
     residual = data.y - point.predict(data)
     y_range = float(np.ptp(data.y)) or 1.0

@@ -99,8 +99,8 @@ def _bound_warnings(fitted: FittedMMM) -> list[str]:
             tol = BOUND_TOL * (upper - lower)
             if value - lower <= tol or upper - value <= tol:
                 out.append(
-                    f"Channel {channel!r}: {name} = {value:.4g} is at its search bound "
-                    f"[{lower:.4g}, {upper:.4g}]; the data push it to the edge of what the model "
+                    f"Channel {channel!r}: {name} = {_g(value)} is at its search bound "
+                    f"[{_g(lower)}, {_g(upper)}]; the data push it to the edge of what the model "
                     "allows."
                 )
     return out
@@ -171,3 +171,8 @@ def identifiability_warnings(
         *_size_warnings(data, fitted),
         *_draw_warnings(fitted, draws or []),
     ]
+
+
+def _g(value: float) -> str:
+    """4 significant digits; round-off next to a bound of 0 shows as 0, not 2.7e-16."""
+    return "0" if abs(value) < 1e-12 else f"{value:.4g}"

@@ -351,14 +351,18 @@ def _golden_max(score: Callable[[np.ndarray], np.ndarray], low, high, iterations
 
 # ---- the optimiser ----------------------------------------------------------------------------
 def _fmt(x: float) -> str:
-    return f"{x:.3g}"
+    """Three significant digits, never scientific (a marketer reads 10,750, not 1.075e+04)."""
+    if not np.isfinite(x) or x == 0:
+        return f"{x:g}"
+    digits = max(0, 2 - int(np.floor(np.log10(abs(x)))))
+    return f"{round(x, digits):,.{digits}f}"
 
 
 def _bound_text(side: str, i: int, current, lower, upper) -> str:
     value = lower[i] if side == "lower" else upper[i]
     if current[i] > 0:
-        return f"{side} bound ({value / current[i]:.3g} x current, {value:.4g} per period)"
-    return f"{side} bound ({value:.4g} per period)"
+        return f"{side} bound ({value / current[i]:.3g} × current, {_fmt(value)} per period)"
+    return f"{side} bound ({_fmt(value)} per period)"
 
 
 def _plan_messages(plan: BudgetPlanPoint, reference: float | None) -> list[str]:
@@ -398,7 +402,7 @@ def _plan_messages(plan: BudgetPlanPoint, reference: float | None) -> list[str]:
     if plan.mode == "target_mroas":
         messages.append(
             f"At a target marginal ROAS of {_fmt(plan.target_mroas)} the plan spends "
-            f"{plan.total:.4g} per period (current {plan.current.sum():.4g})."
+            f"{_fmt(plan.total)} per period (current {_fmt(plan.current.sum())})."
         )
     if not plan.converged:
         messages.append(
@@ -627,12 +631,15 @@ def optimise_over_draws(
             f"In {n_bad} of {len(plans)} bootstrap draws the local polish did not converge "
             "(those plans are accurate to one grid step)."
         )
-    for i, name in enumerate(channels):
-        if 0.2 <= bound_share[i] < 1:
-            messages.append(
-                f"{name} sits at a bound in {bound_share[i]:.0%} of bootstrap draws, so its "
-                "optimal spend depends on the bounds as much as on the data."
-            )
+    partly = [
+        (name, bound_share[i]) for i, name in enumerate(channels) if 0.2 <= bound_share[i] < 1
+    ]
+    if partly:
+        listed = ", ".join(f"{name} {share:.0%}" for name, share in partly)
+        messages.append(
+            f"Share of bootstrap draws whose optimum holds the channel at a bound: {listed}. "
+            "For those channels the bounds set the recommended spend as much as the data do."
+        )
     return BudgetDrawSummary(
         channels=channels,
         level=float(level),
@@ -696,9 +703,7 @@ def budget_tables(
     current, optimal = point_plan.current[idx], point_plan.optimal[idx]
     change = optimal - current
     with np.errstate(divide="ignore", invalid="ignore"):
-        change_pct = np.where(
-            current > 0, 100.0 * change / np.where(current > 0, current, 1), np.nan
-        )
+        change_pct = np.where(current > 0, change / np.where(current > 0, current, 1), np.nan)
     frame = pd.DataFrame(
         {
             "channel": list(order),

@@ -72,7 +72,7 @@ BUDGET_PLAN_COLUMNS = (
     "optimal_spend_ci_low",
     "optimal_spend_ci_high",
     "change",
-    "change_pct",
+    "change_pct",  # relative change as a fraction (0.25 = +25 %)
     "lower_bound",
     "upper_bound",
     "bound_active",  # "lower", "upper" or ""

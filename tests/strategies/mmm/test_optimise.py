@@ -305,7 +305,7 @@ def test_draws_gain_by_each_draws_own_response_and_tables():
     row = frame.set_index("channel").loc["print"]
     assert row["current_spend"] == 50.0 and row["upper_bound"] == 75.0
     assert row["change"] == pytest.approx(row["optimal_spend"] - 50.0)
-    assert row["change_pct"] == pytest.approx(100 * row["change"] / 50.0)
+    assert row["change_pct"] == pytest.approx(row["change"] / 50.0)
     assert row["expected_outcome_optimal"] == pytest.approx(
         Hill(beta, **base)(point.optimal[None])[0, 5]
     )
