@@ -299,8 +299,12 @@ def _exec(command: list[str], host: str) -> None:
     warning = exposure_warning(host)
     if warning:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
-    executable = shutil.which(command[0]) or str(Path(sys.executable).with_name(command[0]))
-    os.execv(executable, [executable, *command[1:]])
+    bin_dir = str(Path(sys.executable).parent)
+    executable = shutil.which(command[0]) or str(Path(bin_dir) / command[0])
+    # MLflow's server starts `uvicorn`/`gunicorn` by name: the venv's bin must be on PATH even
+    # when the user ran .venv/bin/liftlab without activating the venv.
+    env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+    os.execve(executable, [executable, *command[1:]], env)
 
 
 @app.command()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from liftlab.mlops.model_files import UntrustedModelError
+from liftlab.mlops.model_files import UntrustedModelError, check_mmm_model_dir
 
 MMM_ARTIFACT_NAME = "marketing_mix"
 MODEL_FILE = "model.json"
@@ -64,12 +64,7 @@ def load_mmm_payload(uri: str) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="liftlab-mmm-") as folder:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder))
-        found = sorted(local.rglob(MODEL_FILE))
-        if len(found) != 1:
-            raise UntrustedModelError(
-                f"{uri} is not a liftlab marketing-mix model (expected one {MODEL_FILE})"
-            )
-        payload = json.loads(found[0].read_text())
-    if not isinstance(payload, dict) or "spec" not in payload:
+        payload = json.loads(check_mmm_model_dir(local, uri).read_text())
+    if "spec" not in payload:
         raise UntrustedModelError(f"{uri}: {MODEL_FILE} is not a marketing-mix model")
     return payload

@@ -36,10 +36,14 @@ from typing import Any
 from strategies.errors import LiftlabError
 
 __all__ = [
+    "MMM_CODE_FILE",
+    "MMM_CODE_LOADER",
     "SERIALIZATION_FORMAT",
     "TRUSTED_TYPES",
     "UntrustedModelError",
+    "check_mmm_model_dir",
     "check_model_dir",
+    "is_mmm_model_dir",
     "checked_trusted_types",
     "load_model_dir",
 ]
@@ -161,3 +165,62 @@ def load_model_dir(model_dir: str | Path, uri: str) -> Any:
 
     path, _ = check_model_dir(model_dir, uri)
     return skops.io.load(path, trusted=sorted(TRUSTED_TYPES))
+
+
+MMM_CODE_LOADER = "mlflow.pyfunc.loaders.code_model"
+MMM_CODE_FILE = Path(__file__).with_name("mmm_pyfunc.py")
+
+
+def is_mmm_model_dir(model_dir: str | Path) -> bool:
+    """Does the directory *claim* to be a marketing-mix model (pyfunc from code)? Only a claim:
+    :func:`check_mmm_model_dir` decides whether it is one liftlab will serve."""
+    try:
+        flavors = _model_spec(Path(model_dir).resolve(), str(model_dir))["flavors"]
+    except UntrustedModelError:
+        return False
+    pyfunc = flavors.get("python_function") or {}
+    return "sklearn" not in flavors and pyfunc.get("loader_module") == MMM_CODE_LOADER
+
+
+def check_mmm_model_dir(model_dir: str | Path, uri: str) -> Path:
+    """Check a marketing-mix model directory before anything serves it: only the
+    ``python_function`` flavor, MLflow's code-model loader, no code folder, the code file
+    **byte-identical to liftlab's own** ``mmm_pyfunc.py`` (so serving runs liftlab's code, not the
+    artifact's), and one artifact, ``model.json``, that parses as a liftlab marketing-mix model.
+    Returns the ``model.json`` path."""
+    import json
+
+    root = Path(model_dir).resolve()
+    flavors = _model_spec(root, uri)["flavors"]
+    if set(flavors) != {"python_function"}:
+        raise UntrustedModelError(
+            f"model {uri} has flavors {sorted(flavors)}; a liftlab marketing-mix model has only "
+            "python_function"
+        )
+    conf = flavors["python_function"] or {}
+    if conf.get("loader_module") != MMM_CODE_LOADER or conf.get("code"):
+        raise UntrustedModelError(
+            f"model {uri} is not a liftlab marketing-mix model (loader "
+            f"{conf.get('loader_module')!r}, code folder {conf.get('code')!r})"
+        )
+    code = root / Path(str(conf.get("model_code_path") or "")).name
+    if code.name != MMM_CODE_FILE.name or not code.is_file():
+        raise UntrustedModelError(f"model {uri}: its code file is not {MMM_CODE_FILE.name}")
+    if code.read_bytes() != MMM_CODE_FILE.read_bytes():
+        raise UntrustedModelError(
+            f"model {uri}: its {code.name} differs from liftlab's own (written by another "
+            "liftlab version, or changed); refit the model with this version to serve it"
+        )
+    artifacts = conf.get("artifacts") or {}
+    if set(artifacts) != {"model"}:
+        raise UntrustedModelError(f"model {uri}: artifacts {sorted(artifacts)}, expected 'model'")
+    payload_path = (root / str(artifacts["model"].get("path", ""))).resolve()
+    if root not in payload_path.parents or payload_path.name != "model.json":
+        raise UntrustedModelError(f"model {uri}: model.json is not inside the model directory")
+    try:
+        payload = json.loads(payload_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UntrustedModelError(f"model {uri}: model.json is not readable JSON ({exc})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != "liftlab.mmm/1":
+        raise UntrustedModelError(f"model {uri}: model.json is not a liftlab marketing-mix model")
+    return payload_path

@@ -90,7 +90,7 @@ def stage_model_for_serving(
     model. Returns the version, the registry URI and the local ``path`` to serve."""
     import mlflow.artifacts
 
-    from liftlab.mlops.model_files import check_model_dir
+    from liftlab.mlops.model_files import check_mmm_model_dir, check_model_dir, is_mmm_model_dir
     from liftlab.mlops.registry import model_uri, resolve_version
 
     found = resolve_version(name, alias=alias, version=version)
@@ -100,5 +100,8 @@ def stage_model_for_serving(
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dest)))
-    check_model_dir(local, uri)
+    if is_mmm_model_dir(local):
+        check_mmm_model_dir(local, uri)
+    else:
+        check_model_dir(local, uri)
     return {"version": found["version"], "uri": uri, "path": str(local)}
