@@ -548,9 +548,14 @@ def _print_marketing_mix_summary(summary: dict) -> None:
     low, high = summary.get("gain_ci") or [None, None]
     gain = summary.get("expected_gain")
     if gain is not None and low is not None and high is not None:
+        level = f"{summary.get('interval_level') or 0.9:.0%} CI {low:,.0f} to {high:,.0f}"
+        plan = moves or "keep the current split"
+        if low > 0:
+            verdict = f"expected gain {gain:,.0f} over {summary.get('horizon')} periods ({level}"
+        else:
+            verdict = f"not shown to gain over {summary.get('horizon')} periods ({level}"
         typer.echo(
-            f"Budget plan:   {moves or 'keep the current split'} — expected gain {gain:,.0f} over "
-            f"{summary.get('horizon')} periods (90% CI {low:,.0f} to {high:,.0f}, "
+            f"Budget plan:   {plan} — {verdict}, "
             f"P(gain > 0) = {summary.get('prob_gain_positive') or 0:.0%})"
         )
     if summary.get("warnings"):

@@ -822,6 +822,7 @@ def marketing_mix_run_summary(
         "expected_gain": _finite_or_none(budget.expected_gain),
         "gain_ci": [_finite_or_none(budget.gain_ci_low), _finite_or_none(budget.gain_ci_high)],
         "prob_gain_positive": _finite_or_none(budget.prob_gain_positive),
+        "interval_level": _finite_or_none(result.fit_stats.get("interval_level", 0.9)),
         "r2": _finite_or_none(result.fit_stats.get("r2")),
         "cv_mean_mape": _finite_or_none(cv_mape.mean()) if cv_mape.notna().any() else None,
         "calibrated": not result.calibration.empty,

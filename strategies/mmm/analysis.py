@@ -111,6 +111,7 @@ def analyse_marketing_mix(
         "n_lift_tests": float(0 if tests is None else len(tests)),
         "calibration_weight": float(spec.calibration_weight) if tests is not None else 0.0,
         "n_draws": float(len(draws)),
+        "interval_level": float(level),
         "n_draws_failed": float(boot.n_failed),
         "block_length": float(boot.block_length),
         "fit_seconds": fitted_at - started,

@@ -170,3 +170,26 @@ def test_cli_uplift_summary_words_the_profit_from_its_interval(capsys) -> None:
     )
     out = capsys.readouterr().out
     assert "not shown" not in out and "95 % CI +0.050 … +0.200" in out
+
+
+def test_cli_marketing_mix_summary_words_the_gain_from_its_interval(capsys) -> None:
+    from liftlab.cli import _print_marketing_mix_summary
+
+    base = {
+        "shares": {"tv": 0.3, "search": 0.7},
+        "roas": {"tv": 1.4, "search": 2.1},
+        "recommended_change_pct": {"tv": -0.2, "search": 0.1},
+        "horizon": 13,
+        "interval_level": 0.9,
+        "prob_gain_positive": 0.97,
+        "expected_gain": 31_654.0,
+    }
+    _print_marketing_mix_summary({**base, "gain_ci": [18_036.0, 61_717.0]})
+    out = capsys.readouterr().out
+    assert "search 70% (ROAS 2.10), tv 30% (ROAS 1.40)" in out
+    assert "tv -20%, search +10%" in out
+    assert "expected gain 31,654 over 13 periods (90% CI 18,036 to 61,717" in out
+    _print_marketing_mix_summary({**base, "gain_ci": [-1_000.0, 61_717.0]})
+    out = capsys.readouterr().out
+    assert "not shown to gain over 13 periods (90% CI -1,000 to 61,717" in out
+    assert "expected gain" not in out
