@@ -92,12 +92,12 @@ def analyse_marketing_mix(
     )
     budget_plan, budget = _plan_budget(point, draws, data, settings)
     roi = roi_table(point, draws, data, level, uncalibrated=point.uncalibrated)
-    warnings = [
+    warnings = [  # what changes a decision first: experiments vs the time series, then data
         *notes,
-        *identifiability_warnings(data, point, draws),
-        *(small_test_warnings(tests, data) if tests is not None else []),
         *_calibration_warnings(point, roi),
+        *(small_test_warnings(tests, data) if tests is not None else []),
         *cv.messages,
+        *identifiability_warnings(data, point, draws),
     ]
     residual = data.y - point.predict(data)
     y_range = float(np.ptp(data.y)) or 1.0

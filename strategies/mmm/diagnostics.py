@@ -84,7 +84,9 @@ def _curve_warnings(data: MMMData, fitted: FittedMMM) -> list[str]:
     return out
 
 
-def _bound_warnings(fitted: FittedMMM) -> list[str]:
+def _bound_warnings(fitted: FittedMMM, explained: set[str] = frozenset()) -> list[str]:
+    """``explained``: channels whose curve warning already says why their saturation parameter
+    sits at a bound (a flat curve pins it there); saying it twice only adds noise."""
     out = []
     bounds = fitted.parameter_bounds()
     for c, channel in enumerate(fitted.channels):
@@ -94,7 +96,10 @@ def _bound_warnings(fitted: FittedMMM) -> list[str]:
                 "positive response to its spend."
             )
             continue
+        saturation_params = set(fitted.curves()[c][1].param_names)
         for name, value in fitted.params[channel].items():
+            if channel in explained and name in saturation_params:
+                continue
             lower, upper = bounds[channel][name]
             tol = BOUND_TOL * (upper - lower)
             if value - lower <= tol or upper - value <= tol:
@@ -163,10 +168,12 @@ def identifiability_warnings(
     data: MMMData, fitted: FittedMMM, draws: Sequence[FittedMMM] | None = None
 ) -> list[str]:
     """Every identifiability warning for this data and fit, one plain sentence each."""
+    curves = _curve_warnings(data, fitted)
+    explained = {c for c in fitted.channels if any(w.startswith(f"Channel {c!r}:") for w in curves)}
     return [
         *_spend_warnings(data),
-        *_curve_warnings(data, fitted),
-        *_bound_warnings(fitted),
+        *curves,
+        *_bound_warnings(fitted, explained),
         *_start_warnings(fitted),
         *_size_warnings(data, fitted),
         *_draw_warnings(fitted, draws or []),
