@@ -761,6 +761,7 @@ MARKETING_MIX_FRAMES = (
     "cv_folds",
     "cv_shares",
     "calibration",
+    "budget_scenarios",
 )
 """The result frames written as ``<name>.csv`` (``budget_plan.csv`` among them)."""
 MARKETING_MIX_TABLES = {

@@ -422,7 +422,33 @@ def _budget_view(
         "total_outcome_optimal": _amount(out_opt.sum()) if out_opt.notna().any() else DASH,
         "messages": [fmt_text(m) for m in (getattr(budget, "messages", None) or []) if m],
         "n_bound": sum(bool(r["bound_active"]) for r in rows),
+        "scenarios": _scenario_rows(result, currency),
     }
+
+
+def _scenario_rows(result: MMMResult, currency: str) -> list[dict[str, str]]:
+    """The budget-scenario table: the best split at other totals (point estimates)."""
+    frame = getattr(result, "budget_scenarios", None)
+    if frame is None or frame.empty:
+        return []
+    return [
+        {
+            "scenario": "recommended plan"
+            if r["scenario"] == "plan"
+            else f"total {fmt_signed(str(r['scenario'])).replace('%', ' %')}",
+            "is_plan": r["scenario"] == "plan",
+            "total": _money(r["total_per_period"], currency=currency),
+            "outcome": _amount(r["expected_outcome"]),
+            "gain": _amount(r["gain_vs_current"], signed=True),
+            "extra": _money(r["extra_spend_vs_plan"], signed=True, currency=currency)
+            if r["scenario"] != "plan"
+            else DASH,
+            "return": _ratio(r["return_on_extra_spend"]),
+            "mroas": _ratio(r["marginal_roas"]),
+            "bounds": str(int(r["channels_at_bounds"])),
+        }
+        for r in frame.to_dict("records")
+    ]
 
 
 def _decomposition(contributions: Any, label: str) -> dict[str, Any]:

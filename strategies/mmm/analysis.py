@@ -34,7 +34,7 @@ from strategies.mmm.outputs import (
     response_curve_table,
     roi_table,
 )
-from strategies.mmm.result import CALIBRATION_COLUMNS, MMMResult
+from strategies.mmm.result import BUDGET_SCENARIO_COLUMNS, CALIBRATION_COLUMNS, MMMResult
 
 #: A channel whose ROAS calibration moves by more than this share (relative) although it has no
 #: lift test of its own gets a warning: a hidden driver the tests exposed moved to it instead.
@@ -90,7 +90,7 @@ def analyse_marketing_mix(
         n_folds=settings.cv_folds,
         test_periods=settings.cv_test_periods,
     )
-    budget_plan, budget = _plan_budget(point, draws, data, settings)
+    budget_plan, budget, scenarios = _plan_budget(point, draws, data, settings)
     roi = roi_table(point, draws, data, level, uncalibrated=point.uncalibrated)
     warnings = [  # what changes a decision first: experiments vs the time series, then data
         *notes,
@@ -130,6 +130,7 @@ def analyse_marketing_mix(
         fit_stats=fit_stats,
         warnings=list(dict.fromkeys(warnings)),
         model=point.to_dict(),
+        budget_scenarios=scenarios,
     )
     result.fit_stats["seconds"] = time.perf_counter() - started
     return result
@@ -166,7 +167,69 @@ def _plan_budget(
         level=settings.interval_level,
         **options,
     )
-    return budget_tables(plan, over_draws, data.channels, lower, upper)
+    plan_table, summary = budget_tables(plan, over_draws, data.channels, lower, upper)
+    scenarios = budget_scenarios(
+        lambda levels: point.plan_response(levels, horizon),
+        current,
+        data.channels,
+        lower=lower,
+        upper=upper,
+        horizon=horizon,
+        plan_total=plan.total,
+    )
+    return plan_table, summary, scenarios
+
+
+#: Total budgets the scenario table shows, relative to the plan's total.
+SCENARIO_FACTORS = (0.8, 0.9, 1.0, 1.1, 1.2)
+
+
+def budget_scenarios(
+    response,
+    current: np.ndarray,
+    channels: Sequence[str],
+    *,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    horizon: int,
+    plan_total: float,
+    factors: Sequence[float] = SCENARIO_FACTORS,
+) -> pd.DataFrame:
+    """The fixed-total optimum at ``factors`` × the plan's total (point estimates), skipping
+    totals the bounds cannot reach. ``gain_vs_current`` compares with today's split, so the
+    row at 1.0 × a plan that keeps today's total is the recommended plan's gain."""
+    current_outcome = float(np.asarray(response(current[None, :]))[0].sum())
+    plans = {}
+    for factor in sorted({1.0, *factors}):
+        total = plan_total * factor
+        if lower.sum() - 1e-9 <= total <= upper.sum() + 1e-9:
+            plans[factor] = optimise_budget(
+                response, current, channels, lower=lower, upper=upper, total=total, horizon=horizon
+            )
+    plan_outcome = float(plans[1.0].outcome_optimal.sum()) if 1.0 in plans else np.nan
+    rows = []
+    for factor in factors:
+        if factor not in plans:
+            continue
+        best = plans[factor]
+        interior = [m for m, side in zip(best.mroas, best.bound_active, strict=True) if not side]
+        outcome = float(best.outcome_optimal.sum())
+        extra = (best.total - plan_total) * horizon
+        rows.append(
+            {
+                "scenario": "plan" if factor == 1.0 else f"{factor - 1:+.0%}",
+                "total_per_period": best.total,
+                "expected_outcome": outcome,
+                "gain_vs_current": outcome - current_outcome,
+                "extra_spend_vs_plan": extra,
+                "return_on_extra_spend": (outcome - plan_outcome) / extra
+                if abs(extra) > 1e-9
+                else np.nan,
+                "marginal_roas": float(np.mean(interior)) if interior else np.nan,
+                "channels_at_bounds": int(sum(bool(side) for side in best.bound_active)),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(BUDGET_SCENARIO_COLUMNS))
 
 
 def _response(model: FittedMMM, horizon: int):

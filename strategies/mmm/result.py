@@ -83,6 +83,19 @@ BUDGET_PLAN_COLUMNS = (
     "expected_outcome_optimal",
 )
 
+#: ``budget_scenarios``: the fixed-total optimum at other total budgets (point estimates from
+#: the point fit): what a smaller or larger budget would buy, and what its extra spend returns.
+BUDGET_SCENARIO_COLUMNS = (
+    "scenario",  # e.g. "−20 %", "plan", "+20 %"
+    "total_per_period",
+    "expected_outcome",  # incremental outcome of all channels over the horizon (incl. carry-over)
+    "gain_vs_current",  # expected_outcome minus the current plan's, over the horizon
+    "extra_spend_vs_plan",  # (total_per_period - the plan's total) * horizon
+    "return_on_extra_spend",  # outcome change vs the plan / extra_spend_vs_plan (NaN at the plan)
+    "marginal_roas",  # marginal ROAS at the optimum (channels not held by a bound)
+    "channels_at_bounds",  # how many channels a bound holds
+)
+
 #: ``cv_folds``: rolling time-slice cross-validation, one row per fold.
 CV_COLUMNS = (
     "fold",
@@ -142,3 +155,6 @@ class MMMResult:
     fit_stats: dict[str, float]  # r2, mape, nrmse, sigma, n_periods, n_parameters, seconds, ...
     warnings: list[str]  # identifiability and data warnings, plain sentences
     model: dict[str, Any]  # FittedMMM.to_dict(): JSON-safe, what the registry stores
+    budget_scenarios: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(BUDGET_SCENARIO_COLUMNS))
+    )

@@ -38,6 +38,7 @@ FRAMES = (
     "cv_folds",
     "cv_shares",
     "calibration",
+    "budget_scenarios",
 )
 TABLE_COLUMNS = {
     "gold_mmm_contributions": CONTRIBUTION_COLUMNS,

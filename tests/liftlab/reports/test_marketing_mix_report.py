@@ -223,3 +223,32 @@ def test_period_word() -> None:
 def _assert_no_nan(page: str) -> None:
     text = _text(page)
     assert not re.search(r">[^<]*\b(?:nan|NaN|None|NaT|inf)\b[^<]*<", text)
+
+
+def test_budget_scenarios_table_shows_each_total_and_its_return() -> None:
+    result = make_mmm_result()
+    assert "What a different budget would buy" not in build_marketing_mix_report(
+        result, config=mmm_config_values()
+    )
+    scenarios = pd.DataFrame(
+        {
+            "scenario": ["-20%", "plan", "+20%"],
+            "total_per_period": [800.0, 1000.0, 1200.0],
+            "expected_outcome": [9000.0, 10000.0, 10500.0],
+            "gain_vs_current": [-900.0, 100.0, 600.0],
+            "extra_spend_vs_plan": [-2600.0, 0.0, 2600.0],
+            "return_on_extra_spend": [1000 / 2600, np.nan, 500 / 2600],
+            "marginal_roas": [1.9, 1.5, 1.2],
+            "channels_at_bounds": [1, 0, 2],
+        }
+    )
+    html = build_marketing_mix_report(
+        dataclasses.replace(result, budget_scenarios=scenarios), config=mmm_config_values()
+    )
+    assert "What a different budget would buy" in html
+    table = html[html.index('data-table="budget-scenarios"') :]
+    table = table[: table.index("</table>")]
+    assert "total −20 %" in table and "total +20 %" in table and "recommended plan" in table
+    assert "$1,200" in table and "+$2,600" in table and "−$2,600" in table
+    assert "0.38" in table and "0.19" in table  # return on the extra spend, 2 decimals
+    assert "nan" not in table.lower()
