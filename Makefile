@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.liftlab-installed
 
-.PHONY: install demo test test-fast lint format benchmark benchmark-ab benchmark-campaigns clean
+.PHONY: install demo test test-fast lint format benchmark benchmark-ab benchmark-campaigns benchmark-mmm clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ benchmark-ab: $(STAMP)
 
 benchmark-campaigns: $(STAMP)
 	$(BIN)/python benchmarks/campaign_warehouse.py
+
+benchmark-mmm: $(STAMP)
+	$(BIN)/python benchmarks/marketing_mix.py
 
 clean:
 	rm -rf .zen .liftlab outputs data/demo .pytest_cache .ruff_cache

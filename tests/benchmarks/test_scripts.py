@@ -101,3 +101,25 @@ def test_ab_engine_against_tea_tasting(tmp_path: Path) -> None:
     labels = [c["label"] for c in report["contenders"] if c["ok"]]
     assert {"tea-tasting on pandas", "tea-tasting on Polars"} <= set(labels)
     assert {"tea-tasting on pandas", "tea-tasting on Polars"} <= set(report["cross_check"])
+
+
+@pytest.mark.slow  # two fresh interpreters and a 20-draw analysis: ~6 s
+def test_marketing_mix(tmp_path: Path) -> None:
+    from benchmarks import marketing_mix
+
+    out = tmp_path / "marketing_mix.json"
+    assert marketing_mix.main(["--quick", "--out", str(out)]) == 0
+    result = _read(out)
+    assert result["benchmark"] == "marketing_mix" and result["quick"] is True
+    assert [r["contender"].split(" (")[0] for r in result["rows"]] == ["plain fit", "full analysis"]
+    fit, full = result["rows"]
+    assert full["n_draws"] == result["workload"]["n_draws"] == 20
+    assert full["n_draws_failed"] == 0 and full["cv_folds"] == 2 and full["n_lift_tests"] == 2
+    assert fit["n_starts"] == 8 and fit["r2"] > 0.9
+    for row in result["rows"]:
+        assert row["peak_rss_mb"] >= row["peak_rss_over_data_mb"] >= 0
+        assert row["time_s"] > 0 and row["times_s"]
+    assert result["full_over_fit"] > 1  # the full analysis includes at least one such fit
+    assert set(result["targets"]) == {"full_analysis_s", "peak_rss_mb"}
+    assert all(isinstance(t["met"], bool) for t in result["targets"].values())
+    assert {"cpus", "memory_gb", "versions"} <= set(result["machine"])

@@ -12,6 +12,7 @@ from liftlab.simulate.mmm import default_mmm_config, simulate_mmm
 from strategies.errors import InputDataError
 from strategies.mmm.data import LIFT_TEST_COLUMNS, MMMData, mmm_data_from_frame
 from strategies.mmm.lift_tests import (
+    keep_model_channels,
     lift_tests_from_campaign_summary,
     read_lift_tests,
     small_test_warnings,
@@ -184,3 +185,31 @@ def test_small_test_warnings_for_tests_outside_the_data(data) -> None:
     warnings = small_test_warnings(pd.DataFrame([late, unknown]), data)
     assert any("covers no period" in w for w in warnings)
     assert any("'podcast'" in w for w in warnings)
+
+
+def test_keep_model_channels_drops_unknown_channels_with_one_note() -> None:
+    tests = pd.DataFrame(
+        {
+            "channel": ["sms", "email", "push", "tv", "sms"],
+            "start": pd.to_datetime(["2024-01-01"] * 5),
+            "end": pd.to_datetime(["2024-01-07"] * 5),
+            "spend_change": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "incremental_outcome": [10.0, 20.0, 30.0, 40.0, 50.0],
+            "se": [1.0] * 5,
+            "campaign_id": ["c1", "c2", "c3", "c4", "c5"],
+        },
+        index=[10, 11, 12, 13, 14],
+    )
+    kept, notes = keep_model_channels(tests, ["tv", "email", "search"])
+    assert list(kept["campaign_id"]) == ["c2", "c4"]  # table order, every column kept
+    assert list(kept.columns) == list(tests.columns) and list(kept.index) == [0, 1]
+    assert len(notes) == 1
+    assert notes[0].startswith("3 campaign test(s) of channel(s) push, sms not used")
+    assert "calibration.campaign_summary.channel_map" in notes[0]
+    # Nothing to drop: the same table back, no note.
+    same, none = keep_model_channels(kept, ["tv", "email"])
+    assert same is kept and none == []
+    # Every test unknown: an empty table (with its columns), still one note.
+    empty, notes = keep_model_channels(tests, ["radio"])
+    assert empty.empty and list(empty.columns) == list(tests.columns)
+    assert notes[0].startswith("5 campaign test(s) of channel(s) email, push, sms, tv")
