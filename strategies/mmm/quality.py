@@ -39,8 +39,11 @@ __all__ = [
     "validate_mmm",
 ]
 
-#: Minimum periods per model parameter (a rule of thumb for a stable least-squares fit).
-PERIODS_PER_PARAMETER = 5
+#: Minimum periods per model parameter below which the run stops: the fit is still defined but
+#: chases noise. Between this and 5 per parameter the report warns instead
+#: (:data:`strategies.mmm.diagnostics.PERIODS_PER_PARAMETER`), so two years of weekly data for
+#: six channels (104 weeks, 31 parameters) runs, with a warning.
+PERIODS_PER_PARAMETER = 3
 
 _ADSTOCK_PARAMETERS = {"geometric": 1, "weibull": 2}  # alpha; shape, scale
 _SATURATION_PARAMETERS = {"hill": 2, "logistic": 1}  # slope, half_saturation; lam
@@ -145,7 +148,8 @@ def build_mmm_rules(
         min_rows_reason=(
             f"{needed} periods = {periods_per_parameter} per model parameter x {n_parameters} "
             f"parameters (adstock, saturation and beta per channel plus the base terms); with "
-            f"fewer the fit chases noise"
+            f"fewer the fit chases noise (use more periods, or fewer channels, controls or "
+            f"Fourier terms)"
         ),
     )
 

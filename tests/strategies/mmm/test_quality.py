@@ -104,10 +104,10 @@ def test_every_planted_problem_is_named(sim) -> None:
 
 
 def test_too_few_periods_says_how_many_are_needed_and_why(sim) -> None:
-    report = validate_mmm(sim.frame.head(100), **_columns(sim), n_parameters=31)
+    report = validate_mmm(sim.frame.head(90), **_columns(sim), n_parameters=31)
     outcome = _failed(report, TABLE, "expect_table_row_count_to_be_between")
-    assert "the table has 100 rows; at least 155 are needed" in outcome.description
-    assert "5 per model parameter x 31 parameters" in outcome.description
+    assert "the table has 90 rows; at least 93 are needed" in outcome.description
+    assert "3 per model parameter x 31 parameters" in outcome.description
     assert [o.column for o in report.failures()] == [TABLE]
 
 
@@ -162,7 +162,7 @@ def test_gaps_follow_date_order_and_ignore_time_zones() -> None:
 
 def test_rules_round_trip_and_reject_bad_arguments() -> None:
     rules = build_mmm_rules("date", "sales", ["tv_spend"], ["price"], 8, period_days=1)
-    assert rules.min_rows == 40 and rules.row_values_in_set == {"date_gap_days": (1,)}
+    assert rules.min_rows == 24 and rules.row_values_in_set == {"date_gap_days": (1,)}
     assert ValidationRules.from_dict(rules.to_dict()) == rules
     assert "date_gap_days" not in rules.without_columns(["date_gap_days"]).row_values_in_set
     with pytest.raises(ConfigError, match="n_parameters"):
