@@ -1,0 +1,121 @@
+"""The engine contract: where liftlab's SQL runs (DuckDB, PostgreSQL, Spark).
+
+Heavy work over raw rows (cleaning, validation checks, sufficient statistics) is SQL run *in*
+the engine that holds the data; only small tables (statistics, audits, check counts) come back
+as pandas frames (DESIGN.md §5). liftlab writes each query **once**, in DuckDB's dialect (the
+embedded default), and every engine transpiles it to its own dialect with SQLGlot
+(:func:`strategies.engines.dialects.to_dialect`), so a query has one source and each dialect's
+small overrides live in one place.
+
+Names used by every engine:
+
+* ``source`` — the relation holding the configured input (a file, a table or a user query),
+  registered by :meth:`SqlEngine.register_source`.
+* temp tables made by :meth:`SqlEngine.create_temp_table` — session-scoped intermediate
+  relations (e.g. the cleaned table) that later queries of the same session read. On DuckDB
+  they spill to the engine's spill folder under its memory limit; on Spark they are temp views
+  persisted in memory and on disk; on PostgreSQL they are ``TEMP`` tables.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import pandas as pd
+
+EngineName = Literal["duckdb", "postgres", "spark"]
+ENGINE_NAMES: tuple[str, ...] = ("duckdb", "postgres", "spark")
+
+#: Name of the relation holding the configured input, in every engine.
+SOURCE = "source"
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """What the engine reads: exactly one of a data file, a table name or a read-only query.
+
+    ``path`` — a CSV (plain or gzipped) or Parquet file (DuckDB and Spark);
+    ``table`` — a table (optionally ``schema.table``) already in the engine (PostgreSQL, Spark);
+    ``sql`` — one read-only SELECT/WITH query in the *engine's own* dialect (it is the user's
+    SQL, not liftlab's, so it is not transpiled). ``allowed_paths`` are the extra files/folders
+    a DuckDB query may read (DESIGN.md §7).
+    """
+
+    path: str | None = None
+    table: str | None = None
+    sql: str | None = None
+    allowed_paths: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Which engine to open and how; built from the config's ``engine:`` block.
+
+    ``duckdb``: embedded, in memory; ``memory_limit`` (DuckDB syntax, e.g. ``"2GB"``) caps its
+    memory and ``spill_dir`` is where it spills beyond that (the caller passes a folder under
+    the project, e.g. ``.liftlab/duckdb-spill``); ``threads`` defaults to DuckDB's own choice.
+    ``postgres``: the connection URL is read from the environment variable ``url_env`` —
+    never from YAML (DESIGN.md §7). ``spark``: ``spark_master`` (``local[*]`` by default, a
+    cluster URL otherwise) and extra ``spark_conf`` key/value pairs.
+    """
+
+    name: EngineName = "duckdb"
+    memory_limit: str | None = None
+    spill_dir: str | None = None
+    threads: int | None = None
+    url_env: str = "LIFTLAB_POSTGRES_URL"
+    spark_master: str = "local[*]"
+    spark_conf: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a relation as the engine types it, reduced to what checks need."""
+
+    name: str
+    kind: Literal["numeric", "boolean", "text", "temporal", "other"]
+    engine_type: str
+
+
+class SqlEngine(ABC):
+    """One session on one engine. Use as a context manager; nothing outlives ``close``.
+
+    All SQL passed to :meth:`fetch` and :meth:`create_temp_table` is liftlab's own, written in
+    DuckDB's dialect; the engine transpiles it. User SQL only ever reaches
+    :meth:`register_source`, which checks it is a single read-only query first.
+    """
+
+    name: ClassVar[str]
+    dialect: ClassVar[str]
+    """SQLGlot dialect name (``duckdb``, ``postgres``, ``spark``)."""
+
+    @abstractmethod
+    def register_source(self, source: SourceSpec) -> None:
+        """Make the input readable as the relation ``source``; raise ConfigError/InputDataError
+        naming the file, table or query when it cannot be read."""
+
+    @abstractmethod
+    def fetch(self, sql: str) -> pd.DataFrame:
+        """Run one query (DuckDB dialect, transpiled here) and return its result as a pandas
+        frame with plain numpy dtypes (int64/float64/bool/object str; see
+        :func:`strategies.ingest.plain_dtypes`). Only for small results."""
+
+    @abstractmethod
+    def create_temp_table(self, name: str, sql: str) -> None:
+        """``CREATE TEMP TABLE name AS <sql>`` (replacing one of that name) in this session."""
+
+    @abstractmethod
+    def columns(self, relation: str) -> list[Column]:
+        """The columns of ``relation`` (``source`` or a temp table) in order."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """End the session and free what it holds (temp tables, spill files)."""
+
+    def __enter__(self) -> SqlEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
