@@ -1,10 +1,11 @@
-"""A/B testing pipeline: ingest → clean → validate → analyse → report → publish (MLflow + files).
+"""A/B testing pipeline: summarise in the engine → analyse → report → publish (MLflow + files).
 
 Run it with ``zenml pipeline run pipelines.ab_testing.ab_test_pipeline -c configs/ab_test.yaml``.
 The parameters mirror :class:`liftlab.config.ab_testing.ABTestConfig`; they are validated when
 the pipeline is compiled, so a bad config fails before any step runs. Each step gets the typed
-config or only its part of it (the data source, the cleaning spec, the validation spec), so a
-change to an unrelated key keeps the earlier steps' cache.
+config or only its part of it: the engine step (clean, validate, aggregate where the data lives;
+only small tables come back) gets the engine-side spec, so a change to ``alpha`` or
+``output_dir`` keeps its cache.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any
 
 from liftlab.config.ab_testing import load_ab_config
 from liftlab.config.zenml_run import strict_pipeline
-from liftlab.mlops.caching import cache_policy, ingest_cache_options
+from liftlab.mlops.caching import cache_policy, engine_cache_options
 from steps.analysis import analyse_experiments
-from steps.etl import clean_data, ingest_data, validate_data
+from steps.etl import summarise_experiment_data
 from steps.reporting import build_ab_report, publish_ab_results
 
 
@@ -24,7 +25,9 @@ def ab_test_pipeline(
     metrics: list[dict[str, Any]],
     data_path: str | None = None,
     sql: str | None = None,
+    table: str | None = None,
     allowed_paths: list[str] | None = None,
+    engine: dict[str, Any] | None = None,
     unit_column: str = "user_id",
     variant_column: str = "variant",
     control: str = "A",
@@ -50,12 +53,10 @@ def ab_test_pipeline(
     output_dir: str = "outputs/ab_test",
 ) -> None:
     cfg = load_ab_config({k: v for k, v in locals().items() if v is not None})
-    ingest = ingest_data.with_options(**ingest_cache_options(cfg.source))
-    raw_data, data_info = ingest(source=cfg.source)
-    cleaned, audit = clean_data(raw_data=raw_data, cleaning=cfg.cleaning_spec())
-    validation = validate_data(clean_data=cleaned, checks=cfg.validation_spec())
+    summarise = summarise_experiment_data.with_options(**engine_cache_options(cfg))
+    statistics, audit, validation, data_info = summarise(spec=cfg.warehouse_spec())
     results, srm, funnel_table, heterogeneity, looks = analyse_experiments(
-        clean_data=cleaned, config=cfg, after="validate_data"
+        ab_statistics=statistics, config=cfg
     )
     report = build_ab_report(
         ab_results=results,

@@ -13,7 +13,13 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from liftlab.config.base import DataSourceConfig, OutputDir, StrictModel, load_config
+from liftlab.config.base import (
+    EngineConfig,
+    EngineSourceConfig,
+    OutputDir,
+    StrictModel,
+    load_config,
+)
 from strategies.cleaning import CleaningStrategy, ColumnRoles, build_cleaning_strategies
 from strategies.stats.analysis import AnalysisOptions, RelCiMethod
 from strategies.stats.corrections import Correction, CorrectionScope
@@ -21,6 +27,7 @@ from strategies.stats.layers import BayesianOptions, NonparametricOptions, Seque
 from strategies.stats.metrics import METRIC_TYPES, Direction, MetricSpec, Role
 from strategies.stats.run import ABDesign
 from strategies.validation import DEFAULT_FUNNEL, ValidationRules, build_ab_rules
+from strategies.warehouse.ab_summary import ABPlan
 
 DEFAULT_CLEANING: list[dict[str, Any]] = [
     {"name": "normalize_variant_labels"},
@@ -218,7 +225,7 @@ class ABValidationSpec(StrictModel):
         )
 
 
-class ABTestConfig(DataSourceConfig):
+class ABTestConfig(EngineSourceConfig):
     """Everything one A/B analysis run needs. Field docs are the user-facing reference."""
 
     unit_column: str = "user_id"
@@ -345,6 +352,24 @@ class ABTestConfig(DataSourceConfig):
             rel_ci_method=self.rel_ci_method,
         )
 
+    def warehouse_spec(self) -> ABWarehouseSpec:
+        return ABWarehouseSpec(
+            data_path=self.data_path,
+            sql=self.sql,
+            table=self.table,
+            allowed_paths=list(self.allowed_paths),
+            engine=self.engine,
+            cleaning=self.cleaning_spec(),
+            validation=self.validation_spec(),
+            experiment_name=self.experiment_name,
+            segment_columns=self.segment_columns,
+            control=self.control,
+            metrics=self.metrics,
+            funnel=self.funnel,
+            sequential=self.sequential,
+            nonparametric=self.nonparametric,
+        )
+
     def layer_options(self) -> dict[str, Any]:
         """Keyword arguments for the optional inference layers of ``run_ab_analysis``."""
         return {
@@ -352,6 +377,63 @@ class ABTestConfig(DataSourceConfig):
             "sequential": self.sequential.to_options() if self.sequential else None,
             "nonparametric": self.nonparametric.to_options() if self.nonparametric else None,
         }
+
+
+class ABWarehouseSpec(StrictModel):
+    """What the engine step needs — the source, the engine, cleaning, validation and the
+    statistics to compute — and nothing the analysis alone uses (``alpha``, corrections, the
+    Bayesian prior, ``output_dir``), so changing those keeps the engine step's cache."""
+
+    data_path: str | None = None
+    sql: str | None = None
+    table: str | None = None
+    allowed_paths: list[str] = Field(default_factory=list)
+    engine: EngineConfig = EngineConfig()
+    cleaning: ABCleaningSpec
+    validation: ABValidationSpec
+    experiment_name: str = "experiment"
+    segment_columns: list[str] = Field(default_factory=list)
+    control: str
+    metrics: list[MetricConfig]
+    funnel: list[str] = Field(default_factory=list)
+    sequential: SequentialConfig | None = None
+    nonparametric: NonparametricConfig | None = None
+
+    def source_config(self) -> EngineSourceConfig:
+        return EngineSourceConfig(
+            data_path=self.data_path,
+            sql=self.sql,
+            table=self.table,
+            allowed_paths=self.allowed_paths,
+            engine=self.engine,
+        )
+
+    def design(self) -> ABDesign:
+        return ABDesign(
+            unit_column=self.cleaning.unit_column,
+            variant_column=self.cleaning.variant_column,
+            control=self.control,
+            variants=tuple(v for v in self.cleaning.variants if v != self.control),
+            experiment_column=self.cleaning.experiment_column,
+            experiment_name=self.experiment_name,
+            segment_columns=tuple(self.segment_columns),
+        )
+
+    def metric_specs(self) -> list[MetricSpec]:
+        return [m.to_spec() for m in self.metrics]
+
+    def plan(self) -> ABPlan:
+        """The domain view of this spec, for :func:`strategies.warehouse.ab_summary.summarise_ab`."""
+        return ABPlan(
+            cleaning=self.cleaning.build(),
+            roles=self.cleaning.column_roles(),
+            rules_for=self.validation.rules,
+            design=self.design(),
+            metrics=self.metric_specs(),
+            funnel=tuple(self.funnel),
+            sequential=self.sequential.to_options() if self.sequential else None,
+            nonparametric=self.nonparametric.to_options() if self.nonparametric else None,
+        )
 
 
 def load_ab_config(values: Mapping[str, Any]) -> ABTestConfig:

@@ -8,17 +8,21 @@ because a misspelt key silently falling back to a default is the worst kind of w
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from strategies.engines.base import EngineSettings, SourceSpec
 from strategies.errors import ConfigError
 
 __all__ = [
     "DataSource",
     "DataSourceConfig",
+    "EngineConfig",
+    "EngineSourceConfig",
     "OutputDir",
     "StrictModel",
     "check_output_dir",
@@ -130,3 +134,111 @@ def load_config(model: type[Model], values: Mapping[str, Any], what: str) -> Mod
         return model.model_validate(dict(values))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, what)) from None
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+#: The keys of ``engine:`` that mean something for one engine only.
+_ENGINE_ONLY_KEYS = {
+    "memory_limit": "duckdb",
+    "threads": "duckdb",
+    "spill_dir": "duckdb",
+    "url_env": "postgres",
+    "master": "spark",
+    "conf": "spark",
+}
+
+
+class EngineConfig(StrictModel):
+    """Where the heavy SQL runs (README, "Engines"): ``duckdb`` (embedded, the default),
+    ``postgres`` or ``spark``. Moving from one machine to a cluster changes this block only."""
+
+    name: Literal["duckdb", "postgres", "spark"] = "duckdb"
+    memory_limit: str = "1GB"
+    """DuckDB: memory it may use before spilling to ``spill_dir`` (DuckDB syntax: 512MB, 4GB)."""
+    threads: int | None = Field(default=None, ge=1)
+    """DuckDB: worker threads (default: one per core)."""
+    spill_dir: str = ".liftlab/duckdb-spill"
+    """DuckDB: folder for data beyond ``memory_limit`` (relative to the project folder)."""
+    url_env: str = "LIFTLAB_POSTGRES_URL"
+    """PostgreSQL: the *name* of the environment variable holding the connection URL."""
+    master: str = "local[*]"
+    """Spark: ``local[*]`` (this machine, every core), ``spark://host:7077``, ``yarn``, …"""
+    conf: dict[str, str] = {}
+    """Spark: extra session settings, e.g. ``{spark.executor.memory: 4g}``."""
+
+    @model_validator(mode="after")
+    def _check(self) -> EngineConfig:
+        wrong = [
+            f"{key} (engine {owner} only)"
+            for key, owner in _ENGINE_ONLY_KEYS.items()
+            if key in self.model_fields_set and owner != self.name
+        ]
+        if wrong:
+            raise ValueError(f"engine {self.name!r} does not take: {', '.join(wrong)}")
+        if "://" in self.url_env or "@" in self.url_env:
+            raise ValueError(
+                "url_env names an environment variable that holds the connection URL; it looks "
+                "like a URL itself. Put the URL in the environment (export "
+                "LIFTLAB_POSTGRES_URL=postgresql://user:password@host/db) — a password never "
+                "goes in YAML"
+            )
+        if not _ENV_NAME.fullmatch(self.url_env):
+            raise ValueError(f"url_env {self.url_env!r} is not an environment variable name")
+        if not _MEMORY.fullmatch(self.memory_limit.strip()):
+            raise ValueError(
+                f"memory_limit {self.memory_limit!r} is not a size such as 512MB or 4GB"
+            )
+        return self
+
+    def settings(self) -> EngineSettings:
+        return EngineSettings(
+            name=self.name,
+            memory_limit=self.memory_limit.strip() if self.name == "duckdb" else None,
+            spill_dir=str(expand_path(self.spill_dir)) if self.name == "duckdb" else None,
+            threads=self.threads,
+            url_env=self.url_env,
+            spark_master=self.master,
+            spark_conf=tuple(sorted(self.conf.items())),
+        )
+
+
+class EngineSourceConfig(DataSourceConfig):
+    """A config whose heavy work runs in an engine: a file, a query or an engine's table."""
+
+    table: str | None = None
+    """A table already in the engine (PostgreSQL ``schema.table``, a Spark catalog table)."""
+    engine: EngineConfig = EngineConfig()
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EngineSourceConfig:
+        name = self.engine.name
+        given = [k for k in ("data_path", "sql", "table") if getattr(self, k)]
+        if not given:
+            raise ValueError("set 'data_path' (CSV/Parquet file), 'sql' (a query) or 'table'")
+        if self.table and (self.data_path or self.sql):
+            raise ValueError("'table' reads one engine table; drop 'data_path'/'sql' or 'table'")
+        if self.table and name == "duckdb":
+            raise ValueError(
+                "engine duckdb reads files (data_path) or a query over them (sql); 'table' needs "
+                "engine postgres or spark"
+            )
+        if self.data_path and name == "postgres":
+            raise ValueError(
+                "engine postgres reads a 'table' or an 'sql' query; load the file into "
+                "PostgreSQL first (COPY), or use engine duckdb or spark for files"
+            )
+        if self.allowed_paths and not (self.sql and name == "duckdb"):
+            raise ValueError(
+                "'allowed_paths' only says which files a DuckDB 'sql' query may read"
+            )
+        return self
+
+    def source_spec(self) -> SourceSpec:
+        path = self.resolved_data_path
+        return SourceSpec(
+            path=str(path) if path else None,
+            table=self.table,
+            sql=self.sql or None,
+            allowed_paths=tuple(str(p) for p in self.resolved_allowed_paths),
+        )

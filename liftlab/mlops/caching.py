@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from liftlab.config.base import DataSource
+from liftlab.config.base import DataSource, EngineSourceConfig
 from strategies.errors import InputDataError
 
 _CODE_PACKAGES = ("strategies", "liftlab")
@@ -67,6 +67,15 @@ def ingest_cache_options(source: DataSource) -> dict[str, Any]:
     if path is None or sql:
         return {"enable_cache": False}
     return {"cache_policy": cache_policy([str(path.resolve())])}
+
+
+def engine_cache_options(source: EngineSourceConfig) -> dict[str, Any]:
+    """Step options for a step that reads its source in an engine: a plain file on DuckDB or
+    Spark is a cache file dependency; a query or an engine's table can change behind liftlab's
+    back, so that step is never cached."""
+    if source.data_path and not source.sql:
+        return ingest_cache_options(source.source)
+    return {"enable_cache": False}
 
 
 def file_cache_options(paths: list[Path]) -> dict[str, Any]:

@@ -22,8 +22,11 @@ def step_run_info(data_info: Mapping[str, Any] | None = None, **extra: Any) -> d
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
     if data_info is not None:
+        source = data_info.get("source")
+        if data_info.get("engine"):
+            source = f"{source} (engine {data_info['engine']})"
         info.update(
-            data_source=data_info.get("source"),
+            data_source=source,
             data_sha256=data_info.get("sha256"),
             rows_raw=data_info.get("rows"),
         )

@@ -246,6 +246,7 @@ def log_ab_run(
     mlflow.set_tags(
         {
             "liftlab.pipeline": "ab_test",
+            "liftlab.engine": str(data_info.get("engine", "duckdb")),
             "liftlab.data_source": str(data_info.get("source", "")),
             "liftlab.data_sha256": str(data_info.get("sha256", "")),
             "liftlab.git_commit": git_commit(),

@@ -8,12 +8,13 @@ import pandas as pd
 from zenml import step
 
 from liftlab.config.ab_testing import ABTestConfig
-from strategies.stats.run import run_ab_analysis
+from strategies.stats.run import analyse_statistics
+from strategies.warehouse.ab_inputs import ABStatistics
 
 
 @step
 def analyse_experiments(
-    clean_data: pd.DataFrame, config: ABTestConfig
+    ab_statistics: ABStatistics, config: ABTestConfig
 ) -> tuple[
     Annotated[pd.DataFrame, "ab_results"],
     Annotated[pd.DataFrame, "srm_checks"],
@@ -22,14 +23,17 @@ def analyse_experiments(
     Annotated[pd.DataFrame, "sequential_looks"],
 ]:
     """Fixed-horizon analysis plus the Bayesian, sequential and non-parametric layers the config
-    asks for; ``heterogeneity`` tests whether effects differ across segment values."""
-    outcome = run_ab_analysis(
-        clean_data,
+    asks for, from the engine's sufficient statistics (no raw rows); ``heterogeneity`` tests
+    whether effects differ across segment values."""
+    layers = config.layer_options()
+    outcome = analyse_statistics(
+        ab_statistics,
         config.design(),
         config.metric_specs(),
         config.analysis_options(),
-        funnel_stages=config.funnel,
-        **config.layer_options(),
+        bayesian=layers["bayesian"],
+        sequential=layers["sequential"],
+        nonparametric_columns=ab_statistics.nonparametric,
     )
     return (
         outcome.results,

@@ -1,6 +1,6 @@
 """Extract, clean and validate: steps that turn a data source into validated tables."""
 
-from steps.etl.ab_testing import clean_data, validate_data
+from steps.etl.ab_testing import summarise_experiment_data
 from steps.etl.ads import clean_ads, validate_ads
 from steps.etl.campaign_warehouse import build_silver_table, load_bronze, validate_bronze
 from steps.etl.ingest import ingest_data
@@ -10,13 +10,12 @@ from steps.etl.uplift import validate_uplift_data
 __all__ = [
     "build_silver_table",
     "clean_ads",
-    "clean_data",
     "ingest_data",
     "load_bronze",
     "load_lift_tests",
+    "summarise_experiment_data",
     "validate_ads",
     "validate_bronze",
-    "validate_data",
     "validate_marketing_mix_data",
     "validate_uplift_data",
 ]

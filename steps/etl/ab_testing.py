@@ -1,41 +1,36 @@
-"""ETL steps of the A/B pipeline: cleaning strategies with audits, then the Great Expectations
-suite for experiment tables.
+"""ETL step of the A/B pipeline: clean, validate and aggregate inside the configured engine.
 
-Each step receives only its part of the config (:class:`ABCleaningSpec`,
-:class:`ABValidationSpec`), so changing ``alpha`` or ``output_dir`` keeps their cache.
+The raw rows never leave the engine (DuckDB, PostgreSQL or Spark): the step gets back the
+cleaning audits, the validation report and the sufficient statistics — small tables — and passes
+only those on (DESIGN.md §5). It receives only the engine-side part of the config
+(:class:`ABWarehouseSpec`), so changing ``alpha`` or ``output_dir`` keeps its cache.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import pandas as pd
 from zenml import save_artifact, step
 
-from liftlab.config.ab_testing import ABCleaningSpec, ABValidationSpec
-from liftlab.mlops.materializers import ZstdPandasMaterializer
-from strategies.cleaning import run_cleaning
-from strategies.validation import validate
+from liftlab.config.ab_testing import ABWarehouseSpec
+from liftlab.mlops.materializers import ABStatisticsMaterializer
+from strategies.warehouse.ab_inputs import ABStatistics
+from strategies.warehouse.ab_summary import summarise_ab
 
 
-@step(output_materializers={"clean_data": ZstdPandasMaterializer})
-def clean_data(
-    raw_data: pd.DataFrame, cleaning: ABCleaningSpec
-) -> tuple[Annotated[pd.DataFrame, "clean_data"], Annotated[list[dict], "cleaning_audit"]]:
-    """Every change a strategy makes is counted in its audit record (report + MLflow)."""
-    cleaned, audits = run_cleaning(raw_data, cleaning.build(), cleaning.column_roles())
-    return cleaned, [a.to_dict() for a in audits]
-
-
-@step
-def validate_data(
-    clean_data: pd.DataFrame, checks: ABValidationSpec
-) -> Annotated[dict, "validation"]:
-    """Run the expectation suite. On failure the validation result is still saved as an
-    artifact (``validation_failure``) and the step raises a DataValidationError that names the
-    expectation, the column, the number of bad rows and a few examples."""
-    report = validate(clean_data, checks.rules(list(clean_data.columns)))
-    if not report.success:
-        save_artifact(report.to_dict(), name="validation_failure")
-        report.raise_for_failures()
-    return report.to_dict()
+@step(output_materializers={"ab_statistics": ABStatisticsMaterializer})
+def summarise_experiment_data(spec: ABWarehouseSpec) -> tuple[
+    Annotated[ABStatistics, "ab_statistics"],
+    Annotated[list[dict], "cleaning_audit"],
+    Annotated[dict, "validation"],
+    Annotated[dict, "data_info"],
+]:
+    """Cleaning strategies with audits, the expectation suite, then the statistics. On a
+    validation failure the report is saved as ``validation_failure`` and the step raises a
+    DataValidationError naming the expectation, the column and the number of bad rows."""
+    summary = summarise_ab(spec.engine.settings(), spec.source_config().source_spec(), spec.plan())
+    if not summary.validation.success:
+        save_artifact(summary.validation.to_dict(), name="validation_failure")
+        summary.validation.raise_for_failures()
+    audits = [a.to_dict() for a in summary.audits]
+    return summary.statistics, audits, summary.validation.to_dict(), summary.data_info

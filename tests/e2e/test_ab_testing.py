@@ -144,7 +144,7 @@ def test_failed_validation_writes_nothing(zenml_stack, tmp_path) -> None:
     data = tmp_path / "bad.csv"
     frame.to_csv(data, index=False)
     out = tmp_path / "out"
-    with pytest.raises(RuntimeError, match="validate_data"):
+    with pytest.raises(RuntimeError, match="summarise_experiment_data"):
         _run(tmp_path, _config(data, out, segment_columns=[], cleaning=[]))
     assert not out.exists()
     # the validation result is kept as an artifact and names the rule, column and bad rows
@@ -239,16 +239,18 @@ def test_changed_data_file_is_not_served_from_cache(zenml_stack, tmp_path) -> No
 
     first = _run(tmp_path, config)
     second = _run(tmp_path, config)
-    assert first.steps["ingest_data"].status == ExecutionStatus.COMPLETED
-    assert second.steps["ingest_data"].status == ExecutionStatus.CACHED
+    assert first.steps["summarise_experiment_data"].status == ExecutionStatus.COMPLETED
+    assert second.steps["summarise_experiment_data"].status == ExecutionStatus.CACHED
     # the tracked step is never cached, so every run appears in MLflow
     assert second.steps["publish_ab_results"].status == ExecutionStatus.COMPLETED
 
     frame.loc[0, "revenue"] = 999.0
     frame.to_csv(data, index=False)
     third = _run(tmp_path, config)
-    assert third.steps["ingest_data"].status == ExecutionStatus.COMPLETED
-    assert third.steps["ingest_data"].outputs["raw_data"][0].load()["revenue"].max() == 999.0
+    assert third.steps["summarise_experiment_data"].status == ExecutionStatus.COMPLETED
+    stats = third.steps["summarise_experiment_data"].outputs["ab_statistics"][0].load().stats
+    revenue = stats[(stats["metric"] == "revenue_per_user") & (stats["segment"] == "all")]
+    assert revenue["sum_y"].sum() == pytest.approx(frame["revenue"].sum())
 
 
 def test_unrelated_config_change_keeps_earlier_steps_cached(zenml_stack, tmp_path) -> None:
@@ -276,8 +278,7 @@ def test_unrelated_config_change_keeps_earlier_steps_cached(zenml_stack, tmp_pat
     _run(tmp_path, config)
     config["parameters"]["alpha"] = 0.1
     again = _run(tmp_path, config)
-    for name in ("ingest_data", "clean_data", "validate_data"):
-        assert again.steps[name].status == ExecutionStatus.CACHED, name
+    assert again.steps["summarise_experiment_data"].status == ExecutionStatus.CACHED
     assert again.steps["analyse_experiments"].status == ExecutionStatus.COMPLETED
     results = pd.read_csv(tmp_path / "out" / "ab_results.csv")
     assert (results["alpha"] == 0.1).all()
@@ -307,14 +308,15 @@ def test_wiped_artifact_folder_gets_a_fresh_store_and_no_stale_cache(
     frame.to_csv(data, index=False)
     config = _config(data, tmp_path / "out", segment_columns=[], cleaning=[])
     _run(tmp_path, config)
-    assert _run(tmp_path, config).steps["ingest_data"].status == ExecutionStatus.CACHED
+    step = "summarise_experiment_data"
+    assert _run(tmp_path, config).steps[step].status == ExecutionStatus.CACHED
 
     (project_dir / ".liftlab" / "artifacts" / ".zenml-artifact-store-id").unlink()
     renewed = init_stack(project_dir)
     assert renewed.artifact_store != zenml_stack.artifact_store
     assert renewed.artifact_store in renewed.created
     after = _run(tmp_path, config)
-    assert after.steps["ingest_data"].status == ExecutionStatus.COMPLETED
+    assert after.steps[step].status == ExecutionStatus.COMPLETED
     assert init_stack(project_dir).created == ()
 
 

@@ -89,7 +89,7 @@ def test_misspelt_step_name_is_an_error(tmp_path: Path) -> None:
 
 
 def test_known_step_with_unknown_setting_is_an_error(tmp_path: Path) -> None:
-    content = _base() | {"steps": {"ingest_data": {"enable_cashe": False}}}
+    content = _base() | {"steps": {"summarise_experiment_data": {"enable_cashe": False}}}
     with pytest.raises(ConfigError, match="enable_cashe"):
         check_run_config(_write(tmp_path, content))
 

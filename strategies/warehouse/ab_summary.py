@@ -1,0 +1,114 @@
+"""The A/B pipeline's heavy half, in one engine session: source → cleaned → checked → statistics.
+
+Everything that touches raw rows happens here, inside the engine that holds them (DuckDB,
+PostgreSQL or Spark): the cleaning strategies (a chain of temp tables, each with its audit counts),
+the validation suite on the cleaned table, and the aggregation to sufficient statistics (plus the
+per-look statistics of a sequential design and the rank sums / bucket sums of the non-parametric
+layer). What comes back is small — audits, a validation report, statistics — and is all the
+later steps see (DESIGN.md §5). One session, because the cleaned table is a temp table of that
+session: no copy of the rows is written outside the engine, nothing half-written is left behind.
+
+Where the validation suite runs: Great Expectations on PostgreSQL (its SQL datasource, on the
+cleaning query) and on Spark (its Spark datasource, on the cleaned DataFrame); on DuckDB, whose
+SQLAlchemy driver Great Expectations cannot use, liftlab's SQL version of the same expectations
+(:mod:`strategies.warehouse.checks_sql`, tested to give GE's outcomes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from strategies.cleaning import CleaningAudit, CleaningStrategy, ColumnRoles
+from strategies.engines import open_engine
+from strategies.engines.base import SOURCE, EngineSettings, SourceSpec, SqlEngine
+from strategies.ingest import file_fingerprint
+from strategies.stats.layers import NonparametricOptions, SequentialOptions
+from strategies.stats.metrics import MetricSpec
+from strategies.stats.run import ABDesign
+from strategies.validation import ValidationReport, ValidationRules
+from strategies.warehouse.ab_inputs import ABStatistics, statistics_in_engine
+from strategies.warehouse.checks_sql import validate_in_engine
+from strategies.warehouse.cleaning_sql import clean_in_engine
+from strategies.warehouse.nonparametric_sql import nonparametric_in_engine
+
+CLEANED = "cleaned"
+
+
+@dataclass(frozen=True)
+class ABPlan:
+    """Everything the engine session computes, as domain objects."""
+
+    cleaning: Sequence[CleaningStrategy]
+    roles: ColumnRoles
+    rules_for: Callable[[list[str]], ValidationRules]
+    """The validation suite for the cleaned table's columns (rules depend on which funnel
+    columns exist)."""
+    design: ABDesign
+    metrics: Sequence[MetricSpec]
+    funnel: Sequence[str] = ()
+    sequential: SequentialOptions | None = None
+    nonparametric: NonparametricOptions | None = None
+
+
+@dataclass
+class ABSummary:
+    """What leaves the engine. ``statistics`` is None when validation failed (nothing is
+    aggregated from data that broke the suite)."""
+
+    statistics: ABStatistics | None
+    audits: list[CleaningAudit]
+    validation: ValidationReport
+    data_info: dict[str, Any] = field(default_factory=dict)
+
+
+def summarise_ab(settings: EngineSettings, source: SourceSpec, plan: ABPlan) -> ABSummary:
+    """Open the engine, clean, validate and aggregate; return only small tables."""
+    with open_engine(settings) as engine:
+        engine.register_source(source)
+        columns = [c.name for c in engine.columns(SOURCE)]
+        n_rows = _count(engine, SOURCE)
+        audits = clean_in_engine(engine, plan.cleaning, plan.roles, source=SOURCE, target=CLEANED)
+        cleaned_columns = [c.name for c in engine.columns(CLEANED)]
+        report = validate_in_engine(engine, CLEANED, plan.rules_for(cleaned_columns))
+        info = _data_info(settings, source, n_rows, columns)
+        info["rows_clean"] = _count(engine, CLEANED)
+        if not report.success:
+            return ABSummary(None, audits, report, info)
+        statistics = statistics_in_engine(
+            engine, CLEANED, plan.design, plan.metrics, plan.funnel, plan.sequential
+        )
+        if plan.nonparametric is not None:
+            statistics.nonparametric = nonparametric_in_engine(
+                engine,
+                CLEANED,
+                experiment_column=plan.design.experiment_column,
+                variant_column=plan.design.variant_column,
+                control=plan.design.control,
+                segment_columns=plan.design.segment_columns,
+                unit_column=plan.design.unit_column,
+                metrics=plan.metrics,
+                options=plan.nonparametric,
+            )
+        return ABSummary(statistics, audits, report, info)
+
+
+def _count(engine: SqlEngine, relation: str) -> int:
+    return int(engine.fetch(f'SELECT COUNT(*) AS "n" FROM "{relation}"')["n"].iloc[0])
+
+
+def _data_info(
+    settings: EngineSettings, source: SourceSpec, n_rows: int, columns: list[str]
+) -> dict[str, Any]:
+    """The run's data tag: what was read, where, and (for a file) its fingerprint."""
+    return {
+        "engine": settings.name,
+        "source": source.path or (f"table {source.table}" if source.table else "sql"),
+        "table": source.table,
+        "sql": source.sql,
+        "allowed_paths": list(source.allowed_paths),
+        "sha256": file_fingerprint(source.path) if source.path else None,
+        "rows": n_rows,
+        "columns": columns,
+    }
