@@ -112,11 +112,7 @@ def aggregate(
         )
     _validate_input(df, specs, variant_column, experiment_column, segment_columns)
 
-    # A proportion column holds only 0/1 (validated above), so its square is itself: Σy² = Σy
-    # exactly, and summing it again would only cost a pass over the rows.
-    binary = {m.y_column for m in specs if m.type == "proportion"}
-    squares = {(c, c): (c,) for c in binary}
-    products = list(dict.fromkeys(squares.get(p, p) for p in _products(specs)))
+    products, product_index = summed_products(specs)
     use_duckdb = engine == "duckdb" or (engine == "auto" and len(df) > DUCKDB_MIN_ROWS)
     if use_duckdb and not _duckdb_can_express(
         df, variant_column, experiment_column, segment_columns
@@ -127,7 +123,7 @@ def aggregate(
         df, products, variant_column, experiment_column, segment_columns
     )
     overall = levels[0]
-    _check_variants_per_experiment(overall.exp_code, overall.var_code, exp_labels, var_labels)
+    check_variants_per_experiment(overall.exp_code, overall.var_code, exp_labels, var_labels)
 
     exp_code, segment, var_code, group_sums = (
         np.concatenate(a)
@@ -136,10 +132,7 @@ def aggregate(
     # Levels were appended in order and each is sorted by (experiment, segment, variant), so a
     # stable sort on the experiment code yields experiment → level → segment → variant.
     order = np.argsort(exp_code, kind="stable")
-    product_index = {p: j for j, p in enumerate(products, start=1)}
-    for square, column in squares.items():
-        product_index[square] = product_index[column]
-    return _expand_metrics(
+    return expand_metrics(
         exp_labels[exp_code[order]],
         segment[order],
         var_labels[var_code[order]],
@@ -312,9 +305,11 @@ def _validate_input(
             )
 
 
-def _check_variants_per_experiment(
+def check_variants_per_experiment(
     exp_codes: np.ndarray, var_codes: np.ndarray, exp_labels: np.ndarray, var_labels: np.ndarray
 ) -> None:
+    """Raise InputDataError when an experiment has a single variant (codes of observed groups;
+    public so SQL-computed statistics are checked with the same message)."""
     pairs = np.unique(exp_codes * len(var_labels) + var_codes)
     n_variants = np.bincount(pairs // len(var_labels), minlength=len(exp_labels))
     single = np.flatnonzero(n_variants < 2)
@@ -338,6 +333,24 @@ def _products(specs: Sequence[MetricSpec]) -> list[Product]:
     return list(dict.fromkeys(p for m in specs for p in m.products()))
 
 
+def summed_products(specs: Sequence[MetricSpec]) -> tuple[list[Product], dict[Product, int]]:
+    """The products to sum (each once) and the column of each product the metrics ask for.
+
+    Column 0 of a sums matrix is the unit count, column j ≥ 1 the j-th product. Public so that
+    engines computing the sums elsewhere (``strategies.warehouse.stats_sql``) sum exactly the
+    same products and expand them with :func:`expand_metrics` like this module does.
+    """
+    # A proportion column holds only 0/1 (validated first), so its square is itself: Σy² = Σy
+    # exactly, and summing it again would only cost a pass over the rows.
+    binary = {m.y_column for m in specs if m.type == "proportion"}
+    squares = {(c, c): (c,) for c in binary}
+    products = list(dict.fromkeys(squares.get(p, p) for p in _products(specs)))
+    product_index = {p: j for j, p in enumerate(products, start=1)}
+    for square, column in squares.items():
+        product_index[square] = product_index[column]
+    return products, product_index
+
+
 def encode_labels(df: pd.DataFrame, column: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes and string labels, sorted by the original values (so 2 < 10)."""
     if column is None:
@@ -345,14 +358,14 @@ def encode_labels(df: pd.DataFrame, column: str | None) -> tuple[np.ndarray, np.
     values = df[column]
     if isinstance(values.dtype, pd.CategoricalDtype):
         # The categories' own codes, minus unobserved ones: one bincount and one take instead of
-        # re-factorizing the column (same codes and labels as :func:`_encode_values`).
+        # re-factorizing the column (same codes and labels as :func:`encode_values`).
         codes, labels = _label_codes(values)
         used = np.bincount(codes, minlength=len(labels)) > 0
         return (np.cumsum(used) - 1)[codes], labels[used]
-    return _encode_values(values)
+    return encode_values(values)
 
 
-def _encode_values(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def encode_values(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes and labels of ``values``; NA sorts last and is labelled ``<NA>``.
 
     Both engines label through this function — the pandas engine on the full column, the DuckDB
@@ -457,7 +470,7 @@ def _label_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     Categoricals use their own codes directly — no pass over the rows beyond reading them, and
     small integers are what DuckDB groups fastest; NA (code -1) is sent as its own code after
     every category. Codes may be unobserved: :func:`_compact` drops those after grouping. This
-    orders labels exactly as :func:`_encode_values` does (category order, then NA).
+    orders labels exactly as :func:`encode_values` does (category order, then NA).
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy()
@@ -468,7 +481,7 @@ def _label_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             codes = np.where(codes < 0, n_categories, codes)
         labels = np.array([str(u) for u in values.cat.categories] + ["<NA>"], dtype=object)
         return codes, labels
-    return _encode_values(values)
+    return encode_values(values)
 
 
 def _compact(codes: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -586,7 +599,7 @@ def _levels_duckdb(
         if column in coded:
             return _compact(values.to_numpy().astype(np.int64), coded[column])
         # back to the column's own dtype, so labels are formatted exactly as pandas would
-        return _encode_values(values.to_pandas().astype(df[column].dtype))
+        return encode_values(values.to_pandas().astype(df[column].dtype))
 
     exp_codes, exp_labels = codes_of(experiment_column)
     var_codes, var_labels = codes_of(variant_column)
@@ -610,7 +623,7 @@ def _levels_duckdb(
     return exp_labels, var_labels, levels
 
 
-def _expand_metrics(
+def expand_metrics(
     experiment: np.ndarray,
     segment: np.ndarray,
     variant: np.ndarray,
@@ -618,7 +631,11 @@ def _expand_metrics(
     specs: Sequence[MetricSpec],
     product_index: dict[Product, int],
 ) -> pd.DataFrame:
-    """Groups × metrics → the long frame, by fancy indexing (no per-row Python)."""
+    """Groups × metrics → the long frame, by fancy indexing (no per-row Python).
+
+    ``sums`` has one row per group (column 0 the unit count) and ``product_index`` comes from
+    :func:`summed_products`; public so SQL-computed sums become the identical frame.
+    """
     n_groups, n_metrics = len(experiment), len(specs)
     is_ratio = np.array([m.type == "ratio" for m in specs])
 

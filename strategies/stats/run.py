@@ -1,9 +1,14 @@
 """The A/B analysis as one domain call: input checks → sufficient statistics → inference.
 
-:func:`run_ab_analysis` is the single entry point: it runs the fixed-horizon analysis
+:func:`run_ab_analysis` is the entry point on rows: it runs the fixed-horizon analysis
 (:mod:`strategies.stats.analysis`) and then whichever optional layers the caller asks for
 (:mod:`strategies.stats.layers`: Bayesian, sequential, non-parametric). The tables it returns
 have the columns listed in :mod:`strategies.stats.schema`.
+
+It is two halves with one small table between them (:class:`ABStatistics`):
+:func:`statistics_from_rows` reduces the rows with pandas (a warehouse does the same in SQL:
+:func:`strategies.warehouse.ab_inputs.statistics_in_engine`), and :func:`analyse_statistics`
+runs everything from those statistics — so both paths share one analysis.
 
 Pipeline steps call these functions and nothing else, so the same analysis runs in a notebook or
 a test without ZenML. Input problems fail fast here with an error that names the column, the
@@ -17,20 +22,19 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from strategies.errors import InputDataError
+from strategies.errors import ConfigError, InputDataError
+from strategies.stats import layers
 from strategies.stats.aggregate import aggregate, funnel_totals
 from strategies.stats.analysis import AnalysisOptions, AnalysisResult, analyse
-from strategies.stats.layers import (
-    BayesianOptions,
-    NonparametricOptions,
-    SequentialOptions,
-    bayesian_columns,
-    nonparametric_columns,
-    sequential_analysis,
-    sequential_decisions,
+from strategies.stats.layers import BayesianOptions, NonparametricOptions, SequentialOptions
+from strategies.stats.layers.sequential import (
+    looks_from_period_stats,
+    period_stats_from_data,
+    sequential_from_looks,
 )
 from strategies.stats.metrics import MetricSpec
 from strategies.stats.schema import RESULT_KEYS
+from strategies.warehouse.ab_inputs import ABStatistics
 
 #: Column added when the data holds a single experiment and names none.
 EXPERIMENT_COLUMN = "experiment"
@@ -112,11 +116,12 @@ def check_ab_input(df: pd.DataFrame, design: ABDesign, metrics: Sequence[MetricS
         else [(design.experiment_name, df[design.variant_column])]
     )
     for experiment, labels in groups:
-        present = set(labels.dropna().unique())
+        # as the strings aggregate labels arms with, so control "0" matches an integer 0
+        present = {str(label) for label in labels.dropna().unique()}
         if design.control not in present:
             raise InputDataError(
                 f"experiment {experiment!r} has no rows for the control variant "
-                f"{design.control!r} (variants found: {sorted(map(str, present))})"
+                f"{design.control!r} (variants found: {sorted(present)})"
             )
         if not present & set(design.variants):
             raise InputDataError(
@@ -137,7 +142,36 @@ def run_ab_analysis(
     nonparametric: NonparametricOptions | None = None,
 ) -> ABOutcome:
     """Check the input, aggregate sufficient statistics in one pass and run the inference,
-    plus the optional Bayesian, sequential and non-parametric layers."""
+    plus the optional Bayesian, sequential and non-parametric layers.
+
+    The rows are reduced to :class:`~strategies.warehouse.ab_inputs.ABStatistics` here with
+    pandas (:func:`statistics_from_rows`) and analysed by :func:`analyse_statistics` — the
+    same analysis a warehouse run feeds with statistics computed in SQL."""
+    inputs = statistics_from_rows(
+        df,
+        design,
+        metrics,
+        funnel_stages,
+        sequential=sequential,
+        nonparametric=nonparametric,
+    )
+    return analyse_statistics(
+        inputs, design, metrics, options, bayesian=bayesian, sequential=sequential
+    )
+
+
+def statistics_from_rows(
+    df: pd.DataFrame,
+    design: ABDesign,
+    metrics: Sequence[MetricSpec],
+    funnel_stages: Sequence[str] = (),
+    *,
+    sequential: SequentialOptions | None = None,
+    nonparametric: NonparametricOptions | None = None,
+) -> ABStatistics:
+    """Every small table the analysis needs, from unit rows with pandas: sufficient
+    statistics, funnel totals, per-period statistics (with ``sequential``) and the
+    non-parametric columns (with ``nonparametric``; they need the rows themselves)."""
     check_ab_input(df, design, metrics)
     frame, experiment_column = with_experiment_column(df, design)
     stats = aggregate(
@@ -147,6 +181,58 @@ def run_ab_analysis(
         experiment_column=experiment_column,
         segment_columns=design.segment_columns,
     )
+    extra = None
+    if nonparametric is not None:
+        extra = layers.nonparametric_columns(
+            frame,
+            experiment_column=experiment_column,
+            variant_column=design.variant_column,
+            control=design.control,
+            segment_columns=design.segment_columns,
+            metrics=metrics,
+            options=nonparametric,
+        )
+    period_stats = None
+    if sequential is not None:
+        period_stats = period_stats_from_data(
+            frame,
+            experiment_column=experiment_column,
+            variant_column=design.variant_column,
+            metrics=metrics,
+            options=sequential,
+        )
+    funnel = funnel_totals(
+        frame,
+        [s for s in funnel_stages if s in frame.columns],
+        variant_column=design.variant_column,
+        experiment_column=experiment_column,
+    )
+    return ABStatistics(
+        stats=stats,
+        funnel=funnel,
+        period_stats=period_stats,
+        nonparametric=extra,
+        n_rows=len(df),
+    )
+
+
+def analyse_statistics(
+    inputs: ABStatistics,
+    design: ABDesign,
+    metrics: Sequence[MetricSpec],
+    options: AnalysisOptions,
+    *,
+    bayesian: BayesianOptions | None = None,
+    sequential: SequentialOptions | None = None,
+    nonparametric_columns: pd.DataFrame | None = None,
+) -> ABOutcome:
+    """The whole analysis from the small tables alone (no rows): fixed-horizon inference on
+    ``inputs.stats``, then the optional layers — Bayesian (from the same statistics),
+    non-parametric (merges ``nonparametric_columns``, or ``inputs.nonparametric`` when that
+    is None: they are computed where the rows are) and sequential (from
+    ``inputs.period_stats``; ConfigError when they are missing). ``design`` is accepted so
+    every entry point takes the run's column roles; the statistics already carry them."""
+    stats = inputs.stats
     result: AnalysisResult = analyse(stats, metrics, options)
     results = result.results
     looks = pd.DataFrame()
@@ -154,7 +240,7 @@ def run_ab_analysis(
         results = pd.concat(
             [
                 results,
-                bayesian_columns(
+                layers.bayesian_columns(
                     results,
                     stats,
                     metrics,
@@ -166,40 +252,31 @@ def run_ab_analysis(
             ],
             axis=1,
         )
-    if nonparametric is not None:
-        extra = nonparametric_columns(
-            frame,
-            experiment_column=experiment_column,
-            variant_column=design.variant_column,
-            control=design.control,
-            segment_columns=design.segment_columns,
-            metrics=metrics,
-            options=nonparametric,
-        )
+    extra = nonparametric_columns if nonparametric_columns is not None else inputs.nonparametric
+    if extra is not None:
         results = _merge_keyed(results, extra)
     if sequential is not None:
-        outcome = sequential_analysis(
-            frame,
-            experiment_column=experiment_column,
-            variant_column=design.variant_column,
+        if inputs.period_stats is None:
+            raise ConfigError(
+                "the sequential layer needs per-period statistics, and these inputs have none; "
+                "build them with the sequential options (statistics_in_engine(..., "
+                "sequential=...) or statistics_from_rows(..., sequential=...))"
+            )
+        per_look = looks_from_period_stats(
+            inputs.period_stats,
             metrics=metrics,
             analysis_options=options,
             options=sequential,
         )
+        outcome = sequential_from_looks(per_look, analysis_options=options, options=sequential)
         results = _merge_keyed(results, outcome.columns)
-        decision, message = sequential_decisions(results, metrics, options)
+        decision, message = layers.sequential_decisions(results, metrics, options)
         results = results.assign(decision=decision, message=message)
         looks = outcome.looks
-    funnel = funnel_totals(
-        frame,
-        [s for s in funnel_stages if s in frame.columns],
-        variant_column=design.variant_column,
-        experiment_column=experiment_column,
-    )
     return ABOutcome(
         results=results,
         srm=result.srm,
-        funnel=funnel,
+        funnel=inputs.funnel,
         sufficient_stats=stats,
         heterogeneity=result.heterogeneity,
         sequential_looks=looks,

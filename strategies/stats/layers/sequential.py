@@ -41,8 +41,11 @@ __all__ = [
     "PER_LOOK_COLUMNS",
     "SequentialOptions",
     "SequentialOutcome",
+    "PERIOD_COLUMN",
     "keys_of",
     "looks_from_data",
+    "looks_from_period_stats",
+    "period_stats_from_data",
     "sequential_analysis",
     "sequential_decisions",
     "sequential_from_looks",
@@ -214,6 +217,36 @@ def looks_from_data(
 ) -> pd.DataFrame:
     """The :data:`PER_LOOK_COLUMNS` frame: cumulative sufficient statistics per look, each
     look analysed like a fixed-horizon run (overall rows, no multiple-testing correction)."""
+    per_period = period_stats_from_data(
+        df,
+        experiment_column=experiment_column,
+        variant_column=variant_column,
+        metrics=metrics,
+        options=options,
+    )
+    return looks_from_period_stats(
+        per_period, metrics=metrics, analysis_options=analysis_options, options=options
+    )
+
+
+#: The period column of the per-period statistics frame (the start of the day or week).
+PERIOD_COLUMN = "_period"
+
+
+def period_stats_from_data(
+    df: pd.DataFrame,
+    *,
+    experiment_column: str,
+    variant_column: str,
+    metrics: Sequence[MetricSpec],
+    options: SequentialOptions,
+) -> pd.DataFrame:
+    """Sufficient statistics per experiment × variant × metric × period (overall segment only)
+    from unit rows: the :func:`~strategies.stats.sequential.stats_by_period` frame with
+    :data:`PERIOD_COLUMN` = the start of the unit's day or week (UTC; weeks start on Monday, as
+    pandas' ``to_period("W")``). A small table: this is all the sequential layer needs from the
+    rows, so a warehouse can compute it in SQL instead
+    (:func:`strategies.warehouse.stats_sql.period_stats_in_engine`)."""
     if options.time_column not in df.columns:
         raise InputDataError(
             f"sequential testing needs the time column {options.time_column!r}, "
@@ -227,17 +260,36 @@ def looks_from_data(
         )
     freq = "D" if options.period == "day" else "W"
     period = time.dt.tz_localize(None).dt.to_period(freq).dt.start_time
-    frame = df.assign(_period=period)
-    per_period = stats_by_period(
+    frame = df.assign(**{PERIOD_COLUMN: period})
+    return stats_by_period(
         frame,
         metrics,
-        period_column="_period",
+        period_column=PERIOD_COLUMN,
         variant_column=variant_column,
         experiment_column=experiment_column,
     )
-    cumulative = cumulative_stats(per_period, "_period")
+
+
+def looks_from_period_stats(
+    per_period: pd.DataFrame,
+    *,
+    metrics: Sequence[MetricSpec],
+    analysis_options: AnalysisOptions,
+    options: SequentialOptions,
+) -> pd.DataFrame:
+    """The :data:`PER_LOOK_COLUMNS` frame from per-period statistics (the frame of
+    :func:`period_stats_from_data`, however it was computed): cumulate them over periods and
+    analyse each look like a fixed-horizon run (overall rows, no multiple-testing correction).
+    ``options`` is accepted for symmetry with the other entry points (the period is already in
+    the frame)."""
+    if PERIOD_COLUMN not in per_period.columns:
+        raise InputDataError(
+            f"per-period statistics need the period column {PERIOD_COLUMN!r}; "
+            f"the frame has: {', '.join(map(str, per_period.columns))}"
+        )
+    cumulative = cumulative_stats(per_period, PERIOD_COLUMN)
     cumulative["_look"] = (
-        cumulative.groupby("experiment")["_period"].rank(method="dense").astype(int)
+        cumulative.groupby("experiment")[PERIOD_COLUMN].rank(method="dense").astype(int)
     )
     # units of the experiment so far: all arms, the metric that counts the most units
     units = (
@@ -251,9 +303,9 @@ def looks_from_data(
     plain = replace(analysis_options, correction="none")
     rows: list[pd.DataFrame] = []
     for look, part in cumulative.groupby("_look", sort=True):
-        result = analyse(part.drop(columns=["_look", "_period"]), metrics, plain).results
+        result = analyse(part.drop(columns=["_look", PERIOD_COLUMN]), metrics, plain).results
         result = result[result["segment"] == OVERALL_SEGMENT]
-        periods = part.groupby("experiment")["_period"].first()
+        periods = part.groupby("experiment")[PERIOD_COLUMN].first()
         rows.append(
             result[
                 [*RESULT_KEYS, "abs_diff", "abs_se", "rel_lift", "estimate_control", "status"]
