@@ -9,7 +9,7 @@ from zenml import step
 
 from liftlab.config.ab_testing import ABTestConfig
 from strategies.stats.run import analyse_statistics
-from strategies.warehouse.ab_inputs import ABStatistics
+from strategies.stats.inputs import ABStatistics
 
 
 @step

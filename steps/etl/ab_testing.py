@@ -14,7 +14,7 @@ from zenml import save_artifact, step
 
 from liftlab.config.ab_testing import ABWarehouseSpec
 from liftlab.mlops.materializers import ABStatisticsMaterializer
-from strategies.warehouse.ab_inputs import ABStatistics
+from strategies.stats.inputs import ABStatistics
 from strategies.warehouse.ab_summary import summarise_ab
 
 

@@ -34,7 +34,7 @@ from strategies.stats.layers.sequential import (
 )
 from strategies.stats.metrics import MetricSpec
 from strategies.stats.schema import RESULT_KEYS
-from strategies.warehouse.ab_inputs import ABStatistics
+from strategies.stats.inputs import ABStatistics
 
 #: Column added when the data holds a single experiment and names none.
 EXPERIMENT_COLUMN = "experiment"

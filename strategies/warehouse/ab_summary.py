@@ -28,7 +28,8 @@ from strategies.stats.layers import NonparametricOptions, SequentialOptions
 from strategies.stats.metrics import MetricSpec
 from strategies.stats.run import ABDesign
 from strategies.validation import ValidationReport, ValidationRules
-from strategies.warehouse.ab_inputs import ABStatistics, statistics_in_engine
+from strategies.stats.inputs import ABStatistics
+from strategies.warehouse.ab_inputs import statistics_in_engine
 from strategies.warehouse.checks_sql import validate_in_engine
 from strategies.warehouse.cleaning_sql import clean_in_engine
 from strategies.warehouse.nonparametric_sql import nonparametric_in_engine

@@ -26,7 +26,8 @@ from strategies.stats.run import (
     run_ab_analysis,
     statistics_from_rows,
 )
-from strategies.warehouse.ab_inputs import ABStatistics, statistics_in_engine
+from strategies.stats.inputs import ABStatistics
+from strategies.warehouse.ab_inputs import statistics_in_engine
 from tests.strategies.warehouse.test_stats_sql import LocalDuckDB
 
 RTOL = 1e-9
