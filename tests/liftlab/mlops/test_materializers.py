@@ -1,4 +1,4 @@
-"""``MMMResultMaterializer``: a marketing-mix result survives a save/load round trip through a
+"""liftlab's materializers: a marketing-mix result and the A/B statistics survive a save/load round trip through a
 local ZenML artifact store, as plain data (Parquet + JSON), never a pickle (DESIGN.md §7)."""
 
 from __future__ import annotations
@@ -74,3 +74,41 @@ def test_a_result_round_trips_as_plain_data(store, tmp_path: Path, calibrated: b
     scalars = json.loads((uri / "result.json").read_text())
     assert set(scalars) == set(SCALARS)
     assert scalars["budget"] == json.loads(json.dumps(asdict(result.budget)))
+
+
+def test_ab_statistics_round_trip_is_exact_and_plain_json(store, tmp_path: Path) -> None:
+    """The statistics that leave the engine come back equal (NaN, dtypes, timestamps)."""
+    from liftlab.mlops.materializers import ABStatisticsMaterializer
+    from liftlab.simulate.experiments import SimulationConfig, default_experiments, simulate
+    from strategies.stats.inputs import ABStatistics
+    from strategies.stats.layers import SequentialOptions
+    from strategies.stats.metrics import MetricSpec
+    from strategies.stats.run import ABDesign, statistics_from_rows
+
+    data = simulate(SimulationConfig(experiments=default_experiments(n_users=400), seed=3)).data
+    design = ABDesign(
+        unit_column="user_id",
+        variant_column="variant",
+        control="A",
+        variants=("B",),
+        experiment_column="experiment",
+        segment_columns=("device",),
+    )
+    metrics = [
+        MetricSpec(name="ctr", type="ratio", numerator="clicks", denominator="impressions"),
+        MetricSpec(name="rev", type="mean", column="revenue", covariate="pre_revenue"),
+    ]
+    stats = statistics_from_rows(
+        data, design, metrics, ["impressions", "clicks"], sequential=SequentialOptions()
+    )
+    uri = tmp_path / "ab_statistics"
+    uri.mkdir()
+    ABStatisticsMaterializer(str(uri), artifact_store=store).save(stats)
+    files = sorted(p.name for p in uri.iterdir())
+    assert files == ["ab_statistics.json"]
+    json.loads((uri / "ab_statistics.json").read_text())  # strict JSON, no pickle
+    loaded = ABStatisticsMaterializer(str(uri), artifact_store=store).load(ABStatistics)
+    pd.testing.assert_frame_equal(loaded.stats, stats.stats)
+    pd.testing.assert_frame_equal(loaded.funnel, stats.funnel)
+    pd.testing.assert_frame_equal(loaded.period_stats, stats.period_stats)
+    assert loaded.n_rows == stats.n_rows > 0
