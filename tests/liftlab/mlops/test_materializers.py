@@ -1,5 +1,6 @@
-"""liftlab's materializers: a marketing-mix result and the A/B statistics survive a save/load round trip through a
-local ZenML artifact store, as plain data (Parquet + JSON), never a pickle (DESIGN.md §7)."""
+"""liftlab's materializers: a marketing-mix result and the A/B statistics survive a save/load
+round trip through a local ZenML artifact store, as plain data (Parquet + JSON), never a pickle
+(DESIGN.md §7)."""
 
 from __future__ import annotations
 
