@@ -361,7 +361,7 @@ def bootstrap_ci(
     give an infinite relative lift, kept in the ordering, so such an interval may be
     unbounded — the message counts them.
     """
-    n_resamples, ci_level, seed, n_buckets = _check_bootstrap_options(
+    n_resamples, ci_level, seed, n_buckets = check_bootstrap_options(
         n_resamples, ci_level, seed, n_buckets
     )
     units, metric = _prepare(
@@ -404,7 +404,7 @@ def bootstrap_bucket_sums(
     bucket each row by a seeded random draw. A warehouse builds the same kind of table in SQL
     with a hash of the unit id instead (:mod:`strategies.warehouse.nonparametric_sql`).
     """
-    _, _, seed, n_buckets = _check_bootstrap_options(2, 0.5, seed, n_buckets)
+    _, _, seed, n_buckets = check_bootstrap_options(2, 0.5, seed, n_buckets)
     units, _ = _prepare(
         df,
         value_column=value_column,
@@ -443,7 +443,7 @@ def bootstrap_from_buckets(
     bucketing stream), so the result depends only on the tables, ``seed`` and the options.
     Returns :data:`BOOTSTRAP_COLUMNS`.
     """
-    n_resamples, ci_level, seed, _ = _check_bootstrap_options(
+    n_resamples, ci_level, seed, _ = check_bootstrap_options(
         n_resamples, ci_level, seed, DEFAULT_BUCKETS
     )
     _check_level_tables(levels, BUCKET_SUM_COLUMNS, "bucket-sum")
@@ -467,9 +467,12 @@ def _streams(seed: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence]
     return hashing, resampling
 
 
-def _check_bootstrap_options(
+def check_bootstrap_options(
     n_resamples: object, ci_level: object, seed: object, n_buckets: object
 ) -> tuple[int, float, int, int]:
+    """Validate the bootstrap options (ConfigError naming the option); public so the
+    in-engine path fails on bad options before it runs any query."""
+
     def is_int(value: object) -> bool:
         return isinstance(value, Integral) and not isinstance(value, bool)
 
@@ -898,7 +901,7 @@ def _prepare(
     var, var_labels = encode_labels(df, variant_column)
     n_exp, n_var = len(exp_labels), len(var_labels)
     present = (np.bincount(exp * n_var + var, minlength=n_exp * n_var) > 0).reshape(n_exp, n_var)
-    _check_variants(present, exp_labels, var_labels, control)
+    check_variants(present, exp_labels, var_labels, control)
     control_code = int(np.flatnonzero(var_labels == control)[0])
     treatments = present.copy()
     treatments[:, control_code] = False
@@ -920,9 +923,15 @@ def _prepare(
     return units, value_column if metric_name is None else metric_name
 
 
-def _check_variants(
+def check_variants(
     present: np.ndarray, exp_labels: np.ndarray, var_labels: np.ndarray, control: str
 ) -> None:
+    """InputDataError for experiments with a single variant or without the control.
+
+    ``present[e, v]``: variant ``v`` has units in experiment ``e``. Public so the in-engine
+    path, which sees only per-arm counts, raises the same errors as the pandas path.
+    """
+
     def variants_of(experiments: np.ndarray) -> str:
         # Only the first few offenders are spelled out; the message must stay readable.
         return "; ".join(
