@@ -25,6 +25,13 @@ before anything is computed, and problems of a single comparison come back as da
   variance, scipy would return p = 1; bootstrap: the resampled difference never varies), so
   the p-value / CI is NaN.
 
+Each test is split in two halves so a warehouse can compute the first in SQL
+(:mod:`strategies.warehouse.nonparametric_sql`): *rows → per-level small tables*
+(:func:`mann_whitney_rank_sums`: n, rank sum and tie term per comparison;
+:func:`bootstrap_bucket_sums`: n, Σy, Σx per bucket of every arm) and *small tables → result*
+(:func:`mann_whitney_from_rank_sums`, :func:`bootstrap_from_buckets`), which holds every
+formula and status rule once.
+
 Nothing here loops over rows in Python. Mann–Whitney ranks every comparison at once with one
 pandas group-by rank per grouping level; the bootstrap loops over *arms*, each iteration being
 one vectorised draw-and-gather over its buckets (see :func:`bootstrap_ci` for the bucketing and
@@ -352,7 +359,10 @@ def bootstrap_ci(
     1 M rows 0.3 s overall only / 2.5 s with 3 segment columns (96 comparisons); 10 M rows
     0.8 s / 4–6 s; peak extra memory at 10 M rows ≈ 250–280 MB (330–370 MB for a ratio).
 
-    Deterministic for the same data (in the same row order), arguments and ``seed``.
+    Deterministic for the same data (in the same row order), arguments and ``seed``. The
+    bucketing draw and the resampling use two independent streams of ``seed``, so the
+    resampling depends only on the bucket table (an engine that buckets by hash resamples
+    exactly as this path does).
 
     Per-comparison problems: an arm with fewer than 2 units or a zero denominator sum is
     ``empty_arm``; a difference whose bootstrap distribution has no spread (both arms
