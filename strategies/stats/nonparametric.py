@@ -25,6 +25,13 @@ before anything is computed, and problems of a single comparison come back as da
   variance, scipy would return p = 1; bootstrap: the resampled difference never varies), so
   the p-value / CI is NaN.
 
+Each test is split in two halves so a warehouse can compute the first in SQL
+(:mod:`strategies.warehouse.nonparametric_sql`): *rows → per-level small tables*
+(:func:`mann_whitney_rank_sums`: n, rank sum and tie term per comparison;
+:func:`bootstrap_bucket_sums`: n, Σy, Σx per bucket of every arm) and *small tables → result*
+(:func:`mann_whitney_from_rank_sums`, :func:`bootstrap_from_buckets`), which holds every
+formula and status rule once.
+
 Nothing here loops over rows in Python. Mann–Whitney ranks every comparison at once with one
 pandas group-by rank per grouping level; the bootstrap loops over *arms*, each iteration being
 one vectorised draw-and-gather over its buckets (see :func:`bootstrap_ci` for the bucketing and
@@ -53,6 +60,30 @@ from strategies.stats.aggregate import (
 from strategies.stats.schema import BOOTSTRAP_COLUMNS, MANN_WHITNEY_COLUMNS, OVERALL_SEGMENT
 
 DEFAULT_BUCKETS = 1000
+
+RANK_SUM_COLUMNS: tuple[str, ...] = (
+    "experiment",
+    "segment",
+    "variant",
+    "n_control",
+    "n_variant",
+    "rank_sum",
+    "tie_term",
+)
+"""Mann–Whitney's small table (:func:`mann_whitney_from_rank_sums`): per comparison, the arm
+sizes, the variant's rank sum in the pooled sample and the tie term Σ(t³ − t)."""
+
+BUCKET_SUM_COLUMNS: tuple[str, ...] = (
+    "experiment",
+    "segment",
+    "variant",
+    "bucket",
+    "n",
+    "sum_y",
+    "sum_x",
+)
+"""The bootstrap's small table (:func:`bootstrap_from_buckets`): per non-empty bucket of every
+arm, its unit count and sums (``sum_x`` = ``n`` for a mean)."""
 
 # Upper bound on the elements of one (resamples × buckets) index block, i.e. 32 MB of indices
 # plus 32 MB of gathered float64 per block: keeps the bootstrap's working set small whatever
@@ -108,14 +139,111 @@ def mann_whitney(
         segment_columns=segment_columns,
         metric_name=metric_name,
     )
-    parts = [_mann_whitney_level(units, level) for level in units.levels]
-    out = _concat_in_order(parts)
+    levels = [_mann_whitney_level(units, level) for level in units.levels]
+    return mann_whitney_from_rank_sums(levels, control=control, metric=metric)
+
+
+def mann_whitney_rank_sums(
+    df: pd.DataFrame,
+    *,
+    value_column: str,
+    variant_column: str,
+    control: str,
+    experiment_column: str,
+    segment_columns: Sequence[str] = (),
+) -> list[pd.DataFrame]:
+    """The rows → small-tables half of :func:`mann_whitney`: one :data:`RANK_SUM_COLUMNS`
+    table per grouping level (overall, then each segment column), computed from unit rows.
+
+    A warehouse computes the same tables in SQL
+    (:mod:`strategies.warehouse.nonparametric_sql`); both feed
+    :func:`mann_whitney_from_rank_sums`, so the formula lives in one place.
+    """
+    units, _ = _prepare(
+        df,
+        value_column=value_column,
+        denominator_column=None,
+        variant_column=variant_column,
+        control=control,
+        experiment_column=experiment_column,
+        segment_columns=segment_columns,
+        metric_name=None,
+    )
+    return [_mann_whitney_level(units, level) for level in units.levels]
+
+
+def mann_whitney_from_rank_sums(
+    levels: Sequence[pd.DataFrame], *, control: str, metric: str
+) -> pd.DataFrame:
+    """The small-tables → result half of :func:`mann_whitney`.
+
+    ``levels`` holds one :data:`RANK_SUM_COLUMNS` table per grouping level, the overall level
+    first: one row per comparison (every experiment × segment cell × treatment variant of the
+    experiment, including cells where an arm has no units: its ``n_*`` is 0), rows sorted by
+    experiment, segment and variant in *label order* (the order of the original values, so
+    2 < 10 — the producer knows it, a string sort would not). ``rank_sum`` is the sum of the
+    variant's average ranks in the pooled control ∪ variant sample of the cell and
+    ``tie_term`` is Σ(t³ − t) over its groups of tied values: with n_control and n_variant
+    they are sufficient for the U statistic, its tie-corrected variance and the
+    probability of superiority. Returns :data:`MANN_WHITNEY_COLUMNS`.
+    """
+    _check_level_tables(levels, RANK_SUM_COLUMNS, "rank-sum")
+    parts = [_mann_whitney_formula(table, control) for table in levels]
+    out = _concat_in_order(parts, levels[0]["experiment"])
     out.insert(2, "metric", metric)
     out.insert(3, "control", control)
     return out.loc[:, list(MANN_WHITNEY_COLUMNS)]
 
 
+def _mann_whitney_formula(table: pd.DataFrame, control: str) -> pd.DataFrame:
+    """U, p-value and P(superiority) of every comparison of one level, from its rank sums."""
+    n1 = table["n_variant"].to_numpy(dtype=np.float64)
+    n2 = table["n_control"].to_numpy(dtype=np.float64)
+    rank_sum = table["rank_sum"].to_numpy(dtype=np.float64)
+    tie_term = table["tie_term"].to_numpy(dtype=np.float64)
+    n_comp = len(table)
+
+    # scipy.stats._mannwhitneyu, two-sided asymptotic branch, term for term.
+    n = n1 + n2
+    u1 = rank_sum - n1 * (n1 + 1) / 2
+    u = np.maximum(u1, n1 * n2 - u1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
+        z = (u - n1 * n2 / 2 - 0.5) / s
+        p_value = np.clip(special.ndtr(-z) * 2, 0.0, 1.0)
+        prob_superiority = u1 / (n1 * n2)
+
+    variant = table["variant"].to_numpy(dtype=object)
+    names = _arm_names(control, variant)
+    message = np.full(n_comp, "", dtype=object)
+    empty = (n1 == 0) | (n2 == 0)
+    message = _append(message, n2 == 0, names["control"] + " has no units")
+    message = _append(message, n1 == 0, names["variant"] + " has no units")
+    zero_var = ~empty & ~(s > 0)
+    message = _append(
+        message,
+        zero_var,
+        "zero variance: every unit in both arms has the same value, so the rank test is undefined",
+    )
+    status = np.select([empty, zero_var], ["empty_arm", "zero_variance"], default="ok")
+    return pd.DataFrame(
+        {
+            "experiment": table["experiment"].to_numpy(dtype=object),
+            "segment": table["segment"].to_numpy(dtype=object),
+            "variant": variant,
+            "n_control": n2.astype(np.int64),
+            "n_variant": n1.astype(np.int64),
+            "u_statistic": np.where(empty, np.nan, u1),
+            "p_value": np.where(status == "ok", p_value, np.nan),
+            "prob_superiority": np.where(empty, np.nan, prob_superiority),
+            "status": status.astype(object),
+            "message": message,
+        }
+    )
+
+
 def _mann_whitney_level(units: _Units, level: str | None) -> pd.DataFrame:
+    """Rank sums of one level from unit rows (see :func:`mann_whitney_from_rank_sums`)."""
     cells = _cells(units, level)
     grid = _comparisons(units, cells)
     n_comp = len(grid.variant)
@@ -141,43 +269,15 @@ def _mann_whitney_level(units: _Units, level: str | None) -> pd.DataFrame:
     t = tie_sizes.to_numpy(dtype=np.float64)
     tie_comp = tie_sizes.index.get_level_values("c").to_numpy()
     tie_term = np.bincount(tie_comp, weights=t**3 - t, minlength=n_comp)
-
-    # scipy.stats._mannwhitneyu, two-sided asymptotic branch, term for term.
-    n1, n2 = n_variant, n_control
-    n = n1 + n2
-    u1 = rank_sum - n1 * (n1 + 1) / 2
-    u = np.maximum(u1, n1 * n2 - u1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
-        z = (u - n1 * n2 / 2 - 0.5) / s
-        p_value = np.clip(special.ndtr(-z) * 2, 0.0, 1.0)
-        prob_superiority = u1 / (n1 * n2)
-
-    names = _arm_names(units, grid.variant)
-    message = np.full(n_comp, "", dtype=object)
-    empty = (n1 == 0) | (n2 == 0)
-    message = _append(message, n2 == 0, names["control"] + " has no units")
-    message = _append(message, n1 == 0, names["variant"] + " has no units")
-    zero_var = ~empty & ~(s > 0)
-    message = _append(
-        message,
-        zero_var,
-        "zero variance: every unit in both arms has the same value, so the rank test is undefined",
-    )
-    status = np.select([empty, zero_var], ["empty_arm", "zero_variance"], default="ok")
     return pd.DataFrame(
         {
-            "_exp": cells.exp[grid.cell],
             "experiment": units.exp_labels[cells.exp[grid.cell]],
             "segment": cells.segment[grid.cell],
             "variant": units.var_labels[grid.variant],
             "n_control": n_control.astype(np.int64),
             "n_variant": n_variant.astype(np.int64),
-            "u_statistic": np.where(empty, np.nan, u1),
-            "p_value": np.where(status == "ok", p_value, np.nan),
-            "prob_superiority": np.where(empty, np.nan, prob_superiority),
-            "status": status.astype(object),
-            "message": message,
+            "rank_sum": rank_sum,
+            "tie_term": tie_term,
         }
     )
 
@@ -259,7 +359,10 @@ def bootstrap_ci(
     1 M rows 0.3 s overall only / 2.5 s with 3 segment columns (96 comparisons); 10 M rows
     0.8 s / 4–6 s; peak extra memory at 10 M rows ≈ 250–280 MB (330–370 MB for a ratio).
 
-    Deterministic for the same data (in the same row order), arguments and ``seed``.
+    Deterministic for the same data (in the same row order), arguments and ``seed``. The
+    bucketing draw and the resampling use two independent streams of ``seed``, so the
+    resampling depends only on the bucket table (an engine that buckets by hash resamples
+    exactly as this path does).
 
     Per-comparison problems: an arm with fewer than 2 units or a zero denominator sum is
     ``empty_arm``; a difference whose bootstrap distribution has no spread (both arms
@@ -268,7 +371,7 @@ def bootstrap_ci(
     give an infinite relative lift, kept in the ordering, so such an interval may be
     unbounded — the message counts them.
     """
-    n_resamples, ci_level, seed, n_buckets = _check_bootstrap_options(
+    n_resamples, ci_level, seed, n_buckets = check_bootstrap_options(
         n_resamples, ci_level, seed, n_buckets
     )
     units, metric = _prepare(
@@ -281,24 +384,105 @@ def bootstrap_ci(
         segment_columns=segment_columns,
         metric_name=metric_name,
     )
-    rng = np.random.default_rng(seed)
-    # One random "hash" per row, shared by every grouping level.
-    bucket_dtype = np.int16 if n_buckets <= np.iinfo(np.int16).max + 1 else np.int32
-    hashed = rng.integers(0, n_buckets, size=len(units.y), dtype=bucket_dtype)
+    levels = _bucket_tables(units, n_buckets, seed)
+    return bootstrap_from_buckets(
+        levels,
+        control=control,
+        metric=metric,
+        n_resamples=n_resamples,
+        ci_level=ci_level,
+        seed=seed,
+    )
+
+
+def bootstrap_bucket_sums(
+    df: pd.DataFrame,
+    *,
+    value_column: str,
+    variant_column: str,
+    control: str,
+    experiment_column: str,
+    segment_columns: Sequence[str] = (),
+    denominator_column: str | None = None,
+    n_buckets: int = DEFAULT_BUCKETS,
+    seed: int = 0,
+) -> list[pd.DataFrame]:
+    """The rows → small-tables half of :func:`bootstrap_ci`: one :data:`BUCKET_SUM_COLUMNS`
+    table per grouping level (overall, then each segment column), from unit rows.
+
+    Small arms (≤ ``n_buckets`` units) number their units 0, 1, … in row order; larger arms
+    bucket each row by a seeded random draw. A warehouse builds the same kind of table in SQL
+    with a hash of the unit id instead (:mod:`strategies.warehouse.nonparametric_sql`).
+    """
+    _, _, seed, n_buckets = check_bootstrap_options(2, 0.5, seed, n_buckets)
+    units, _ = _prepare(
+        df,
+        value_column=value_column,
+        denominator_column=denominator_column,
+        variant_column=variant_column,
+        control=control,
+        experiment_column=experiment_column,
+        segment_columns=segment_columns,
+        metric_name=None,
+    )
+    return _bucket_tables(units, n_buckets, seed)
+
+
+def bootstrap_from_buckets(
+    levels: Sequence[pd.DataFrame],
+    *,
+    control: str,
+    metric: str,
+    n_resamples: int = 2000,
+    ci_level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The small-tables → result half of :func:`bootstrap_ci`: resample bucket sums.
+
+    ``levels`` holds one :data:`BUCKET_SUM_COLUMNS` table per grouping level, the overall level
+    first: one row per non-empty bucket of every arm (experiment × segment × variant, the
+    control included) with its unit count ``n``, ``sum_y`` = Σy and ``sum_x`` = Σx (the
+    ratio's denominator; for a mean ``sum_x`` = ``n``: a mean is a ratio with denominator 1).
+    Rows are sorted by experiment, segment and variant in *label order* (the order of the
+    original values), then by ``bucket``; the order decides which arm draws which random
+    numbers, so two producers of the same table get the same intervals. The overall level
+    lists every arm of every experiment, which fixes each experiment's treatments (a segment
+    cell where one of them has no rows becomes an ``empty_arm`` comparison).
+
+    Resampling uses its own random stream of ``seed`` (independent of the pandas path's
+    bucketing stream), so the result depends only on the tables, ``seed`` and the options.
+    Returns :data:`BOOTSTRAP_COLUMNS`.
+    """
+    n_resamples, ci_level, seed, _ = check_bootstrap_options(
+        n_resamples, ci_level, seed, DEFAULT_BUCKETS
+    )
+    _check_level_tables(levels, BUCKET_SUM_COLUMNS, "bucket-sum")
+    treatments = _treatments_of(levels[0], control)
+    rng = np.random.default_rng(_streams(seed)[1])
     quantiles = ((1 - ci_level) / 2, (1 + ci_level) / 2)
     parts = [
-        _bootstrap_level(units, level, hashed, n_buckets, n_resamples, quantiles, rng)
-        for level in units.levels
+        _bootstrap_level(_level_buckets(table, treatments, control), n_resamples, quantiles, rng)
+        for table in levels
     ]
-    out = _concat_in_order(parts)
+    out = _concat_in_order(parts, levels[0]["experiment"])
     out.insert(2, "metric", metric)
     out.insert(3, "control", control)
     return out.loc[:, list(BOOTSTRAP_COLUMNS)]
 
 
-def _check_bootstrap_options(
+def _streams(seed: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence]:
+    """(bucketing, resampling) streams of ``seed``. Separate streams let an engine that
+    buckets by hash (and so draws nothing per row) resample exactly as the pandas path does."""
+    hashing, resampling = np.random.SeedSequence(seed).spawn(2)
+    return hashing, resampling
+
+
+def check_bootstrap_options(
     n_resamples: object, ci_level: object, seed: object, n_buckets: object
 ) -> tuple[int, float, int, int]:
+    """Validate the bootstrap options (ConfigError naming the option); public so the
+    in-engine path fails on bad options before it runs any query."""
+
     def is_int(value: object) -> bool:
         return isinstance(value, Integral) and not isinstance(value, bool)
 
@@ -313,41 +497,111 @@ def _check_bootstrap_options(
     return int(n_resamples), float(ci_level), int(seed), int(n_buckets)
 
 
+def _check_level_tables(levels: Sequence[pd.DataFrame], columns: tuple[str, ...], kind: str):
+    if not len(levels):
+        raise InputDataError(f"no {kind} tables: need at least the overall level")
+    for i, table in enumerate(levels):
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise InputDataError(f"{kind} table of level {i} lacks column(s) {missing}")
+    if not len(levels[0]):
+        raise InputDataError(f"the overall {kind} table has no rows")
+
+
 @dataclass
 class _Buckets:
-    """Per-arm bucket sums of one grouping level, arms numbered cell-major then variant."""
+    """Per-arm bucket sums of one grouping level plus its comparisons.
 
-    table: np.ndarray  # (n_cells, n_var) → arm id, -1 when the arm has no units
+    Arms are numbered in table order (cell-major, then variant in label order); the
+    comparisons are every cell × every treatment of its experiment, in the same order.
+    """
+
     n: np.ndarray  # units per arm
     num: np.ndarray  # Σy per arm
     den: np.ndarray  # Σx (or n) per arm
     bucket_num: np.ndarray  # Σy per non-empty bucket, grouped by arm
     bucket_den: np.ndarray  # Σx (or unit count) per non-empty bucket
     start: np.ndarray  # arm a's buckets are start[a]:start[a + 1]
+    ctrl_arm: np.ndarray  # per comparison: the control's arm, -1 when it has no units
+    var_arm: np.ndarray  # per comparison: the variant's arm, -1 when it has no units
+    experiment: np.ndarray  # per comparison: labels
+    segment: np.ndarray
+    variant: np.ndarray
+    control: str
+
+
+def _treatments_of(overall: pd.DataFrame, control: str) -> dict[object, list[object]]:
+    """Each experiment's treatment variants, in label order, from the overall level."""
+    arms = overall[["experiment", "variant"]].drop_duplicates()
+    arms = arms[arms["variant"] != control]
+    return {e: list(group["variant"]) for e, group in arms.groupby("experiment", sort=False)}
+
+
+def _level_buckets(
+    table: pd.DataFrame, treatments: dict[object, list[object]], control: str
+) -> _Buckets:
+    """Arm and comparison arrays of one level's bucket table (one pass of small arrays)."""
+    exp = table["experiment"].to_numpy(dtype=object)
+    seg = table["segment"].to_numpy(dtype=object)
+    var = table["variant"].to_numpy(dtype=object)
+    new_cell = np.ones(len(table), dtype=bool)
+    new_cell[1:] = (exp[1:] != exp[:-1]) | (seg[1:] != seg[:-1])
+    new_arm = new_cell.copy()
+    new_arm[1:] |= var[1:] != var[:-1]
+    arm = np.cumsum(new_arm) - 1
+    first = np.flatnonzero(new_arm)
+    n_arms = len(first)
+    bucket_n = table["n"].to_numpy(dtype=np.float64)
+    bucket_num = table["sum_y"].to_numpy(dtype=np.float64)
+    bucket_den = table["sum_x"].to_numpy(dtype=np.float64)
+
+    cell_of_arm = (np.cumsum(new_cell) - 1)[first]
+    arm_key = pd.MultiIndex.from_arrays([cell_of_arm, var[first]])
+    cell_first = np.flatnonzero(new_cell)
+    comp_cell, comp_variant = [], []
+    for c, e in enumerate(exp[cell_first]):
+        for v in treatments.get(e, ()):
+            comp_cell.append(c)
+            comp_variant.append(v)
+    comp_cell_arr = np.asarray(comp_cell, dtype=np.int64)
+    comp_variant_arr = np.asarray(comp_variant, dtype=object)
+    ctrl_arm = arm_key.get_indexer(
+        pd.MultiIndex.from_arrays([comp_cell_arr, np.full(len(comp_cell), control, dtype=object)])
+    )
+    var_arm = arm_key.get_indexer(pd.MultiIndex.from_arrays([comp_cell_arr, comp_variant_arr]))
+    return _Buckets(
+        n=np.bincount(arm, weights=bucket_n, minlength=n_arms).round().astype(np.int64),
+        num=np.bincount(arm, weights=bucket_num, minlength=n_arms),
+        den=np.bincount(arm, weights=bucket_den, minlength=n_arms),
+        bucket_num=bucket_num,
+        bucket_den=bucket_den,
+        start=np.append(first, len(table)),
+        ctrl_arm=ctrl_arm,
+        var_arm=var_arm,
+        experiment=exp[cell_first][comp_cell_arr],
+        segment=seg[cell_first][comp_cell_arr],
+        variant=comp_variant_arr,
+        control=control,
+    )
 
 
 def _bootstrap_level(
-    units: _Units,
-    level: str | None,
-    hashed: np.ndarray,
-    n_buckets: int,
+    buckets: _Buckets,
     n_resamples: int,
     quantiles: tuple[float, float],
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    cells = _cells(units, level)
-    grid = _comparisons(units, cells)
-    buckets = _bucket_sums(units, cells, hashed, n_buckets)
-    n_comp = len(grid.variant)
-    ctrl_arm = buckets.table[grid.cell, units.control]
-    var_arm = buckets.table[grid.cell, grid.variant]
+    n_comp = len(buckets.variant)
+    ctrl_arm, var_arm = buckets.ctrl_arm, buckets.var_arm
 
     def arm_values(arms: np.ndarray, values: np.ndarray) -> np.ndarray:
+        if not len(values):
+            return np.zeros(len(arms), dtype=values.dtype)
         return np.where(arms >= 0, values[np.maximum(arms, 0)], 0)
 
     n_c, n_v = arm_values(ctrl_arm, buckets.n), arm_values(var_arm, buckets.n)
     den_c, den_v = arm_values(ctrl_arm, buckets.den), arm_values(var_arm, buckets.den)
-    names = _arm_names(units, grid.variant)
+    names = _arm_names(buckets.control, buckets.variant)
     message = np.full(n_comp, "", dtype=object)
     empty = np.zeros(n_comp, dtype=bool)
     for arm, n_arm, den in (("control", n_c, den_c), ("variant", n_v, den_v)):
@@ -355,7 +609,8 @@ def _bootstrap_level(
         message = _append(
             message, n_arm == 1, names[arm] + " has 1 unit; a bootstrap needs at least 2"
         )
-        zero_den = (units.x is not None) & (n_arm > 1) & (den == 0)
+        # For a mean den = n ≥ 2 here, so only a ratio's denominator can sum to 0.
+        zero_den = (n_arm > 1) & (den == 0)
         message = _append(
             message, zero_den, names[arm] + ": denominator sums to 0, ratio undefined"
         )
@@ -427,10 +682,9 @@ def _bootstrap_level(
     )
     return pd.DataFrame(
         {
-            "_exp": cells.exp[grid.cell],
-            "experiment": units.exp_labels[cells.exp[grid.cell]],
-            "segment": cells.segment[grid.cell],
-            "variant": units.var_labels[grid.variant],
+            "experiment": buckets.experiment,
+            "segment": buckets.segment,
+            "variant": buckets.variant,
             "boot_abs_ci_low": np.where(ok, abs_ci[:, 0], np.nan),
             "boot_abs_ci_high": np.where(ok, abs_ci[:, 1], np.nan),
             "boot_rel_ci_low": np.where(rel_ok, rel_ci[:, 0], np.nan),
@@ -442,12 +696,21 @@ def _bootstrap_level(
     )
 
 
-def _bucket_sums(units: _Units, cells: _Cells, hashed: np.ndarray, n_buckets: int) -> _Buckets:
+def _bucket_tables(units: _Units, n_buckets: int, seed: int) -> list[pd.DataFrame]:
+    """Bucket-sum tables of every level; one seeded random draw per row, shared by levels."""
+    rng = np.random.default_rng(_streams(seed)[0])
+    bucket_dtype = np.int16 if n_buckets <= np.iinfo(np.int16).max + 1 else np.int32
+    hashed = rng.integers(0, n_buckets, size=len(units.y), dtype=bucket_dtype)
+    return [_bucket_sums(units, _cells(units, level), hashed, n_buckets) for level in units.levels]
+
+
+def _bucket_sums(units: _Units, cells: _Cells, hashed: np.ndarray, n_buckets: int) -> pd.DataFrame:
     """Hash every arm's units into ≤ n_buckets buckets and sum y and x per bucket.
 
     Arms with at most ``n_buckets`` units get one bucket per unit (exact bootstrap); larger
     arms use the row's random hash. Two chunked passes of bincounts over the rows — nothing
-    per row in Python, and no temporary longer than a chunk.
+    per row in Python, and no temporary longer than a chunk. Returns the level's
+    :data:`BUCKET_SUM_COLUMNS` table (non-empty buckets, in cell × variant × bucket order).
     """
     n_var, n_rows = len(units.var_labels), len(units.y)
     n_dense = len(cells.exp) * n_var
@@ -476,8 +739,8 @@ def _bucket_sums(units: _Units, cells: _Cells, hashed: np.ndarray, n_buckets: in
         bucket = hashed[rows].astype(np.int64)
         in_small = np.flatnonzero(small[arm])
         if len(in_small):
-            # Number the units of each small arm 0, 1, 2, ... (row order is irrelevant: each
-            # unit is its own bucket), continuing the count from earlier chunks.
+            # Number the units of each small arm 0, 1, 2, ... in row order, continuing the
+            # count from earlier chunks.
             arms_here = arm[in_small]
             order = np.argsort(arms_here, kind="stable")
             sorted_arms = arms_here[order]
@@ -496,15 +759,19 @@ def _bucket_sums(units: _Units, cells: _Cells, hashed: np.ndarray, n_buckets: in
 
     keep = slot_n > 0
     slot_arm = np.repeat(np.arange(n_arms), n_slots)
-    n_kept = np.bincount(slot_arm[keep], minlength=n_arms)
-    return _Buckets(
-        table=table.reshape(len(cells.exp), n_var),
-        n=n_arm,
-        num=np.bincount(slot_arm, weights=slot_num, minlength=n_arms),
-        den=np.bincount(slot_arm, weights=slot_den, minlength=n_arms),
-        bucket_num=slot_num[keep],
-        bucket_den=slot_den[keep],
-        start=np.concatenate([[0], np.cumsum(n_kept)]),
+    dense_of_arm = np.flatnonzero(present)  # arm → cell * n_var + variant
+    arm_cell, arm_var = dense_of_arm // n_var, dense_of_arm % n_var
+    kept_arm = slot_arm[keep]
+    return pd.DataFrame(
+        {
+            "experiment": units.exp_labels[cells.exp[arm_cell[kept_arm]]],
+            "segment": cells.segment[arm_cell[kept_arm]],
+            "variant": units.var_labels[arm_var[kept_arm]],
+            "bucket": (np.arange(total) - offset[slot_arm])[keep],
+            "n": slot_n[keep],
+            "sum_y": slot_num[keep],
+            "sum_x": slot_den[keep],
+        }
     )
 
 
@@ -644,7 +911,7 @@ def _prepare(
     var, var_labels = encode_labels(df, variant_column)
     n_exp, n_var = len(exp_labels), len(var_labels)
     present = (np.bincount(exp * n_var + var, minlength=n_exp * n_var) > 0).reshape(n_exp, n_var)
-    _check_variants(present, exp_labels, var_labels, control)
+    check_variants(present, exp_labels, var_labels, control)
     control_code = int(np.flatnonzero(var_labels == control)[0])
     treatments = present.copy()
     treatments[:, control_code] = False
@@ -666,9 +933,15 @@ def _prepare(
     return units, value_column if metric_name is None else metric_name
 
 
-def _check_variants(
+def check_variants(
     present: np.ndarray, exp_labels: np.ndarray, var_labels: np.ndarray, control: str
 ) -> None:
+    """InputDataError for experiments with a single variant or without the control.
+
+    ``present[e, v]``: variant ``v`` has units in experiment ``e``. Public so the in-engine
+    path, which sees only per-arm counts, raises the same errors as the pandas path.
+    """
+
     def variants_of(experiments: np.ndarray) -> str:
         # Only the first few offenders are spelled out; the message must stay readable.
         return "; ".join(
@@ -737,21 +1010,25 @@ def _comparisons(units: _Units, cells: _Cells) -> _Grid:
     return _Grid(cell=cell, variant=variant, table=table)
 
 
-def _arm_names(units: _Units, variant: np.ndarray) -> dict[str, np.ndarray]:
+def _arm_names(control: str, variant: np.ndarray) -> dict[str, np.ndarray]:
     n = len(variant)
     return {
-        "control": np.full(n, f"control arm '{units.control_label}'", dtype=object),
-        "variant": ("variant arm '" + units.var_labels[variant].astype(str) + "'").astype(object),
+        "control": np.full(n, f"control arm '{control}'", dtype=object),
+        "variant": np.array([f"variant arm '{v}'" for v in variant], dtype=object),
     }
 
 
-def _concat_in_order(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Levels were built in order (overall, then each segment column), each sorted by
-    experiment, segment, variant: a stable sort on the experiment code gives experiment →
-    level → segment → variant, the order of :func:`strategies.stats.analysis.analyse`."""
+def _concat_in_order(parts: list[pd.DataFrame], experiments: pd.Series) -> pd.DataFrame:
+    """Levels come in order (overall, then each segment column), each sorted by experiment,
+    segment, variant: a stable sort on the experiment's rank (its first appearance in the
+    overall level, which is label order) gives experiment → level → segment → variant, the
+    order of :func:`strategies.stats.analysis.analyse`."""
     out = pd.concat(parts, ignore_index=True)
-    order = np.argsort(out["_exp"].to_numpy(), kind="stable")
-    return out.iloc[order].drop(columns="_exp").reset_index(drop=True)
+    rank = pd.Index(pd.unique(experiments.to_numpy(dtype=object))).get_indexer(
+        out["experiment"].to_numpy(dtype=object)
+    )
+    order = np.argsort(rank, kind="stable")
+    return out.iloc[order].reset_index(drop=True)
 
 
 def _append(message: np.ndarray, where: np.ndarray, text: np.ndarray | str) -> np.ndarray:

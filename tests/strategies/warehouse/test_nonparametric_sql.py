@@ -1,0 +1,468 @@
+"""Mann–Whitney and bootstrap from small tables computed in SQL
+(strategies.warehouse.nonparametric_sql).
+
+The pandas path in strategies.stats.nonparametric is the reference: Mann–Whitney must equal
+it (1e-9, and scipy on a few cells); the bootstrap must equal it exactly where both use one
+bucket per unit, and agree within Monte-Carlo tolerance (and cover the truth) where the SQL
+hash buckets differ from the pandas path's random buckets. Until the engines land, the engine
+is a tiny local implementation of the SqlEngine contract over an in-memory DuckDB connection.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import sqlglot
+from scipy import stats
+
+from strategies.engines.base import Column, SourceSpec, SqlEngine
+from strategies.errors import ConfigError, InputDataError
+from strategies.stats.layers.nonparametric import NonparametricOptions, nonparametric_columns
+from strategies.stats.metrics import MetricSpec
+from strategies.stats.nonparametric import (
+    bootstrap_bucket_sums,
+    bootstrap_ci,
+    mann_whitney,
+    mann_whitney_rank_sums,
+)
+from strategies.stats.schema import (
+    BOOTSTRAP_COLUMNS,
+    MANN_WHITNEY_COLUMNS,
+    NONPARAMETRIC_COLUMNS,
+    RESULT_KEYS,
+)
+from strategies.warehouse.nonparametric_sql import (
+    bootstrap_in_engine,
+    bucket_sum_tables,
+    hash_bucket,
+    mann_whitney_in_engine,
+    nonparametric_in_engine,
+    rank_sum_tables,
+)
+
+KW = {"value_column": "y", "variant_column": "variant", "experiment_column": "experiment"}
+
+
+class LocalDuckDB(SqlEngine):
+    """The engine contract over an in-memory DuckDB connection, a pandas frame as ``source``.
+
+    Records every query so tests can check what SQL was sent (and that it transpiles)."""
+
+    name = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.con = duckdb.connect()
+        self.con.register("_frame", frame)
+        self.con.execute('CREATE TEMP TABLE "source" AS SELECT * FROM _frame')
+        self.con.unregister("_frame")
+        self.queries: list[str] = []
+
+    def register_source(self, source: SourceSpec) -> None:
+        raise NotImplementedError("the test engine is built from a frame")
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        self.queries.append(sql)
+        frame = self.con.execute(sql).df()
+        for column in frame.columns:  # plain numpy dtypes, as the contract promises
+            values = frame[column]
+            if pd.api.types.is_integer_dtype(values.dtype) and values.isna().any():
+                frame[column] = values.astype(np.float64)
+            elif isinstance(values.dtype, pd.StringDtype) or values.dtype == object:
+                frame[column] = values.astype(object).where(values.notna(), None)
+            elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
+                values.dtype
+            ):
+                frame[column] = values.to_numpy(
+                    dtype=np.float64 if values.dtype.kind == "f" else np.int64
+                )
+        return frame
+
+    def create_temp_table(self, name: str, sql: str) -> None:
+        self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+
+    def columns(self, relation: str) -> list[Column]:
+        rows = self.con.execute(f'DESCRIBE SELECT * FROM "{relation}"').fetchall()
+        out = []
+        for name, engine_type, *_ in rows:
+            kind = (
+                "boolean"
+                if engine_type == "BOOLEAN"
+                else "numeric"
+                if engine_type.split("(")[0]
+                in {
+                    "TINYINT",
+                    "SMALLINT",
+                    "INTEGER",
+                    "BIGINT",
+                    "HUGEINT",
+                    "DOUBLE",
+                    "FLOAT",
+                    "DECIMAL",
+                    "UTINYINT",
+                    "USMALLINT",
+                    "UINTEGER",
+                    "UBIGINT",
+                }
+                else "text"
+                if engine_type == "VARCHAR"
+                else "other"
+            )
+            out.append(Column(name, kind, engine_type))
+        return out
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def engine_for(frame: pd.DataFrame) -> LocalDuckDB:
+    return LocalDuckDB(frame)
+
+
+@pytest.fixture(scope="module")
+def tied_data() -> pd.DataFrame:
+    """Three experiments (one A/B/C), integer values full of ties (±0.0 included), a string,
+    an integer and a nullable segment column, a segment where the control has no units, a
+    segment cell holding only variant C, and unit ids in shuffled order."""
+    rng = np.random.default_rng(11)
+    parts = []
+    for exp, arms in (("e1", "ABC"), ("e2", "AB"), ("e3", "AB")):
+        for arm in arms:
+            n = int(rng.integers(80, 160))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "experiment": exp,
+                        "variant": arm,
+                        "y": np.where(rng.random(n) < 0.6, 0, rng.integers(1, 8, n)) * 1.0,
+                        "x": rng.integers(1, 4, n) * 1.0,
+                        "device": rng.choice(["desktop", "mobile", "tablet"], n),
+                        "tier": rng.choice([2, 10], n),
+                        "country": rng.choice(["de", "fr", None], n),
+                    }
+                )
+            )
+    df = pd.concat(parts, ignore_index=True)
+    df.loc[df["y"] == 0, "y"] = np.where(rng.random(int((df["y"] == 0).sum())) < 0.5, 0.0, -0.0)
+    df = df[~((df["experiment"] == "e2") & (df["variant"] == "A") & (df["device"] == "tablet"))]
+    # e1 tier=10 & country=fr holds only C: comparison (e1, B) there has both arms empty.
+    only_c = (df["experiment"] == "e1") & (df["tier"] == 10) & (df["country"] == "fr")
+    df = df[~only_c | (df["variant"] == "C")].reset_index(drop=True)
+    df["user_id"] = rng.permutation(len(df)) + 1000
+    return df
+
+
+SEGMENTS = ["device", "tier", "country"]
+
+
+# --------------------------------------------------------------------------------------------
+# Mann–Whitney
+
+
+def test_rank_sum_tables_equal_the_pandas_tables(tied_data):
+    with engine_for(tied_data) as engine:
+        sql = rank_sum_tables(engine, "source", control="A", segment_columns=SEGMENTS, **KW)
+    ref = mann_whitney_rank_sums(tied_data, control="A", segment_columns=SEGMENTS, **KW)
+    assert len(sql) == len(ref) == 4
+    for got, want in zip(sql, ref, strict=True):
+        pd.testing.assert_frame_equal(got, want, rtol=1e-12, check_dtype=False)
+
+
+def test_mann_whitney_in_engine_equals_pandas_and_scipy(tied_data):
+    with engine_for(tied_data) as engine:
+        got = mann_whitney_in_engine(
+            engine, "source", control="A", segment_columns=SEGMENTS, metric_name="rev", **KW
+        )
+    want = mann_whitney(tied_data, control="A", segment_columns=SEGMENTS, metric_name="rev", **KW)
+    assert list(got.columns) == list(MANN_WHITNEY_COLUMNS)
+    pd.testing.assert_frame_equal(got, want, rtol=1e-9)
+    # the edge cases the data was built for are really there
+    assert {"ok", "empty_arm"} <= set(got["status"])
+    assert (got["segment"] == "country=<NA>").any()
+    assert got["segment"].str.startswith("tier=").sum() > 0
+    tiers = got.loc[got["segment"].str.startswith("tier="), "segment"].unique().tolist()
+    assert tiers == ["tier=2", "tier=10"]  # value order, not string order
+
+    # independent check: scipy on a few cells
+    ok = got[got["status"] == "ok"]
+    for _, row in ok.iloc[[0, len(ok) // 2, len(ok) - 1]].iterrows():
+        cell = tied_data["experiment"] == row["experiment"]
+        if row["segment"] != "all":
+            column, value = row["segment"].split("=", 1)
+            values = tied_data[column]
+            cell &= values.isna() if value == "<NA>" else values.astype(str) == value
+        variant = tied_data.loc[cell & (tied_data["variant"] == row["variant"]), "y"]
+        control = tied_data.loc[cell & (tied_data["variant"] == "A"), "y"]
+        ref = stats.mannwhitneyu(variant, control, method="asymptotic", use_continuity=True)
+        assert row["u_statistic"] == pytest.approx(ref.statistic, rel=1e-12)
+        assert row["p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
+
+
+def test_mann_whitney_in_engine_integer_variants_quoted_labels_and_zero_variance():
+    df = pd.DataFrame(
+        {
+            "experiment": ["it's"] * 8 + ["flat"] * 4,
+            "variant": [0, 0, 0, 1, 1, 1, 10, 10] + [0, 0, 1, 1],
+            "y": [1.0, 2.0, 2.0, 3.0, 2.0, 5.0, 0.0, 1.0] + [4.0] * 4,
+        }
+    )
+    with engine_for(df) as engine:
+        got = mann_whitney_in_engine(engine, "source", control="0", **KW)
+    want = mann_whitney(df, control="0", **KW)
+    pd.testing.assert_frame_equal(got, want, rtol=1e-9)
+    assert got["variant"].tolist() == ["1", "1", "10"]  # 'flat' < "it's"; 1 < 10
+    assert got.loc[got["experiment"] == "flat", "status"].item() == "zero_variance"
+
+
+# --------------------------------------------------------------------------------------------
+# bootstrap: small arms are exact
+
+
+def test_small_arm_bucket_tables_and_intervals_equal_pandas(tied_data):
+    """Every arm ≤ n_buckets → one bucket per unit on both paths; with rows in unit-id order
+    the tables and the intervals are identical (mean and ratio metrics)."""
+    ordered = tied_data.sort_values("user_id").reset_index(drop=True)
+    args = {"control": "A", "segment_columns": SEGMENTS, **KW}
+    for denominator in (None, "x"):
+        with engine_for(tied_data) as engine:  # the engine holds the *unordered* rows
+            sql_tables = bucket_sum_tables(
+                engine, "source", unit_column="user_id", denominator_column=denominator, **args
+            )
+            got = bootstrap_in_engine(
+                engine,
+                "source",
+                unit_column="user_id",
+                denominator_column=denominator,
+                n_resamples=300,
+                seed=4,
+                **args,
+            )
+        ref_tables = bootstrap_bucket_sums(ordered, denominator_column=denominator, **args)
+        for s, r in zip(sql_tables, ref_tables, strict=True):
+            pd.testing.assert_frame_equal(s, r, check_dtype=False)
+        want = bootstrap_ci(
+            ordered, denominator_column=denominator, n_resamples=300, seed=4, **args
+        )
+        assert list(got.columns) == list(BOOTSTRAP_COLUMNS)
+        pd.testing.assert_frame_equal(got, want)
+        assert (got["status"] == "ok").sum() > 20 and (got["status"] == "empty_arm").any()
+
+
+def test_bootstrap_in_engine_is_deterministic_and_seeded(tied_data):
+    args = {
+        "control": "A",
+        "segment_columns": ["device"],
+        "unit_column": "user_id",
+        "n_buckets": 50,  # most arms above it: hash buckets
+        "n_resamples": 200,
+        **KW,
+    }
+    with engine_for(tied_data) as engine:
+        first = bootstrap_in_engine(engine, "source", seed=3, **args)
+        again = bootstrap_in_engine(engine, "source", seed=3, **args)
+        other = bootstrap_in_engine(engine, "source", seed=4, **args)
+    shuffled = tied_data.sample(frac=1.0, random_state=5)
+    with engine_for(shuffled) as engine:
+        reordered = bootstrap_in_engine(engine, "source", seed=3, **args)
+    pd.testing.assert_frame_equal(first, again)
+    pd.testing.assert_frame_equal(first, reordered)  # row order does not matter
+    ok = first["status"] == "ok"
+    assert not np.allclose(first.loc[ok, "boot_abs_ci_low"], other.loc[ok, "boot_abs_ci_low"])
+
+
+def test_hash_bucket_is_deterministic_uniform_and_seeded():
+    con = duckdb.connect()
+    ids = pd.DataFrame({"u": np.arange(20_000)})
+    con.register("ids", ids)
+    a = con.execute(f"SELECT {hash_bucket('u', 1, 7)} AS b FROM ids ORDER BY u").df()["b"]
+    b = con.execute(f"SELECT {hash_bucket('u', 1, 7)} AS b FROM ids ORDER BY u").df()["b"]
+    c = con.execute(f"SELECT {hash_bucket('u', 2, 7)} AS b FROM ids ORDER BY u").df()["b"]
+    assert a.between(0, 6).all() and (a == b).all() and (a != c).mean() > 0.8
+    counts = np.bincount(a, minlength=7)
+    assert stats.chisquare(counts).pvalue > 1e-4
+    # same integer as Python's hashlib (so any engine can reproduce it)
+    import hashlib
+
+    assert a[123] == int(hashlib.md5(b"1:123").hexdigest()[:7], 16) % 7
+    with pytest.raises(ConfigError, match="buckets"):
+        hash_bucket("u", 1, 0)
+
+
+# --------------------------------------------------------------------------------------------
+# bootstrap: large arms agree with pandas and cover the truth
+
+
+def _lognormal_frame(rng: np.random.Generator, n: int, experiments: int) -> pd.DataFrame:
+    parts = []
+    for e in range(experiments):
+        for arm in "AB":
+            buys = rng.random(n) < 0.3
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "experiment": f"e{e:02d}",
+                        "variant": arm,
+                        "y": np.where(buys, rng.lognormal(1.0, 1.0, n), 0.0),
+                    }
+                )
+            )
+    df = pd.concat(parts, ignore_index=True)
+    df["user_id"] = rng.permutation(len(df))
+    return df
+
+
+def test_large_arms_agree_with_pandas_within_monte_carlo_tolerance():
+    rng = np.random.default_rng(21)
+    df = _lognormal_frame(rng, 6000, 6)
+    args = {"control": "A", "n_resamples": 1500, "n_buckets": 400, **KW}
+    with engine_for(df) as engine:
+        got = bootstrap_in_engine(engine, "source", unit_column="user_id", seed=1, **args)
+    want = bootstrap_ci(df, seed=1, **args)
+    # Width SE from 1,500 resamples ≈ 3 %, from 400 random buckets ≈ 3.5 % per path: compare
+    # widths per comparison loosely and on average tightly; centres within 0.15 widths.
+    width_sql = got["boot_abs_ci_high"] - got["boot_abs_ci_low"]
+    width_pd = want["boot_abs_ci_high"] - want["boot_abs_ci_low"]
+    ratio = width_sql / width_pd
+    assert ratio.between(0.8, 1.25).all()
+    assert abs(ratio.mean() - 1) < 0.06
+    centre = (got["boot_abs_ci_high"] + got["boot_abs_ci_low"]) / 2
+    centre_pd = (want["boot_abs_ci_high"] + want["boot_abs_ci_low"]) / 2
+    assert ((centre - centre_pd).abs() < 0.15 * width_pd).all()
+    assert (got["n_resamples"] == 1500).all()
+
+
+def test_large_arm_intervals_cover_the_truth_at_the_nominal_rate():
+    """200 A/A-like experiments with a known lift of 0 (same lognormal-mixture distribution),
+    3,000 units per arm bucketed by hash into 200 buckets: the 90 % interval of the
+    difference must cover 0 in about 90 % of them (binomial SD 2.1 points)."""
+    rng = np.random.default_rng(8)
+    df = _lognormal_frame(rng, 3000, 200)
+    with engine_for(df) as engine:
+        out = bootstrap_in_engine(
+            engine,
+            "source",
+            unit_column="user_id",
+            control="A",
+            n_resamples=400,
+            n_buckets=200,
+            ci_level=0.9,
+            seed=2,
+            **KW,
+        )
+    covered = (out["boot_abs_ci_low"] <= 0) & (out["boot_abs_ci_high"] >= 0)
+    assert len(out) == 200 and (out["status"] == "ok").all()
+    assert 0.84 <= covered.mean() <= 0.96
+
+
+# --------------------------------------------------------------------------------------------
+# the layer
+
+
+def test_nonparametric_in_engine_matches_the_pandas_layer(tied_data):
+    metrics = [
+        MetricSpec("revenue", "mean", column="y"),
+        MetricSpec("per_x", "ratio", numerator="y", denominator="x"),
+        MetricSpec("unused", "mean", column="x"),
+    ]
+    options = NonparametricOptions(metrics=("revenue", "per_x"), n_resamples=200, seed=9)
+    args = {
+        "experiment_column": "experiment",
+        "variant_column": "variant",
+        "control": "A",
+        "segment_columns": ["device"],
+        "metrics": metrics,
+        "options": options,
+    }
+    with engine_for(tied_data) as engine:
+        got = nonparametric_in_engine(engine, "source", unit_column="user_id", **args)
+        queries = list(engine.queries)
+    ordered = tied_data.sort_values("user_id").reset_index(drop=True)
+    want = nonparametric_columns(ordered, **args)
+    assert list(got.columns) == [*RESULT_KEYS, *NONPARAMETRIC_COLUMNS]
+    pd.testing.assert_frame_equal(got, want, rtol=1e-9)
+    assert got.loc[got["metric"] == "per_x", "mw_p_value"].isna().all()  # no MW for ratios
+    assert set(got["metric"]) == {"revenue", "per_x"}
+    # the SQL is portable: it transpiles to PostgreSQL and Spark
+    for sql in queries:
+        for dialect in ("postgres", "spark"):
+            assert sqlglot.transpile(sql, read="duckdb", write=dialect)
+    with engine_for(tied_data) as engine, pytest.raises(ConfigError, match="unknown metric"):
+        nonparametric_in_engine(
+            engine,
+            "source",
+            unit_column="user_id",
+            **{**args, "options": NonparametricOptions(metrics=("nope",))},
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# input errors
+
+
+def _frame(**changes) -> pd.DataFrame:
+    df = pd.DataFrame(
+        {
+            "experiment": ["e"] * 6,
+            "variant": ["A", "A", "A", "B", "B", "B"],
+            "y": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "label": list("abcdef"),
+            "user_id": np.arange(6),
+        }
+    )
+    for column, values in changes.items():
+        df[column] = values
+    return df
+
+
+@pytest.mark.parametrize(
+    ("frame", "kwargs", "error", "match"),
+    [
+        (_frame(), {"value_column": "nope"}, InputDataError, "'nope' \\(needed by value_column"),
+        (_frame(), {"value_column": "label"}, InputDataError, "must be numeric: 'label'"),
+        (_frame(y=[1.0, None, 3, 4, 5, 6]), {}, InputDataError, "'y' \\(1 missing"),
+        (_frame(y=[1.0, np.inf, 3, -np.inf, 5, 6]), {}, InputDataError, "2 NaN or infinite"),
+        (
+            _frame(variant=["A", None, "A", "B", "B", "B"]),
+            {},
+            InputDataError,
+            "'variant' has 1 missing",
+        ),
+        (_frame(variant=["A"] * 6), {}, InputDataError, "single variant"),
+        (_frame(), {"control": "Z"}, InputDataError, "control variant 'Z' not found"),
+        (_frame(), {"control": ""}, ConfigError, "control must be"),
+        (_frame(), {"segment_columns": [3]}, ConfigError, "segment_columns must name"),
+    ],
+)
+@pytest.mark.parametrize("which", ["mann_whitney", "bootstrap"])
+def test_bad_input_raises_named_errors(frame, kwargs, error, match, which):
+    args = {"control": "A", **KW, **kwargs}
+    with engine_for(frame) as engine, pytest.raises(error, match=match):
+        if which == "mann_whitney":
+            mann_whitney_in_engine(engine, "source", **args)
+        else:
+            bootstrap_in_engine(engine, "source", unit_column="user_id", **args)
+
+
+def test_bootstrap_specific_errors():
+    frame = _frame(user_id=[1, 2, None, 4, 5, 6])
+    with engine_for(frame) as engine:
+        with pytest.raises(InputDataError, match="unit column 'user_id' has 1 missing"):
+            bootstrap_in_engine(engine, "source", unit_column="user_id", control="A", **KW)
+        # a real NaN (pandas NaN arrives in DuckDB as NULL), in a temp table of the session
+        engine.create_temp_table(
+            "with_nan",
+            "SELECT experiment, variant, CASE WHEN y = 3 THEN CAST('NaN' AS DOUBLE) ELSE y END"
+            ' AS y, label FROM "source"',
+        )
+        with pytest.raises(InputDataError, match="'y' \\(1 NaN or infinite\\)"):
+            mann_whitney_in_engine(engine, "with_nan", control="A", **KW)
+    with engine_for(frame) as engine:
+        with pytest.raises(ConfigError, match="n_resamples"):
+            bootstrap_in_engine(
+                engine, "source", unit_column="user_id", control="A", n_resamples=1, **KW
+            )
+        with pytest.raises(InputDataError, match="'nope' \\(needed by unit_column"):
+            bootstrap_in_engine(engine, "source", unit_column="nope", control="A", **KW)
+        assert not engine.queries  # options and columns are checked before any query runs
