@@ -1,0 +1,664 @@
+"""The A/B cleaning strategies as SQL run in an engine, with the same audits as pandas.
+
+:mod:`strategies.cleaning` cleans a pandas frame; on a warehouse the raw rows must stay where
+they are (DESIGN.md §5). Here each :class:`~strategies.cleaning.CleaningStrategy` becomes one
+SQL step over the previous step's relation, and its :class:`~strategies.cleaning.CleaningAudit`
+is computed from SQL counts, so the report and MLflow show the same numbers whichever path ran.
+
+How a step is built, and why:
+
+1. **Facts first, by small queries.** Each step first asks the engine for the few numbers it
+   needs (distinct labels with row counts, duplicate and contaminated-unit counts, missing and
+   non-whole counts, quantile caps). These become the audit.
+2. **Then the step's SQL, with the facts written in as literals** (the label mapping as a
+   ``CASE``, the cap as a number), so the statement that changed the data shows exactly what
+   it did and can be re-run or reviewed on its own. A step that changes nothing is a plain
+   pass-through (no window pass over a large table for nothing).
+
+:func:`clean_in_engine` materialises each step as a temp table (``cleaned_1``, ``cleaned_2``,
+…, then ``target``); :func:`cleaning_query` returns the whole chain as ONE ``WITH … SELECT``
+over ``source``, for consumers that can only take a single read-only query (Great Expectations'
+query assets, PostgreSQL read-only sessions). Both share one planner, so they cannot drift.
+
+Semantics follow the pandas strategies exactly, with these deliberate, documented differences
+(SQL has no row order and one type per column):
+
+* examples and label lists whose pandas order is "first appearance" are listed in ascending
+  value order here (the smallest values), the only order a warehouse can reproduce;
+* a numeric variant column whose labels are matched to declared text labels becomes text as
+  a whole; a label that matched nothing is then its engine's text (``2``), where pandas keeps
+  the number ``2`` in a mixed column;
+* NaN stored in a floating column is a value here (SQL NULL is the missing value), as DuckDB
+  turns pandas NaN into NULL on the way in;
+* label stripping is Python's ``str.strip`` (labels are mapped in Python from the distinct
+  values), matching pandas to the character.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from strategies.cleaning import (
+    CleaningAudit,
+    CleaningStrategy,
+    ColumnRoles,
+    DropDuplicateRows,
+    DropMultiVariantUnits,
+    ImputeMissingCounts,
+    NormalizeLabels,
+    WinsorizeOutliers,
+)
+from strategies.engines.base import Column, SqlEngine
+from strategies.errors import ConfigError, InputDataError
+from strategies.warehouse.sql_text import check_relation_name, literal, quote_ident, select_list
+
+__all__ = ["clean_in_engine", "cleaning_query"]
+
+_MAX_EXAMPLES = 5
+#: Largest magnitude (exclusive) a float may have to become int64, as in the pandas strategy.
+_INT64_BOUND = "CAST('9223372036854775808' AS DOUBLE)"
+_INTEGER_TYPE = re.compile(
+    r"(u?(tiny|small|big|huge)?int(eger)?\d*|int[248]|long|short|byte|"
+    r"(integer|long|short|byte)type)",
+    re.IGNORECASE,
+)
+_NESTED_TYPE = re.compile(r"(\[\]|^(struct|map|list|array|union)\b)", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+def clean_in_engine(
+    engine: SqlEngine,
+    strategies: Sequence[CleaningStrategy],
+    roles: ColumnRoles,
+    *,
+    source: str = "source",
+    target: str = "cleaned",
+) -> list[CleaningAudit]:
+    """Run ``strategies`` in order inside ``engine``; the result is the temp table ``target``.
+
+    Step ``i`` (1-based) of ``n`` is materialised as ``<target>_<i>`` and the last one as
+    ``target``, so each step's facts are counted over a stored table rather than by re-running
+    the chain. With no strategies ``target`` is a copy of ``source``. Returns one audit per
+    strategy, equal to what :func:`strategies.cleaning.run_cleaning` gives on the same rows.
+
+    Raises:
+        InputDataError: a strategy needs a column the data lacks, or a numeric column is not
+            numeric (same text as the pandas strategies).
+        ConfigError: an unknown strategy type, conflicting declared variants, or a relation
+            name that is not a plain lower-case SQL name.
+    """
+    check_relation_name(source, "the source relation name")
+    check_relation_name(target, "the target relation name")
+    chain = _Chain.start(engine, source, materialize=True)
+    audits: list[CleaningAudit] = []
+    for i, strategy in enumerate(strategies, start=1):
+        step = _plan_step(strategy, chain, roles)
+        name = target if i == len(strategies) else f"{target}_{i}"
+        chain.add(name, step)
+        audits.append(step.audit)
+    if not strategies:
+        chain.add(target, _Step(f"SELECT * FROM {quote_ident(source)}", None, chain.columns))
+    return audits
+
+
+def cleaning_query(
+    engine: SqlEngine,
+    strategies: Sequence[CleaningStrategy],
+    roles: ColumnRoles,
+    *,
+    source: str = "source",
+) -> tuple[str, list[CleaningAudit]]:
+    """The whole cleaning chain as ONE read-only ``SELECT`` over ``source``, and its audits.
+
+    Each step is a CTE (``cleaning_step_1``, …) with its facts already written in as literals;
+    the facts are counted by running the chain so far as a ``WITH`` query, so nothing is
+    created in the engine. The query is in DuckDB's dialect: transpile it for the engine that
+    will run it (``strategies.engines.dialects``). With no strategies it is
+    ``SELECT * FROM source``.
+    """
+    check_relation_name(source, "the source relation name")
+    chain = _Chain.start(engine, source, materialize=False)
+    audits: list[CleaningAudit] = []
+    for i, strategy in enumerate(strategies, start=1):
+        name = f"cleaning_step_{i}"
+        if name == source:
+            raise ConfigError(f"the source relation cannot be called {source!r} (a step's name)")
+        step = _plan_step(strategy, chain, roles)
+        chain.add(name, step)
+        audits.append(step.audit)
+    return chain.query(f"SELECT * FROM {quote_ident(chain.name)}"), audits
+
+
+# --------------------------------------------------------------------------------------------
+# The chain of steps
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Step:
+    """One planned step: its SELECT over the previous relation, its audit, its columns."""
+
+    sql: str
+    audit: CleaningAudit | None
+    columns: list[Column]
+
+
+@dataclass
+class _Chain:
+    """Where the next step reads from: a temp table, or the last CTE of a WITH chain."""
+
+    engine: SqlEngine
+    name: str
+    columns: list[Column]
+    rows: int
+    materialize: bool
+    ctes: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, engine: SqlEngine, source: str, *, materialize: bool) -> _Chain:
+        columns = list(engine.columns(source))
+        rows = _scalar_int(engine.fetch(f"SELECT COUNT(*) AS n FROM {quote_ident(source)}"))
+        return cls(engine, source, columns, rows, materialize)
+
+    @property
+    def rel(self) -> str:
+        return quote_ident(self.name)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def query(self, select: str) -> str:
+        """``select`` preceded by the chain's CTEs (none when steps are temp tables)."""
+        if not self.ctes:
+            return select
+        defs = ", ".join(f"{quote_ident(name)} AS ({sql})" for name, sql in self.ctes)
+        return f"WITH {defs} {select}"
+
+    def fetch(self, select: str) -> pd.DataFrame:
+        return self.engine.fetch(self.query(select))
+
+    def add(self, name: str, step: _Step) -> None:
+        if self.materialize:
+            self.engine.create_temp_table(name, step.sql)
+        else:
+            self.ctes.append((name, step.sql))
+        self.name = name
+        self.columns = step.columns
+        if step.audit is not None:
+            self.rows = step.audit.rows_out
+
+
+def _plan_step(strategy: CleaningStrategy, chain: _Chain, roles: ColumnRoles) -> _Step:
+    if isinstance(strategy, NormalizeLabels):
+        return _normalize_labels(strategy, chain, roles)
+    if isinstance(strategy, DropDuplicateRows):
+        return _drop_duplicate_rows(strategy, chain)
+    if isinstance(strategy, DropMultiVariantUnits):
+        return _drop_multi_variant_units(strategy, chain, roles)
+    if isinstance(strategy, ImputeMissingCounts):
+        return _impute_missing_counts(strategy, chain)
+    if isinstance(strategy, WinsorizeOutliers):
+        return _cap_outliers(strategy, chain)
+    raise ConfigError(
+        f"cleaning strategy {getattr(strategy, 'name', type(strategy).__name__)!r} has no SQL "
+        "version; run it on pandas or remove it from the engine's cleaning list"
+    )
+
+
+def _pass_through(chain: _Chain) -> str:
+    return f"SELECT {select_list(chain.names)} FROM {chain.rel}"
+
+
+# --------------------------------------------------------------------------------------------
+# Strategies
+# --------------------------------------------------------------------------------------------
+
+
+def _normalize_labels(strategy: NormalizeLabels, chain: _Chain, roles: ColumnRoles) -> _Step:
+    """Strip and match labels: the mapping is computed in Python from the distinct labels (few)
+    with exactly the pandas rules, then written as a CASE over the changed labels only."""
+    columns = [roles.variant_column]
+    if roles.experiment_column is not None:
+        columns.append(roles.experiment_column)
+    _require_columns(chain, columns, strategy.name)
+    lookup = _declared_lookup(roles.variants)
+
+    by_name = {c.name: c for c in chain.columns}
+    exprs: dict[str, str] = {}
+    new_columns = list(chain.columns)
+    changes: list[dict[str, Any]] = []
+    changed_per_column: dict[str, int] = {}
+    unmatched: list[Any] = []
+    for column in columns:
+        is_variant = column == roles.variant_column
+        q = quote_ident(column)
+        counts = chain.fetch(
+            f"SELECT {q} AS label, COUNT(*) AS n FROM {chain.rel} "
+            f"WHERE {q} IS NOT NULL GROUP BY {q}"
+        )
+        labels = sorted(
+            ((_py(v), int(n)) for v, n in zip(counts["label"], counts["n"], strict=True)),
+            key=lambda pair: pair[0],
+        )
+        column_changes: list[dict[str, Any]] = []
+        column_unmatched: list[Any] = []
+        for label, n in labels:
+            new, matched = _map_label(label, lookup if is_variant else None)
+            if not matched:
+                column_unmatched.append(label)
+            if new != label or type(new) is not type(label):
+                column_changes.append({"from": label, "to": new, "rows": n})
+        n_changed = sum(c["rows"] for c in column_changes)
+        changed_per_column[column] = n_changed
+        if n_changed:
+            exprs[column] = _label_case(by_name[column], column_changes)
+            changes.extend({"column": column, **c} for c in column_changes)
+            if by_name[column].kind != "text":
+                index = chain.names.index(column)
+                new_columns[index] = Column(column, "text", "VARCHAR")
+        if is_variant:
+            unmatched = column_unmatched
+
+    total = sum(changed_per_column.values())
+    matched_text = (
+        "and matched variant labels case-insensitively to the declared spelling"
+        if roles.variants
+        else "(no declared variants to match against)"
+    )
+    description = (
+        f"Stripped whitespace from labels in {_names(columns)} {matched_text}, "
+        f"rewriting {total} value(s) so that one arm is not split across spellings."
+    )
+    if unmatched:
+        description += (
+            f" {len(unmatched)} label(s) match no declared variant and were left as they are "
+            "for validation to reject."
+        )
+    audit = CleaningAudit(
+        strategy=strategy.name,
+        description=description,
+        rows_in=chain.rows,
+        rows_out=chain.rows,
+        values_changed=total,
+        details={
+            "columns": columns,
+            "declared_variants": list(roles.variants),
+            "values_changed_per_column": changed_per_column,
+            "changes": changes,
+            "unmatched_labels": unmatched,
+        },
+    )
+    if not exprs:
+        return _Step(_pass_through(chain), audit, new_columns)
+    items = [
+        f"{exprs[n]} AS {quote_ident(n)}" if n in exprs else quote_ident(n) for n in chain.names
+    ]
+    return _Step(f"SELECT {', '.join(items)} FROM {chain.rel}", audit, new_columns)
+
+
+def _map_label(label: Any, lookup: dict[str, str] | None) -> tuple[Any, bool]:
+    """The pandas rule for one distinct label: (new value, matched a declared variant or no
+    lookup). Non-string labels are compared by their text and kept unless they match."""
+    text = label.strip() if isinstance(label, str) else str(label).strip()
+    new: Any = text if isinstance(label, str) else label
+    if not lookup:
+        return new, True
+    match = lookup.get(text.casefold())
+    if match is None:
+        return new, False
+    return match, True
+
+
+def _label_case(column: Column, column_changes: list[dict[str, Any]]) -> str:
+    """CASE rewriting the changed labels of one column; others are kept (as text when the
+    column becomes text because a non-text label matched a declared text label)."""
+    q = quote_ident(column.name)
+    if column.kind in ("text", "numeric", "boolean"):
+        compared = q
+        whens = [f"WHEN {q} = {literal(c['from'])} THEN {literal(c['to'])}" for c in column_changes]
+    else:  # dates and the like: compare by the same text pandas compared
+        compared = f"CAST({q} AS VARCHAR)"
+        whens = [
+            f"WHEN {compared} = {literal(str(c['from']))} THEN {literal(c['to'])}"
+            for c in column_changes
+        ]
+    other = q if column.kind == "text" else f"CAST({q} AS VARCHAR)"
+    return f"CASE {' '.join(whens)} ELSE {other} END"
+
+
+def _drop_duplicate_rows(strategy: DropDuplicateRows, chain: _Chain) -> _Step:
+    """``SELECT DISTINCT *``: SQL's DISTINCT treats NULLs as equal, as pandas' duplicated does,
+    and which copy survives does not matter as the copies are equal in every column."""
+    nested = [c.name for c in chain.columns if _NESTED_TYPE.search(c.engine_type.strip())]
+    distinct = f"SELECT DISTINCT * FROM {chain.rel}"
+    rows_out = _scalar_int(chain.fetch(f"SELECT COUNT(*) AS n FROM ({distinct}) AS d"))
+    n_dropped = chain.rows - rows_out
+    description = (
+        f"Dropped {n_dropped} exact duplicate row(s), keeping the first copy, so a "
+        "re-sent record is not counted twice."
+    )
+    if nested:
+        description += f" List/struct column(s) {_names(nested)} were compared by content."
+    audit = CleaningAudit(
+        strategy=strategy.name,
+        description=description,
+        rows_in=chain.rows,
+        rows_out=rows_out,
+        values_changed=0,
+        details={"duplicate_rows_dropped": n_dropped, "nested_columns": nested},
+    )
+    sql = f"SELECT DISTINCT {select_list(chain.names)} FROM {chain.rel}" if n_dropped else None
+    return _Step(sql or _pass_through(chain), audit, list(chain.columns))
+
+
+def _drop_multi_variant_units(
+    strategy: DropMultiVariantUnits, chain: _Chain, roles: ColumnRoles
+) -> _Step:
+    """A unit (per experiment) is contaminated when its non-NULL variant labels differ, i.e.
+    ``MIN(variant) <> MAX(variant)`` — COUNT(DISTINCT …) OVER is not portable (PostgreSQL and
+    Spark refuse it), MIN/MAX ignore NULL labels as pandas' nunique does, and NULL keys form one
+    group in GROUP BY and PARTITION BY as with ``dropna=False``. NULL units are never dropped."""
+    keys = [roles.unit_column]
+    if roles.experiment_column is not None:
+        keys.insert(0, roles.experiment_column)
+    _require_columns(chain, [*keys, roles.variant_column], strategy.name)
+    unit, variant = quote_ident(roles.unit_column), quote_ident(roles.variant_column)
+    group = select_list(keys)
+
+    bad = (
+        f"SELECT {group}, COUNT(*) AS n FROM {chain.rel} WHERE {unit} IS NOT NULL "
+        f"GROUP BY {group} HAVING MIN({variant}) <> MAX({variant})"
+    )
+    facts = chain.fetch(f"SELECT COUNT(*) AS units, SUM(n) AS n_rows FROM ({bad}) AS bad")
+    n_units = int(facts["units"].iloc[0])
+    n_rows = 0 if pd.isna(facts["n_rows"].iloc[0]) else int(facts["n_rows"].iloc[0])
+    examples: list[Any] = []
+    if n_units:
+        order = ", ".join(f"{quote_ident(k)} ASC NULLS LAST" for k in reversed(keys))
+        shown = chain.fetch(
+            f"SELECT {unit} AS unit FROM ({bad}) AS bad ORDER BY {order} LIMIT {_MAX_EXAMPLES}"
+        )
+        examples = [_py(v) for v in shown["unit"]]
+
+    scope = " of the same experiment" if roles.experiment_column is not None else ""
+    audit = CleaningAudit(
+        strategy=strategy.name,
+        description=(
+            f"Dropped all {n_rows} row(s) of {n_units} unit(s) seen in more than one "
+            f"variant{scope}: they were exposed to both arms, so their outcomes belong to "
+            "neither."
+        ),
+        rows_in=chain.rows,
+        rows_out=chain.rows - n_rows,
+        values_changed=0,
+        details={
+            "unit_column": roles.unit_column,
+            "units_dropped": n_units,
+            "rows_dropped": n_rows,
+            "example_units": examples,
+        },
+    )
+    if not n_units:
+        return _Step(_pass_through(chain), audit, list(chain.columns))
+    lo = quote_ident(_fresh_name("__liftlab_lo", chain.names))
+    hi = quote_ident(_fresh_name("__liftlab_hi", chain.names))
+    window = f"OVER (PARTITION BY {group})"
+    sql = (
+        f"SELECT {select_list(chain.names)} FROM ("
+        f"SELECT *, MIN({variant}) {window} AS {lo}, MAX({variant}) {window} AS {hi} "
+        f"FROM {chain.rel}) AS w WHERE {unit} IS NULL OR {lo} IS NULL OR {lo} = {hi}"
+    )
+    return _Step(sql, audit, list(chain.columns))
+
+
+def _impute_missing_counts(strategy: ImputeMissingCounts, chain: _Chain) -> _Step:
+    """NULL → 0. A floating column whose values are then all whole (and below 2**63 in size)
+    becomes BIGINT, as pandas makes it int64. An integer-typed column keeps its type; it is
+    listed as cast to int64 when it had NULLs, because the same column read into pandas would
+    have been float64 with NaN (``strategies.ingest`` plain dtypes) and cast back."""
+    _require_columns(chain, strategy.columns, strategy.name)
+    by_name = {c.name: c for c in chain.columns}
+    for column in strategy.columns:
+        _require_numeric(by_name[column], strategy.name)
+
+    parts = []
+    for i, column in enumerate(strategy.columns):
+        q = quote_ident(column)
+        parts.append(f"SUM(CASE WHEN {q} IS NULL THEN 1 ELSE 0 END) AS m{i}")
+        if not _is_integer(by_name[column]):
+            parts.append(
+                f"SUM(CASE WHEN {q} IS NOT NULL AND NOT ({q} = FLOOR({q}) AND "
+                f"ABS({q}) < {_INT64_BOUND}) THEN 1 ELSE 0 END) AS f{i}"
+            )
+    facts = chain.fetch(f"SELECT {', '.join(parts)} FROM {chain.rel}")
+
+    filled: dict[str, int] = {}
+    cast: list[str] = []
+    exprs: dict[str, str] = {}
+    new_columns = list(chain.columns)
+    for i, column in enumerate(strategy.columns):
+        q = quote_ident(column)
+        n_missing = _int_or_zero(facts[f"m{i}"].iloc[0])
+        filled[column] = n_missing
+        if _is_integer(by_name[column]):
+            if n_missing:
+                cast.append(column)
+                exprs[column] = f"COALESCE({q}, 0)"
+            continue
+        if _int_or_zero(facts[f"f{i}"].iloc[0]) == 0:
+            cast.append(column)
+            exprs[column] = f"CAST(COALESCE({q}, 0) AS BIGINT)"
+            new_columns[chain.names.index(column)] = Column(column, "numeric", "BIGINT")
+        elif n_missing:
+            exprs[column] = f"COALESCE({q}, 0)"
+
+    total = sum(filled.values())
+    description = (
+        f"Filled {total} missing value(s) with 0 in count column(s) {_names(strategy.columns)}, "
+        "because a missing count means no event was recorded."
+    )
+    if cast:
+        description += f" Cast {_names(cast)} to int64 as every value is whole."
+    audit = CleaningAudit(
+        strategy=strategy.name,
+        description=description,
+        rows_in=chain.rows,
+        rows_out=chain.rows,
+        values_changed=total,
+        details={"columns": list(strategy.columns), "filled": filled, "cast_to_int64": cast},
+    )
+    if not exprs:
+        return _Step(_pass_through(chain), audit, new_columns)
+    items = [
+        f"{exprs[n]} AS {quote_ident(n)}" if n in exprs else quote_ident(n) for n in chain.names
+    ]
+    return _Step(f"SELECT {', '.join(items)} FROM {chain.rel}", audit, new_columns)
+
+
+def _cap_outliers(strategy: WinsorizeOutliers, chain: _Chain) -> _Step:
+    """Caps are ``quantile_cont`` over all non-NULL rows pooled (numpy's default linear
+    quantile), fetched, then written into the capping CASE as literals. The column stays
+    integer only when it is integer without NULLs (pandas would hold NULLs as float64) and
+    every cap actually applied is whole; otherwise it becomes DOUBLE, as in pandas."""
+    _require_columns(chain, [strategy.column], strategy.name)
+    column = next(c for c in chain.columns if c.name == strategy.column)
+    _require_numeric(column, strategy.name)
+    q = quote_ident(strategy.column)
+    as_double = f"CAST({q} AS DOUBLE)"
+
+    parts = [
+        f"quantile_cont({as_double}, {literal(float(strategy.upper_quantile))}) AS upper_cap",
+        f"COUNT({q}) AS n_present",
+    ]
+    if strategy.lower_quantile is not None:
+        parts.append(
+            f"quantile_cont({as_double}, {literal(float(strategy.lower_quantile))}) AS lower_cap"
+        )
+    caps = chain.fetch(f"SELECT {', '.join(parts)} FROM {chain.rel}")
+    n_present = _int_or_zero(caps["n_present"].iloc[0])
+    upper_cap = _float_or_none(caps["upper_cap"].iloc[0]) if n_present else None
+    lower_cap = (
+        _float_or_none(caps["lower_cap"].iloc[0])
+        if n_present and strategy.lower_quantile is not None
+        else None
+    )
+
+    n_above = n_below = 0
+    if upper_cap is not None or lower_cap is not None:
+        counts = []
+        if upper_cap is not None:
+            counts.append(f"SUM(CASE WHEN {q} > {literal(upper_cap)} THEN 1 ELSE 0 END) AS above")
+        if lower_cap is not None:
+            counts.append(f"SUM(CASE WHEN {q} < {literal(lower_cap)} THEN 1 ELSE 0 END) AS below")
+        facts = chain.fetch(f"SELECT {', '.join(counts)} FROM {chain.rel}")
+        if upper_cap is not None:
+            n_above = _int_or_zero(facts["above"].iloc[0])
+        if lower_cap is not None:
+            n_below = _int_or_zero(facts["below"].iloc[0])
+
+    bounds = f"the {strategy.upper_quantile:g} quantile ({_fmt(upper_cap)})"
+    if strategy.lower_quantile is not None:
+        bounds = f"the {strategy.lower_quantile:g} quantile ({_fmt(lower_cap)}) and " + bounds
+    audit = CleaningAudit(
+        strategy=strategy.name,
+        description=(
+            f"Capped {n_above + n_below} value(s) of '{strategy.column}' at {bounds}, computed "
+            "over all rows pooled across variants, so a few extreme values do not dominate "
+            "the mean while every arm is capped the same way."
+        ),
+        rows_in=chain.rows,
+        rows_out=chain.rows,
+        values_changed=n_above + n_below,
+        details={
+            "column": strategy.column,
+            "upper_quantile": float(strategy.upper_quantile),
+            "cap": upper_cap,
+            "capped_above": n_above,
+            "lower_quantile": (
+                float(strategy.lower_quantile) if strategy.lower_quantile is not None else None
+            ),
+            "lower_cap": lower_cap,
+            "capped_below": n_below,
+        },
+    )
+    if not (n_above or n_below):
+        return _Step(_pass_through(chain), audit, list(chain.columns))
+
+    applied = [cap for cap, n in ((upper_cap, n_above), (lower_cap, n_below)) if n]
+    keep_integer = (
+        _is_integer(column)
+        and n_present == chain.rows
+        and all(float(c).is_integer() and abs(c) < 2.0**63 for c in applied)
+    )
+
+    def value(cap: float) -> str:
+        return literal(int(cap)) if keep_integer else literal(cap)
+
+    whens = []
+    if n_above:
+        whens.append(f"WHEN {q} > {literal(upper_cap)} THEN {value(upper_cap)}")
+    if n_below:
+        whens.append(f"WHEN {q} < {literal(lower_cap)} THEN {value(lower_cap)}")
+    other = q if keep_integer else as_double
+    expr = f"CASE {' '.join(whens)} ELSE {other} END"
+    new_columns = list(chain.columns)
+    if not keep_integer:
+        new_columns[chain.names.index(strategy.column)] = Column(
+            strategy.column, "numeric", "DOUBLE"
+        )
+    items = [f"{expr} AS {q}" if n == strategy.column else quote_ident(n) for n in chain.names]
+    return _Step(f"SELECT {', '.join(items)} FROM {chain.rel}", audit, new_columns)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers (the pandas module's texts, so audits and errors read the same)
+# --------------------------------------------------------------------------------------------
+
+
+def _require_columns(chain: _Chain, columns: Sequence[str], strategy: str) -> None:
+    missing = [c for c in columns if c not in chain.names]
+    if missing:
+        raise InputDataError(
+            f"cleaning strategy {strategy!r} needs column(s) {_names(missing)} which the data "
+            f"does not have (columns present: {', '.join(chain.names)})"
+        )
+
+
+def _require_numeric(column: Column, strategy: str) -> None:
+    """Numeric and not boolean, as pandas' check; the type named as pandas would name it for
+    text (``str``) and booleans (``bool``), else the engine's own type name."""
+    if column.kind != "numeric":
+        found = {"text": "str", "boolean": "bool"}.get(column.kind, column.engine_type)
+        raise InputDataError(
+            f"cleaning strategy {strategy!r}: column '{column.name}' must be numeric, "
+            f"found type {found}"
+        )
+
+
+def _declared_lookup(variants: Sequence[str]) -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for label in variants:
+        key = str(label).strip().casefold()
+        if key in lookup and lookup[key] != label:
+            raise ConfigError(
+                f"declared variants {lookup[key]!r} and {label!r} differ only in case or spaces, "
+                "so labels cannot be matched to them unambiguously"
+            )
+        lookup[key] = label
+    return lookup
+
+
+def _is_integer(column: Column) -> bool:
+    return column.kind == "numeric" and bool(_INTEGER_TYPE.fullmatch(column.engine_type.strip()))
+
+
+def _fresh_name(base: str, taken: Sequence[str]) -> str:
+    name, i = base, 0
+    while name in taken:
+        i += 1
+        name = f"{base}_{i}"
+    return name
+
+
+def _scalar_int(frame: pd.DataFrame) -> int:
+    return _int_or_zero(frame.iloc[0, 0])
+
+
+def _int_or_zero(value: Any) -> int:
+    """SUM over no rows is NULL in SQL (arriving as NaN/None); as a count it is 0."""
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _names(columns: Sequence[str]) -> str:
+    return ", ".join(f"'{c}'" for c in columns)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:g}"
+
+
+def _py(value: Any) -> Any:
+    """A plain Python value (numpy scalars unwrapped, NaN -> None, timestamps as ISO text)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
