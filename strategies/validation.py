@@ -17,7 +17,7 @@ import logging
 import math
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -372,8 +372,38 @@ def validate(df: pd.DataFrame, rules: ValidationRules) -> ValidationReport:
     if duplicated:
         raise InputDataError(f"data has duplicate column names: {', '.join(duplicated)}")
 
+    referenced = _referenced(rules)
+    if not referenced and rules.min_rows <= 0:
+        return ValidationReport(success=True, n_rows=len(df), outcomes=[])
+    present = set(df.columns)
+    facts = _pandas_facts(df)
+
+    # Pass 1: columns exist, numeric columns are numeric.
+    first = _plan_presence(referenced)
+    types, skipped = _plan_types(_needs_numeric(rules), present, _NUMERIC_TYPE_LIST)
+    outcomes = _run(df, [*first, *types], facts)
+    numeric_ok = {o.column for o in outcomes if o.expectation == _TYPE and o.success}
+
+    # Pass 2: value rules, only on columns that exist (and are numeric where it matters).
+    second, not_run = _plan_values(rules, present, numeric_ok)
+    if second:
+        outcomes += _run(df, second, facts)
+    outcomes += [*skipped, *not_run]
+
+    success = all(o.success for o in outcomes)
+    return ValidationReport(success=success, n_rows=len(df), outcomes=outcomes)
+
+
+# --------------------------------------------------------------------------------------------
+# Planning, shared by every batch kind (pandas here; PostgreSQL and Spark in
+# strategies/warehouse/ge_engine.py): which expectations run, which are skipped and why.
+# --------------------------------------------------------------------------------------------
+
+
+def _referenced(rules: ValidationRules) -> tuple[str, ...]:
+    """Every column a rule mentions, in rule order (each must exist)."""
     pair_columns = [c for pair in rules.ordered_pairs for c in pair]
-    referenced = _dedupe(
+    return _dedupe(
         [
             *rules.required_columns,
             *rules.numeric_columns,
@@ -385,41 +415,74 @@ def validate(df: pd.DataFrame, rules: ValidationRules) -> ValidationReport:
             *rules.row_values_in_set,
         ]
     )
-    if not referenced and rules.min_rows <= 0:
-        return ValidationReport(success=True, n_rows=len(df), outcomes=[])
-    needs_numeric = _dedupe([*rules.numeric_columns, *rules.non_negative_columns, *pair_columns])
 
+
+def _needs_numeric(rules: ValidationRules) -> tuple[str, ...]:
+    """Columns whose rules compare numbers, so they must be numeric before those rules run."""
+    pair_columns = [c for pair in rules.ordered_pairs for c in pair]
+    return _dedupe([*rules.numeric_columns, *rules.non_negative_columns, *pair_columns])
+
+
+def _plan_presence(referenced: Sequence[str]) -> list[_Planned]:
+    """One ``expect_column_to_exist`` per referenced column."""
     import great_expectations as gx
 
-    E = gx.expectations
-    present = set(df.columns)
-
-    # Pass 1: columns exist, numeric columns are numeric.
-    first: list[_Planned] = [
-        _Planned(E.ExpectColumnToExist(column=c), _EXIST, c, f"column '{c}' must be present")
+    return [
+        _Planned(
+            gx.expectations.ExpectColumnToExist(column=c),
+            _EXIST,
+            c,
+            f"column '{c}' must be present",
+        )
         for c in referenced
     ]
+
+
+def _plan_types(
+    needs_numeric: Sequence[str], present: set, type_list: Sequence[str]
+) -> tuple[list[_Planned], list[ExpectationOutcome]]:
+    """The numeric-type rule for each present column; a missing column's rule is skipped.
+
+    ``type_list`` is the backend's spelling of "numeric" (numpy/pandas names for pandas,
+    SQLAlchemy type names for SQL, pyspark type names for Spark): GE compares names, not
+    meanings, so each backend brings its own list.
+    """
+    import great_expectations as gx
+
+    planned: list[_Planned] = []
     skipped: list[ExpectationOutcome] = []
     for c in needs_numeric:
+        description = f"column '{c}' must be numeric"
         if c in present:
-            first.append(
+            planned.append(
                 _Planned(
-                    E.ExpectColumnValuesToBeInTypeList(column=c, type_list=_NUMERIC_TYPE_LIST),
+                    gx.expectations.ExpectColumnValuesToBeInTypeList(
+                        column=c, type_list=list(type_list)
+                    ),
                     _TYPE,
                     c,
-                    f"column '{c}' must be numeric",
+                    description,
                 )
             )
         else:
-            skipped.append(_skip(_TYPE, c, f"column '{c}' must be numeric", [c], present))
-    outcomes = _run(df, first)
-    numeric_ok = {o.column for o in outcomes if o.expectation == _TYPE and o.success}
+            skipped.append(_skip(_TYPE, c, description, [c], present))
+    return planned, skipped
+
+
+def _plan_values(
+    rules: ValidationRules, present: set, numeric_ok: set
+) -> tuple[list[_Planned], list[ExpectationOutcome]]:
+    """The value rules that can run (columns present, numeric where compared) and the skipped
+    rest: comparing numbers with strings would raise or, worse, give a meaningless count."""
+    import great_expectations as gx
+
+    E = gx.expectations
+    second: list[_Planned] = []
+    skipped: list[ExpectationOutcome] = []
 
     def usable(columns: Sequence[str], numeric: bool) -> bool:
         return all(c in present and (not numeric or c in numeric_ok) for c in columns)
 
-    # Pass 2: value rules, only on columns that exist (and are numeric where it matters).
-    second: list[_Planned] = []
     for c in rules.non_negative_columns:
         description = f"{c} must not be negative"
         if usable([c], numeric=True):
@@ -507,12 +570,7 @@ def validate(df: pd.DataFrame, rules: ValidationRules) -> ValidationReport:
                 reason=rules.min_rows_reason,
             )
         )
-    if second:
-        outcomes += _run(df, second)
-    outcomes += skipped
-
-    success = all(o.success for o in outcomes)
-    return ValidationReport(success=success, n_rows=len(df), outcomes=outcomes)
+    return second, skipped
 
 
 def _skip(
@@ -531,7 +589,38 @@ def _skip(
     )
 
 
-def _run(df: pd.DataFrame, planned: list[_Planned]) -> list[ExpectationOutcome]:
+@dataclass
+class _BatchFacts:
+    """What outcome conversion needs to know about the validated batch beyond GE's results.
+
+    ``columns`` (in order) names what is present when a column is missing; ``n_rows`` words a
+    row-count failure; ``type_failure(column, result, examples)`` returns the bad-value count,
+    examples and the found type's name for a failed numeric-type rule: GE checks SQL, Spark
+    and typed pandas columns as a whole (no per-value count), so each batch kind says how many
+    values that failure covers.
+    """
+
+    columns: list[str]
+    n_rows: int
+    type_failure: Callable[[str, dict, list], tuple[int, list, str]]
+
+
+def _pandas_facts(df: pd.DataFrame) -> _BatchFacts:
+    def type_failure(column: str, result: dict, examples: list) -> tuple[int, list, str]:
+        count = int(result.get("unexpected_count") or 0)
+        if "unexpected_count" not in result:
+            # Whole-column dtype check (e.g. pandas' str dtype): every non-null value is bad.
+            values = df[column].dropna()
+            count = len(values)
+            examples = [_py(v) for v in values.head(_MAX_EXAMPLES)]
+        return count, examples, _found_type(df[column], examples)
+
+    return _BatchFacts(
+        columns=[str(c) for c in df.columns], n_rows=len(df), type_failure=type_failure
+    )
+
+
+def _run(df: pd.DataFrame, planned: list[_Planned], facts: _BatchFacts) -> list[ExpectationOutcome]:
     """Run planned expectations as one GE suite through the shared context."""
     import great_expectations as gx
 
@@ -549,11 +638,7 @@ def _run(df: pd.DataFrame, planned: list[_Planned]) -> list[ExpectationOutcome]:
             )
             try:
                 result = definition.run(
-                    batch_parameters={"dataframe": df},
-                    result_format={
-                        "result_format": "SUMMARY",
-                        "partial_unexpected_count": _MAX_EXAMPLES,
-                    },
+                    batch_parameters={"dataframe": df}, result_format=_RESULT_FORMAT
                 )
             finally:
                 context.validation_definitions.delete(definition_name)
@@ -562,10 +647,18 @@ def _run(df: pd.DataFrame, planned: list[_Planned]) -> list[ExpectationOutcome]:
         _forget_results(context)
 
     by_id = {r.expectation_config.id: r for r in result.results}
-    return [_to_outcome(df, p, by_id.get(p.expectation.id)) for p in planned]
+    return [_to_outcome(p, by_id.get(p.expectation.id), facts) for p in planned]
 
 
-def _to_outcome(df: pd.DataFrame, p: _Planned, res: Any) -> ExpectationOutcome:
+#: SUMMARY results with a few examples: enough to explain a failure, never the bad rows.
+_RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "SUMMARY",
+    "partial_unexpected_count": _MAX_EXAMPLES,
+}
+
+
+def _to_outcome(p: _Planned, res: Any, facts: _BatchFacts) -> ExpectationOutcome:
+    """Turn one GE result into an outcome in plain terms (the same for every batch kind)."""
     if res is None:  # pragma: no cover - GE returned fewer results than expectations
         return ExpectationOutcome(p.kind, p.column, False, 0, [], f"{p.description} (no result)")
     info = res.exception_info or {}
@@ -582,18 +675,14 @@ def _to_outcome(df: pd.DataFrame, p: _Planned, res: Any) -> ExpectationOutcome:
 
     if p.kind == _EXIST:
         if not success:
-            shown = ", ".join(map(str, list(df.columns)[:20]))
+            shown = ", ".join(map(str, facts.columns[:20]))
             description = f"column '{p.column}' must be present (columns present: {shown})"
         return ExpectationOutcome(p.kind, p.column, success, 0, [], description)
     if p.kind == _TYPE:
         examples: list = [_py(v) for v in raw]
-        if not success and "unexpected_count" not in result:
-            # Whole-column dtype check (e.g. pandas' str dtype): every non-null value is bad.
-            values = df[p.column].dropna()
-            count = len(values)
-            examples = [_py(v) for v in values.head(_MAX_EXAMPLES)]
         if not success:
-            description = f"{p.description}, found type {_found_type(df[p.column], examples)}"
+            count, examples, found = facts.type_failure(p.column, result, examples)
+            description = f"{p.description}, found type {found}"
         return ExpectationOutcome(p.kind, p.column, success, count, examples, description)
     if p.kind == _PAIR:
         smaller, larger = p.columns
@@ -603,16 +692,20 @@ def _to_outcome(df: pd.DataFrame, p: _Planned, res: Any) -> ExpectationOutcome:
         if not success:
             needed = p.expectation.min_value
             reason = f" ({p.reason})" if p.reason else ""
-            description = f"the table has {len(df)} rows; at least {needed} are needed{reason}"
+            description = f"the table has {facts.n_rows} rows; at least {needed} are needed{reason}"
         return ExpectationOutcome(p.kind, p.column, success, 0, [], description)
+    # SQL and Spark batches have no row labels (GE reports none), so their examples carry only
+    # the offending values.
+    rows = list(result.get("partial_unexpected_index_list") or [])[:_MAX_EXAMPLES]
     if p.with_rows:
-        rows = list(result.get("partial_unexpected_index_list") or [])[:_MAX_EXAMPLES]
-        examples = [{"row": _py(r), p.column: _py(v)} for r, v in zip(rows, raw, strict=False)]
+        if rows:
+            examples = [{"row": _py(r), p.column: _py(v)} for r, v in zip(rows, raw, strict=False)]
+        else:
+            examples = [{p.column: _py(v)} for v in raw]
         return ExpectationOutcome(
             p.kind, p.column, success, count, examples, description, show_description=True
         )
     if p.kind == _NOT_NULL:
-        rows = list(result.get("partial_unexpected_index_list") or [])[:_MAX_EXAMPLES]
         examples = [{"row": _py(r)} for r in rows]
         return ExpectationOutcome(p.kind, p.column, success, count, examples, description)
     return ExpectationOutcome(p.kind, p.column, success, count, [_py(v) for v in raw], description)
@@ -635,14 +728,16 @@ def _found_type(series: pd.Series, examples: list) -> str:
 # --------------------------------------------------------------------------------------------
 
 _LOCK = threading.RLock()
-_GE_STATE: tuple[AbstractDataContext, BatchDefinition] | None = None
+_CONTEXT: AbstractDataContext | None = None
+_PANDAS_BATCH: BatchDefinition | None = None
 
 
-def _ge() -> tuple[AbstractDataContext, BatchDefinition]:
-    """Return the process-wide ephemeral context and its whole-dataframe batch definition."""
-    global _GE_STATE
+def _context() -> AbstractDataContext:
+    """Return the process-wide ephemeral GE context (also used by the SQL/Spark batches in
+    ``strategies.warehouse.ge_engine``, so a process builds only one)."""
+    global _CONTEXT
     with _LOCK:
-        if _GE_STATE is None:
+        if _CONTEXT is None:
             import great_expectations as gx
             from great_expectations.data_context.types.base import (
                 DataContextConfig,
@@ -658,12 +753,20 @@ def _ge() -> tuple[AbstractDataContext, BatchDefinition]:
                 # GE 1.x reads this from the context; otherwise tqdm bars go to stderr per run.
                 progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
             )
-            context = gx.get_context(mode="ephemeral", project_config=config)
+            _CONTEXT = gx.get_context(mode="ephemeral", project_config=config)
+        return _CONTEXT
+
+
+def _ge() -> tuple[AbstractDataContext, BatchDefinition]:
+    """Return the shared context and its whole-dataframe pandas batch definition."""
+    global _PANDAS_BATCH
+    with _LOCK:
+        context = _context()
+        if _PANDAS_BATCH is None:
             source = context.data_sources.add_pandas(name="liftlab_validation")
             asset = source.add_dataframe_asset(name="table")
-            batch_definition = asset.add_batch_definition_whole_dataframe(name="whole_table")
-            _GE_STATE = (context, batch_definition)
-        return _GE_STATE
+            _PANDAS_BATCH = asset.add_batch_definition_whole_dataframe(name="whole_table")
+        return context, _PANDAS_BATCH
 
 
 def _quiet_ge_logging() -> None:
