@@ -41,6 +41,7 @@ __all__ = [
     "CANONICAL_DIALECT",
     "DIALECTS",
     "OVERRIDES",
+    "check_read_only",
     "hash_bucket",
     "literal",
     "quote_ident",
@@ -243,3 +244,70 @@ def hash_bucket(expr_text: str, seed: str | int, n: int) -> str:
         raise ConfigError("hash_bucket needs the SQL text of the value to hash")
     salted = f"{literal(str(seed) + ':')} || CAST(({expr_text}) AS VARCHAR)"
     return f"(CAST(('0x' || substr(md5({salted}), 1, {_HASH_HEX_DIGITS})) AS BIGINT) % {n})"
+
+
+#: Syntax-tree nodes a read-only source query may not contain (writes, DDL, and whatever SQLGlot
+#: could only keep as an opaque command — ``COPY``, ``SET``, ``CALL``, ``VACUUM`` …).
+_WRITE_NODES: tuple[type[exp.Expression], ...] = tuple(
+    node
+    for node in (
+        getattr(exp, name, None)
+        for name in (
+            "Insert",
+            "Update",
+            "Delete",
+            "Merge",
+            "Create",
+            "Drop",
+            "Alter",
+            "AlterTable",
+            "Command",
+            "Copy",
+            "Set",
+            "Use",
+            "Grant",
+            "Revoke",
+            "TruncateTable",
+            "Into",
+            "LoadData",
+            "Pragma",
+            "Transaction",
+            "Commit",
+            "Rollback",
+            "Analyze",
+        )
+    )
+    if isinstance(node, type)
+)
+
+
+def check_read_only(sql: str, dialect: str) -> None:
+    """Refuse anything but ONE read-only SELECT/WITH query in ``dialect`` (the user's source
+    SQL for PostgreSQL or Spark), naming what was found.
+
+    SQLGlot parses it in the engine's own dialect; the statement must be a query (``SELECT``,
+    ``WITH … SELECT``, a set operation) and may contain no write, DDL or opaque command node
+    anywhere (``WITH x AS (DELETE … RETURNING …)`` and ``SELECT … INTO`` included). This is a
+    guard against mistakes, not a security boundary: a SELECT can still call functions with side
+    effects, so give liftlab a database role that may only read (DESIGN.md §7).
+    """
+    if not isinstance(sql, str) or not sql.strip():
+        raise ConfigError("source SQL is empty")
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    except ParseError as exc:
+        raise ConfigError(f"could not parse source SQL as {dialect} SQL: {exc}") from exc
+    if len(statements) != 1:
+        kinds = ", ".join(type(s).__name__.upper() for s in statements) or "none"
+        raise ConfigError(
+            f"source SQL must be exactly one read-only SELECT/WITH query; found "
+            f"{len(statements)} statements ({kinds})"
+        )
+    tree = statements[0]
+    found = sorted({type(node).__name__.upper() for node in tree.find_all(*_WRITE_NODES)})
+    if found or not isinstance(tree, exp.Query):
+        what = ", ".join(found) if found else type(tree).__name__.upper()
+        raise ConfigError(
+            "source SQL must be one read-only SELECT/WITH query (it may not write, create, "
+            f"drop, alter, copy or change settings); found {what}"
+        )
