@@ -121,7 +121,7 @@ class SparkEngine(SqlEngine):
                 what = "source SQL"
                 frame = self.spark.sql(source.sql.strip().rstrip(";"))
             _check_unique(frame.columns, what)
-            frame.createOrReplaceTempView(SOURCE)
+            frame.createOrReplaceTempView(_backtick(SOURCE))
         except PySparkException as exc:
             raise InputDataError(f"engine spark could not read {what}: {_first_line(exc)}") from exc
         self._remember(SOURCE)
@@ -151,7 +151,8 @@ class SparkEngine(SqlEngine):
         try:
             frame = self.spark.sql(query).persist(StorageLevel.MEMORY_AND_DISK)
             old = self._persisted.pop(name, None)
-            frame.createOrReplaceTempView(name)
+            # Quoted, so names with spaces or capitals work as on the other engines.
+            frame.createOrReplaceTempView(_backtick(name))
         except PySparkException as exc:
             raise query_error(self.name, f"CREATE TEMP VIEW {name} AS {query}", exc) from exc
         if old is not None:
@@ -178,7 +179,7 @@ class SparkEngine(SqlEngine):
             frame.unpersist()
         self._persisted.clear()
         for view in self._views:
-            self.spark.catalog.dropTempView(view)
+            self.spark.catalog.dropTempView(view)  # the raw name, not a quoted identifier
         self._views.clear()
 
     # -- helpers ------------------------------------------------------------------------------
