@@ -64,7 +64,9 @@ def postgres_url() -> Iterator[str]:
     bindir = _postgres_bin()
     if bindir is None:
         pytest.skip(_PG_MISSING)
-    psycopg = pytest.importorskip("psycopg", reason="psycopg missing: pip install 'liftlab[postgres]'")
+    psycopg = pytest.importorskip(
+        "psycopg", reason="psycopg missing: pip install 'liftlab[postgres]'"
+    )
     root = Path(tempfile.mkdtemp(prefix="liftlab-pg-"))
     data, sockets = root / "data", root / "sock"
     sockets.mkdir()
@@ -76,8 +78,19 @@ def postgres_url() -> Iterator[str]:
     try:
         subprocess.run(
             _as_server_user(
-                [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                 "-E", "UTF8", "--locale=C", "--no-sync"]
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                ]
             ),
             check=True,
             capture_output=True,
@@ -86,9 +99,23 @@ def postgres_url() -> Iterator[str]:
         with log.open("wb") as log_file:
             proc = subprocess.Popen(
                 _as_server_user(
-                    [str(bindir / "postgres"), "-D", str(data), "-p", str(port),
-                     "-h", "127.0.0.1", "-k", str(sockets), "-c", "fsync=off",
-                     "-c", "full_page_writes=off", "-c", "synchronous_commit=off"]
+                    [
+                        str(bindir / "postgres"),
+                        "-D",
+                        str(data),
+                        "-p",
+                        str(port),
+                        "-h",
+                        "127.0.0.1",
+                        "-k",
+                        str(sockets),
+                        "-c",
+                        "fsync=off",
+                        "-c",
+                        "full_page_writes=off",
+                        "-c",
+                        "synchronous_commit=off",
+                    ]
                 ),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -166,9 +193,10 @@ def load_postgres_table(url: str, name: str, frame: pd.DataFrame) -> None:
             con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(parts[0])))
         con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
         con.execute(sql.SQL("CREATE TABLE {} ({})").format(table, columns))
-        with con.cursor() as cur, cur.copy(
-            sql.SQL("COPY {} ({}) FROM STDIN").format(table, names)
-        ) as copy:
+        with (
+            con.cursor() as cur,
+            cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(table, names)) as copy,
+        ):
             for row in frame.itertuples(index=False, name=None):
                 copy.write_row([_pg_value(v) for v in row])
 

@@ -33,7 +33,7 @@ from strategies.engines.base import (
     finish_frame,
     query_error,
 )
-from strategies.engines.dialects import check_read_only, quote_ident, to_dialect
+from strategies.engines.dialects import check_read_only, to_dialect
 from strategies.errors import ConfigError, InputDataError
 from strategies.ingest import SUPPORTED_SUFFIXES
 
@@ -70,8 +70,7 @@ def spark_session(settings: EngineSettings) -> Any:
         raise ConfigError("engine spark needs pyspark: pip install 'liftlab[spark]'") from exc
     if not _java_available():
         raise ConfigError(
-            "engine spark needs Java 17: apt-get install openjdk-17-jre-headless "
-            "(or set JAVA_HOME)"
+            "engine spark needs Java 17: apt-get install openjdk-17-jre-headless (or set JAVA_HOME)"
         )
     conf = {**LOCAL_DEFAULTS, **dict(settings.spark_conf)}
     builder = SparkSession.builder.master(settings.spark_master).appName("liftlab")

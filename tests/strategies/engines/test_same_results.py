@@ -29,6 +29,7 @@ WITH base AS (
         date_trunc('week', ts) AS "Week",
         ROW_NUMBER() OVER (PARTITION BY "Group" ORDER BY "Revenue (EUR)", "User ID") AS rn,
         RANK() OVER (PARTITION BY "Group" ORDER BY "Revenue (EUR)") AS rk,
+        RANK() OVER (PARTITION BY "Group" ORDER BY "Revenue (EUR)" DESC) AS rk_desc,
         SUM(clicks) OVER (PARTITION BY "Group" ORDER BY "User ID") AS "cumClicks"
     FROM base
 )
@@ -74,8 +75,12 @@ def _expected_rows() -> pd.DataFrame:
     by_rev = df.sort_values(["Revenue (EUR)", "User ID"], na_position="last")
     out["rn"] = (by_rev.groupby("Group").cumcount() + 1).reindex(df.index).astype(np.int64)
     out["rk"] = (
+        df.groupby("Group")["Revenue (EUR)"].rank(method="min", na_option="bottom").astype(np.int64)
+    )
+    # DuckDB's default puts NULLs last whatever the direction; the engines must agree.
+    out["rk_desc"] = (
         df.groupby("Group")["Revenue (EUR)"]
-        .rank(method="min", na_option="bottom")
+        .rank(method="min", ascending=False, na_option="bottom")
         .astype(np.int64)
     )
     by_uid = df.sort_values("User ID")
