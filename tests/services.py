@@ -45,6 +45,20 @@ def _postgres_bin() -> Path | None:
     return max(found)[1] if found else None
 
 
+def _utf8_ctype() -> str:
+    """A UTF-8 character-class locale when the system has one (``C.UTF-8`` on Debian), so
+    PostgreSQL's LOWER/UPPER change non-ASCII letters like DuckDB and Spark do; collation stays
+    ``C`` (byte order, as on DuckDB and Spark)."""
+    try:
+        listed = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False)
+    except OSError:
+        return "C"
+    for name in listed.stdout.split():
+        if name.lower().replace("-", "") == "c.utf8":
+            return name
+    return "C"
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -89,6 +103,7 @@ def postgres_url() -> Iterator[str]:
                     "-E",
                     "UTF8",
                     "--locale=C",
+                    f"--lc-ctype={_utf8_ctype()}",
                     "--no-sync",
                 ]
             ),

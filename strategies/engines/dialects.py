@@ -20,7 +20,9 @@ that are keywords on one engine only (``date``, ``user``) working everywhere.
 Known differences that no override hides: ``CAST(x AS VARCHAR)`` of a *floating-point* value
 prints differently per engine (DuckDB ``1.0``, PostgreSQL ``1``), so hash or compare the text of
 integers and strings only; string ordering follows the PostgreSQL database's collation (``C``
-gives the byte order DuckDB and Spark use).
+gives the byte order DuckDB and Spark use), and PostgreSQL's ``LOWER``/``UPPER`` change
+non-ASCII letters only when the database's ``LC_CTYPE`` is a UTF-8 locale (``C.UTF-8``); with
+``LC_CTYPE=C`` ``LOWER('É')`` stays ``'É'``.
 """
 
 from __future__ import annotations

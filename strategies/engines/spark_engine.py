@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -51,6 +52,9 @@ LOCAL_DEFAULTS: dict[str, str] = {
     "spark.driver.bindAddress": "127.0.0.1",
 }
 
+#: pyspark 4 warns on session start and every toPandas that it is not tested with pandas 3.
+_PANDAS_WARNING = "PySpark does not yet fully support"
+
 
 def _java_available() -> bool:
     home = os.environ.get("JAVA_HOME")
@@ -76,7 +80,9 @@ def spark_session(settings: EngineSettings) -> Any:
     builder = SparkSession.builder.master(settings.spark_master).appName("liftlab")
     for key, value in conf.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_PANDAS_WARNING, category=FutureWarning)
+        session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     return session
 
@@ -132,7 +138,10 @@ class SparkEngine(SqlEngine):
         try:
             frame = self.spark.sql(query)
             schema = frame.schema
-            df = frame.toPandas()
+            with warnings.catch_warnings():
+                # liftlab's tests check these frames against DuckDB and pandas instead.
+                warnings.filterwarnings("ignore", message=_PANDAS_WARNING, category=FutureWarning)
+                df = frame.toPandas()
         except PySparkException as exc:
             raise query_error(self.name, query, exc) from exc
         types = [field.dataType.simpleString() for field in schema.fields]

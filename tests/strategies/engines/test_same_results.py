@@ -24,6 +24,7 @@ WITH base AS (
         CAST(clicks AS BIGINT) AS clicks,
         COALESCE("Revenue (EUR)", 0) AS rev0,
         LOWER(TRIM(label)) AS lab,
+        LOWER("Group") AS grp_lower,
         md5(CAST("User ID" AS VARCHAR)) AS h,
         date_trunc('day', ts) AS "Day",
         date_trunc('week', ts) AS "Week",
@@ -67,6 +68,7 @@ def _expected_rows() -> pd.DataFrame:
             "clicks": df["clicks"],
             "rev0": df["Revenue (EUR)"].fillna(0.0),
             "lab": df["label"].map(lambda v: v.strip().lower() if isinstance(v, str) else np.nan),
+            "grp_lower": df["Group"].str.lower(),
             "h": df["User ID"].map(lambda v: hashlib.md5(str(v).encode()).hexdigest()),
             "Day": df["ts"].dt.floor("D"),
             "Week": df["ts"].dt.to_period("W-SUN").dt.start_time,
@@ -85,7 +87,7 @@ def _expected_rows() -> pd.DataFrame:
     )
     by_uid = df.sort_values("User ID")
     out["cumClicks"] = by_uid.groupby("Group")["clicks"].cumsum().reindex(df.index)
-    for col in ("grp", "segment", "lab", "h"):
+    for col in ("grp", "segment", "lab", "grp_lower", "h"):
         out[col] = pd.Series(out[col].to_numpy(dtype=object, na_value=np.nan), dtype=object)
     out["Day"] = out["Day"].astype("datetime64[us]")
     out["Week"] = out["Week"].astype("datetime64[us]")
