@@ -62,3 +62,21 @@ def test_close_drops_own_views_keeps_session(spark_settings: EngineSettings) -> 
     names = {t.name for t in session.catalog.listTables()}
     assert "source" not in names and "Mine Only" not in names
     assert session.sql("SELECT 1 AS a").collect()[0]["a"] == 1  # session still usable
+
+
+def test_missing_java_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    from strategies.engines import spark_engine
+
+    monkeypatch.setattr(spark_engine, "_java_available", lambda: False)
+    with pytest.raises(ConfigError, match="openjdk-17-jre-headless"):
+        spark_engine.spark_session(EngineSettings(name="spark"))
+
+
+def test_missing_pyspark_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from strategies.engines import spark_engine
+
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # import now raises ImportError
+    with pytest.raises(ConfigError, match=r"pip install 'liftlab\[spark\]'"):
+        spark_engine.spark_session(EngineSettings(name="spark"))
