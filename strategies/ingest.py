@@ -41,9 +41,15 @@ __all__ = [
     "SOURCE_VIEW",
     "SUPPORTED_SUFFIXES",
     "check_query",
+    "check_data_file",
+    "check_file_header",
+    "declared_paths",
     "file_fingerprint",
     "load_source",
     "load_table",
+    "lock_down",
+    "plain_dtypes",
+    "read_data_file",
 ]
 
 #: Name under which load_source exposes the data file to a SQL query.
@@ -132,7 +138,7 @@ def load_source(
         df, db_types = _run_query(con, sql, declared)
     if len(df) == 0:
         raise InputDataError(f"SQL query over {file} returned no rows: {_shorten(sql)}")
-    return _to_plain_dtypes(df, db_types)
+    return plain_dtypes(df, db_types)
 
 
 def check_query(sql: str) -> None:
@@ -236,7 +242,7 @@ def _load_file(path: Path) -> pd.DataFrame:
 
     if len(df) == 0:
         raise InputDataError(f"data file {path} returned no rows (only a header or empty table)")
-    return _to_plain_dtypes(df, db_types)
+    return plain_dtypes(df, db_types)
 
 
 def check_file_header(con: duckdb.DuckDBPyConnection, path: Path, reader: str) -> None:
@@ -302,6 +308,40 @@ def _declared(paths: Iterable[str | Path]) -> list[Path]:
     return declared
 
 
+def lock_down(con: duckdb.DuckDBPyConnection, declared: Sequence[Path]) -> None:
+    """Apply the config-SQL sandbox to an open connection: it may read only ``declared`` files
+    and folders (as written and symlink-resolved), no network, no extensions, no pandas
+    replacement scans, and its configuration is locked. Set anything else (memory limit,
+    temp directory, threads) *before* calling this — afterwards nothing can change."""
+    files, folders = _split_declared(declared)
+    _apply_lock_down(con, files, folders)
+
+
+def _split_declared(declared: Sequence[Path]) -> tuple[list[str], list[str]]:
+    files: set[str] = set()
+    folders: set[str] = set()
+    for p in declared:
+        # The path as written (made absolute, ``..`` folded) and with symlinks resolved, so
+        # a query may name it either way.
+        for variant in {os.path.abspath(p), str(p.resolve())}:
+            if p.is_dir():
+                folders.add(variant.rstrip(os.sep) + os.sep)
+            else:
+                files.add(variant)
+    return sorted(files), sorted(folders)
+
+
+def _apply_lock_down(
+    con: duckdb.DuckDBPyConnection, files: Sequence[str], folders: Sequence[str]
+) -> None:
+    con.execute("SET allowed_directories = ?", [list(folders)])
+    con.execute("SET allowed_paths = ?", [list(files)])
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
 class _sandboxed_connection:  # noqa: N801 - used like a function in a with-statement
     """A fresh in-memory DuckDB connection that may read only ``declared`` files and folders.
 
@@ -313,30 +353,14 @@ class _sandboxed_connection:  # noqa: N801 - used like a function in a with-stat
     """
 
     def __init__(self, declared: Sequence[Path]) -> None:
-        files: set[str] = set()
-        folders: set[str] = set()
-        for p in declared:
-            # The path as written (made absolute, ``..`` folded) and with symlinks resolved, so
-            # a query may name it either way.
-            for variant in {os.path.abspath(p), str(p.resolve())}:
-                if p.is_dir():
-                    folders.add(variant.rstrip(os.sep) + os.sep)
-                else:
-                    files.add(variant)
-        self.files, self.folders = sorted(files), sorted(folders)
+        self.files, self.folders = _split_declared(declared)
 
     def __enter__(self) -> duckdb.DuckDBPyConnection:
         self._temp = tempfile.mkdtemp(prefix="liftlab-duckdb-")
         self._con = duckdb.connect(":memory:")
         try:
-            con = self._con
-            con.execute("SET temp_directory = ?", [self._temp])
-            con.execute("SET allowed_directories = ?", [self.folders])
-            con.execute("SET allowed_paths = ?", [self.files])
-            con.execute("SET autoinstall_known_extensions = false")
-            con.execute("SET autoload_known_extensions = false")
-            con.execute("SET enable_external_access = false")
-            con.execute("SET lock_configuration = true")
+            self._con.execute("SET temp_directory = ?", [self._temp])
+            _apply_lock_down(self._con, self.files, self.folders)
         except BaseException:
             self.__exit__()
             raise
@@ -376,7 +400,7 @@ def _load_sql(sql: str, declared: Sequence[Path]) -> pd.DataFrame:
         df, db_types = _run_query(con, sql, declared)
     if len(df) == 0:
         raise InputDataError(f"SQL query returned no rows: {_shorten(sql)}")
-    return _to_plain_dtypes(df, db_types)
+    return plain_dtypes(df, db_types)
 
 
 def _shorten(text: str, limit: int = 200) -> str:
@@ -384,7 +408,7 @@ def _shorten(text: str, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
-def _to_plain_dtypes(df: pd.DataFrame, db_types: list[str] | None = None) -> pd.DataFrame:
+def plain_dtypes(df: pd.DataFrame, db_types: list[str] | None = None) -> pd.DataFrame:
     """Convert nullable / pyarrow-backed columns to numpy-backed ones.
 
     - integers of any width or signedness -> int64 when there are no missing values and they fit,
@@ -404,6 +428,19 @@ def _to_plain_dtypes(df: pd.DataFrame, db_types: list[str] | None = None) -> pd.
     result = pd.concat(columns, axis=1) if columns else pd.DataFrame(index=df.index)
     result.columns = df.columns
     return result.reset_index(drop=True)
+
+
+#: Former private name, kept for existing callers.
+_to_plain_dtypes = plain_dtypes
+
+# Public names for the SQL engines (strategies/engines), which read data files and sandbox
+# config SQL exactly as load_table/load_source do.
+#: Validate a data file path; returns the DuckDB reader ("csv" or "parquet") for it.
+check_data_file = _check_file
+#: A lazy DuckDB relation over a data file (CSV types inferred from every row).
+read_data_file = _read_file
+#: The declared files/folders a query may read, each of which must exist (else ConfigError).
+declared_paths = _declared
 
 
 def _plain_series(s: pd.Series, db_type: str | None) -> pd.Series:

@@ -48,3 +48,7 @@ def shared_file(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} not available (../shared is absent)")
     return path
+
+
+# Real services (PostgreSQL server, local Spark) for the engine tests; see tests/services.py.
+from tests.services import postgres_url, spark_settings  # noqa: E402, F401

@@ -25,6 +25,8 @@ from typing import ClassVar, Literal
 
 import pandas as pd
 
+from strategies.errors import InputDataError
+
 EngineName = Literal["duckdb", "postgres", "spark"]
 ENGINE_NAMES: tuple[str, ...] = ("duckdb", "postgres", "spark")
 
@@ -119,3 +121,89 @@ class SqlEngine(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+# --- shared helpers for the engine implementations ------------------------------------------
+
+
+class QueryError(InputDataError):
+    """The engine failed one of liftlab's queries (a missing column, a value that does not
+    convert, a relation that does not exist). The message names the engine and keeps the
+    engine's own error text and the SQL it ran. It is an :class:`InputDataError` because the
+    queries are liftlab's own: what makes them fail is the data or the names in the config."""
+
+
+def query_error(engine: str, sql: str, exc: BaseException) -> QueryError:
+    """A :class:`QueryError` for ``sql`` (shortened) that failed on ``engine`` with ``exc``."""
+    flat = " ".join(sql.split())
+    if len(flat) > 300:
+        flat = flat[:297] + "..."
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return QueryError(f"{engine} query failed: {first_line} — SQL: {flat}")
+
+
+_NUMERIC_WORDS = (
+    "INT",
+    "SERIAL",
+    "DOUBLE",
+    "FLOAT",
+    "REAL",
+    "DECIMAL",
+    "NUMERIC",
+    "NUMBER",
+    "BYTE",
+    "SHORT",
+    "LONG",
+)
+_TEXT_WORDS = ("CHAR", "TEXT", "STRING", "VARCHAR", "NAME", "UUID")
+_TEMPORAL_WORDS = ("DATE", "TIME", "INTERVAL")
+
+
+def column_kind(engine_type: str) -> Literal["numeric", "boolean", "text", "temporal", "other"]:
+    """Reduce an engine's type name (DuckDB ``DECIMAL(10,2)``, PostgreSQL ``double precision``,
+    Spark ``bigint``/``DecimalType(10,2)``) to the kind checks need. Lists, structs and maps
+    are ``other`` whatever they hold."""
+    upper = engine_type.strip().upper()
+    if upper.endswith("[]") or upper.startswith(("ARRAY", "STRUCT", "MAP", "UNION", "LIST")):
+        return "other"
+    if upper.startswith("BOOL"):
+        return "boolean"
+    if any(word in upper for word in _TEMPORAL_WORDS):
+        return "temporal"
+    if any(word in upper for word in _TEXT_WORDS):
+        return "text"
+    if any(word in upper for word in _NUMERIC_WORDS):
+        return "numeric"
+    return "other"
+
+
+def finish_frame(df: pd.DataFrame, db_types: list[str] | None = None) -> pd.DataFrame:
+    """The common result shape of :meth:`SqlEngine.fetch` on every engine.
+
+    :func:`strategies.ingest.plain_dtypes` first (int64/float64/bool/object ``str``), then
+    temporal columns — which each engine hands over differently (DuckDB ``datetime64[us]``,
+    Spark ``datetime64[ns]``, PostgreSQL ``datetime``/``date`` objects, time zones or not) —
+    become time-zone-naive ``datetime64[us]`` in UTC, so the same query gives equal frames
+    on all three engines.
+    """
+    from strategies.ingest import plain_dtypes
+
+    frame = plain_dtypes(df, db_types)
+    if db_types is not None and len(db_types) != frame.shape[1]:
+        db_types = None
+    columns = []
+    for i in range(frame.shape[1]):
+        col = frame.iloc[:, i]
+        db_type = db_types[i].strip().upper() if db_types is not None else ""
+        date_like = column_kind(db_type) == "temporal" and not (
+            "INTERVAL" in db_type or db_type == "TIME" or db_type.startswith("TIME ")
+        )
+        if pd.api.types.is_datetime64_any_dtype(col.dtype) or (date_like and col.dtype == object):
+            values = pd.to_datetime(col, utc=True)
+            col = values.dt.tz_localize(None).astype("datetime64[us]")
+        columns.append(col.reset_index(drop=True))
+    if not columns:
+        return frame
+    result = pd.concat(columns, axis=1)
+    result.columns = frame.columns
+    return result
