@@ -423,7 +423,7 @@ class ABWarehouseSpec(StrictModel):
         return [m.to_spec() for m in self.metrics]
 
     def plan(self) -> ABPlan:
-        """The domain view of this spec, for :func:`strategies.warehouse.ab_summary.summarise_ab`."""
+        """The domain view of this spec (for ``summarise_ab``)."""
         return ABPlan(
             cleaning=self.cleaning.build(),
             roles=self.cleaning.column_roles(),

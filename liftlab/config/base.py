@@ -229,9 +229,7 @@ class EngineSourceConfig(DataSourceConfig):
                 "PostgreSQL first (COPY), or use engine duckdb or spark for files"
             )
         if self.allowed_paths and not (self.sql and name == "duckdb"):
-            raise ValueError(
-                "'allowed_paths' only says which files a DuckDB 'sql' query may read"
-            )
+            raise ValueError("'allowed_paths' only says which files a DuckDB 'sql' query may read")
         return self
 
     def source_spec(self) -> SourceSpec:

@@ -8,8 +8,8 @@ import pandas as pd
 from zenml import step
 
 from liftlab.config.ab_testing import ABTestConfig
-from strategies.stats.run import analyse_statistics
 from strategies.stats.inputs import ABStatistics
+from strategies.stats.run import analyse_statistics
 
 
 @step

@@ -19,7 +19,9 @@ from strategies.warehouse.ab_summary import summarise_ab
 
 
 @step(output_materializers={"ab_statistics": ABStatisticsMaterializer})
-def summarise_experiment_data(spec: ABWarehouseSpec) -> tuple[
+def summarise_experiment_data(
+    spec: ABWarehouseSpec,
+) -> tuple[
     Annotated[ABStatistics, "ab_statistics"],
     Annotated[list[dict], "cleaning_audit"],
     Annotated[dict, "validation"],

@@ -26,6 +26,7 @@ from strategies.errors import ConfigError, InputDataError
 from strategies.stats import layers
 from strategies.stats.aggregate import aggregate, funnel_totals
 from strategies.stats.analysis import AnalysisOptions, AnalysisResult, analyse
+from strategies.stats.inputs import ABStatistics
 from strategies.stats.layers import BayesianOptions, NonparametricOptions, SequentialOptions
 from strategies.stats.layers.sequential import (
     looks_from_period_stats,
@@ -34,7 +35,6 @@ from strategies.stats.layers.sequential import (
 )
 from strategies.stats.metrics import MetricSpec
 from strategies.stats.schema import RESULT_KEYS
-from strategies.stats.inputs import ABStatistics
 
 #: Column added when the data holds a single experiment and names none.
 EXPERIMENT_COLUMN = "experiment"

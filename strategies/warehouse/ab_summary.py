@@ -24,11 +24,11 @@ from strategies.cleaning import CleaningAudit, CleaningStrategy, ColumnRoles
 from strategies.engines import open_engine
 from strategies.engines.base import SOURCE, EngineSettings, SourceSpec, SqlEngine
 from strategies.ingest import file_fingerprint
+from strategies.stats.inputs import ABStatistics
 from strategies.stats.layers import NonparametricOptions, SequentialOptions
 from strategies.stats.metrics import MetricSpec
 from strategies.stats.run import ABDesign
 from strategies.validation import ValidationReport, ValidationRules
-from strategies.stats.inputs import ABStatistics
 from strategies.warehouse.ab_inputs import statistics_in_engine
 from strategies.warehouse.checks_sql import validate_in_engine
 from strategies.warehouse.cleaning_sql import clean_in_engine

@@ -36,7 +36,10 @@ def _zenml_run(tmp_path: Path, **content):
     [
         ({"paramters": {"alpha": 0.1}}, "unknown top-level key 'paramters'"),
         ({"steps": {"ingest_dat": {"enable_cache": False}}}, "unknown step 'ingest_dat'"),
-        ({"steps": {"summarise_experiment_data": {"enable_cashe": False}}}, "unknown key 'enable_cashe'"),
+        (
+            {"steps": {"summarise_experiment_data": {"enable_cashe": False}}},
+            "unknown key 'enable_cashe'",
+        ),
     ],
 )
 def test_zenml_pipeline_run_refuses_unknown_keys(zenml_stack, tmp_path, content, needle) -> None:

@@ -18,6 +18,7 @@ from pandas.testing import assert_frame_equal
 from liftlab.simulate.experiments import ExperimentSpec, SimulationConfig, simulate
 from strategies.errors import ConfigError, InputDataError
 from strategies.stats.analysis import AnalysisOptions
+from strategies.stats.inputs import ABStatistics
 from strategies.stats.layers import BayesianOptions, NonparametricOptions, SequentialOptions
 from strategies.stats.metrics import MetricSpec
 from strategies.stats.run import (
@@ -26,7 +27,6 @@ from strategies.stats.run import (
     run_ab_analysis,
     statistics_from_rows,
 )
-from strategies.stats.inputs import ABStatistics
 from strategies.warehouse.ab_inputs import statistics_in_engine
 from tests.strategies.warehouse.test_stats_sql import LocalDuckDB
 
