@@ -258,7 +258,10 @@ class DropMultiVariantUnits(CleaningStrategy):
         bad_keys = work.loc[contaminated, key_names].drop_duplicates()
         n_units = len(bad_keys)
         n_rows = int(contaminated.sum())
-        examples = [_py(v) for v in bad_keys[key_names[-1]].head(_MAX_EXAMPLES)]
+        # The smallest units, not the first rows: the same examples whatever the row order, and
+        # the same as the engines' ORDER BY (strategies/warehouse/cleaning_sql.py).
+        smallest = bad_keys.sort_values(list(reversed(key_names)), kind="stable")
+        examples = [_py(v) for v in smallest[key_names[-1]].head(_MAX_EXAMPLES)]
 
         out = df.loc[~contaminated].reset_index(drop=True)
         scope = " of the same experiment" if roles.experiment_column is not None else ""
@@ -595,7 +598,7 @@ def _normalise_labels(
         changed[i] = new != label or type(new) is not type(label)
 
     if not changed.any():
-        return series, [], unmatched
+        return series, [], sorted(unmatched, key=_label_key)
 
     per_label = np.bincount(codes[codes >= 0], minlength=len(uniques))
     values = series.to_numpy(dtype=object, na_value=np.nan).copy()
@@ -605,11 +608,22 @@ def _normalise_labels(
     if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
         # Keep pandas' own string dtype when the input had it; every new value is a str here.
         new_series = new_series.astype(series.dtype)
-    changes = [
-        {"from": _py(uniques[i]), "to": _py(new_uniques[i]), "rows": int(per_label[i])}
-        for i in np.flatnonzero(changed)
-    ]
-    return new_series, changes, unmatched
+    # Ordered by label, not by first appearance: the same audit whatever the row order, and the
+    # same as the engines' (strategies/warehouse/cleaning_sql.py).
+    changes = sorted(
+        (
+            {"from": _py(uniques[i]), "to": _py(new_uniques[i]), "rows": int(per_label[i])}
+            for i in np.flatnonzero(changed)
+        ),
+        key=lambda change: _label_key(change["from"]),
+    )
+    return new_series, changes, sorted(unmatched, key=_label_key)
+
+
+def _label_key(value: Any) -> tuple[str, Any]:
+    """Sort key for labels of one column (one type in practice; the type name keeps mixed
+    columns sortable)."""
+    return (type(value).__name__, value)
 
 
 def _is_missing(value: Any) -> bool:

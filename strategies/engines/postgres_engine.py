@@ -76,6 +76,8 @@ class PostgresEngine(SqlEngine):
                 f"which is not set (export {var}=postgresql://user:password@host:5432/db)"
             )
         self._password = _password_of(url)
+        self.url = url
+        self.source_sql: str | None = None
         try:
             self._con = psycopg.connect(url, autocommit=True, application_name="liftlab")
             self._con.execute("SET TIME ZONE 'UTC'")
@@ -110,6 +112,9 @@ class PostgresEngine(SqlEngine):
             what = "source SQL"
         try:
             self._con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(SOURCE)} AS {body}")
+            self.source_sql = body
+            """The query behind ``source`` (PostgreSQL dialect), for clients on their own
+            connection (Great Expectations), to whom this session's temp view is invisible."""
         except self._psycopg.Error as exc:
             raise InputDataError(
                 f"engine postgres could not read {what}: {self._mask(str(exc)).strip()}"

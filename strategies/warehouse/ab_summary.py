@@ -23,6 +23,7 @@ from typing import Any
 from strategies.cleaning import CleaningAudit, CleaningStrategy, ColumnRoles
 from strategies.engines import open_engine
 from strategies.engines.base import SOURCE, EngineSettings, SourceSpec, SqlEngine
+from strategies.engines.dialects import to_dialect
 from strategies.ingest import file_fingerprint
 from strategies.stats.inputs import ABStatistics
 from strategies.stats.layers import NonparametricOptions, SequentialOptions
@@ -31,7 +32,8 @@ from strategies.stats.run import ABDesign
 from strategies.validation import ValidationReport, ValidationRules
 from strategies.warehouse.ab_inputs import statistics_in_engine
 from strategies.warehouse.checks_sql import validate_in_engine
-from strategies.warehouse.cleaning_sql import clean_in_engine
+from strategies.warehouse.cleaning_sql import clean_in_engine, cleaning_query
+from strategies.warehouse.ge_engine import validate_with_ge
 from strategies.warehouse.nonparametric_sql import nonparametric_in_engine
 
 CLEANED = "cleaned"
@@ -70,9 +72,7 @@ def summarise_ab(settings: EngineSettings, source: SourceSpec, plan: ABPlan) -> 
         engine.register_source(source)
         columns = [c.name for c in engine.columns(SOURCE)]
         n_rows = _count(engine, SOURCE)
-        audits = clean_in_engine(engine, plan.cleaning, plan.roles, source=SOURCE, target=CLEANED)
-        cleaned_columns = [c.name for c in engine.columns(CLEANED)]
-        report = validate_in_engine(engine, CLEANED, plan.rules_for(cleaned_columns))
+        audits, report = _clean_and_validate(engine, plan)
         info = _data_info(settings, source, n_rows, columns)
         info["rows_clean"] = _count(engine, CLEANED)
         if not report.success:
@@ -93,6 +93,37 @@ def summarise_ab(settings: EngineSettings, source: SourceSpec, plan: ABPlan) -> 
                 options=plan.nonparametric,
             )
         return ABSummary(statistics, audits, report, info)
+
+
+def _clean_and_validate(
+    engine: SqlEngine, plan: ABPlan
+) -> tuple[list[CleaningAudit], ValidationReport]:
+    """Clean into the temp table ``cleaned``, then run the suite on it — with Great
+    Expectations where it has a datasource for the engine (PostgreSQL, Spark), with liftlab's
+    SQL version of the same expectations on DuckDB."""
+    if engine.name == "postgres":
+        # GE validates on its own connection, where this session's temp tables do not exist:
+        # it gets the whole cleaning chain as one query (source included).
+        query, audits = cleaning_query(engine, plan.cleaning, plan.roles, source=SOURCE)
+        engine.create_temp_table(CLEANED, query)
+        rules = plan.rules_for([c.name for c in engine.columns(CLEANED)])
+        standalone = _with_source(to_dialect(query, "postgres"), engine.source_sql)
+        return audits, validate_with_ge(rules=rules, postgres_url=engine.url, query=standalone)
+    audits = clean_in_engine(engine, plan.cleaning, plan.roles, source=SOURCE, target=CLEANED)
+    rules = plan.rules_for([c.name for c in engine.columns(CLEANED)])
+    if engine.name == "spark":
+        return audits, validate_with_ge(rules=rules, spark_frame=engine.spark.table(CLEANED))
+    return audits, validate_in_engine(engine, CLEANED, rules)
+
+
+def _with_source(query: str, source_sql: str) -> str:
+    """``query`` (PostgreSQL, reading the relation ``source``) as one self-contained SELECT —
+    ``source`` defined as its first CTE — so it runs on any connection (GE's query assets must
+    start with SELECT)."""
+    cte = f'"{SOURCE}" AS ({source_sql})'
+    head = query.lstrip()
+    body = f"WITH {cte}, {head[5:]}" if head[:5].upper() == "WITH " else f"WITH {cte} {head}"
+    return f'SELECT * FROM ({body}) AS "{CLEANED}"'
 
 
 def _count(engine: SqlEngine, relation: str) -> int:
