@@ -169,10 +169,13 @@ class EngineConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> EngineConfig:
+        # A value other than the default (not "a key present": ZenML passes the whole dumped
+        # model back through validation, defaults included).
+        defaults = type(self).model_fields
         wrong = [
             f"{key} (engine {owner} only)"
             for key, owner in _ENGINE_ONLY_KEYS.items()
-            if key in self.model_fields_set and owner != self.name
+            if owner != self.name and getattr(self, key) != defaults[key].get_default()
         ]
         if wrong:
             raise ValueError(f"engine {self.name!r} does not take: {', '.join(wrong)}")
