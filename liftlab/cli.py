@@ -181,6 +181,28 @@ def check_config(
         raise typer.Exit(code=2)
 
 
+@app.command("load-table")
+def load_table_command(
+    data_file: Path = typer.Argument(..., help="CSV (plain or .gz) or Parquet file."),
+    table: str = typer.Argument(..., help="Target table, e.g. ab_events or analytics.ab_events."),
+    url_env: str = typer.Option(
+        "LIFTLAB_POSTGRES_URL", help="Environment variable holding the PostgreSQL URL."
+    ),
+    replace: bool = typer.Option(False, help="Drop and reload the table if it exists."),
+) -> None:
+    """Load a file into a PostgreSQL table (one transaction), to run a config with
+    `engine: {name: postgres}` and `table:` on it."""
+    from strategies.engines.base import EngineSettings
+    from strategies.engines.postgres_load import copy_file_to_postgres
+
+    settings = EngineSettings(name="postgres", url_env=url_env)
+    try:
+        rows = copy_file_to_postgres(data_file, table, settings, replace=replace)
+    except LiftlabError as exc:
+        _fail(exc)
+    typer.echo(f"loaded {rows:,} rows from {data_file} into {table}")
+
+
 @app.command()
 def run(
     config: Path = typer.Argument(..., help="Run config, e.g. configs/ab_test.yaml."),

@@ -14,7 +14,7 @@ from typing import Any
 
 from liftlab.config.ab_testing import load_ab_config
 from liftlab.config.zenml_run import strict_pipeline
-from liftlab.mlops.caching import cache_policy, engine_cache_options
+from liftlab.mlops.caching import cache_policy, ingest_cache_options
 from steps.analysis import analyse_experiments
 from steps.etl import summarise_experiment_data
 from steps.reporting import build_ab_report, publish_ab_results
@@ -53,7 +53,7 @@ def ab_test_pipeline(
     output_dir: str = "outputs/ab_test",
 ) -> None:
     cfg = load_ab_config({k: v for k, v in locals().items() if v is not None})
-    summarise = summarise_experiment_data.with_options(**engine_cache_options(cfg))
+    summarise = summarise_experiment_data.with_options(**ingest_cache_options(cfg.source))
     statistics, audit, validation, data_info = summarise(spec=cfg.warehouse_spec())
     results, srm, funnel_table, heterogeneity, looks = analyse_experiments(
         ab_statistics=statistics, config=cfg

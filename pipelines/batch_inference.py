@@ -7,7 +7,7 @@ validated once when the pipeline is compiled; steps receive the typed config or 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from liftlab.config.inference import load_inference_config
 from liftlab.config.zenml_run import strict_pipeline
@@ -20,7 +20,9 @@ from steps.inference import publish_predictions, resolve_model, score_data, vali
 def batch_inference_pipeline(
     data_path: str | None = None,
     sql: str | None = None,
+    table: str | None = None,
     allowed_paths: list[str] | None = None,
+    engine: dict[str, Any] | None = None,
     model_name: str | None = None,
     model_alias: str | None = None,
     model_version: int | None = None,

@@ -26,7 +26,9 @@ from steps.training import plan_ads_split, train_candidate_models
 def training_pipeline(
     data_path: str | None = None,
     sql: str | None = None,
+    table: str | None = None,
     allowed_paths: list[str] | None = None,
+    engine: dict[str, Any] | None = None,
     target: str | None = None,
     id_column: str | None = None,
     group_column: str | None = None,

@@ -14,8 +14,9 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from liftlab.config.base import (
+    DataSource,
+    DataSourceConfig,
     EngineConfig,
-    EngineSourceConfig,
     OutputDir,
     StrictModel,
     load_config,
@@ -225,7 +226,7 @@ class ABValidationSpec(StrictModel):
         )
 
 
-class ABTestConfig(EngineSourceConfig):
+class ABTestConfig(DataSourceConfig):
     """Everything one A/B analysis run needs. Field docs are the user-facing reference."""
 
     unit_column: str = "user_id"
@@ -399,8 +400,8 @@ class ABWarehouseSpec(StrictModel):
     sequential: SequentialConfig | None = None
     nonparametric: NonparametricConfig | None = None
 
-    def source_config(self) -> EngineSourceConfig:
-        return EngineSourceConfig(
+    def source_config(self) -> DataSource:
+        return DataSource(
             data_path=self.data_path,
             sql=self.sql,
             table=self.table,

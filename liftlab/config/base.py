@@ -22,7 +22,6 @@ __all__ = [
     "DataSource",
     "DataSourceConfig",
     "EngineConfig",
-    "EngineSourceConfig",
     "OutputDir",
     "StrictModel",
     "check_output_dir",
@@ -70,70 +69,6 @@ def check_output_dir(raw: str) -> str:
 
 OutputDir = Annotated[str, AfterValidator(check_output_dir), Field(validate_default=True)]
 """Type of every config's ``output_dir`` field: a folder checked by :func:`check_output_dir`."""
-
-
-class DataSource(StrictModel):
-    """Where a pipeline's input table comes from: a CSV/Parquet file, a read-only DuckDB query,
-    or both (the file is then available to the query as ``source``)."""
-
-    data_path: str | None = None
-    """CSV or Parquet file. With ``sql`` too, the file is available to the query as ``source``."""
-    sql: str | None = None
-    """One read-only DuckDB query producing the table. It may read only ``data_path`` (also as
-    ``source``) and ``allowed_paths``; see :func:`strategies.ingest.check_query`."""
-    allowed_paths: list[str] = []
-    """Further files, or folders (everything under them), the ``sql`` query may read itself."""
-
-    @model_validator(mode="after")
-    def _one_source(self) -> DataSource:
-        if not self.data_path and not self.sql:
-            raise ValueError("set 'data_path' (CSV/Parquet file) or 'sql' (a DuckDB query)")
-        if self.allowed_paths and not self.sql:
-            raise ValueError(
-                "'allowed_paths' only says which files an 'sql' query may read; there is no 'sql'"
-            )
-        return self
-
-    @property
-    def resolved_data_path(self) -> Path | None:
-        return expand_path(self.data_path) if self.data_path else None
-
-    @property
-    def resolved_allowed_paths(self) -> list[Path]:
-        return [expand_path(p) for p in self.allowed_paths]
-
-
-class DataSourceConfig(DataSource):
-    """A pipeline config that reads one table: it *is* a data source plus its own fields."""
-
-    @property
-    def source(self) -> DataSource:
-        """Only the source part, so the ingest step's cache key ignores every other field."""
-        return DataSource(
-            data_path=self.data_path, sql=self.sql, allowed_paths=list(self.allowed_paths)
-        )
-
-
-def format_validation_error(exc: ValidationError, what: str) -> str:
-    """Turn pydantic's error list into one line per problem that names the offending key."""
-    lines = [f"invalid {what}:"]
-    for err in exc.errors():
-        location = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see the README for valid keys)"
-        elif message.startswith("Value error, "):
-            message = message.removeprefix("Value error, ")
-        lines.append(f"  - {location}: {message}")
-    return "\n".join(lines)
-
-
-def load_config(model: type[Model], values: Mapping[str, Any], what: str) -> Model:
-    """Validate raw parameters into ``model``, or raise a ConfigError naming every bad key."""
-    try:
-        return model.model_validate(dict(values))
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, what)) from None
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -206,19 +141,30 @@ class EngineConfig(StrictModel):
         )
 
 
-class EngineSourceConfig(DataSourceConfig):
-    """A config whose heavy work runs in an engine: a file, a query or an engine's table."""
+class DataSource(StrictModel):
+    """Where a pipeline's input table comes from and which engine reads it: a CSV/Parquet file,
+    a read-only query (on DuckDB over the file, which is then the view ``source``), or a table
+    already in the engine (PostgreSQL, Spark)."""
 
+    data_path: str | None = None
+    """CSV or Parquet file. With ``sql`` too, the file is available to the query as ``source``."""
+    sql: str | None = None
+    """One read-only query producing the table, in the engine's own SQL. On DuckDB it may read
+    only ``data_path`` (also as ``source``) and ``allowed_paths``; see
+    :func:`strategies.ingest.check_query`."""
     table: str | None = None
     """A table already in the engine (PostgreSQL ``schema.table``, a Spark catalog table)."""
+    allowed_paths: list[str] = []
+    """Further files, or folders (everything under them), a DuckDB ``sql`` query may read."""
     engine: EngineConfig = EngineConfig()
 
     @model_validator(mode="after")
-    def _one_source(self) -> EngineSourceConfig:
+    def _one_source(self) -> DataSource:
         name = self.engine.name
-        given = [k for k in ("data_path", "sql", "table") if getattr(self, k)]
-        if not given:
-            raise ValueError("set 'data_path' (CSV/Parquet file), 'sql' (a query) or 'table'")
+        if not (self.data_path or self.sql or self.table):
+            raise ValueError(
+                "set 'data_path' (CSV/Parquet file), 'sql' (a query) or 'table' (an engine table)"
+            )
         if self.table and (self.data_path or self.sql):
             raise ValueError("'table' reads one engine table; drop 'data_path'/'sql' or 'table'")
         if self.table and name == "duckdb":
@@ -229,13 +175,26 @@ class EngineSourceConfig(DataSourceConfig):
         if self.data_path and name == "postgres":
             raise ValueError(
                 "engine postgres reads a 'table' or an 'sql' query; load the file into "
-                "PostgreSQL first (COPY), or use engine duckdb or spark for files"
+                "PostgreSQL first (liftlab load-table), or use engine duckdb or spark for files"
             )
-        if self.allowed_paths and not (self.sql and name == "duckdb"):
-            raise ValueError("'allowed_paths' only says which files a DuckDB 'sql' query may read")
+        if self.allowed_paths and not self.sql:
+            raise ValueError(
+                "'allowed_paths' only says which files an 'sql' query may read; there is no 'sql'"
+            )
+        if self.allowed_paths and name != "duckdb":
+            raise ValueError("'allowed_paths' limits DuckDB queries; it has no effect on " + name)
         return self
 
+    @property
+    def resolved_data_path(self) -> Path | None:
+        return expand_path(self.data_path) if self.data_path else None
+
+    @property
+    def resolved_allowed_paths(self) -> list[Path]:
+        return [expand_path(p) for p in self.allowed_paths]
+
     def source_spec(self) -> SourceSpec:
+        """The engine-side description of this source (paths resolved)."""
         path = self.resolved_data_path
         return SourceSpec(
             path=str(path) if path else None,
@@ -243,3 +202,40 @@ class EngineSourceConfig(DataSourceConfig):
             sql=self.sql or None,
             allowed_paths=tuple(str(p) for p in self.resolved_allowed_paths),
         )
+
+
+class DataSourceConfig(DataSource):
+    """A pipeline config that reads one table: it *is* a data source plus its own fields."""
+
+    @property
+    def source(self) -> DataSource:
+        """Only the source part, so the ingest step's cache key ignores every other field."""
+        return DataSource(
+            data_path=self.data_path,
+            sql=self.sql,
+            table=self.table,
+            allowed_paths=list(self.allowed_paths),
+            engine=self.engine,
+        )
+
+
+def format_validation_error(exc: ValidationError, what: str) -> str:
+    """Turn pydantic's error list into one line per problem that names the offending key."""
+    lines = [f"invalid {what}:"]
+    for err in exc.errors():
+        location = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see the README for valid keys)"
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        lines.append(f"  - {location}: {message}")
+    return "\n".join(lines)
+
+
+def load_config(model: type[Model], values: Mapping[str, Any], what: str) -> Model:
+    """Validate raw parameters into ``model``, or raise a ConfigError naming every bad key."""
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, what)) from None

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from liftlab.config.base import DataSource, EngineSourceConfig
+from liftlab.config.base import DataSource
 from strategies.errors import InputDataError
 
 _CODE_PACKAGES = ("strategies", "liftlab")
@@ -57,25 +57,17 @@ def ingest_cache_options(source: DataSource) -> dict[str, Any]:
     """Step options for the ingest step.
 
     A file source is declared as a cache file dependency (its content is part of the cache key),
-    so an edited file is read again. A SQL source may read any file, so it is never cached.
+    so an edited file is read again. A SQL query may read any file and an engine's table can
+    change behind liftlab's back, so those are never cached.
     """
     path, sql = source.resolved_data_path, source.sql or None
     if path is not None and not path.is_file():
         raise InputDataError(
             f"data file not found: {path} (set 'data_path' in the config){_demo_hint([path])}"
         )
-    if path is None or sql:
+    if path is None or sql or source.table:
         return {"enable_cache": False}
     return {"cache_policy": cache_policy([str(path.resolve())])}
-
-
-def engine_cache_options(source: EngineSourceConfig) -> dict[str, Any]:
-    """Step options for a step that reads its source in an engine: a plain file on DuckDB or
-    Spark is a cache file dependency; a query or an engine's table can change behind liftlab's
-    back, so that step is never cached."""
-    if source.data_path and not source.sql:
-        return ingest_cache_options(source.source)
-    return {"enable_cache": False}
 
 
 def file_cache_options(paths: list[Path]) -> dict[str, Any]:

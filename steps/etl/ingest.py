@@ -1,4 +1,5 @@
-"""Ingest: read the configured data source (file or read-only DuckDB SQL) into a frame."""
+"""Ingest: read the configured data source (a file, a read-only query or an engine's table,
+through DuckDB, PostgreSQL or Spark) into a frame."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from zenml import step
 
 from liftlab.config.base import DataSource
 from liftlab.mlops.materializers import ZstdPandasMaterializer
-from strategies.ingest import file_fingerprint, load_source
+from strategies.ingest import file_fingerprint
+from strategies.warehouse.read import read_source
 
 
 @step(output_materializers={"raw_data": ZstdPandasMaterializer})
@@ -22,9 +24,10 @@ def ingest_data(
     read again instead of being served from a stale cache.
     """
     path, sql = source.resolved_data_path, source.sql or None
-    frame = load_source(path, sql=sql, allowed_paths=source.resolved_allowed_paths)
+    frame = read_source(source.engine.settings(), source.source_spec())
     info = {
-        "source": str(path) if path else "sql",
+        "engine": source.engine.name,
+        "source": str(path) if path else (f"table {source.table}" if source.table else "sql"),
         "sql": sql,
         "allowed_paths": [str(p) for p in source.resolved_allowed_paths],
         "sha256": file_fingerprint(path) if path else None,
