@@ -177,6 +177,11 @@ class DataSource(StrictModel):
                 "engine postgres reads a 'table' or an 'sql' query; load the file into "
                 "PostgreSQL first (liftlab load-table), or use engine duckdb or spark for files"
             )
+        if self.data_path and self.sql and name != "duckdb":
+            raise ValueError(
+                f"engine {name} reads one of data_path, table or sql; a query over a file "
+                "named source is DuckDB's (put the file's path in the Spark query instead)"
+            )
         if self.allowed_paths and not self.sql:
             raise ValueError(
                 "'allowed_paths' only says which files an 'sql' query may read; there is no 'sql'"

@@ -7,6 +7,8 @@ psycopg, pyspark or Java.
 
 from __future__ import annotations
 
+import warnings
+
 from strategies.engines.base import (
     ENGINE_NAMES,
     SOURCE,
@@ -19,6 +21,14 @@ from strategies.engines.base import (
 )
 from strategies.engines.dialects import hash_bucket, literal, quote_ident, to_dialect
 from strategies.errors import ConfigError
+
+# pyspark 4.x warns on import that it "does not yet fully support pandas >= 3.0.0"; it is
+# imported by the Spark engine and by Great Expectations' Spark datasource. liftlab's use (small
+# ``toPandas`` results) is checked against DuckDB and PostgreSQL by the golden cross-engine test,
+# so the warning is noise to a user and is not shown.
+warnings.filterwarnings(
+    "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+)
 
 __all__ = [
     "ENGINE_NAMES",

@@ -41,6 +41,9 @@ from strategies.ingest import (
 
 __all__ = ["DuckDBEngine"]
 
+#: The data file's own view when a query over it is the source (``data_path`` + ``sql``).
+_FILE_VIEW = "liftlab_source_file"
+
 
 class DuckDBEngine(SqlEngine):
     """One in-memory DuckDB session (see the module docstring)."""
@@ -83,9 +86,15 @@ class DuckDBEngine(SqlEngine):
 
     def register_source(self, source: SourceSpec) -> None:
         """``path`` → a lazy scan view; ``sql`` → a view over the user's query, sandboxed to
-        ``allowed_paths``; ``table`` → ConfigError. Once per engine: the sandbox is locked by
-        the first call, so a second source could not get its own allowed paths."""
+        ``allowed_paths``; both → the query, in which ``source`` names the file (as in
+        :func:`strategies.ingest.load_source`); ``table`` → ConfigError. Once per engine: the
+        sandbox is locked by the first call, so a second source could not get its own allowed
+        paths."""
         given = [k for k in ("path", "table", "sql") if getattr(source, k) is not None]
+        if given == ["path", "sql"]:
+            self._register_file_query(Path(source.path), source.sql, source.allowed_paths)
+            self._registered = True
+            return
         if len(given) != 1:
             raise ConfigError(
                 f"a source needs exactly one of path, table or sql; got {given or 'none'}"
@@ -150,19 +159,33 @@ class DuckDBEngine(SqlEngine):
         rows = self._con.execute("SELECT current_setting(?)", [name]).fetchall()
         return str(rows[0][0]) if rows else ""
 
-    def _register_file(self, path: Path, allowed: tuple[str, ...]) -> None:
+    def _register_file(self, path: Path, allowed: tuple[str, ...], view: str = SOURCE) -> None:
         reader = check_data_file(path)
         lock_down(self._con, declared_paths([path, *allowed]))
         try:
             check_file_header(self._con, path, reader)
-            read_data_file(self._con, path, reader).create_view(SOURCE, replace=True)
+            read_data_file(self._con, path, reader).create_view(view, replace=True)
         except duckdb.Error as exc:
             raise InputDataError(f"could not read data file {path}: {exc}") from exc
+
+    def _register_file_query(self, path: Path, sql: str, allowed: tuple[str, ...]) -> None:
+        """The query as ``source``, reading the file under the same name: the file is a view
+        of its own, shadowed inside the query by a CTE called ``source``."""
+        check_query(sql)
+        self._register_file(path, allowed, view=_FILE_VIEW)
+        body = (
+            f"WITH {quote_ident(SOURCE)} AS (SELECT * FROM {quote_ident(_FILE_VIEW)}) "
+            f"SELECT * FROM ({sql.strip().rstrip(';')}) AS {quote_ident('user_query')}"
+        )
+        self._define_source(body, declared_paths([path, *allowed]))
 
     def _register_sql(self, sql: str, allowed: tuple[str, ...]) -> None:
         check_query(sql)
         declared = declared_paths(allowed)
         lock_down(self._con, declared)
+        self._define_source(sql, declared)
+
+    def _define_source(self, sql: str, declared: list[Path]) -> None:
         try:
             self._con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(SOURCE)} AS {sql}")
             # Binding the view does not read the files; describing it makes DuckDB resolve

@@ -76,6 +76,11 @@ def spark_session(settings: EngineSettings) -> Any:
         raise ConfigError(
             "engine spark needs Java 17: apt-get install openjdk-17-jre-headless (or set JAVA_HOME)"
         )
+    if settings.spark_master.startswith("local"):
+        # A local session binds its driver to loopback (DESIGN.md §7: servers bind 127.0.0.1
+        # unless the user says otherwise), which also spares the "hostname resolves to a
+        # loopback address" warning on machines without a routable hostname.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     conf = {**LOCAL_DEFAULTS, **dict(settings.spark_conf)}
     builder = SparkSession.builder.master(settings.spark_master).appName("liftlab")
     for key, value in conf.items():

@@ -124,3 +124,20 @@ def test_bad_memory_limit_is_config_error() -> None:
 def test_open_engine_unknown_name() -> None:
     with pytest.raises(ConfigError, match="unknown engine 'oracle'"):
         open_engine(EngineSettings(name="oracle"))  # type: ignore[arg-type]
+
+
+def test_file_and_query_together_the_query_reads_the_file_as_source(tmp_path) -> None:
+    """``data_path`` + ``sql`` (as :func:`strategies.ingest.load_source` takes them): the
+    query is the source and names the file ``source``; other files stay out of reach."""
+    path = tmp_path / "events.parquet"
+    pd.DataFrame({"user_id": [1, 2, 3], "revenue": [1.0, 5.0, 9.0]}).to_parquet(path)
+    with DuckDBEngine() as engine:
+        engine.register_source(
+            SourceSpec(path=str(path), sql="SELECT user_id, revenue FROM source WHERE revenue > 2")
+        )
+        got = engine.fetch('SELECT * FROM "source" ORDER BY user_id')
+    assert got["user_id"].tolist() == [2, 3]
+    other = tmp_path / "other.parquet"
+    pd.DataFrame({"x": [1]}).to_parquet(other)
+    with DuckDBEngine() as engine, pytest.raises(ConfigError, match="allowed_paths"):
+        engine.register_source(SourceSpec(path=str(path), sql=f"SELECT * FROM '{other}'"))
