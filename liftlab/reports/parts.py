@@ -147,6 +147,7 @@ def validation_view(validation: Mapping[str, Any] | None) -> dict[str, Any]:
     return {
         "present": True,
         "success": success,
+        "checked_by": str(validation.get("checked_by") or ""),
         "n_rows": fmt_int(validation.get("n_rows")),
         "n": len(outcomes) - n_skipped,
         "n_failed": n_failed,

@@ -31,8 +31,9 @@ def summarise_experiment_data(
     validation failure the report is saved as ``validation_failure`` and the step raises a
     DataValidationError naming the expectation, the column and the number of bad rows."""
     summary = summarise_ab(spec.engine.settings(), spec.source_config().source_spec(), spec.plan())
+    validation = summary.validation.to_dict() | {"checked_by": summary.checked_by}
     if not summary.validation.success:
-        save_artifact(summary.validation.to_dict(), name="validation_failure")
+        save_artifact(validation, name="validation_failure")
         summary.validation.raise_for_failures()
     audits = [a.to_dict() for a in summary.audits]
-    return summary.statistics, audits, summary.validation.to_dict(), summary.data_info
+    return summary.statistics, audits, validation, summary.data_info

@@ -37,6 +37,11 @@ from strategies.warehouse.ge_engine import validate_with_ge
 from strategies.warehouse.nonparametric_sql import nonparametric_in_engine
 
 CLEANED = "cleaned"
+CHECKED_BY = {
+    "duckdb": "liftlab's SQL version of the Great Expectations suite, in DuckDB",
+    "postgres": "Great Expectations on its PostgreSQL datasource",
+    "spark": "Great Expectations on its Spark datasource",
+}
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class ABSummary:
     audits: list[CleaningAudit]
     validation: ValidationReport
     data_info: dict[str, Any] = field(default_factory=dict)
+    checked_by: str = ""
+    """Who ran the expectation suite, and where (shown beside the validation result)."""
 
 
 def summarise_ab(settings: EngineSettings, source: SourceSpec, plan: ABPlan) -> ABSummary:
@@ -75,8 +82,9 @@ def summarise_ab(settings: EngineSettings, source: SourceSpec, plan: ABPlan) -> 
         audits, report = _clean_and_validate(engine, plan)
         info = _data_info(settings, source, n_rows, columns)
         info["rows_clean"] = _count(engine, CLEANED)
+        checked_by = CHECKED_BY[settings.name]
         if not report.success:
-            return ABSummary(None, audits, report, info)
+            return ABSummary(None, audits, report, info, checked_by)
         statistics = statistics_in_engine(
             engine, CLEANED, plan.design, plan.metrics, plan.funnel, plan.sequential
         )
@@ -92,7 +100,7 @@ def summarise_ab(settings: EngineSettings, source: SourceSpec, plan: ABPlan) -> 
                 metrics=plan.metrics,
                 options=plan.nonparametric,
             )
-        return ABSummary(statistics, audits, report, info)
+        return ABSummary(statistics, audits, report, info, checked_by)
 
 
 def _clean_and_validate(
