@@ -186,8 +186,8 @@ class DataSource(StrictModel):
             raise ValueError(
                 "'allowed_paths' only says which files an 'sql' query may read; there is no 'sql'"
             )
-        if self.allowed_paths and name != "duckdb":
-            raise ValueError("'allowed_paths' limits DuckDB queries; it has no effect on " + name)
+        if self.allowed_paths and name == "postgres":
+            raise ValueError("'allowed_paths' limits the files a DuckDB or Spark query reads")
         return self
 
     @property

@@ -30,7 +30,8 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import sqlglot
@@ -313,3 +314,32 @@ def check_read_only(sql: str, dialect: str) -> None:
             "source SQL must be one read-only SELECT/WITH query (it may not write, create, "
             f"drop, alter, copy or change settings); found {what}"
         )
+
+
+#: Spark SQL's ``format.`path``` file readers (``parquet.`/data/x.parquet```).
+SPARK_FILE_FORMATS = frozenset(
+    {"parquet", "csv", "json", "orc", "text", "avro", "delta", "binaryfile", "xml", "jdbc"}
+)
+
+
+def check_spark_paths(sql: str, allowed_paths: Sequence[str]) -> None:
+    """Spark SQL may read files directly (``SELECT * FROM parquet.`/any/path```), which no
+    Spark setting can switch off; so liftlab refuses, before the query runs, a file reader
+    whose path is not one of the declared ``allowed_paths`` (files, or folders and everything
+    under them) and any table-valued function (``read_files(…)``), naming what it found
+    (DESIGN.md §7: the engine may read only the declared files or folders)."""
+    tree = sqlglot.parse_one(sql, read="spark")
+    allowed = [os.path.realpath(p) for p in allowed_paths]
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            found = table.sql("spark")
+            raise ConfigError(f"source SQL may not read through table functions on spark: {found}")
+        if table.db.lower() not in SPARK_FILE_FORMATS:
+            continue
+        path = os.path.realpath(table.name)
+        if not any(path == a or path.startswith(a.rstrip(os.sep) + os.sep) for a in allowed):
+            readable = ", ".join(allowed_paths) or "none declared"
+            raise ConfigError(
+                f"source SQL may read only the declared allowed_paths ({readable}); it reads "
+                f"{table.db}.`{table.name}`"
+            )

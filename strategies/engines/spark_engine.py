@@ -34,7 +34,7 @@ from strategies.engines.base import (
     finish_frame,
     query_error,
 )
-from strategies.engines.dialects import check_read_only, to_dialect
+from strategies.engines.dialects import check_read_only, check_spark_paths, to_dialect
 from strategies.errors import ConfigError, InputDataError
 from strategies.ingest import SUPPORTED_SUFFIXES
 
@@ -128,6 +128,7 @@ class SparkEngine(SqlEngine):
             else:
                 assert source.sql is not None
                 check_read_only(source.sql, self.dialect)
+                check_spark_paths(source.sql, source.allowed_paths)
                 what = "source SQL"
                 frame = self.spark.sql(source.sql.strip().rstrip(";"))
             _check_unique(frame.columns, what)

@@ -80,3 +80,21 @@ def test_missing_pyspark_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # import now raises ImportError
     with pytest.raises(ConfigError, match=r"pip install 'liftlab\[spark\]'"):
         spark_engine.spark_session(EngineSettings(name="spark"))
+
+
+def test_spark_query_reads_only_declared_files(tmp_path) -> None:
+    """Spark SQL reads files by path (``parquet.`…```); only declared paths pass, and table
+    functions are refused — checked before Spark runs anything."""
+    from strategies.engines.dialects import check_spark_paths
+
+    data = tmp_path / "data"
+    data.mkdir()
+    inside = data / "events.parquet"
+    check_spark_paths(f"SELECT * FROM parquet.`{inside}`", [str(data)])
+    check_spark_paths("SELECT * FROM sales.orders", [])
+    with pytest.raises(ConfigError, match="allowed_paths .*reads parquet.`/etc/passwd`"):
+        check_spark_paths("SELECT * FROM parquet.`/etc/passwd`", [str(data)])
+    with pytest.raises(ConfigError, match="reads csv"):
+        check_spark_paths(f"SELECT * FROM csv.`{data}/../other.csv`", [str(data)])
+    with pytest.raises(ConfigError, match="table functions"):
+        check_spark_paths("SELECT * FROM read_files('/tmp')", [])
