@@ -5,39 +5,46 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.liftlab-installed
+DEV    := $(VENV)/.liftlab-dev-installed
 
 .PHONY: install demo test test-fast lint format benchmark benchmark-ab benchmark-campaigns benchmark-mmm clean
 
+# The demo needs liftlab alone; the tests also need the dev tools and the PostgreSQL and Spark
+# clients (psycopg, pyspark), installed on top by the first `make test`.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+$(DEV): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(DEV)
+
+install: $(DEV)
 
 demo: $(STAMP)
 	$(BIN)/liftlab demo
 
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-test-fast: $(STAMP)
+test-fast: $(DEV)
 	$(BIN)/pytest -m "not slow"
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(STAMP)
+format: $(DEV)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/simulate_speed.py
 
-benchmark-ab: $(STAMP)
+benchmark-ab: $(DEV)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/ab_engine.py
 
