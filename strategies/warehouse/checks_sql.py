@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 
 from strategies.engines.base import Column, SqlEngine
+from strategies.engines.dialects import literal, quote_ident
 from strategies.errors import InputDataError
 from strategies.validation import TABLE, ExpectationOutcome, ValidationReport, ValidationRules
-from strategies.warehouse.sql_text import literal, quote_ident
 
 __all__ = ["validate_in_engine"]
 

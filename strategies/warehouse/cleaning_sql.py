@@ -56,20 +56,21 @@ from strategies.cleaning import (
     WinsorizeOutliers,
 )
 from strategies.engines.base import Column, SqlEngine
+from strategies.engines.dialects import literal, quote_ident
 from strategies.errors import ConfigError, InputDataError
-from strategies.warehouse.sql_text import check_relation_name, literal, quote_ident, select_list
 
 __all__ = ["clean_in_engine", "cleaning_query"]
 
 _MAX_EXAMPLES = 5
 #: Largest magnitude (exclusive) a float may have to become int64, as in the pandas strategy.
-_INT64_BOUND = "CAST('9223372036854775808' AS DOUBLE)"
+_INT64_BOUND = literal(2.0**63)
 _INTEGER_TYPE = re.compile(
     r"(u?(tiny|small|big|huge)?int(eger)?\d*|int[248]|long|short|byte|"
     r"(integer|long|short|byte)type)",
     re.IGNORECASE,
 )
 _NESTED_TYPE = re.compile(r"(\[\]|^(struct|map|list|array|union)\b)", re.IGNORECASE)
+_RELATION_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,8 +99,8 @@ def clean_in_engine(
         ConfigError: an unknown strategy type, conflicting declared variants, or a relation
             name that is not a plain lower-case SQL name.
     """
-    check_relation_name(source, "the source relation name")
-    check_relation_name(target, "the target relation name")
+    _check_relation_name(source, "the source relation name")
+    _check_relation_name(target, "the target relation name")
     chain = _Chain.start(engine, source, materialize=True)
     audits: list[CleaningAudit] = []
     for i, strategy in enumerate(strategies, start=1):
@@ -127,7 +128,7 @@ def cleaning_query(
     will run it (``strategies.engines.dialects``). With no strategies it is
     ``SELECT * FROM source``.
     """
-    check_relation_name(source, "the source relation name")
+    _check_relation_name(source, "the source relation name")
     chain = _Chain.start(engine, source, materialize=False)
     audits: list[CleaningAudit] = []
     for i, strategy in enumerate(strategies, start=1):
@@ -218,7 +219,7 @@ def _plan_step(strategy: CleaningStrategy, chain: _Chain, roles: ColumnRoles) ->
 
 
 def _pass_through(chain: _Chain) -> str:
-    return f"SELECT {select_list(chain.names)} FROM {chain.rel}"
+    return f"SELECT {_select_list(chain.names)} FROM {chain.rel}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -359,7 +360,7 @@ def _drop_duplicate_rows(strategy: DropDuplicateRows, chain: _Chain) -> _Step:
         values_changed=0,
         details={"duplicate_rows_dropped": n_dropped, "nested_columns": nested},
     )
-    sql = f"SELECT DISTINCT {select_list(chain.names)} FROM {chain.rel}" if n_dropped else None
+    sql = f"SELECT DISTINCT {_select_list(chain.names)} FROM {chain.rel}" if n_dropped else None
     return _Step(sql or _pass_through(chain), audit, list(chain.columns))
 
 
@@ -375,7 +376,7 @@ def _drop_multi_variant_units(
         keys.insert(0, roles.experiment_column)
     _require_columns(chain, [*keys, roles.variant_column], strategy.name)
     unit, variant = quote_ident(roles.unit_column), quote_ident(roles.variant_column)
-    group = select_list(keys)
+    group = _select_list(keys)
 
     bad = (
         f"SELECT {group}, COUNT(*) AS n FROM {chain.rel} WHERE {unit} IS NOT NULL "
@@ -416,7 +417,7 @@ def _drop_multi_variant_units(
     hi = quote_ident(_fresh_name("__liftlab_hi", chain.names))
     window = f"OVER (PARTITION BY {group})"
     sql = (
-        f"SELECT {select_list(chain.names)} FROM ("
+        f"SELECT {_select_list(chain.names)} FROM ("
         f"SELECT *, MIN({variant}) {window} AS {lo}, MAX({variant}) {window} AS {hi} "
         f"FROM {chain.rel}) AS w WHERE {unit} IS NULL OR {lo} IS NULL OR {lo} = {hi}"
     )
@@ -585,6 +586,24 @@ def _cap_outliers(strategy: WinsorizeOutliers, chain: _Chain) -> _Step:
 # --------------------------------------------------------------------------------------------
 # Helpers (the pandas module's texts, so audits and errors read the same)
 # --------------------------------------------------------------------------------------------
+
+
+def _select_list(columns: Sequence[str]) -> str:
+    """Quoted, comma-separated column names (an explicit list, as ``* REPLACE`` is DuckDB-only)."""
+    return ", ".join(quote_ident(c) for c in columns)
+
+
+def _check_relation_name(name: str, what: str) -> str:
+    """Return ``name`` if it is a plain lower-case identifier, else raise ConfigError.
+
+    Relations liftlab creates (temp tables, CTEs) get such names so that quoted and unquoted
+    spellings agree on every engine (PostgreSQL folds unquoted names to lower case).
+    """
+    if not isinstance(name, str) or not _RELATION_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{what} must be a lower-case SQL name (letters, digits, underscore), got {name!r}"
+        )
+    return name
 
 
 def _require_columns(chain: _Chain, columns: Sequence[str], strategy: str) -> None:
