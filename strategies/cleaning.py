@@ -35,12 +35,21 @@ __all__ = [
     "ImputeMissingCounts",
     "NormalizeLabels",
     "WinsorizeOutliers",
+    "MAX_EXAMPLES",
+    "audit_value",
     "build_cleaning_strategies",
+    "cap_description",
+    "declared_lookup",
+    "drop_duplicates_description",
+    "impute_description",
+    "multi_variant_description",
+    "names_text",
     "nested_columns",
+    "normalize_labels_description",
     "run_cleaning",
 ]
 
-_MAX_EXAMPLES = 5
+MAX_EXAMPLES = 5
 
 
 @dataclass(frozen=True)
@@ -133,7 +142,7 @@ class NormalizeLabels(CleaningStrategy):
             columns.append(roles.experiment_column)
         _require_columns(df, columns, self.name)
 
-        lookup = _declared_lookup(roles.variants)
+        lookup = declared_lookup(roles.variants)
         out = df.copy()
         changes: list[dict[str, Any]] = []
         changed_per_column: dict[str, int] = {}
@@ -153,23 +162,11 @@ class NormalizeLabels(CleaningStrategy):
                 unmatched = column_unmatched
 
         total = sum(changed_per_column.values())
-        matched = (
-            "and matched variant labels case-insensitively to the declared spelling"
-            if roles.variants
-            else "(no declared variants to match against)"
-        )
-        description = (
-            f"Stripped whitespace from labels in {_names(columns)} {matched}, "
-            f"rewriting {total} value(s) so that one arm is not split across spellings."
-        )
-        if unmatched:
-            description += (
-                f" {len(unmatched)} label(s) match no declared variant and were left as they are "
-                "for validation to reject."
-            )
         audit = CleaningAudit(
             strategy=self.name,
-            description=description,
+            description=normalize_labels_description(
+                columns, bool(roles.variants), total, len(unmatched)
+            ),
             rows_in=len(df),
             rows_out=len(out),
             values_changed=total,
@@ -210,15 +207,9 @@ class DropDuplicateRows(CleaningStrategy):
         duplicated = keys.duplicated(keep="first").to_numpy(dtype=bool)
         n_dropped = int(duplicated.sum())
         out = df.loc[~duplicated].reset_index(drop=True)
-        description = (
-            f"Dropped {n_dropped} exact duplicate row(s), keeping the first copy, so a "
-            "re-sent record is not counted twice."
-        )
-        if nested:
-            description += f" List/struct column(s) {_names(nested)} were compared by content."
         audit = CleaningAudit(
             strategy=self.name,
-            description=description,
+            description=drop_duplicates_description(n_dropped, nested),
             rows_in=len(df),
             rows_out=len(out),
             values_changed=0,
@@ -261,16 +252,13 @@ class DropMultiVariantUnits(CleaningStrategy):
         # The smallest units, not the first rows: the same examples whatever the row order, and
         # the same as the engines' ORDER BY (strategies/warehouse/cleaning_sql.py).
         smallest = bad_keys.sort_values(list(reversed(key_names)), kind="stable")
-        examples = [_py(v) for v in smallest[key_names[-1]].head(_MAX_EXAMPLES)]
+        examples = [audit_value(v) for v in smallest[key_names[-1]].head(MAX_EXAMPLES)]
 
         out = df.loc[~contaminated].reset_index(drop=True)
-        scope = " of the same experiment" if roles.experiment_column is not None else ""
         audit = CleaningAudit(
             strategy=self.name,
-            description=(
-                f"Dropped all {n_rows} row(s) of {n_units} unit(s) seen in more than one "
-                f"variant{scope}: they were exposed to both arms, so their outcomes belong to "
-                "neither."
+            description=multi_variant_description(
+                n_rows, n_units, roles.experiment_column is not None
             ),
             rows_in=len(df),
             rows_out=len(out),
@@ -336,15 +324,9 @@ class ImputeMissingCounts(CleaningStrategy):
                 out[column] = values
 
         total = sum(filled.values())
-        description = (
-            f"Filled {total} missing value(s) with 0 in count column(s) {_names(self.columns)}, "
-            "because a missing count means no event was recorded."
-        )
-        if cast:
-            description += f" Cast {_names(cast)} to int64 as every value is whole."
         audit = CleaningAudit(
             strategy=self.name,
-            description=description,
+            description=impute_description(self.columns, total, cast),
             rows_in=len(df),
             rows_out=len(out),
             values_changed=total,
@@ -415,16 +397,9 @@ class WinsorizeOutliers(CleaningStrategy):
             else:
                 out[self.column] = capped
 
-        bounds = f"the {self.upper_quantile:g} quantile ({_fmt(upper_cap)})"
-        if self.lower_quantile is not None:
-            bounds = f"the {self.lower_quantile:g} quantile ({_fmt(lower_cap)}) and " + bounds
         audit = CleaningAudit(
             strategy=self.name,
-            description=(
-                f"Capped {n_above + n_below} value(s) of '{self.column}' at {bounds}, computed "
-                "over all rows pooled across variants, so a few extreme values do not dominate "
-                "the mean while every arm is capped the same way."
-            ),
+            description=cap_description(self, upper_cap, lower_cap, n_above + n_below),
             rows_in=len(df),
             rows_out=len(out),
             values_changed=n_above + n_below,
@@ -441,6 +416,79 @@ class WinsorizeOutliers(CleaningStrategy):
             },
         )
         return out, audit
+
+
+# --------------------------------------------------------------------------------------------
+# Audit texts, shared with the SQL strategies (strategies/warehouse/cleaning_sql.py) so an audit
+# reads the same whichever path cleaned the data
+# --------------------------------------------------------------------------------------------
+
+
+def normalize_labels_description(
+    columns: Sequence[str], has_declared: bool, total: int, n_unmatched: int
+) -> str:
+    """The :class:`NormalizeLabels` audit text."""
+    matched = (
+        "and matched variant labels case-insensitively to the declared spelling"
+        if has_declared
+        else "(no declared variants to match against)"
+    )
+    description = (
+        f"Stripped whitespace from labels in {names_text(columns)} {matched}, "
+        f"rewriting {total} value(s) so that one arm is not split across spellings."
+    )
+    if n_unmatched:
+        description += (
+            f" {n_unmatched} label(s) match no declared variant and were left as they are "
+            "for validation to reject."
+        )
+    return description
+
+
+def drop_duplicates_description(n_dropped: int, nested: Sequence[str]) -> str:
+    """The :class:`DropDuplicateRows` audit text."""
+    description = (
+        f"Dropped {n_dropped} exact duplicate row(s), keeping the first copy, so a "
+        "re-sent record is not counted twice."
+    )
+    if nested:
+        description += f" List/struct column(s) {names_text(nested)} were compared by content."
+    return description
+
+
+def multi_variant_description(n_rows: int, n_units: int, per_experiment: bool) -> str:
+    """The :class:`DropMultiVariantUnits` audit text."""
+    scope = " of the same experiment" if per_experiment else ""
+    return (
+        f"Dropped all {n_rows} row(s) of {n_units} unit(s) seen in more than one "
+        f"variant{scope}: they were exposed to both arms, so their outcomes belong to "
+        "neither."
+    )
+
+
+def impute_description(columns: Sequence[str], total: int, cast: Sequence[str]) -> str:
+    """The :class:`ImputeMissingCounts` audit text."""
+    description = (
+        f"Filled {total} missing value(s) with 0 in count column(s) {names_text(columns)}, "
+        "because a missing count means no event was recorded."
+    )
+    if cast:
+        description += f" Cast {names_text(cast)} to int64 as every value is whole."
+    return description
+
+
+def cap_description(
+    strategy: WinsorizeOutliers, upper_cap: float | None, lower_cap: float | None, n_capped: int
+) -> str:
+    """The :class:`WinsorizeOutliers` audit text."""
+    bounds = f"the {strategy.upper_quantile:g} quantile ({_fmt(upper_cap)})"
+    if strategy.lower_quantile is not None:
+        bounds = f"the {strategy.lower_quantile:g} quantile ({_fmt(lower_cap)}) and " + bounds
+    return (
+        f"Capped {n_capped} value(s) of '{strategy.column}' at {bounds}, computed "
+        "over all rows pooled across variants, so a few extreme values do not dominate "
+        "the mean while every arm is capped the same way."
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -527,7 +575,7 @@ def _require_columns(df: pd.DataFrame, columns: Sequence[str], strategy: str) ->
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise InputDataError(
-            f"cleaning strategy {strategy!r} needs column(s) {_names(missing)} which the data "
+            f"cleaning strategy {strategy!r} needs column(s) {names_text(missing)} which the data "
             f"does not have (columns present: {', '.join(map(str, df.columns))})"
         )
 
@@ -559,7 +607,10 @@ def _check_quantile(strategy: str, param: str, value: Any) -> None:
         )
 
 
-def _declared_lookup(variants: Sequence[str]) -> dict[str, str]:
+def declared_lookup(variants: Sequence[str]) -> dict[str, str]:
+    """Declared variant labels by their stripped, case-folded key, the key labels are matched
+    on (by pandas and SQL cleaning alike); two declared labels with one key are a ConfigError,
+    as a label could not be matched unambiguously."""
     lookup: dict[str, str] = {}
     for label in variants:
         key = str(label).strip().casefold()
@@ -591,7 +642,7 @@ def _normalise_labels(
         if lookup:
             match = lookup.get(text.casefold())
             if match is None:
-                unmatched.append(_py(label))
+                unmatched.append(audit_value(label))
             else:
                 new = match
         new_uniques[i] = new
@@ -612,7 +663,11 @@ def _normalise_labels(
     # same as the engines' (strategies/warehouse/cleaning_sql.py).
     changes = sorted(
         (
-            {"from": _py(uniques[i]), "to": _py(new_uniques[i]), "rows": int(per_label[i])}
+            {
+                "from": audit_value(uniques[i]),
+                "to": audit_value(new_uniques[i]),
+                "rows": int(per_label[i]),
+            }
             for i in np.flatnonzero(changed)
         ),
         key=lambda change: _label_key(change["from"]),
@@ -633,7 +688,8 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
-def _names(columns: Sequence[str]) -> str:
+def names_text(columns: Sequence[str]) -> str:
+    """Column names as audits and errors list them (``'a', 'b'``)."""
     return ", ".join(f"'{c}'" for c in columns)
 
 
@@ -641,7 +697,7 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:g}"
 
 
-def _py(value: Any) -> Any:
+def audit_value(value: Any) -> Any:
     """Convert a numpy/pandas scalar to a plain JSON-friendly Python value."""
     if isinstance(value, np.generic):
         value = value.item()
@@ -661,4 +717,4 @@ def _jsonable(obj: Any) -> Any:
         return [_jsonable(v) for v in obj.tolist()]
     if obj is pd.NA or obj is pd.NaT:
         return None
-    return _py(obj)
+    return audit_value(obj)

@@ -35,18 +35,41 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_FUNNEL",
+    "EXPECT_BETWEEN",
+    "EXPECT_EXIST",
+    "EXPECT_IN_SET",
+    "EXPECT_NOT_NULL",
+    "EXPECT_PAIR",
+    "EXPECT_ROW_COUNT",
+    "EXPECT_TYPE",
+    "EXPECT_UNIQUE",
+    "GE_LOCK",
+    "MAX_EXAMPLES",
+    "RESULT_FORMAT",
+    "TABLE",
+    "BatchFacts",
     "ExpectationOutcome",
+    "PlannedExpectation",
     "ValidationReport",
     "ValidationRules",
     "build_ab_rules",
     "build_ads_rules",
+    "ge_context",
+    "numeric_columns_needed",
+    "plain_value",
+    "plan_presence",
+    "plan_types",
+    "plan_values",
+    "referenced_columns",
+    "skipped_outcome",
+    "to_outcome",
     "validate",
 ]
 
 #: Campaign funnel stages, widest first: each stage can never exceed the one before it.
 DEFAULT_FUNNEL: tuple[str, ...] = ("impressions", "opens", "clicks", "conversions")
 
-_MAX_EXAMPLES = 5
+MAX_EXAMPLES = 5
 
 # Type names GE accepts as numeric. GE resolves each name with ``np.dtype(name)``, falling back
 # to ``getattr(pd, name)``, so pandas' nullable dtypes must be spelled as their class names
@@ -69,14 +92,14 @@ _NUMERIC_TYPE_LIST: list[str] = [
     "BooleanDtype",
 ]
 
-_EXIST = "expect_column_to_exist"
-_TYPE = "expect_column_values_to_be_in_type_list"
-_BETWEEN = "expect_column_values_to_be_between"
-_PAIR = "expect_column_pair_values_a_to_be_greater_than_b"
-_IN_SET = "expect_column_values_to_be_in_set"
-_NOT_NULL = "expect_column_values_to_not_be_null"
-_UNIQUE = "expect_column_values_to_be_unique"
-_ROW_COUNT = "expect_table_row_count_to_be_between"
+EXPECT_EXIST = "expect_column_to_exist"
+EXPECT_TYPE = "expect_column_values_to_be_in_type_list"
+EXPECT_BETWEEN = "expect_column_values_to_be_between"
+EXPECT_PAIR = "expect_column_pair_values_a_to_be_greater_than_b"
+EXPECT_IN_SET = "expect_column_values_to_be_in_set"
+EXPECT_NOT_NULL = "expect_column_values_to_not_be_null"
+EXPECT_UNIQUE = "expect_column_values_to_be_unique"
+EXPECT_ROW_COUNT = "expect_table_row_count_to_be_between"
 #: The column label of table-level outcomes (row count).
 TABLE = "(table)"
 
@@ -319,9 +342,9 @@ class ValidationReport:
 
 def _failure_line(o: ExpectationOutcome, n_rows: int) -> str:
     head = f"{o.expectation} failed on '{o.column}'"
-    if o.expectation == _EXIST:
+    if o.expectation == EXPECT_EXIST:
         return f"{head}: {o.description.replace('must be present', 'is missing')}"
-    explain = o.expectation in (_TYPE, _ROW_COUNT) or o.show_description
+    explain = o.expectation in (EXPECT_TYPE, EXPECT_ROW_COUNT) or o.show_description
     detail = o.description if explain or not o.unexpected_count else ""
     if o.unexpected_count or o.unexpected_examples:
         count = f"{o.unexpected_count} of {n_rows} rows"
@@ -347,7 +370,7 @@ def _fmt_value(value: Any) -> str:
 
 
 @dataclass
-class _Planned:
+class PlannedExpectation:
     """One GE expectation to run plus how to turn its result into an outcome."""
 
     expectation: Any  # a gx.expectations.Expectation
@@ -372,20 +395,20 @@ def validate(df: pd.DataFrame, rules: ValidationRules) -> ValidationReport:
     if duplicated:
         raise InputDataError(f"data has duplicate column names: {', '.join(duplicated)}")
 
-    referenced = _referenced(rules)
+    referenced = referenced_columns(rules)
     if not referenced and rules.min_rows <= 0:
         return ValidationReport(success=True, n_rows=len(df), outcomes=[])
     present = set(df.columns)
     facts = _pandas_facts(df)
 
     # Pass 1: columns exist, numeric columns are numeric.
-    first = _plan_presence(referenced)
-    types, skipped = _plan_types(_needs_numeric(rules), present, _NUMERIC_TYPE_LIST)
+    first = plan_presence(referenced)
+    types, skipped = plan_types(numeric_columns_needed(rules), present, _NUMERIC_TYPE_LIST)
     outcomes = _run(df, [*first, *types], facts)
-    numeric_ok = {o.column for o in outcomes if o.expectation == _TYPE and o.success}
+    numeric_ok = {o.column for o in outcomes if o.expectation == EXPECT_TYPE and o.success}
 
     # Pass 2: value rules, only on columns that exist (and are numeric where it matters).
-    second, not_run = _plan_values(rules, present, numeric_ok)
+    second, not_run = plan_values(rules, present, numeric_ok)
     if second:
         outcomes += _run(df, second, facts)
     outcomes += [*skipped, *not_run]
@@ -400,7 +423,7 @@ def validate(df: pd.DataFrame, rules: ValidationRules) -> ValidationReport:
 # --------------------------------------------------------------------------------------------
 
 
-def _referenced(rules: ValidationRules) -> tuple[str, ...]:
+def referenced_columns(rules: ValidationRules) -> tuple[str, ...]:
     """Every column a rule mentions, in rule order (each must exist)."""
     pair_columns = [c for pair in rules.ordered_pairs for c in pair]
     return _dedupe(
@@ -417,20 +440,20 @@ def _referenced(rules: ValidationRules) -> tuple[str, ...]:
     )
 
 
-def _needs_numeric(rules: ValidationRules) -> tuple[str, ...]:
+def numeric_columns_needed(rules: ValidationRules) -> tuple[str, ...]:
     """Columns whose rules compare numbers, so they must be numeric before those rules run."""
     pair_columns = [c for pair in rules.ordered_pairs for c in pair]
     return _dedupe([*rules.numeric_columns, *rules.non_negative_columns, *pair_columns])
 
 
-def _plan_presence(referenced: Sequence[str]) -> list[_Planned]:
+def plan_presence(referenced: Sequence[str]) -> list[PlannedExpectation]:
     """One ``expect_column_to_exist`` per referenced column."""
     import great_expectations as gx
 
     return [
-        _Planned(
+        PlannedExpectation(
             gx.expectations.ExpectColumnToExist(column=c),
-            _EXIST,
+            EXPECT_EXIST,
             c,
             f"column '{c}' must be present",
         )
@@ -438,9 +461,9 @@ def _plan_presence(referenced: Sequence[str]) -> list[_Planned]:
     ]
 
 
-def _plan_types(
+def plan_types(
     needs_numeric: Sequence[str], present: set, type_list: Sequence[str]
-) -> tuple[list[_Planned], list[ExpectationOutcome]]:
+) -> tuple[list[PlannedExpectation], list[ExpectationOutcome]]:
     """The numeric-type rule for each present column; a missing column's rule is skipped.
 
     ``type_list`` is the backend's spelling of "numeric" (numpy/pandas names for pandas,
@@ -449,35 +472,35 @@ def _plan_types(
     """
     import great_expectations as gx
 
-    planned: list[_Planned] = []
+    planned: list[PlannedExpectation] = []
     skipped: list[ExpectationOutcome] = []
     for c in needs_numeric:
         description = f"column '{c}' must be numeric"
         if c in present:
             planned.append(
-                _Planned(
+                PlannedExpectation(
                     gx.expectations.ExpectColumnValuesToBeInTypeList(
                         column=c, type_list=list(type_list)
                     ),
-                    _TYPE,
+                    EXPECT_TYPE,
                     c,
                     description,
                 )
             )
         else:
-            skipped.append(_skip(_TYPE, c, description, [c], present))
+            skipped.append(skipped_outcome(EXPECT_TYPE, c, description, [c], present))
     return planned, skipped
 
 
-def _plan_values(
+def plan_values(
     rules: ValidationRules, present: set, numeric_ok: set
-) -> tuple[list[_Planned], list[ExpectationOutcome]]:
+) -> tuple[list[PlannedExpectation], list[ExpectationOutcome]]:
     """The value rules that can run (columns present, numeric where compared) and the skipped
     rest: comparing numbers with strings would raise or, worse, give a meaningless count."""
     import great_expectations as gx
 
     E = gx.expectations
-    second: list[_Planned] = []
+    second: list[PlannedExpectation] = []
     skipped: list[ExpectationOutcome] = []
 
     def usable(columns: Sequence[str], numeric: bool) -> bool:
@@ -487,18 +510,21 @@ def _plan_values(
         description = f"{c} must not be negative"
         if usable([c], numeric=True):
             second.append(
-                _Planned(
-                    E.ExpectColumnValuesToBeBetween(column=c, min_value=0), _BETWEEN, c, description
+                PlannedExpectation(
+                    E.ExpectColumnValuesToBeBetween(column=c, min_value=0),
+                    EXPECT_BETWEEN,
+                    c,
+                    description,
                 )
             )
         else:
-            skipped.append(_skip(_BETWEEN, c, description, [c], present))
+            skipped.append(skipped_outcome(EXPECT_BETWEEN, c, description, [c], present))
     for smaller, larger in rules.ordered_pairs:
         label = f"{smaller} <= {larger}"
         description = f"{smaller} must not exceed {larger}"
         if usable([smaller, larger], numeric=True):
             second.append(
-                _Planned(
+                PlannedExpectation(
                     E.ExpectColumnPairValuesAToBeGreaterThanB(
                         column_A=larger,
                         column_B=smaller,
@@ -506,65 +532,71 @@ def _plan_values(
                         # A missing count is imputation's business, not an ordering violation.
                         ignore_row_if="either_value_is_missing",
                     ),
-                    _PAIR,
+                    EXPECT_PAIR,
                     label,
                     description,
                     (smaller, larger),
                 )
             )
         else:
-            skipped.append(_skip(_PAIR, label, description, [smaller, larger], present))
+            skipped.append(
+                skipped_outcome(EXPECT_PAIR, label, description, [smaller, larger], present)
+            )
     for c, allowed in rules.allowed_values.items():
         description = f"{c} must be one of {', '.join(repr(v) for v in allowed)}"
         if usable([c], numeric=False):
             second.append(
-                _Planned(
+                PlannedExpectation(
                     E.ExpectColumnValuesToBeInSet(column=c, value_set=list(allowed)),
-                    _IN_SET,
+                    EXPECT_IN_SET,
                     c,
                     description,
                 )
             )
         else:
-            skipped.append(_skip(_IN_SET, c, description, [c], present))
+            skipped.append(skipped_outcome(EXPECT_IN_SET, c, description, [c], present))
     for c in rules.not_null_columns:
         description = f"{c} must not be null"
         if usable([c], numeric=False):
             second.append(
-                _Planned(E.ExpectColumnValuesToNotBeNull(column=c), _NOT_NULL, c, description)
+                PlannedExpectation(
+                    E.ExpectColumnValuesToNotBeNull(column=c), EXPECT_NOT_NULL, c, description
+                )
             )
         else:
-            skipped.append(_skip(_NOT_NULL, c, description, [c], present))
+            skipped.append(skipped_outcome(EXPECT_NOT_NULL, c, description, [c], present))
     for c in rules.unique_columns:
         description = f"{c} must be unique (one row per {c})"
         if usable([c], numeric=False):
             second.append(
-                _Planned(E.ExpectColumnValuesToBeUnique(column=c), _UNIQUE, c, description)
+                PlannedExpectation(
+                    E.ExpectColumnValuesToBeUnique(column=c), EXPECT_UNIQUE, c, description
+                )
             )
         else:
-            skipped.append(_skip(_UNIQUE, c, description, [c], present))
+            skipped.append(skipped_outcome(EXPECT_UNIQUE, c, description, [c], present))
     for c, allowed in rules.row_values_in_set.items():
         note = rules.row_values_notes.get(c) or (
             f"{c} must be one of {', '.join(repr(v) for v in allowed)}"
         )
         if usable([c], numeric=False):
             second.append(
-                _Planned(
+                PlannedExpectation(
                     E.ExpectColumnValuesToBeInSet(column=c, value_set=list(allowed)),
-                    _IN_SET,
+                    EXPECT_IN_SET,
                     c,
                     note,
                     with_rows=True,
                 )
             )
         else:
-            skipped.append(_skip(_IN_SET, c, note, [c], present))
+            skipped.append(skipped_outcome(EXPECT_IN_SET, c, note, [c], present))
     if rules.min_rows > 0:
         reason = f" ({rules.min_rows_reason})" if rules.min_rows_reason else ""
         second.append(
-            _Planned(
+            PlannedExpectation(
                 E.ExpectTableRowCountToBeBetween(min_value=int(rules.min_rows)),
-                _ROW_COUNT,
+                EXPECT_ROW_COUNT,
                 TABLE,
                 f"the table must have at least {rules.min_rows} rows{reason}",
                 reason=rules.min_rows_reason,
@@ -573,7 +605,7 @@ def _plan_values(
     return second, skipped
 
 
-def _skip(
+def skipped_outcome(
     kind: str, column: str, description: str, columns: Sequence[str], present: set
 ) -> ExpectationOutcome:
     missing = [c for c in columns if c not in present]
@@ -590,7 +622,7 @@ def _skip(
 
 
 @dataclass
-class _BatchFacts:
+class BatchFacts:
     """What outcome conversion needs to know about the validated batch beyond GE's results.
 
     ``columns`` (in order) names what is present when a column is missing; ``n_rows`` words a
@@ -605,22 +637,24 @@ class _BatchFacts:
     type_failure: Callable[[str, dict, list], tuple[int, list, str]]
 
 
-def _pandas_facts(df: pd.DataFrame) -> _BatchFacts:
+def _pandas_facts(df: pd.DataFrame) -> BatchFacts:
     def type_failure(column: str, result: dict, examples: list) -> tuple[int, list, str]:
         count = int(result.get("unexpected_count") or 0)
         if "unexpected_count" not in result:
             # Whole-column dtype check (e.g. pandas' str dtype): every non-null value is bad.
             values = df[column].dropna()
             count = len(values)
-            examples = [_py(v) for v in values.head(_MAX_EXAMPLES)]
+            examples = [plain_value(v) for v in values.head(MAX_EXAMPLES)]
         return count, examples, _found_type(df[column], examples)
 
-    return _BatchFacts(
+    return BatchFacts(
         columns=[str(c) for c in df.columns], n_rows=len(df), type_failure=type_failure
     )
 
 
-def _run(df: pd.DataFrame, planned: list[_Planned], facts: _BatchFacts) -> list[ExpectationOutcome]:
+def _run(
+    df: pd.DataFrame, planned: list[PlannedExpectation], facts: BatchFacts
+) -> list[ExpectationOutcome]:
     """Run planned expectations as one GE suite through the shared context."""
     import great_expectations as gx
 
@@ -628,7 +662,7 @@ def _run(df: pd.DataFrame, planned: list[_Planned], facts: _BatchFacts) -> list[
     token = uuid.uuid4().hex
     suite_name = f"liftlab-suite-{token}"
     definition_name = f"liftlab-validation-{token}"
-    with _LOCK:
+    with GE_LOCK:
         suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
         try:
             for p in planned:
@@ -638,7 +672,7 @@ def _run(df: pd.DataFrame, planned: list[_Planned], facts: _BatchFacts) -> list[
             )
             try:
                 result = definition.run(
-                    batch_parameters={"dataframe": df}, result_format=_RESULT_FORMAT
+                    batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT
                 )
             finally:
                 context.validation_definitions.delete(definition_name)
@@ -647,17 +681,17 @@ def _run(df: pd.DataFrame, planned: list[_Planned], facts: _BatchFacts) -> list[
         _forget_results(context)
 
     by_id = {r.expectation_config.id: r for r in result.results}
-    return [_to_outcome(p, by_id.get(p.expectation.id), facts) for p in planned]
+    return [to_outcome(p, by_id.get(p.expectation.id), facts) for p in planned]
 
 
 #: SUMMARY results with a few examples: enough to explain a failure, never the bad rows.
-_RESULT_FORMAT: dict[str, Any] = {
+RESULT_FORMAT: dict[str, Any] = {
     "result_format": "SUMMARY",
-    "partial_unexpected_count": _MAX_EXAMPLES,
+    "partial_unexpected_count": MAX_EXAMPLES,
 }
 
 
-def _to_outcome(p: _Planned, res: Any, facts: _BatchFacts) -> ExpectationOutcome:
+def to_outcome(p: PlannedExpectation, res: Any, facts: BatchFacts) -> ExpectationOutcome:
     """Turn one GE result into an outcome in plain terms (the same for every batch kind)."""
     if res is None:  # pragma: no cover - GE returned fewer results than expectations
         return ExpectationOutcome(p.kind, p.column, False, 0, [], f"{p.description} (no result)")
@@ -670,25 +704,25 @@ def _to_outcome(p: _Planned, res: Any, facts: _BatchFacts) -> ExpectationOutcome
     result = dict(res.result or {})
     success = bool(res.success)
     count = int(result.get("unexpected_count") or 0)
-    raw = list(result.get("partial_unexpected_list") or [])[:_MAX_EXAMPLES]
+    raw = list(result.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]
     description = p.description
 
-    if p.kind == _EXIST:
+    if p.kind == EXPECT_EXIST:
         if not success:
             shown = ", ".join(map(str, facts.columns[:20]))
             description = f"column '{p.column}' must be present (columns present: {shown})"
         return ExpectationOutcome(p.kind, p.column, success, 0, [], description)
-    if p.kind == _TYPE:
-        examples: list = [_py(v) for v in raw]
+    if p.kind == EXPECT_TYPE:
+        examples: list = [plain_value(v) for v in raw]
         if not success:
             count, examples, found = facts.type_failure(p.column, result, examples)
             description = f"{p.description}, found type {found}"
         return ExpectationOutcome(p.kind, p.column, success, count, examples, description)
-    if p.kind == _PAIR:
+    if p.kind == EXPECT_PAIR:
         smaller, larger = p.columns
-        examples = [{smaller: _py(b), larger: _py(a)} for a, b in raw]
+        examples = [{smaller: plain_value(b), larger: plain_value(a)} for a, b in raw]
         return ExpectationOutcome(p.kind, p.column, success, count, examples, description)
-    if p.kind == _ROW_COUNT:
+    if p.kind == EXPECT_ROW_COUNT:
         if not success:
             needed = p.expectation.min_value
             reason = f" ({p.reason})" if p.reason else ""
@@ -696,19 +730,24 @@ def _to_outcome(p: _Planned, res: Any, facts: _BatchFacts) -> ExpectationOutcome
         return ExpectationOutcome(p.kind, p.column, success, 0, [], description)
     # SQL and Spark batches have no row labels (GE reports none), so their examples carry only
     # the offending values.
-    rows = list(result.get("partial_unexpected_index_list") or [])[:_MAX_EXAMPLES]
+    rows = list(result.get("partial_unexpected_index_list") or [])[:MAX_EXAMPLES]
     if p.with_rows:
         if rows:
-            examples = [{"row": _py(r), p.column: _py(v)} for r, v in zip(rows, raw, strict=False)]
+            examples = [
+                {"row": plain_value(r), p.column: plain_value(v)}
+                for r, v in zip(rows, raw, strict=False)
+            ]
         else:
-            examples = [{p.column: _py(v)} for v in raw]
+            examples = [{p.column: plain_value(v)} for v in raw]
         return ExpectationOutcome(
             p.kind, p.column, success, count, examples, description, show_description=True
         )
-    if p.kind == _NOT_NULL:
-        examples = [{"row": _py(r)} for r in rows]
+    if p.kind == EXPECT_NOT_NULL:
+        examples = [{"row": plain_value(r)} for r in rows]
         return ExpectationOutcome(p.kind, p.column, success, count, examples, description)
-    return ExpectationOutcome(p.kind, p.column, success, count, [_py(v) for v in raw], description)
+    return ExpectationOutcome(
+        p.kind, p.column, success, count, [plain_value(v) for v in raw], description
+    )
 
 
 def _found_type(series: pd.Series, examples: list) -> str:
@@ -727,16 +766,16 @@ def _found_type(series: pd.Series, examples: list) -> str:
 # Shared GE context
 # --------------------------------------------------------------------------------------------
 
-_LOCK = threading.RLock()
+GE_LOCK = threading.RLock()
 _CONTEXT: AbstractDataContext | None = None
 _PANDAS_BATCH: BatchDefinition | None = None
 
 
-def _context() -> AbstractDataContext:
+def ge_context() -> AbstractDataContext:
     """Return the process-wide ephemeral GE context (also used by the SQL/Spark batches in
     ``strategies.warehouse.ge_engine``, so a process builds only one)."""
     global _CONTEXT
-    with _LOCK:
+    with GE_LOCK:
         if _CONTEXT is None:
             import great_expectations as gx
             from great_expectations.data_context.types.base import (
@@ -760,8 +799,8 @@ def _context() -> AbstractDataContext:
 def _ge() -> tuple[AbstractDataContext, BatchDefinition]:
     """Return the shared context and its whole-dataframe pandas batch definition."""
     global _PANDAS_BATCH
-    with _LOCK:
-        context = _context()
+    with GE_LOCK:
+        context = ge_context()
         if _PANDAS_BATCH is None:
             source = context.data_sources.add_pandas(name="liftlab_validation")
             asset = source.add_dataframe_asset(name="table")
@@ -806,7 +845,7 @@ def _dedupe(items: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def _py(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """A plain JSON-friendly Python value (numpy scalars unwrapped, NaN -> None)."""
     if isinstance(value, np.generic):
         value = value.item()
@@ -824,7 +863,7 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    value = _py(value)
+    value = plain_value(value)
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)

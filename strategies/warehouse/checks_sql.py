@@ -35,23 +35,30 @@ import numpy as np
 import pandas as pd
 
 from strategies.engines.base import Column, SqlEngine
+from strategies.engines.dialects import literal, quote_ident
 from strategies.errors import InputDataError
-from strategies.validation import TABLE, ExpectationOutcome, ValidationReport, ValidationRules
-from strategies.warehouse.sql_text import literal, quote_ident
+from strategies.validation import (
+    EXPECT_BETWEEN,
+    EXPECT_EXIST,
+    EXPECT_IN_SET,
+    EXPECT_NOT_NULL,
+    EXPECT_PAIR,
+    EXPECT_ROW_COUNT,
+    EXPECT_TYPE,
+    EXPECT_UNIQUE,
+    MAX_EXAMPLES,
+    TABLE,
+    ExpectationOutcome,
+    ValidationReport,
+    ValidationRules,
+    numeric_columns_needed,
+    plain_value,
+    referenced_columns,
+    skipped_outcome,
+)
 
 __all__ = ["validate_in_engine"]
 
-_MAX_EXAMPLES = 5
-
-# The GE expectation names validate() reports (strategies.validation keeps them private).
-_EXIST = "expect_column_to_exist"
-_TYPE = "expect_column_values_to_be_in_type_list"
-_BETWEEN = "expect_column_values_to_be_between"
-_PAIR = "expect_column_pair_values_a_to_be_greater_than_b"
-_IN_SET = "expect_column_values_to_be_in_set"
-_NOT_NULL = "expect_column_values_to_not_be_null"
-_UNIQUE = "expect_column_values_to_be_unique"
-_ROW_COUNT = "expect_table_row_count_to_be_between"
 #: Column kinds GE's numeric type list accepts (booleans count, as a 0/1 flag is a metric).
 _NUMERIC_KINDS = ("numeric", "boolean")
 
@@ -87,22 +94,10 @@ def validate_in_engine(
         raise InputDataError(f"data has duplicate column names: {', '.join(duplicated)}")
     n_rows = _int(engine.fetch(f"SELECT COUNT(*) AS n FROM {rel}").iloc[0, 0])
 
-    pair_columns = [c for pair in rules.ordered_pairs for c in pair]
-    referenced = _dedupe(
-        [
-            *rules.required_columns,
-            *rules.numeric_columns,
-            *rules.non_negative_columns,
-            *pair_columns,
-            *rules.allowed_values,
-            *rules.not_null_columns,
-            *rules.unique_columns,
-            *rules.row_values_in_set,
-        ]
-    )
+    referenced = referenced_columns(rules)
     if not referenced and rules.min_rows <= 0:
         return ValidationReport(success=True, n_rows=n_rows, outcomes=[])
-    needs_numeric = _dedupe([*rules.numeric_columns, *rules.non_negative_columns, *pair_columns])
+    needs_numeric = numeric_columns_needed(rules)
     by_name = {c.name: c for c in columns}
     present = set(names)
 
@@ -111,21 +106,21 @@ def validate_in_engine(
     for c in referenced:
         if c in present:
             outcomes.append(
-                ExpectationOutcome(_EXIST, c, True, 0, [], f"column '{c}' must be present")
+                ExpectationOutcome(EXPECT_EXIST, c, True, 0, [], f"column '{c}' must be present")
             )
         else:
             shown = ", ".join(names[:20])
             description = f"column '{c}' must be present (columns present: {shown})"
-            outcomes.append(ExpectationOutcome(_EXIST, c, False, 0, [], description))
+            outcomes.append(ExpectationOutcome(EXPECT_EXIST, c, False, 0, [], description))
     skipped: list[ExpectationOutcome] = []
     numeric_ok: set[str] = set()
     for c in needs_numeric:
         description = f"column '{c}' must be numeric"
         if c not in present:
-            skipped.append(_skip(_TYPE, c, description, [c], present))
+            skipped.append(skipped_outcome(EXPECT_TYPE, c, description, [c], present))
         elif by_name[c].kind in _NUMERIC_KINDS:
             numeric_ok.add(c)
-            outcomes.append(ExpectationOutcome(_TYPE, c, True, 0, [], description))
+            outcomes.append(ExpectationOutcome(EXPECT_TYPE, c, True, 0, [], description))
         else:
             outcomes.append(_type_failure(engine, rel, by_name[c], description))
 
@@ -137,9 +132,9 @@ def validate_in_engine(
     for c in rules.non_negative_columns:
         description = f"{c} must not be negative"
         if usable([c], numeric=True):
-            planned.append(_Rule(_BETWEEN, c, description, f"{_num(by_name[c])} < 0", (c,)))
+            planned.append(_Rule(EXPECT_BETWEEN, c, description, f"{_num(by_name[c])} < 0", (c,)))
         else:
-            skipped.append(_skip(_BETWEEN, c, description, [c], present))
+            skipped.append(skipped_outcome(EXPECT_BETWEEN, c, description, [c], present))
     for smaller, larger in rules.ordered_pairs:
         label = f"{smaller} <= {larger}"
         description = f"{smaller} must not exceed {larger}"
@@ -148,37 +143,45 @@ def validate_in_engine(
             # ignore_row_if="either_value_is_missing" (a missing count is imputation's business).
             violating = f"{_num(by_name[larger])} < {_num(by_name[smaller])}"
             planned.append(
-                _Rule(_PAIR, label, description, violating, (smaller, larger), (smaller, larger))
+                _Rule(
+                    EXPECT_PAIR, label, description, violating, (smaller, larger), (smaller, larger)
+                )
             )
         else:
-            skipped.append(_skip(_PAIR, label, description, [smaller, larger], present))
+            skipped.append(
+                skipped_outcome(EXPECT_PAIR, label, description, [smaller, larger], present)
+            )
     for c, allowed in rules.allowed_values.items():
         description = f"{c} must be one of {', '.join(repr(v) for v in allowed)}"
         if usable([c], numeric=False):
-            planned.append(_Rule(_IN_SET, c, description, _not_in_set(by_name[c], allowed), (c,)))
+            planned.append(
+                _Rule(EXPECT_IN_SET, c, description, _not_in_set(by_name[c], allowed), (c,))
+            )
         else:
-            skipped.append(_skip(_IN_SET, c, description, [c], present))
+            skipped.append(skipped_outcome(EXPECT_IN_SET, c, description, [c], present))
     for c in rules.not_null_columns:
         description = f"{c} must not be null"
         if usable([c], numeric=False):
-            planned.append(_Rule(_NOT_NULL, c, description, f"{quote_ident(c)} IS NULL"))
+            planned.append(_Rule(EXPECT_NOT_NULL, c, description, f"{quote_ident(c)} IS NULL"))
         else:
-            skipped.append(_skip(_NOT_NULL, c, description, [c], present))
+            skipped.append(skipped_outcome(EXPECT_NOT_NULL, c, description, [c], present))
     for c in rules.unique_columns:
         description = f"{c} must be unique (one row per {c})"
         if usable([c], numeric=False):
-            planned.append(_Rule(_UNIQUE, c, description, "", (c,), unique=True))
+            planned.append(_Rule(EXPECT_UNIQUE, c, description, "", (c,), unique=True))
         else:
-            skipped.append(_skip(_UNIQUE, c, description, [c], present))
+            skipped.append(skipped_outcome(EXPECT_UNIQUE, c, description, [c], present))
     for c, allowed in rules.row_values_in_set.items():
         note = rules.row_values_notes.get(c) or (
             f"{c} must be one of {', '.join(repr(v) for v in allowed)}"
         )
         if usable([c], numeric=False):
             violating = _not_in_set(by_name[c], allowed)
-            planned.append(_Rule(_IN_SET, c, note, violating, (c,), (c,), show_description=True))
+            planned.append(
+                _Rule(EXPECT_IN_SET, c, note, violating, (c,), (c,), show_description=True)
+            )
         else:
-            skipped.append(_skip(_IN_SET, c, note, [c], present))
+            skipped.append(skipped_outcome(EXPECT_IN_SET, c, note, [c], present))
 
     outcomes += _evaluate(engine, rel, planned)
     if rules.min_rows > 0:
@@ -189,7 +192,7 @@ def validate_in_engine(
             description = (
                 f"the table has {n_rows} rows; at least {int(rules.min_rows)} are needed{reason}"
             )
-        outcomes.append(ExpectationOutcome(_ROW_COUNT, TABLE, success, 0, [], description))
+        outcomes.append(ExpectationOutcome(EXPECT_ROW_COUNT, TABLE, success, 0, [], description))
     outcomes += skipped
     return ValidationReport(
         success=all(o.success for o in outcomes), n_rows=n_rows, outcomes=outcomes
@@ -276,10 +279,10 @@ def _examples(engine: SqlEngine, rel: str, r: _Rule) -> list:
     else:
         source = f"{rel} WHERE {r.violating}"
     try:
-        rows = engine.fetch(f"SELECT {cols} FROM {source} ORDER BY {order} LIMIT {_MAX_EXAMPLES}")
+        rows = engine.fetch(f"SELECT {cols} FROM {source} ORDER BY {order} LIMIT {MAX_EXAMPLES}")
     except Exception:  # noqa: BLE001 - examples are a courtesy; the count already decided
         return []
-    values = [[_py(v) for v in rows[f"v{j}"]] for j in range(len(r.example_columns))]
+    values = [[plain_value(v) for v in rows[f"v{j}"]] for j in range(len(r.example_columns))]
     if not r.example_keys:
         return values[0]
     return [dict(zip(r.example_keys, row, strict=True)) for row in zip(*values, strict=True)]
@@ -293,21 +296,26 @@ def _type_failure(
     count = _guarded(lambda: _int(engine.fetch(f"SELECT COUNT({q}) AS n FROM {rel}").iloc[0, 0]))
     if isinstance(count, str):
         return ExpectationOutcome(
-            _TYPE, column.name, False, 0, [], f"{description} (could not be evaluated: {count})"
+            EXPECT_TYPE,
+            column.name,
+            False,
+            0,
+            [],
+            f"{description} (could not be evaluated: {count})",
         )
     examples: list = []
     if count:
         try:
             rows = engine.fetch(
                 f"SELECT {q} AS v FROM {rel} WHERE {q} IS NOT NULL "
-                f"ORDER BY {q} ASC LIMIT {_MAX_EXAMPLES}"
+                f"ORDER BY {q} ASC LIMIT {MAX_EXAMPLES}"
             )
-            examples = [_py(v) for v in rows["v"]]
+            examples = [plain_value(v) for v in rows["v"]]
         except Exception:  # noqa: BLE001 - e.g. an unorderable nested type; examples only
             examples = []
     found = "str" if column.kind == "text" else column.engine_type
     return ExpectationOutcome(
-        _TYPE, column.name, False, count, examples, f"{description}, found type {found}"
+        EXPECT_TYPE, column.name, False, count, examples, f"{description}, found type {found}"
     )
 
 
@@ -359,39 +367,6 @@ def _comparable(kind: str, value: Any) -> bool:
     return isinstance(value, str)  # text, and dates & co compared by their text
 
 
-def _skip(
-    kind: str, column: str, description: str, columns: Sequence[str], present: set
-) -> ExpectationOutcome:
-    missing = [c for c in columns if c not in present]
-    reason = f"column '{missing[0]}' is missing" if missing else "a column is not numeric"
-    return ExpectationOutcome(
-        expectation=kind,
-        column=column,
-        success=False,
-        unexpected_count=0,
-        unexpected_examples=[],
-        description=f"{description} (not run: {reason})",
-        skipped=True,
-    )
-
-
-def _dedupe(items: Sequence[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))
-
-
 def _int(value: Any) -> int:
     """A count from SQL; SUM over no rows is NULL, which as a count is 0."""
     return 0 if value is None or pd.isna(value) else int(value)
-
-
-def _py(value: Any) -> Any:
-    """A plain JSON-friendly Python value (numpy scalars unwrapped, NaN -> None)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value

@@ -36,16 +36,15 @@ Semantics follow the pandas strategies exactly, with these deliberate, documente
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from strategies.cleaning import (
+    MAX_EXAMPLES,
     CleaningAudit,
     CleaningStrategy,
     ColumnRoles,
@@ -54,22 +53,30 @@ from strategies.cleaning import (
     ImputeMissingCounts,
     NormalizeLabels,
     WinsorizeOutliers,
+    audit_value,
+    cap_description,
+    declared_lookup,
+    drop_duplicates_description,
+    impute_description,
+    multi_variant_description,
+    names_text,
+    normalize_labels_description,
 )
 from strategies.engines.base import Column, SqlEngine
+from strategies.engines.dialects import literal, quote_ident
 from strategies.errors import ConfigError, InputDataError
-from strategies.warehouse.sql_text import check_relation_name, literal, quote_ident, select_list
 
 __all__ = ["clean_in_engine", "cleaning_query"]
 
-_MAX_EXAMPLES = 5
 #: Largest magnitude (exclusive) a float may have to become int64, as in the pandas strategy.
-_INT64_BOUND = "CAST('9223372036854775808' AS DOUBLE)"
+_INT64_BOUND = literal(2.0**63)
 _INTEGER_TYPE = re.compile(
     r"(u?(tiny|small|big|huge)?int(eger)?\d*|int[248]|long|short|byte|"
     r"(integer|long|short|byte)type)",
     re.IGNORECASE,
 )
 _NESTED_TYPE = re.compile(r"(\[\]|^(struct|map|list|array|union)\b)", re.IGNORECASE)
+_RELATION_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,8 +105,8 @@ def clean_in_engine(
         ConfigError: an unknown strategy type, conflicting declared variants, or a relation
             name that is not a plain lower-case SQL name.
     """
-    check_relation_name(source, "the source relation name")
-    check_relation_name(target, "the target relation name")
+    _check_relation_name(source, "the source relation name")
+    _check_relation_name(target, "the target relation name")
     chain = _Chain.start(engine, source, materialize=True)
     audits: list[CleaningAudit] = []
     for i, strategy in enumerate(strategies, start=1):
@@ -127,7 +134,7 @@ def cleaning_query(
     will run it (``strategies.engines.dialects``). With no strategies it is
     ``SELECT * FROM source``.
     """
-    check_relation_name(source, "the source relation name")
+    _check_relation_name(source, "the source relation name")
     chain = _Chain.start(engine, source, materialize=False)
     audits: list[CleaningAudit] = []
     for i, strategy in enumerate(strategies, start=1):
@@ -218,7 +225,7 @@ def _plan_step(strategy: CleaningStrategy, chain: _Chain, roles: ColumnRoles) ->
 
 
 def _pass_through(chain: _Chain) -> str:
-    return f"SELECT {select_list(chain.names)} FROM {chain.rel}"
+    return f"SELECT {_select_list(chain.names)} FROM {chain.rel}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,7 +240,7 @@ def _normalize_labels(strategy: NormalizeLabels, chain: _Chain, roles: ColumnRol
     if roles.experiment_column is not None:
         columns.append(roles.experiment_column)
     _require_columns(chain, columns, strategy.name)
-    lookup = _declared_lookup(roles.variants)
+    lookup = declared_lookup(roles.variants)
 
     by_name = {c.name: c for c in chain.columns}
     exprs: dict[str, str] = {}
@@ -249,7 +256,7 @@ def _normalize_labels(strategy: NormalizeLabels, chain: _Chain, roles: ColumnRol
             f"WHERE {q} IS NOT NULL GROUP BY {q}"
         )
         labels = sorted(
-            ((_py(v), int(n)) for v, n in zip(counts["label"], counts["n"], strict=True)),
+            ((audit_value(v), int(n)) for v, n in zip(counts["label"], counts["n"], strict=True)),
             key=lambda pair: pair[0],
         )
         column_changes: list[dict[str, Any]] = []
@@ -272,23 +279,11 @@ def _normalize_labels(strategy: NormalizeLabels, chain: _Chain, roles: ColumnRol
             unmatched = column_unmatched
 
     total = sum(changed_per_column.values())
-    matched_text = (
-        "and matched variant labels case-insensitively to the declared spelling"
-        if roles.variants
-        else "(no declared variants to match against)"
-    )
-    description = (
-        f"Stripped whitespace from labels in {_names(columns)} {matched_text}, "
-        f"rewriting {total} value(s) so that one arm is not split across spellings."
-    )
-    if unmatched:
-        description += (
-            f" {len(unmatched)} label(s) match no declared variant and were left as they are "
-            "for validation to reject."
-        )
     audit = CleaningAudit(
         strategy=strategy.name,
-        description=description,
+        description=normalize_labels_description(
+            columns, bool(roles.variants), total, len(unmatched)
+        ),
         rows_in=chain.rows,
         rows_out=chain.rows,
         values_changed=total,
@@ -345,21 +340,15 @@ def _drop_duplicate_rows(strategy: DropDuplicateRows, chain: _Chain) -> _Step:
     distinct = f"SELECT DISTINCT * FROM {chain.rel}"
     rows_out = _scalar_int(chain.fetch(f"SELECT COUNT(*) AS n FROM ({distinct}) AS d"))
     n_dropped = chain.rows - rows_out
-    description = (
-        f"Dropped {n_dropped} exact duplicate row(s), keeping the first copy, so a "
-        "re-sent record is not counted twice."
-    )
-    if nested:
-        description += f" List/struct column(s) {_names(nested)} were compared by content."
     audit = CleaningAudit(
         strategy=strategy.name,
-        description=description,
+        description=drop_duplicates_description(n_dropped, nested),
         rows_in=chain.rows,
         rows_out=rows_out,
         values_changed=0,
         details={"duplicate_rows_dropped": n_dropped, "nested_columns": nested},
     )
-    sql = f"SELECT DISTINCT {select_list(chain.names)} FROM {chain.rel}" if n_dropped else None
+    sql = f"SELECT DISTINCT {_select_list(chain.names)} FROM {chain.rel}" if n_dropped else None
     return _Step(sql or _pass_through(chain), audit, list(chain.columns))
 
 
@@ -375,7 +364,7 @@ def _drop_multi_variant_units(
         keys.insert(0, roles.experiment_column)
     _require_columns(chain, [*keys, roles.variant_column], strategy.name)
     unit, variant = quote_ident(roles.unit_column), quote_ident(roles.variant_column)
-    group = select_list(keys)
+    group = _select_list(keys)
 
     bad = (
         f"SELECT {group}, COUNT(*) AS n FROM {chain.rel} WHERE {unit} IS NOT NULL "
@@ -388,18 +377,13 @@ def _drop_multi_variant_units(
     if n_units:
         order = ", ".join(f"{quote_ident(k)} ASC NULLS LAST" for k in reversed(keys))
         shown = chain.fetch(
-            f"SELECT {unit} AS unit FROM ({bad}) AS bad ORDER BY {order} LIMIT {_MAX_EXAMPLES}"
+            f"SELECT {unit} AS unit FROM ({bad}) AS bad ORDER BY {order} LIMIT {MAX_EXAMPLES}"
         )
-        examples = [_py(v) for v in shown["unit"]]
+        examples = [audit_value(v) for v in shown["unit"]]
 
-    scope = " of the same experiment" if roles.experiment_column is not None else ""
     audit = CleaningAudit(
         strategy=strategy.name,
-        description=(
-            f"Dropped all {n_rows} row(s) of {n_units} unit(s) seen in more than one "
-            f"variant{scope}: they were exposed to both arms, so their outcomes belong to "
-            "neither."
-        ),
+        description=multi_variant_description(n_rows, n_units, roles.experiment_column is not None),
         rows_in=chain.rows,
         rows_out=chain.rows - n_rows,
         values_changed=0,
@@ -416,7 +400,7 @@ def _drop_multi_variant_units(
     hi = quote_ident(_fresh_name("__liftlab_hi", chain.names))
     window = f"OVER (PARTITION BY {group})"
     sql = (
-        f"SELECT {select_list(chain.names)} FROM ("
+        f"SELECT {_select_list(chain.names)} FROM ("
         f"SELECT *, MIN({variant}) {window} AS {lo}, MAX({variant}) {window} AS {hi} "
         f"FROM {chain.rel}) AS w WHERE {unit} IS NULL OR {lo} IS NULL OR {lo} = {hi}"
     )
@@ -465,15 +449,9 @@ def _impute_missing_counts(strategy: ImputeMissingCounts, chain: _Chain) -> _Ste
             exprs[column] = f"COALESCE({q}, 0)"
 
     total = sum(filled.values())
-    description = (
-        f"Filled {total} missing value(s) with 0 in count column(s) {_names(strategy.columns)}, "
-        "because a missing count means no event was recorded."
-    )
-    if cast:
-        description += f" Cast {_names(cast)} to int64 as every value is whole."
     audit = CleaningAudit(
         strategy=strategy.name,
-        description=description,
+        description=impute_description(strategy.columns, total, cast),
         rows_in=chain.rows,
         rows_out=chain.rows,
         values_changed=total,
@@ -528,16 +506,9 @@ def _cap_outliers(strategy: WinsorizeOutliers, chain: _Chain) -> _Step:
         if lower_cap is not None:
             n_below = _int_or_zero(facts["below"].iloc[0])
 
-    bounds = f"the {strategy.upper_quantile:g} quantile ({_fmt(upper_cap)})"
-    if strategy.lower_quantile is not None:
-        bounds = f"the {strategy.lower_quantile:g} quantile ({_fmt(lower_cap)}) and " + bounds
     audit = CleaningAudit(
         strategy=strategy.name,
-        description=(
-            f"Capped {n_above + n_below} value(s) of '{strategy.column}' at {bounds}, computed "
-            "over all rows pooled across variants, so a few extreme values do not dominate "
-            "the mean while every arm is capped the same way."
-        ),
+        description=cap_description(strategy, upper_cap, lower_cap, n_above + n_below),
         rows_in=chain.rows,
         rows_out=chain.rows,
         values_changed=n_above + n_below,
@@ -583,15 +554,33 @@ def _cap_outliers(strategy: WinsorizeOutliers, chain: _Chain) -> _Step:
 
 
 # --------------------------------------------------------------------------------------------
-# Helpers (the pandas module's texts, so audits and errors read the same)
+# Helpers (the pandas module's error texts, so errors read the same)
 # --------------------------------------------------------------------------------------------
+
+
+def _select_list(columns: Sequence[str]) -> str:
+    """Quoted, comma-separated column names (an explicit list, as ``* REPLACE`` is DuckDB-only)."""
+    return ", ".join(quote_ident(c) for c in columns)
+
+
+def _check_relation_name(name: str, what: str) -> str:
+    """Return ``name`` if it is a plain lower-case identifier, else raise ConfigError.
+
+    Relations liftlab creates (temp tables, CTEs) get such names so that quoted and unquoted
+    spellings agree on every engine (PostgreSQL folds unquoted names to lower case).
+    """
+    if not isinstance(name, str) or not _RELATION_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{what} must be a lower-case SQL name (letters, digits, underscore), got {name!r}"
+        )
+    return name
 
 
 def _require_columns(chain: _Chain, columns: Sequence[str], strategy: str) -> None:
     missing = [c for c in columns if c not in chain.names]
     if missing:
         raise InputDataError(
-            f"cleaning strategy {strategy!r} needs column(s) {_names(missing)} which the data "
+            f"cleaning strategy {strategy!r} needs column(s) {names_text(missing)} which the data "
             f"does not have (columns present: {', '.join(chain.names)})"
         )
 
@@ -605,19 +594,6 @@ def _require_numeric(column: Column, strategy: str) -> None:
             f"cleaning strategy {strategy!r}: column '{column.name}' must be numeric, "
             f"found type {found}"
         )
-
-
-def _declared_lookup(variants: Sequence[str]) -> dict[str, str]:
-    lookup: dict[str, str] = {}
-    for label in variants:
-        key = str(label).strip().casefold()
-        if key in lookup and lookup[key] != label:
-            raise ConfigError(
-                f"declared variants {lookup[key]!r} and {label!r} differ only in case or spaces, "
-                "so labels cannot be matched to them unambiguously"
-            )
-        lookup[key] = label
-    return lookup
 
 
 def _is_integer(column: Column) -> bool:
@@ -643,22 +619,3 @@ def _int_or_zero(value: Any) -> int:
 
 def _float_or_none(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
-
-
-def _names(columns: Sequence[str]) -> str:
-    return ", ".join(f"'{c}'" for c in columns)
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:g}"
-
-
-def _py(value: Any) -> Any:
-    """A plain Python value (numpy scalars unwrapped, NaN -> None, timestamps as ISO text)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value

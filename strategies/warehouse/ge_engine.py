@@ -42,23 +42,23 @@ from sqlglot import exp
 
 from strategies.errors import ConfigError, InputDataError
 from strategies.validation import (
-    _LOCK,
-    _RESULT_FORMAT,
-    _TYPE,
+    EXPECT_TYPE,
+    GE_LOCK,
+    RESULT_FORMAT,
+    BatchFacts,
     ExpectationOutcome,
+    PlannedExpectation,
     ValidationReport,
     ValidationRules,
-    _BatchFacts,
-    _context,
-    _needs_numeric,
-    _plan_presence,
-    _plan_types,
-    _plan_values,
-    _Planned,
-    _py,
-    _referenced,
-    _skip,
-    _to_outcome,
+    ge_context,
+    numeric_columns_needed,
+    plain_value,
+    plan_presence,
+    plan_types,
+    plan_values,
+    referenced_columns,
+    skipped_outcome,
+    to_outcome,
 )
 
 if TYPE_CHECKING:
@@ -173,9 +173,9 @@ def _validate_spark(rules: ValidationRules, frame: Any) -> ValidationReport:
 def _spark_batch_definition() -> BatchDefinition:
     """The shared context's Spark datasource; the frame is a batch parameter of each run."""
     global _SPARK_BATCH
-    with _LOCK:
+    with GE_LOCK:
         if _SPARK_BATCH is None:
-            source = _context().data_sources.add_spark(name="liftlab_spark_validation")
+            source = ge_context().data_sources.add_spark(name="liftlab_spark_validation")
             asset = source.add_dataframe_asset(name="table")
             _SPARK_BATCH = asset.add_batch_definition_whole_dataframe(name="whole_table")
         return _SPARK_BATCH
@@ -185,9 +185,9 @@ def _validate_postgres(rules: ValidationRules, url: str, query: str) -> Validati
     url = _psycopg_url(url)
     query = _single_select(query)
     shown_url = _hide_password(url)
-    context = _context()
+    context = ge_context()
     name = f"liftlab_postgres_{uuid.uuid4().hex}"
-    with _LOCK:
+    with GE_LOCK:
         try:
             source = context.data_sources.add_postgres(
                 name=name, connection_string=url, create_temp_table=True
@@ -212,7 +212,7 @@ def _validate_postgres(rules: ValidationRules, url: str, query: str) -> Validati
         try:
             source.get_execution_engine().engine.dispose()
         finally:
-            with _LOCK:
+            with GE_LOCK:
                 context.data_sources.delete(name)
 
 
@@ -289,15 +289,15 @@ def _validate_batch(
     validator = Validator(
         batch_definition=batch_definition,
         batch_parameters=batch_parameters,
-        result_format=_RESULT_FORMAT,
+        result_format=RESULT_FORMAT,
     )
-    referenced = _referenced(rules)
-    needs_numeric = _needs_numeric(rules)
+    referenced = referenced_columns(rules)
+    needs_numeric = numeric_columns_needed(rules)
 
     # Pass 1: presence, numeric types (planned for every such column: which exist is not known
     # yet), and the column list and row count.
-    presence = _plan_presence(referenced)
-    types, _ = _plan_types(needs_numeric, set(needs_numeric), type_list)
+    presence = plan_presence(referenced)
+    types, _ = plan_types(needs_numeric, set(needs_numeric), type_list)
     probes = _probes()
     results = _run(validator, [*presence, *types, *probes.values()], what)
     columns = list(_observed(results, probes[_COLUMNS_PROBE], what) or [])
@@ -305,18 +305,20 @@ def _validate_batch(
     present = set(columns)
 
     type_skips: list[ExpectationOutcome] = []
-    kept_types: list[_Planned] = []
+    kept_types: list[PlannedExpectation] = []
     for p in types:
         if p.column in present:
             kept_types.append(p)
         else:
-            type_skips.append(_skip(_TYPE, p.column, p.description, [p.column], present))
+            type_skips.append(
+                skipped_outcome(EXPECT_TYPE, p.column, p.description, [p.column], present)
+            )
     kept_types, results = _respelled(validator, kept_types, results, respell, type_list, what)
     numeric_ok = {p.column for p in kept_types if _succeeded(results.get(_key(p)))}
 
     # Pass 2: value rules on usable columns, plus a count of the values each failed type
     # check covers (every non-null value of that column is "not numeric").
-    second, not_run = _plan_values(rules, present, numeric_ok)
+    second, not_run = plan_values(rules, present, numeric_ok)
     failed_types = [p.column for p in kept_types if p.column not in numeric_ok]
     value_probes = {c: _non_null_probe(c) for c in failed_types}
     if second or value_probes:
@@ -332,12 +334,12 @@ def _validate_batch(
         counted = _result(results.get(_key(probe))) if probe else None
         if not counted:
             return 0, examples, observed_types.get(column, "?")
-        values = [_py(v) for v in counted.get("partial_unexpected_list") or []]
+        values = [plain_value(v) for v in counted.get("partial_unexpected_list") or []]
         return int(counted.get("unexpected_count") or 0), values, observed_types[column]
 
-    facts = _BatchFacts(columns=columns, n_rows=n_rows, type_failure=type_failure)
+    facts = BatchFacts(columns=columns, n_rows=n_rows, type_failure=type_failure)
     outcomes = [
-        _to_outcome(p, results.get(_key(p)), facts) for p in [*presence, *kept_types, *second]
+        to_outcome(p, results.get(_key(p)), facts) for p in [*presence, *kept_types, *second]
     ]
     outcomes += [*type_skips, *not_run]
     return ValidationReport(
@@ -345,49 +347,51 @@ def _validate_batch(
     )
 
 
-def _probes() -> dict[str, _Planned]:
+def _probes() -> dict[str, PlannedExpectation]:
     """Expectations used only for what GE observes: the column list (in order) and row count."""
     import great_expectations as gx
 
     E = gx.expectations
     return {
-        _COLUMNS_PROBE: _Planned(
+        _COLUMNS_PROBE: PlannedExpectation(
             E.ExpectTableColumnsToMatchOrderedList(column_list=[]), _COLUMNS_PROBE, "", ""
         ),
-        _ROWS_PROBE: _Planned(E.ExpectTableRowCountToBeBetween(min_value=0), _ROWS_PROBE, "", ""),
+        _ROWS_PROBE: PlannedExpectation(
+            E.ExpectTableRowCountToBeBetween(min_value=0), _ROWS_PROBE, "", ""
+        ),
     }
 
 
-def _non_null_probe(column: str) -> _Planned:
+def _non_null_probe(column: str) -> PlannedExpectation:
     import great_expectations as gx
 
-    return _Planned(
+    return PlannedExpectation(
         gx.expectations.ExpectColumnValuesToBeNull(column=column), "non-null values", column, ""
     )
 
 
 def _respelled(
     validator: Any,
-    types: list[_Planned],
+    types: list[PlannedExpectation],
     results: dict[str, Any],
     respell: Any,
     type_list: tuple[str, ...],
     what: str,
-) -> tuple[list[_Planned], dict[str, Any]]:
+) -> tuple[list[PlannedExpectation], dict[str, Any]]:
     """Re-run a failed type check whose observed type is numeric in another spelling (see
     :func:`_pg_respell`) with that spelling added, so GE still gives the verdict."""
     if respell is None:
         return types, results
     import great_expectations as gx
 
-    rerun: dict[str, _Planned] = {}
+    rerun: dict[str, PlannedExpectation] = {}
     for p in types:
         res = results.get(_key(p))
         observed = (_result(res) or {}).get("observed_value")
         if res is not None and not res.success and isinstance(observed, str):
             spelling = respell(str(observed))
             if spelling:
-                rerun[p.column] = _Planned(
+                rerun[p.column] = PlannedExpectation(
                     gx.expectations.ExpectColumnValuesToBeInTypeList(
                         column=p.column, type_list=[*type_list, spelling]
                     ),
@@ -401,7 +405,7 @@ def _respelled(
     return [rerun.get(p.column, p) for p in types], results
 
 
-def _run(validator: Any, planned: list[_Planned], what: str) -> dict[str, Any]:
+def _run(validator: Any, planned: list[PlannedExpectation], what: str) -> dict[str, Any]:
     """Run ``planned`` as one suite on the validator's batch; GE results by plan key."""
     import great_expectations as gx
 
@@ -419,7 +423,7 @@ def _run(validator: Any, planned: list[_Planned], what: str) -> dict[str, Any]:
     return {(r.expectation_config.meta or {}).get(_KEY): r for r in result.results}
 
 
-def _key(p: _Planned) -> str:
+def _key(p: PlannedExpectation) -> str:
     return str((p.expectation.meta or {}).get(_KEY))
 
 
@@ -441,7 +445,7 @@ def _succeeded(res: Any) -> bool:
     return _result(res) is not None and bool(res.success)
 
 
-def _observed(results: dict[str, Any], probe: _Planned, what: str) -> Any:
+def _observed(results: dict[str, Any], probe: PlannedExpectation, what: str) -> Any:
     res = results.get(_key(probe))
     result = _result(res)
     if result is None:

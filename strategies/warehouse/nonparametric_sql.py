@@ -16,7 +16,8 @@ with one query per grouping level (overall, then each segment column):
 * **Bootstrap** — per arm, units are put into buckets: an arm with at most ``n_buckets``
   units gets one bucket per unit (numbered by ``ROW_NUMBER()`` in unit-id order: the exact
   unit bootstrap), a larger arm buckets each unit by a deterministic md5 hash of its id
-  (:func:`hash_bucket`); the engine returns (level cell, arm, bucket, n, Σy, Σx) and
+  (:func:`~strategies.engines.dialects.hash_bucket`); the engine returns (level cell, arm,
+  bucket, n, Σy, Σx) and
   :func:`~strategies.stats.nonparametric.bootstrap_from_buckets` resamples them. The pandas
   path buckets large arms by a random draw per row instead, so the two differ there by
   bucketing noise only (same distribution of intervals); with arms ≤ ``n_buckets`` and rows
@@ -33,6 +34,7 @@ column before the heavy queries run; per-comparison problems come back as ``stat
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from strategies.engines.base import Column, SqlEngine
+from strategies.engines.dialects import hash_bucket, literal, quote_ident
 from strategies.errors import ConfigError, InputDataError
 from strategies.stats.aggregate import encode_labels
 from strategies.stats.layers.nonparametric import NonparametricOptions, assemble_nonparametric
@@ -58,7 +61,6 @@ from strategies.stats.schema import OVERALL_SEGMENT
 __all__ = [
     "bootstrap_in_engine",
     "bucket_sum_tables",
-    "hash_bucket",
     "mann_whitney_in_engine",
     "nonparametric_in_engine",
     "rank_sum_tables",
@@ -66,49 +68,28 @@ __all__ = [
 
 # Largest finite double: ``NOT ABS(v) <= MAX`` is true for ±inf and NaN on DuckDB, PostgreSQL
 # and Spark alike (all three order NaN above every number), and NULL for NULL.
-_MAX_DOUBLE = "CAST('1.7976931348623157e308' AS DOUBLE)"
-_HASH_HEX_DIGITS = 7  # as strategies.engines.dialects.hash_bucket: 28 bits, a positive BIGINT
+_MAX_DOUBLE = literal(sys.float_info.max)
 
 
 # --------------------------------------------------------------------------------------------
-# SQL text helpers (to be replaced by strategies.engines.dialects once it lands)
+# SQL text helpers (quoting, literals and hash_bucket live in strategies.engines.dialects)
 
 
-def hash_bucket(expr_text: str, seed: int | str, n: int) -> str:
-    """SQL (DuckDB dialect) for a deterministic bucket in ``[0, n)`` of ``expr_text``'s value:
-    ``int(md5(seed || ':' || CAST(expr AS VARCHAR))[:7], 16) % n``.
+def _label_literal(value: object) -> str:
+    """The control label as a literal of its own type, for ``variant = <label>``.
 
-    Kept in this one function so it can be swapped for
-    ``strategies.engines.dialects.hash_bucket`` (same formula, with per-dialect rewrites of
-    the hex-to-integer cast). Hash integer or string ids: the text of a floating-point id
-    differs between engines. The modulo bias is below n / 2²⁸ (4·10⁻⁶ for n = 1,000).
+    Only labels that can equal a stored value qualify: a NULL or NaN label would make the
+    comparison never true (every unit silently "treatment"), so it is a ConfigError here rather
+    than ``NULL`` / ``'NaN'`` as :func:`~strategies.engines.dialects.literal` would write it.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1 << (4 * _HASH_HEX_DIGITS):
-        raise ConfigError(f"hash_bucket needs 1 <= n <= 2**28 buckets, got {n!r}")
-    salted = f"{_literal(f'{seed}:')} || CAST(({expr_text}) AS VARCHAR)"
-    return f"(CAST(('0x' || substr(md5({salted}), 1, {_HASH_HEX_DIGITS})) AS BIGINT) % {n})"
-
-
-def _quote(name: str) -> str:
-    """A double-quoted identifier, inner quotes doubled: a column name is never read as SQL."""
-    if "\x00" in name:
-        raise ConfigError(f"column name {name!r} holds a NUL character")
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: object) -> str:
-    """A label value as a DuckDB literal of its own type (strings quoted, quotes doubled)."""
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return f"CAST('{value!r}' AS DOUBLE)"
-    if isinstance(value, str) and "\x00" not in value:
-        return "'" + value.replace("'", "''") + "'"
-    raise ConfigError(f"cannot write the label {value!r} ({type(value).__name__}) as SQL")
+    plain = isinstance(value, bool | int | str) or (
+        isinstance(value, float) and math.isfinite(value)
+    )
+    if not plain or (isinstance(value, str) and "\x00" in value):
+        raise ConfigError(f"cannot write the label {value!r} ({type(value).__name__}) as SQL")
+    return literal(value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,21 +359,21 @@ def _design(
     if non_numeric:
         raise InputDataError(f"value column(s) must be numeric: {', '.join(non_numeric)}")
 
-    exp, var = _quote(experiment_column), _quote(variant_column)
-    unit = None if unit_column is None else _quote(unit_column)
+    exp, var = quote_ident(experiment_column), quote_ident(variant_column)
+    unit = None if unit_column is None else quote_ident(unit_column)
     y = _as_double(columns[value_column])
     x = None if denominator_column is None else _as_double(columns[denominator_column])
     checks = {"_n": "COUNT(*)"}
     for i, (name, expr) in enumerate(((value_column, y), (denominator_column, x))):
         if name is not None and expr is not None:
-            checks[f"_null{i}"] = f"SUM(CASE WHEN {_quote(name)} IS NULL THEN 1 ELSE 0 END)"
+            checks[f"_null{i}"] = f"SUM(CASE WHEN {quote_ident(name)} IS NULL THEN 1 ELSE 0 END)"
             checks[f"_bad{i}"] = (
                 f"SUM(CASE WHEN NOT ABS({expr}) <= {_MAX_DOUBLE} THEN 1 ELSE 0 END)"
             )
     if unit is not None:
         checks["_null_unit"] = f"SUM(CASE WHEN {unit} IS NULL THEN 1 ELSE 0 END)"
     select = ", ".join(f"{expr} AS {name}" for name, expr in checks.items())
-    rel = _quote(relation)
+    rel = quote_ident(relation)
     arms = engine.fetch(f"SELECT {exp} AS e, {var} AS v, {select} FROM {rel} GROUP BY {exp}, {var}")
     _check_arms(
         arms,
@@ -422,7 +403,7 @@ def _design(
         y=y,
         x=x,
         segments=tuple(segments),
-        control_sql=_literal(control_raw),
+        control_sql=_label_literal(control_raw),
         exp_code=dict(zip(arms["e"].to_numpy(dtype=object), exp_codes.tolist(), strict=True)),
         exp_labels=exp_labels,
         var_code=dict(zip(arms["v"].to_numpy(dtype=object), var_codes.tolist(), strict=True)),
@@ -435,7 +416,7 @@ def _design(
 def _as_double(column: Column) -> str:
     """A numeric or boolean column as a DOUBLE expression (PostgreSQL cannot cast a boolean
     to a float directly, hence the CASE)."""
-    name = _quote(column.name)
+    name = quote_ident(column.name)
     if column.kind == "boolean":
         return f"CASE WHEN {name} THEN CAST(1 AS DOUBLE) WHEN NOT {name} THEN CAST(0 AS DOUBLE) END"
     return f"CAST({name} AS DOUBLE)"
@@ -504,7 +485,7 @@ def _level_codes(
 
 
 def _segment_sql(level: str | None) -> str:
-    return "0" if level is None else _quote(level)
+    return "0" if level is None else quote_ident(level)
 
 
 # --------------------------------------------------------------------------------------------

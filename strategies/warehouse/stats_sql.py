@@ -45,6 +45,7 @@ only the engine's type name replaces the pandas dtype in "must be numeric" messa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -53,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from strategies.engines.base import Column, SqlEngine
+from strategies.engines.dialects import literal, quote_ident
 from strategies.errors import ConfigError, InputDataError
 from strategies.stats.aggregate import (
     DEFAULT_EXPERIMENT,
@@ -73,7 +75,6 @@ __all__ = [
     "check_aggregate_relation",
     "funnel_in_engine",
     "period_stats_in_engine",
-    "quote",
     "relation_columns",
     "row_counts",
 ]
@@ -88,14 +89,9 @@ Period = Literal["day", "week"]
 # SQL helpers
 
 
-def quote(name: str) -> str:
-    """A quoted identifier (a double quote inside doubles), safe for any column name."""
-    return '"' + str(name).replace('"', '""') + '"'
-
-
 def _relation_sql(relation: str) -> str:
     """``source`` or a temp table, optionally ``schema.table``: each part quoted."""
-    return ".".join(quote(part) for part in relation.split("."))
+    return ".".join(quote_ident(part) for part in relation.split("."))
 
 
 def relation_columns(engine: SqlEngine, relation: str) -> dict[str, Column]:
@@ -118,8 +114,8 @@ def _is_numeric(column: Column) -> bool:
 def _as_double(column: Column) -> str:
     """The column as DOUBLE; booleans go through INTEGER (PostgreSQL has no bool → float8)."""
     if column.kind == "boolean":
-        return f"CAST(CAST({quote(column.name)} AS INTEGER) AS DOUBLE)"
-    return f"CAST({quote(column.name)} AS DOUBLE)"
+        return f"CAST(CAST({quote_ident(column.name)} AS INTEGER) AS DOUBLE)"
+    return f"CAST({quote_ident(column.name)} AS DOUBLE)"
 
 
 def _count_if(condition: str) -> str:
@@ -172,13 +168,14 @@ def row_counts(
     ]  # booleans are 0/1 by type
     select = ["COUNT(*) AS n_rows"]
     for i, c in enumerate(label_columns):
-        select.append(f"{_count_if(f'{quote(c)} IS NULL')} AS l{i}")
+        select.append(f"{_count_if(f'{quote_ident(c)} IS NULL')} AS l{i}")
     for i, c in enumerate(numeric_columns):
         x = _as_double(columns[c])
-        select.append(f"{_count_if(f'{x} IS NULL OR {x} = CAST({_nan()} AS DOUBLE)')} AS m{i}")
+        # NaN = NaN is true in DuckDB, PostgreSQL and Spark (all three order NaN as one value),
+        # unlike IEEE; that is what makes this comparison a portable NaN test.
+        select.append(f"{_count_if(f'{x} IS NULL OR {x} = {literal(math.nan)}')} AS m{i}")
         select.append(
-            f"{_count_if(f'{x} = CAST({_inf()} AS DOUBLE) OR {x} = CAST({_inf(-1)} AS DOUBLE)')}"
-            f" AS i{i}"
+            f"{_count_if(f'{x} = {literal(math.inf)} OR {x} = {literal(-math.inf)}')} AS i{i}"
         )
     for i, c in enumerate(binary_columns):
         x = _as_double(columns[c])
@@ -204,16 +201,6 @@ _NO_ROWS_TO_ANALYSE = "the input table has no rows; nothing to analyse"
 
 def _n_rows(engine: SqlEngine, relation: str) -> int:
     return int(engine.fetch(f"SELECT COUNT(*) AS n FROM {_relation_sql(relation)}")["n"].iloc[0])
-
-
-def _nan() -> str:
-    # NaN = NaN is true in DuckDB, PostgreSQL and Spark (all three order NaN as one value),
-    # unlike IEEE; that is what makes this comparison a portable NaN test.
-    return "'NaN'"
-
-
-def _inf(sign: int = 1) -> str:
-    return "'Infinity'" if sign > 0 else "'-Infinity'"
 
 
 def _missing_columns_message(
@@ -266,7 +253,7 @@ def _raise_not_binary(
             continue
         x = _as_double(columns[c])
         fetched = engine.fetch(
-            f"SELECT DISTINCT {quote(c)} AS v FROM {_relation_sql(relation)} "
+            f"SELECT DISTINCT {quote_ident(c)} AS v FROM {_relation_sql(relation)} "
             f"WHERE {x} <> 0 AND {x} <> 1 ORDER BY v LIMIT 3"
         )["v"]
         examples = _typed_labels(fetched, columns[c]).tolist()
@@ -371,9 +358,9 @@ def check_ab_relation(
         )
     # check_ab_input looks for rows first; with every column present, the variant labels
     # query below doubles as the row count (GROUP BY over no rows returns no rows)
-    v = quote(variant_column)
+    v = quote_ident(variant_column)
     if experiment_column:
-        e = quote(experiment_column)
+        e = quote_ident(experiment_column)
         pairs = engine.fetch(
             f"SELECT {e} AS e, {v} AS v FROM {_relation_sql(relation)} GROUP BY {e}, {v}"
         )
@@ -442,18 +429,22 @@ def _statistics_sql(
     """Finest cells first, then GROUPING SETS: the overall level and one set per segment."""
     value_alias = {c.name: f"ll_c{i}" for i, c in enumerate(values)}
     units = (
-        [f"{k.expr} AS {quote(k.alias)}" for k in keys]
-        + [f"{quote(c.name)} AS {quote(f'll_s{i}')}" for i, c in enumerate(segments)]
-        + [f"{_as_double(c)} AS {quote(value_alias[c.name])}" for c in values]
+        [f"{k.expr} AS {quote_ident(k.alias)}" for k in keys]
+        + [f"{quote_ident(c.name)} AS {quote_ident(f'll_s{i}')}" for i, c in enumerate(segments)]
+        + [f"{_as_double(c)} AS {quote_ident(value_alias[c.name])}" for c in values]
     )
-    cell_keys = [quote(k.alias) for k in keys] + [quote(f"ll_s{i}") for i in range(len(segments))]
+    cell_keys = [quote_ident(k.alias) for k in keys] + [
+        quote_ident(f"ll_s{i}") for i in range(len(segments))
+    ]
     fine = ["COUNT(*) AS ll_p0"] + [
-        f"SUM({' * '.join(quote(value_alias[c]) for c in product)}) AS ll_p{j}"
+        f"SUM({' * '.join(quote_ident(value_alias[c]) for c in product)}) AS ll_p{j}"
         for j, product in enumerate(products, start=1)
     ]
-    key_list = ", ".join(quote(k.alias) for k in keys)
-    sets = [f"({key_list})"] + [f"({key_list}, {quote(f'll_s{i}')})" for i in range(len(segments))]
-    flags = [f"GROUPING({quote(f'll_s{i}')}) AS ll_g{i}" for i in range(len(segments))]
+    key_list = ", ".join(quote_ident(k.alias) for k in keys)
+    sets = [f"({key_list})"] + [
+        f"({key_list}, {quote_ident(f'll_s{i}')})" for i in range(len(segments))
+    ]
+    flags = [f"GROUPING({quote_ident(f'll_s{i}')}) AS ll_g{i}" for i in range(len(segments))]
     rollup = ["CAST(SUM(ll_p0) AS BIGINT) AS ll_p0"] + [
         f"SUM(ll_p{j}) AS ll_p{j}" for j in range(1, len(products) + 1)
     ]
@@ -540,9 +531,9 @@ def _keys(
     experiment = (
         None
         if experiment_column is None
-        else _Key("ll_e", quote(experiment_column), columns[experiment_column])
+        else _Key("ll_e", quote_ident(experiment_column), columns[experiment_column])
     )
-    return experiment, _Key("ll_v", quote(variant_column), columns[variant_column])
+    return experiment, _Key("ll_v", quote_ident(variant_column), columns[variant_column])
 
 
 def _value_columns(columns: dict[str, Column], products) -> list[Column]:
@@ -644,7 +635,7 @@ def funnel_in_engine(
 
     experiment, variant = _keys(columns, variant_column, experiment_column)
     keys = [k for k in (experiment, variant) if k is not None]
-    select = [f"{k.expr} AS {quote(k.alias)}" for k in keys] + ["COUNT(*) AS ll_n"]
+    select = [f"{k.expr} AS {quote_ident(k.alias)}" for k in keys] + ["COUNT(*) AS ll_n"]
     select += [f"SUM({_as_double(c)}) AS ll_t{i}" for i, c in enumerate(stage_columns)]
     group = ", ".join(k.expr for k in keys)
     result = engine.fetch(
@@ -683,7 +674,7 @@ def _funnel_dtype(column: str) -> str:
 
 def _time_expr(column: Column) -> str:
     """The column as a naive UTC TIMESTAMP (NULL when text does not parse)."""
-    name = quote(column.name)
+    name = quote_ident(column.name)
     if column.kind == "temporal":
         t = column.engine_type.upper()
         if "WITH TIME ZONE" in t or "TIMESTAMPTZ" in t or t == "TIMESTAMP_TZ":

@@ -28,7 +28,7 @@ from strategies.stats.run import (
     statistics_from_rows,
 )
 from strategies.warehouse.ab_inputs import statistics_in_engine
-from tests.strategies.warehouse.test_stats_sql import LocalDuckDB
+from tests.strategies.warehouse.conftest import LocalDuckDB
 
 RTOL = 1e-9
 

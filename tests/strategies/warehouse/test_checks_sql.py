@@ -23,8 +23,7 @@ from strategies.validation import (
     validate,
 )
 from strategies.warehouse.checks_sql import validate_in_engine
-
-from .conftest import LocalDuckDB
+from tests.strategies.warehouse.conftest import LocalDuckDB
 
 NOT_NULL = "expect_column_values_to_not_be_null"
 

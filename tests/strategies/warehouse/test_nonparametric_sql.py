@@ -4,20 +4,18 @@
 The pandas path in strategies.stats.nonparametric is the reference: Mann–Whitney must equal
 it (1e-9, and scipy on a few cells); the bootstrap must equal it exactly where both use one
 bucket per unit, and agree within Monte-Carlo tolerance (and cover the truth) where the SQL
-hash buckets differ from the pandas path's random buckets. Until the engines land, the engine
-is a tiny local implementation of the SqlEngine contract over an in-memory DuckDB connection.
+hash buckets differ from the pandas path's random buckets. The engine is the real DuckDB engine
+over a pandas frame (tests/strategies/warehouse/conftest.py), which also checks that every query
+transpiles to PostgreSQL and Spark.
 """
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-import sqlglot
 from scipy import stats
 
-from strategies.engines.base import Column, SourceSpec, SqlEngine
 from strategies.errors import ConfigError, InputDataError
 from strategies.stats.layers.nonparametric import NonparametricOptions, nonparametric_columns
 from strategies.stats.metrics import MetricSpec
@@ -36,89 +34,13 @@ from strategies.stats.schema import (
 from strategies.warehouse.nonparametric_sql import (
     bootstrap_in_engine,
     bucket_sum_tables,
-    hash_bucket,
     mann_whitney_in_engine,
     nonparametric_in_engine,
     rank_sum_tables,
 )
+from tests.strategies.warehouse.conftest import LocalDuckDB
 
 KW = {"value_column": "y", "variant_column": "variant", "experiment_column": "experiment"}
-
-
-class LocalDuckDB(SqlEngine):
-    """The engine contract over an in-memory DuckDB connection, a pandas frame as ``source``.
-
-    Records every query so tests can check what SQL was sent (and that it transpiles)."""
-
-    name = "duckdb"
-    dialect = "duckdb"
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.con = duckdb.connect()
-        self.con.register("_frame", frame)
-        self.con.execute('CREATE TEMP TABLE "source" AS SELECT * FROM _frame')
-        self.con.unregister("_frame")
-        self.queries: list[str] = []
-
-    def register_source(self, source: SourceSpec) -> None:
-        raise NotImplementedError("the test engine is built from a frame")
-
-    def fetch(self, sql: str) -> pd.DataFrame:
-        self.queries.append(sql)
-        frame = self.con.execute(sql).df()
-        for column in frame.columns:  # plain numpy dtypes, as the contract promises
-            values = frame[column]
-            if pd.api.types.is_integer_dtype(values.dtype) and values.isna().any():
-                frame[column] = values.astype(np.float64)
-            elif isinstance(values.dtype, pd.StringDtype) or values.dtype == object:
-                frame[column] = values.astype(object).where(values.notna(), None)
-            elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
-                values.dtype
-            ):
-                frame[column] = values.to_numpy(
-                    dtype=np.float64 if values.dtype.kind == "f" else np.int64
-                )
-        return frame
-
-    def create_temp_table(self, name: str, sql: str) -> None:
-        self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
-
-    def columns(self, relation: str) -> list[Column]:
-        rows = self.con.execute(f'DESCRIBE SELECT * FROM "{relation}"').fetchall()
-        out = []
-        for name, engine_type, *_ in rows:
-            kind = (
-                "boolean"
-                if engine_type == "BOOLEAN"
-                else "numeric"
-                if engine_type.split("(")[0]
-                in {
-                    "TINYINT",
-                    "SMALLINT",
-                    "INTEGER",
-                    "BIGINT",
-                    "HUGEINT",
-                    "DOUBLE",
-                    "FLOAT",
-                    "DECIMAL",
-                    "UTINYINT",
-                    "USMALLINT",
-                    "UINTEGER",
-                    "UBIGINT",
-                }
-                else "text"
-                if engine_type == "VARCHAR"
-                else "other"
-            )
-            out.append(Column(name, kind, engine_type))
-        return out
-
-    def close(self) -> None:
-        self.con.close()
-
-
-def engine_for(frame: pd.DataFrame) -> LocalDuckDB:
-    return LocalDuckDB(frame)
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +84,7 @@ SEGMENTS = ["device", "tier", "country"]
 
 
 def test_rank_sum_tables_equal_the_pandas_tables(tied_data):
-    with engine_for(tied_data) as engine:
+    with LocalDuckDB(tied_data) as engine:
         sql = rank_sum_tables(engine, "source", control="A", segment_columns=SEGMENTS, **KW)
     ref = mann_whitney_rank_sums(tied_data, control="A", segment_columns=SEGMENTS, **KW)
     assert len(sql) == len(ref) == 4
@@ -171,7 +93,7 @@ def test_rank_sum_tables_equal_the_pandas_tables(tied_data):
 
 
 def test_mann_whitney_in_engine_equals_pandas_and_scipy(tied_data):
-    with engine_for(tied_data) as engine:
+    with LocalDuckDB(tied_data) as engine:
         got = mann_whitney_in_engine(
             engine, "source", control="A", segment_columns=SEGMENTS, metric_name="rev", **KW
         )
@@ -208,7 +130,7 @@ def test_mann_whitney_in_engine_integer_variants_quoted_labels_and_zero_variance
             "y": [1.0, 2.0, 2.0, 3.0, 2.0, 5.0, 0.0, 1.0] + [4.0] * 4,
         }
     )
-    with engine_for(df) as engine:
+    with LocalDuckDB(df) as engine:
         got = mann_whitney_in_engine(engine, "source", control="0", **KW)
     want = mann_whitney(df, control="0", **KW)
     pd.testing.assert_frame_equal(got, want, rtol=1e-9)
@@ -226,7 +148,7 @@ def test_small_arm_bucket_tables_and_intervals_equal_pandas(tied_data):
     ordered = tied_data.sort_values("user_id").reset_index(drop=True)
     args = {"control": "A", "segment_columns": SEGMENTS, **KW}
     for denominator in (None, "x"):
-        with engine_for(tied_data) as engine:  # the engine holds the *unordered* rows
+        with LocalDuckDB(tied_data) as engine:  # the engine holds the *unordered* rows
             sql_tables = bucket_sum_tables(
                 engine, "source", unit_column="user_id", denominator_column=denominator, **args
             )
@@ -259,35 +181,17 @@ def test_bootstrap_in_engine_is_deterministic_and_seeded(tied_data):
         "n_resamples": 200,
         **KW,
     }
-    with engine_for(tied_data) as engine:
+    with LocalDuckDB(tied_data) as engine:
         first = bootstrap_in_engine(engine, "source", seed=3, **args)
         again = bootstrap_in_engine(engine, "source", seed=3, **args)
         other = bootstrap_in_engine(engine, "source", seed=4, **args)
     shuffled = tied_data.sample(frac=1.0, random_state=5)
-    with engine_for(shuffled) as engine:
+    with LocalDuckDB(shuffled) as engine:
         reordered = bootstrap_in_engine(engine, "source", seed=3, **args)
     pd.testing.assert_frame_equal(first, again)
     pd.testing.assert_frame_equal(first, reordered)  # row order does not matter
     ok = first["status"] == "ok"
     assert not np.allclose(first.loc[ok, "boot_abs_ci_low"], other.loc[ok, "boot_abs_ci_low"])
-
-
-def test_hash_bucket_is_deterministic_uniform_and_seeded():
-    con = duckdb.connect()
-    ids = pd.DataFrame({"u": np.arange(20_000)})
-    con.register("ids", ids)
-    a = con.execute(f"SELECT {hash_bucket('u', 1, 7)} AS b FROM ids ORDER BY u").df()["b"]
-    b = con.execute(f"SELECT {hash_bucket('u', 1, 7)} AS b FROM ids ORDER BY u").df()["b"]
-    c = con.execute(f"SELECT {hash_bucket('u', 2, 7)} AS b FROM ids ORDER BY u").df()["b"]
-    assert a.between(0, 6).all() and (a == b).all() and (a != c).mean() > 0.8
-    counts = np.bincount(a, minlength=7)
-    assert stats.chisquare(counts).pvalue > 1e-4
-    # same integer as Python's hashlib (so any engine can reproduce it)
-    import hashlib
-
-    assert a[123] == int(hashlib.md5(b"1:123").hexdigest()[:7], 16) % 7
-    with pytest.raises(ConfigError, match="buckets"):
-        hash_bucket("u", 1, 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,7 +221,7 @@ def test_large_arms_agree_with_pandas_within_monte_carlo_tolerance():
     rng = np.random.default_rng(21)
     df = _lognormal_frame(rng, 6000, 6)
     args = {"control": "A", "n_resamples": 1500, "n_buckets": 400, **KW}
-    with engine_for(df) as engine:
+    with LocalDuckDB(df) as engine:
         got = bootstrap_in_engine(engine, "source", unit_column="user_id", seed=1, **args)
     want = bootstrap_ci(df, seed=1, **args)
     # Width SE from 1,500 resamples ≈ 3 %, from 400 random buckets ≈ 3.5 % per path: compare
@@ -339,7 +243,7 @@ def test_large_arm_intervals_cover_the_truth_at_the_nominal_rate():
     difference must cover 0 in about 90 % of them (binomial SD 2.1 points)."""
     rng = np.random.default_rng(8)
     df = _lognormal_frame(rng, 3000, 200)
-    with engine_for(df) as engine:
+    with LocalDuckDB(df) as engine:
         out = bootstrap_in_engine(
             engine,
             "source",
@@ -375,20 +279,15 @@ def test_nonparametric_in_engine_matches_the_pandas_layer(tied_data):
         "metrics": metrics,
         "options": options,
     }
-    with engine_for(tied_data) as engine:
+    with LocalDuckDB(tied_data) as engine:
         got = nonparametric_in_engine(engine, "source", unit_column="user_id", **args)
-        queries = list(engine.queries)
     ordered = tied_data.sort_values("user_id").reset_index(drop=True)
     want = nonparametric_columns(ordered, **args)
     assert list(got.columns) == [*RESULT_KEYS, *NONPARAMETRIC_COLUMNS]
     pd.testing.assert_frame_equal(got, want, rtol=1e-9)
     assert got.loc[got["metric"] == "per_x", "mw_p_value"].isna().all()  # no MW for ratios
     assert set(got["metric"]) == {"revenue", "per_x"}
-    # the SQL is portable: it transpiles to PostgreSQL and Spark
-    for sql in queries:
-        for dialect in ("postgres", "spark"):
-            assert sqlglot.transpile(sql, read="duckdb", write=dialect)
-    with engine_for(tied_data) as engine, pytest.raises(ConfigError, match="unknown metric"):
+    with LocalDuckDB(tied_data) as engine, pytest.raises(ConfigError, match="unknown metric"):
         nonparametric_in_engine(
             engine,
             "source",
@@ -438,7 +337,7 @@ def _frame(**changes) -> pd.DataFrame:
 @pytest.mark.parametrize("which", ["mann_whitney", "bootstrap"])
 def test_bad_input_raises_named_errors(frame, kwargs, error, match, which):
     args = {"control": "A", **KW, **kwargs}
-    with engine_for(frame) as engine, pytest.raises(error, match=match):
+    with LocalDuckDB(frame) as engine, pytest.raises(error, match=match):
         if which == "mann_whitney":
             mann_whitney_in_engine(engine, "source", **args)
         else:
@@ -447,7 +346,7 @@ def test_bad_input_raises_named_errors(frame, kwargs, error, match, which):
 
 def test_bootstrap_specific_errors():
     frame = _frame(user_id=[1, 2, None, 4, 5, 6])
-    with engine_for(frame) as engine:
+    with LocalDuckDB(frame) as engine:
         with pytest.raises(InputDataError, match="unit column 'user_id' has 1 missing"):
             bootstrap_in_engine(engine, "source", unit_column="user_id", control="A", **KW)
         # a real NaN (pandas NaN arrives in DuckDB as NULL), in a temp table of the session
@@ -458,7 +357,7 @@ def test_bootstrap_specific_errors():
         )
         with pytest.raises(InputDataError, match="'y' \\(1 NaN or infinite\\)"):
             mann_whitney_in_engine(engine, "with_nan", control="A", **KW)
-    with engine_for(frame) as engine:
+    with LocalDuckDB(frame) as engine:
         with pytest.raises(ConfigError, match="n_resamples"):
             bootstrap_in_engine(
                 engine, "source", unit_column="user_id", control="A", n_resamples=1, **KW

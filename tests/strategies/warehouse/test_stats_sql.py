@@ -1,21 +1,18 @@
 """Sufficient statistics computed by SQL in an engine equal the pandas reference.
 
 The pandas functions in ``strategies.stats`` are the reference (independent of the SQL: they
-group with numpy/pandas over the rows). Until the real engines land, the engine here is a tiny
-local implementation of the :class:`~strategies.engines.base.SqlEngine` contract over an
-in-memory DuckDB connection, holding a pandas frame as ``source``.
+group with numpy/pandas over the rows). The engine is the real DuckDB engine holding a pandas
+frame as ``source`` (tests/strategies/warehouse/conftest.py).
 """
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
 from liftlab.simulate.experiments import ExperimentSpec, SimulationConfig, simulate
-from strategies.engines.base import Column, SourceSpec, SqlEngine
 from strategies.errors import InputDataError
 from strategies.stats.aggregate import aggregate, funnel_totals
 from strategies.stats.layers.sequential import SequentialOptions, period_stats_from_data
@@ -25,53 +22,9 @@ from strategies.warehouse.stats_sql import (
     funnel_in_engine,
     period_stats_in_engine,
 )
+from tests.strategies.warehouse.conftest import LocalDuckDB
 
 RTOL = 1e-9
-
-
-class LocalDuckDB(SqlEngine):
-    """The engine contract over an in-memory DuckDB connection and a pandas ``source``."""
-
-    name = "duckdb"
-    dialect = "duckdb"
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.con = duckdb.connect()
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.register("source", frame)
-
-    def register_source(self, source: SourceSpec) -> None:  # pragma: no cover - not used
-        raise NotImplementedError
-
-    def fetch(self, sql: str) -> pd.DataFrame:
-        frame = self.con.sql(sql).df()
-        for column in frame.columns:  # plain numpy dtypes, as the contract says
-            if isinstance(frame[column].dtype, pd.CategoricalDtype):
-                frame[column] = frame[column].astype(object)
-        return frame
-
-    def create_temp_table(self, name: str, sql: str) -> None:
-        self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
-
-    def columns(self, relation: str) -> list[Column]:
-        rows = self.con.sql(f'DESCRIBE "{relation}"').fetchall()
-        return [Column(name, _kind(type_), type_) for name, type_, *_ in rows]
-
-    def close(self) -> None:
-        self.con.close()
-
-
-def _kind(engine_type: str) -> str:
-    t = engine_type.upper()
-    if t == "BOOLEAN":
-        return "boolean"
-    if t.startswith(("VARCHAR", "ENUM")):
-        return "text"
-    if t.startswith(("TIMESTAMP", "DATE")):
-        return "temporal"
-    if any(w in t for w in ("INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL")):
-        return "numeric"
-    return "other"
 
 
 METRICS = [
@@ -141,10 +94,10 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_aggregate_in_engine_equals_aggregate(engine, data, case) -> None:
+def test_aggregate_in_engine_equals_aggregate(engine, data, case, engine_for) -> None:
     roles = CASES[case]
     frame = data[data["experiment"] == "up"] if roles["experiment_column"] is None else data
-    eng = LocalDuckDB(frame.reset_index(drop=True)) if frame is not data else engine
+    eng = engine_for(frame.reset_index(drop=True)) if frame is not data else engine
     expected = aggregate(frame, METRICS, engine="pandas", **roles)
     got = aggregate_in_engine(eng, "source", METRICS, **roles)
     assert_frame_equal(got, expected, check_exact=False, rtol=RTOL)
@@ -157,9 +110,9 @@ def test_aggregate_in_engine_equals_aggregate(engine, data, case) -> None:
         assert "region=<NA>" in set(got["segment"])
 
 
-def test_experiment_name_labels_single_experiment(data) -> None:
+def test_experiment_name_labels_single_experiment(data, engine_for) -> None:
     frame = data[data["experiment"] == "flat"].drop(columns="experiment").reset_index(drop=True)
-    eng = LocalDuckDB(frame)
+    eng = engine_for(frame)
     got = aggregate_in_engine(
         eng,
         "source",
@@ -186,7 +139,7 @@ def test_proportion_square_is_sum(engine) -> None:
     assert (rows["sum_y"] > 0).all()
 
 
-def test_float_and_bool_labels_match_pandas() -> None:
+def test_float_and_bool_labels_match_pandas(engine_for) -> None:
     rng = np.random.default_rng(3)
     n = 400
     frame = pd.DataFrame(
@@ -199,7 +152,7 @@ def test_float_and_bool_labels_match_pandas() -> None:
     )
     metrics = [MetricSpec("m", "mean", column="y"), MetricSpec("p", "proportion", column="b")]
     roles = dict(variant_column="v", experiment_column=None, segment_columns=["flag"])
-    got = aggregate_in_engine(LocalDuckDB(frame), "source", metrics, **roles)
+    got = aggregate_in_engine(engine_for(frame), "source", metrics, **roles)
     expected = aggregate(frame, metrics, **roles)
     assert_frame_equal(got, expected, check_exact=False, rtol=RTOL)
     assert got["variant"].unique().tolist() == ["0.5", "2.0", "10.0"]
@@ -249,7 +202,7 @@ def test_period_stats_equal_sequential_layer(engine, data, period) -> None:
         assert (got["_period"].dt.dayofweek == 0).all()  # weeks start on Monday
 
 
-def test_period_stats_from_text_and_naive_times() -> None:
+def test_period_stats_from_text_and_naive_times(engine_for) -> None:
     # one Sunday late in the day and a Monday: the week boundary is where pandas puts it
     times = [
         "2026-01-04 23:30:00",
@@ -266,7 +219,7 @@ def test_period_stats_from_text_and_naive_times() -> None:
         }
     )
     metrics = [MetricSpec("m", "mean", column="y")]
-    eng = LocalDuckDB(frame)
+    eng = engine_for(frame)
     for column in ("t_text", "t_naive"):
         for period in ("day", "week"):
             options = SequentialOptions(time_column=column, period=period)
@@ -289,7 +242,7 @@ def test_period_stats_from_text_and_naive_times() -> None:
             assert_frame_equal(got, expected, check_exact=False, rtol=RTOL)
 
 
-def test_period_stats_bad_times() -> None:
+def test_period_stats_bad_times(engine_for) -> None:
     frame = pd.DataFrame(
         {
             "v": ["A", "B", "A", "B"],
@@ -298,7 +251,7 @@ def test_period_stats_bad_times() -> None:
             "n": [1, 2, 3, 4],
         }
     )
-    eng = LocalDuckDB(frame)
+    eng = engine_for(frame)
     metrics = [MetricSpec("m", "mean", column="y")]
     kw = dict(period="day", variant_column="v", experiment_column=None)
     with pytest.raises(InputDataError) as sql_error:
@@ -346,13 +299,13 @@ def _bad_frames() -> dict[str, tuple[pd.DataFrame, dict]]:
 
 
 @pytest.mark.parametrize("case", sorted(_bad_frames()))
-def test_bad_input_same_error_as_aggregate(case) -> None:
+def test_bad_input_same_error_as_aggregate(case, engine_for) -> None:
     frame, roles = _bad_frames()[case]
     metrics = [MetricSpec("m", "mean", column="y"), MetricSpec("q", "proportion", column="p")]
     with pytest.raises(InputDataError) as pandas_error:
         aggregate(frame, metrics, **roles)
     with pytest.raises(InputDataError) as sql_error:
-        aggregate_in_engine(LocalDuckDB(frame), "source", metrics, **roles)
+        aggregate_in_engine(engine_for(frame), "source", metrics, **roles)
     expected = str(pandas_error.value)
     got = str(sql_error.value)
     if case == "text metric":  # the engine's type name stands for the pandas dtype
@@ -360,7 +313,7 @@ def test_bad_input_same_error_as_aggregate(case) -> None:
     assert got == expected
 
 
-def test_funnel_bad_input_same_error() -> None:
+def test_funnel_bad_input_same_error(engine_for) -> None:
     frame = pd.DataFrame({"v": ["A", "B", None], "s1": [1.0, np.nan, 2.0], "s2": ["a", "b", "c"]})
     for f, stages in (
         (frame, ["s1"]),
@@ -372,7 +325,7 @@ def test_funnel_bad_input_same_error() -> None:
             funnel_totals(f, stages, variant_column="v")
         with pytest.raises(InputDataError) as sql_error:
             funnel_in_engine(
-                LocalDuckDB(f), "source", stages, variant_column="v", experiment_column=None
+                engine_for(f), "source", stages, variant_column="v", experiment_column=None
             )
         expected = str(pandas_error.value).replace("(str)", "(VARCHAR)")
         assert str(sql_error.value) == expected.replace("(object)", "(VARCHAR)")
