@@ -36,9 +36,14 @@ import pandas as pd
 from strategies.campaign_sql import (
     AMBIGUOUS_SQL,
     BRONZE_COLUMNS,
+    CATEGORIES_SQL,
     CONTAMINATION_SQL,
+    GROUPS_SQL,
+    UNKNOWN_CAMPAIGNS_SQL,
     bronze_select,
     category_suffix,
+    check_categories,
+    check_groups,
     quote_identifier,
     quote_literal,
     silver_sql,
@@ -292,39 +297,15 @@ def build_silver(
         con.execute("SET TimeZone = 'UTC'")
         for name in ("campaigns", "assignments", "interactions", "transactions"):
             con.register(name, tables[name])
-        unknown = [
-            row[0]
-            for row in con.execute(
-                "SELECT DISTINCT a.campaign_id FROM assignments a "
-                "LEFT JOIN campaigns c ON c.campaign_id = a.campaign_id "
-                "WHERE c.campaign_id IS NULL ORDER BY 1"
-            ).fetchall()
-        ]
+        unknown = sorted(str(row[0]) for row in con.execute(UNKNOWN_CAMPAIGNS_SQL).fetchall())
         if unknown:
             raise InputDataError(
                 f"assignments reference campaign(s) missing from campaigns: "
-                f"{', '.join(map(str, unknown[:_MAX_EXAMPLES]))}"
+                f"{', '.join(unknown[:_MAX_EXAMPLES])}"
             )
-        groups = {
-            row[0] for row in con.execute('SELECT DISTINCT "group" FROM assignments').fetchall()
-        }
-        if groups != {"target", "control"}:
-            raise InputDataError(
-                f"assignments must hold both groups 'target' and 'control'; found {sorted(groups)}"
-            )
-        categories = [
-            row[0]
-            for row in con.execute(
-                "SELECT DISTINCT category FROM transactions ORDER BY 1"
-            ).fetchall()
-        ]
-        suffixes = [category_suffix(c) for c in categories]
-        clash = sorted({s for s in suffixes if suffixes.count(s) > 1} | ({"all"} & set(suffixes)))
-        if clash:
-            raise InputDataError(
-                f"transaction categories {categories} collide as column names ({clash}); "
-                "rename them in the source"
-            )
+        check_groups({row[0] for row in con.execute(GROUPS_SQL).fetchall()})
+        categories = sorted(row[0] for row in con.execute(CATEGORIES_SQL).fetchall())
+        check_categories(categories)
         outcomes = _frame(
             con.sql(
                 silver_sql(categories, window_days=window_days, pre_window_days=pre_window_days)
