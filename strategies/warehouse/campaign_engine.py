@@ -281,7 +281,9 @@ def _silver_audit(
 
 
 def _counts(frame: pd.DataFrame) -> dict[str, int]:
-    pairs = sorted((str(k), int(v)) for k, v in zip(frame.iloc[:, 0], frame.iloc[:, 1]))
+    pairs = sorted(
+        (str(k), int(v)) for k, v in zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True)
+    )
     return dict(pairs)
 
 
