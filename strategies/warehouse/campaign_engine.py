@@ -244,7 +244,11 @@ def _validate(engine: SqlEngine, table: str) -> ValidationReport:
         body = to_dialect(
             f"SELECT {columns} FROM ({bronze_select(table, typed, inner)}) AS b", "postgres"
         )
-        query = f'WITH "raw_{table}" AS ({raw_sql}) SELECT * FROM ({body}) AS "{table}"'
+        # GE's query assets must start with SELECT: the CTE goes inside a derived table.
+        query = (
+            f'SELECT * FROM (WITH "raw_{table}" AS ({raw_sql}) '
+            f'SELECT * FROM ({body}) AS "b") AS "{table}"'
+        )
         return validate_with_ge(rules=rules, postgres_url=engine.url, query=query)  # type: ignore[attr-defined]
     return validate_in_engine(engine, table, rules)
 
