@@ -1,5 +1,6 @@
-"""Campaign spend uplift: raw CRM/POS tables → bronze → silver (attribution window, DuckDB SQL)
-→ gold (incremental spend, ROI, decisions) → report → files, DuckDB warehouse and MLflow.
+"""Campaign spend uplift: raw CRM/POS tables → bronze → silver (attribution window) → the
+statistics, all inside the configured engine (DuckDB, PostgreSQL or Spark) → gold (incremental
+spend, ROI, decisions) → report → files, DuckDB warehouse and MLflow.
 
 Run it with ``zenml pipeline run pipelines.campaign_uplift.campaign_uplift_pipeline
 -c configs/campaign_uplift.yaml``. Parameters mirror
@@ -9,11 +10,15 @@ the pipeline compiles, and the bronze and silver steps get only the values they 
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+from typing import Any
+
 from liftlab.config.campaign_uplift import load_campaign_config
 from liftlab.config.zenml_run import strict_pipeline
 from liftlab.mlops.caching import cache_policy, file_cache_options
 from steps.analysis import summarise_campaign_uplift
-from steps.etl import build_silver_table, load_bronze, validate_bronze
+from steps.etl import summarise_campaign_warehouse
 from steps.reporting import build_campaign_report, publish_campaign_results
 from strategies.stats.corrections import Correction
 
@@ -22,6 +27,7 @@ from strategies.stats.corrections import Correction
 def campaign_uplift_pipeline(
     data_dir: str | None = None,
     tables: dict[str, str] | None = None,
+    engine: dict[str, Any] | None = None,
     naive_timezone: str | None = None,
     window_days: int | None = None,
     pre_window_days: int | None = None,
@@ -36,30 +42,23 @@ def campaign_uplift_pipeline(
     output_dir: str | None = None,
 ) -> None:
     cfg = load_campaign_config({k: v for k, v in locals().items() if v is not None})
-    paths = cfg.table_paths()
-    load = load_bronze.with_options(**file_cache_options(list(paths.values())))
-    campaigns, profiles, assignments, interactions, transactions, bronze_audit = load(
-        table_paths={table: str(path) for table, path in paths.items()},
-        naive_timezone=cfg.naive_timezone,
-    )
-    validation = validate_bronze(
-        campaigns=campaigns,
-        profiles=profiles,
-        assignments=assignments,
-        interactions=interactions,
-        transactions=transactions,
-    )
-    customers, silver_audit = build_silver_table(
-        campaigns=campaigns,
-        assignments=assignments,
-        interactions=interactions,
-        transactions=transactions,
-        validation=validation,
-        window_days=cfg.window_days,
-        pre_window_days=cfg.pre_window_days,
+    spec = cfg.warehouse_spec()
+    staging = str(Path(cfg.output_dir).resolve() / f".liftlab-rows-{uuid.uuid4().hex}")
+    if spec.stage_rows or len(cfg.table_paths()) < len(cfg.sources()):
+        # staged rows are consumed by this run's publish; engine tables change unseen
+        options: dict = {"enable_cache": False}
+    else:
+        options = file_cache_options(list(cfg.table_paths().values()))
+    engine_step = summarise_campaign_warehouse.with_options(**options)
+    campaigns, bronze_audit, validation, silver_audit, spend, conversion, staged = engine_step(
+        spec=spec, staging_dir=staging if spec.stage_rows else ""
     )
     summary, funnel, tests = summarise_campaign_uplift(
-        campaign_customers=customers, campaigns=campaigns, silver_audit=silver_audit, config=cfg
+        spend_statistics=spend,
+        conversion_statistics=conversion,
+        campaigns=campaigns,
+        silver_audit=silver_audit,
+        config=cfg,
     )
     report = build_campaign_report(
         campaign_summary=summary,
@@ -73,12 +72,7 @@ def campaign_uplift_pipeline(
         campaign_summary=summary,
         campaign_funnel=funnel,
         campaign_tests=tests,
-        campaign_customers=customers,
-        campaigns=campaigns,
-        profiles=profiles,
-        assignments=assignments,
-        interactions=interactions,
-        transactions=transactions,
+        staged_rows=staged,
         bronze_audit=bronze_audit,
         silver_audit=silver_audit,
         campaign_report=report,

@@ -3,9 +3,10 @@ campaign × customer with window spend) on DuckDB.
 
 Why SQL: CRM and POS exports are joined and windowed in a warehouse in real life. The queries
 here use only standard SQL that DuckDB and PostgreSQL both run (``CAST``, ``COALESCE``,
-aggregate ``FILTER``, ``INTERVAL`` arithmetic, explicit ``GROUP BY``), so moving from the embedded
-DuckDB to a PostgreSQL warehouse changes the connection, not the SQL (Spark SQL needs only the
-interval literal spelt ``INTERVAL 1 DAY``).
+aggregate ``FILTER``, ``INTERVAL`` arithmetic, explicit ``GROUP BY``), written in DuckDB's dialect
+and transpiled by :func:`strategies.engines.dialects.to_dialect` for PostgreSQL and Spark
+(identifier quoting, interval literals), so the same queries run in every engine
+(:mod:`strategies.warehouse.campaign_engine`).
 
 Conventions, stated once:
 
@@ -13,7 +14,8 @@ Conventions, stated once:
   (``2026-03-02T10:00:00+01:00``) keep it; strings without one are read in the configured
   ``naive_timezone`` (default UTC) — the session time zone is set before casting.
 - **Attribution window.** A transaction counts for a campaign when
-  ``send_at <= transaction_at < send_at + window_days`` (half-open: a purchase exactly at, or one
+  ``send_at <= transaction_at < send_at + window_days × 24 h`` (half-open: a purchase exactly
+  at, or one
   second after, the end of the window is out; one exactly at the send is in).
 - **Pre-period** for CUPED: ``send_at - pre_window_days <= transaction_at < send_at``.
 - **Unique engagement.** A customer counts once per campaign and event however often the CRM
@@ -28,6 +30,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+from strategies.errors import InputDataError
 
 BRONZE_COLUMNS: dict[str, dict[str, str]] = {
     "campaigns": {
@@ -126,8 +130,10 @@ def silver_sql(categories: Sequence[str], *, window_days: int, pre_window_days: 
 
     Reads the bronze tables ``campaigns``, ``assignments``, ``interactions``, ``transactions``.
     """
-    window = f"({int(window_days)} * INTERVAL '1 day')"
-    pre = f"({int(pre_window_days)} * INTERVAL '1 day')"
+    # Days as 24-hour steps: an instant plus N * 24 h is the same on every engine whatever the
+    # session time zone ('1 day' on a TIMESTAMPTZ follows the session zone's calendar).
+    window = f"({int(window_days) * 24} * INTERVAL '1 hour')"
+    pre = f"({int(pre_window_days) * 24} * INTERVAL '1 hour')"
     per_category: list[str] = []
     for category in categories:
         lit, suffix = quote_literal(category), category_suffix(category)
@@ -223,3 +229,35 @@ GROUP BY a.campaign_id
 """
 """Control customers (unambiguously assigned) the CRM says were contacted: the comparison is
 contaminated. Reported, not fixed: dropping them would bias the control group."""
+
+
+UNKNOWN_CAMPAIGNS_SQL = """
+SELECT DISTINCT a.campaign_id
+FROM assignments a
+LEFT JOIN campaigns c ON c.campaign_id = a.campaign_id
+WHERE c.campaign_id IS NULL
+"""
+"""Campaigns the assignments name that the campaigns table lacks (silver refuses them)."""
+
+GROUPS_SQL = 'SELECT DISTINCT "group" FROM assignments'
+CATEGORIES_SQL = "SELECT DISTINCT category FROM transactions"
+
+
+def check_categories(categories: Sequence[str]) -> None:
+    """Refuse categories whose column suffixes collide (``Food & drink`` / ``food-drink``) or
+    take the total's name ``all``: silver would get two columns of one name."""
+    suffixes = [category_suffix(c) for c in categories]
+    clash = sorted({s for s in suffixes if suffixes.count(s) > 1} | ({"all"} & set(suffixes)))
+    if clash:
+        raise InputDataError(
+            f"transaction categories {list(categories)} collide as column names ({clash}); "
+            "rename them in the source"
+        )
+
+
+def check_groups(groups: set[str]) -> None:
+    """Both arms must be present: a campaign comparison needs targets and controls."""
+    if groups != set(GROUPS):
+        raise InputDataError(
+            f"assignments must hold both groups 'target' and 'control'; found {sorted(groups)}"
+        )

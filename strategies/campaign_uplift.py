@@ -36,9 +36,14 @@ import pandas as pd
 from strategies.campaign_sql import (
     AMBIGUOUS_SQL,
     BRONZE_COLUMNS,
+    CATEGORIES_SQL,
     CONTAMINATION_SQL,
+    GROUPS_SQL,
+    UNKNOWN_CAMPAIGNS_SQL,
     bronze_select,
     category_suffix,
+    check_categories,
+    check_groups,
     quote_identifier,
     quote_literal,
     silver_sql,
@@ -48,17 +53,23 @@ from strategies.campaign_sql import (
 from strategies.errors import ConfigError, InputDataError
 from strategies.ingest import check_file_header
 from strategies.stats.analysis import AnalysisOptions
+from strategies.stats.inputs import ABStatistics
 from strategies.stats.metrics import MetricSpec
-from strategies.stats.run import ABDesign, run_ab_analysis
+from strategies.stats.run import ABDesign, analyse_statistics, statistics_from_rows
+from strategies.stats.schema import OVERALL_SEGMENT
 from strategies.validation import ValidationRules
 
 __all__ = [
     "ALL_CATEGORIES",
     "SUMMARY_COLUMNS",
+    "FUNNEL_STAGES",
     "CampaignOptions",
     "bronze_rules",
     "build_bronze",
     "build_silver",
+    "campaign_design",
+    "campaign_metric_specs",
+    "summarise_campaign_statistics",
     "summarise_campaigns",
 ]
 
@@ -286,39 +297,15 @@ def build_silver(
         con.execute("SET TimeZone = 'UTC'")
         for name in ("campaigns", "assignments", "interactions", "transactions"):
             con.register(name, tables[name])
-        unknown = [
-            row[0]
-            for row in con.execute(
-                "SELECT DISTINCT a.campaign_id FROM assignments a "
-                "LEFT JOIN campaigns c ON c.campaign_id = a.campaign_id "
-                "WHERE c.campaign_id IS NULL ORDER BY 1"
-            ).fetchall()
-        ]
+        unknown = sorted(str(row[0]) for row in con.execute(UNKNOWN_CAMPAIGNS_SQL).fetchall())
         if unknown:
             raise InputDataError(
                 f"assignments reference campaign(s) missing from campaigns: "
-                f"{', '.join(map(str, unknown[:_MAX_EXAMPLES]))}"
+                f"{', '.join(unknown[:_MAX_EXAMPLES])}"
             )
-        groups = {
-            row[0] for row in con.execute('SELECT DISTINCT "group" FROM assignments').fetchall()
-        }
-        if groups != {"target", "control"}:
-            raise InputDataError(
-                f"assignments must hold both groups 'target' and 'control'; found {sorted(groups)}"
-            )
-        categories = [
-            row[0]
-            for row in con.execute(
-                "SELECT DISTINCT category FROM transactions ORDER BY 1"
-            ).fetchall()
-        ]
-        suffixes = [category_suffix(c) for c in categories]
-        clash = sorted({s for s in suffixes if suffixes.count(s) > 1} | ({"all"} & set(suffixes)))
-        if clash:
-            raise InputDataError(
-                f"transaction categories {categories} collide as column names ({clash}); "
-                "rename them in the source"
-            )
+        check_groups({row[0] for row in con.execute(GROUPS_SQL).fetchall()})
+        categories = sorted(row[0] for row in con.execute(CATEGORIES_SQL).fetchall())
+        check_categories(categories)
         outcomes = _frame(
             con.sql(
                 silver_sql(categories, window_days=window_days, pre_window_days=pre_window_days)
@@ -367,28 +354,66 @@ def _metrics(categories: list[str], options: CampaignOptions) -> list[MetricSpec
     return specs
 
 
-def summarise_campaigns(
-    outcomes: pd.DataFrame,
-    campaigns: pd.DataFrame,
-    categories: list[str],
-    options: CampaignOptions,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """``(campaign_summary, funnel, ab_results)`` — see the module docstring.
+FUNNEL_STAGES: tuple[str, ...] = ("sent", "opened", "clicked", "converted__all")
+"""Silver columns summed per campaign × group for the funnel and the engagement rates."""
 
-    Spend metrics are the family for the multiple-testing correction (conversion metrics are
-    reported but do not take α away from the spend decision): the A/B engine runs twice, once
-    per metric kind, so ``p_value_adjusted`` on the gold table is corrected across campaigns ×
-    categories for spend only.
-    """
-    if outcomes.empty:
-        raise InputDataError("no assigned customers: the silver table is empty")
-    design = ABDesign(
+
+def campaign_design() -> ABDesign:
+    """A campaign is an experiment, the group its variant (control ``control``)."""
+    return ABDesign(
         unit_column="customer_id",
         variant_column="group",
         control="control",
         variants=("target",),
         experiment_column="campaign_id",
     )
+
+
+def campaign_metric_specs(
+    categories: list[str], options: CampaignOptions
+) -> tuple[list[MetricSpec], list[MetricSpec]]:
+    """``(spend, conversion)`` metrics: two families, so the correction covers spend only."""
+    specs = _metrics(categories, options)
+    return [s for s in specs if s.type == "mean"], [s for s in specs if s.type == "proportion"]
+
+
+def summarise_campaigns(
+    outcomes: pd.DataFrame,
+    campaigns: pd.DataFrame,
+    categories: list[str],
+    options: CampaignOptions,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(campaign_summary, funnel, ab_results)`` from silver rows — see the module docstring.
+
+    The rows entry point (tests, notebooks): the rows are reduced to sufficient statistics
+    with pandas and :func:`summarise_campaign_statistics` does the rest, exactly as it does
+    for statistics computed in an engine."""
+    if outcomes.empty:
+        raise InputDataError("no assigned customers: the silver table is empty")
+    design = campaign_design()
+    spend_specs, conversion_specs = campaign_metric_specs(categories, options)
+    spend = statistics_from_rows(outcomes, design, spend_specs, FUNNEL_STAGES)
+    conversion = statistics_from_rows(outcomes, design, conversion_specs)
+    return summarise_campaign_statistics(spend, conversion, campaigns, categories, options)
+
+
+def summarise_campaign_statistics(
+    spend_statistics: ABStatistics,
+    conversion_statistics: ABStatistics,
+    campaigns: pd.DataFrame,
+    categories: list[str],
+    options: CampaignOptions,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(campaign_summary, funnel, ab_results)`` from small tables only: the sufficient
+    statistics of the spend metrics (with the funnel totals of :data:`FUNNEL_STAGES`) and of
+    the conversion metrics, plus the bronze campaigns table (one row per campaign).
+
+    Spend metrics are the family for the multiple-testing correction (conversion metrics are
+    reported but do not take α away from the spend decision): the A/B engine runs twice, once
+    per metric kind, so ``p_value_adjusted`` on the gold table is corrected across campaigns ×
+    categories for spend only. Group means are Σy / n of the same statistics.
+    """
+    design = campaign_design()
     analysis = AnalysisOptions(
         control="control",
         alpha=options.alpha,
@@ -398,25 +423,25 @@ def summarise_campaigns(
             for campaign, share in options.planned_shares(campaigns).items()
         },
     )
-    specs = _metrics(categories, options)
-    spend = run_ab_analysis(outcomes, design, [s for s in specs if s.type == "mean"], analysis)
-    converted = run_ab_analysis(
-        outcomes, design, [s for s in specs if s.type == "proportion"], analysis
-    )
+    spend_specs, conversion_specs = campaign_metric_specs(categories, options)
+    spend = analyse_statistics(spend_statistics, design, spend_specs, analysis)
+    converted = analyse_statistics(conversion_statistics, design, conversion_specs, analysis)
     results = pd.concat([spend.results, converted.results], ignore_index=True)
     srm = spend.srm.set_index("experiment") if not spend.srm.empty else pd.DataFrame()
+    counts = _stage_counts(spend_statistics.funnel)
+    means = _group_means(pd.concat([spend_statistics.stats, conversion_statistics.stats]))
 
     meta = campaigns.set_index("campaign_id")
     labels = [ALL_CATEGORIES, *categories]
     rows: list[dict[str, Any]] = []
     res = results.set_index(["experiment", "metric"])
-    for campaign_id in sorted(outcomes["campaign_id"].unique()):
-        sub = outcomes[outcomes["campaign_id"] == campaign_id]
-        target = sub[sub["group"] == "target"]
-        control = sub[sub["group"] == "control"]
-        n_t, n_c = len(target), len(control)
-        sent = target["sent"].sum()
-        opened = target["opened"].sum()
+    for campaign_id in sorted(counts["campaign_id"].unique()):
+        stage = counts[counts["campaign_id"] == campaign_id].set_index("group")
+        n_t = int(stage["assigned"].get("target", 0))
+        n_c = int(stage["assigned"].get("control", 0))
+        sent = stage["sent"].get("target", 0)
+        opened = stage["opened"].get("target", 0)
+        clicked = stage["clicked"].get("target", 0)
         info = meta.loc[campaign_id] if campaign_id in meta.index else None
         cpc = float(info["cost_per_contact"]) if info is not None else np.nan
         cost = cpc * n_t
@@ -439,6 +464,10 @@ def summarise_campaigns(
                 roi_decision = "unprofitable"
             else:
                 roi_decision = "inconclusive"
+
+            def mean(metric: str, group: str, _campaign: str = campaign_id) -> float:
+                return means.get((_campaign, group, metric), np.nan)
+
             rows.append(
                 {
                     "campaign_id": campaign_id,
@@ -450,16 +479,16 @@ def summarise_campaigns(
                     "n_target": n_t,
                     "n_control": n_c,
                     "open_rate": opened / sent if sent else np.nan,
-                    "click_through_rate": target["clicked"].sum() / sent if sent else np.nan,
-                    "click_to_open_rate": target["clicked"].sum() / opened if opened else np.nan,
-                    "conversion_rate_target": target[f"converted__{suffix}"].mean(),
-                    "conversion_rate_control": control[f"converted__{suffix}"].mean(),
+                    "click_through_rate": clicked / sent if sent else np.nan,
+                    "click_to_open_rate": clicked / opened if opened else np.nan,
+                    "conversion_rate_target": mean(f"converted__{suffix}", "target"),
+                    "conversion_rate_control": mean(f"converted__{suffix}", "control"),
                     "conversion_uplift": float(c["abs_diff"]),
                     "conversion_uplift_ci_low": float(c["abs_ci_low"]),
                     "conversion_uplift_ci_high": float(c["abs_ci_high"]),
                     "conversion_p_value": float(c["p_value"]),
-                    "spend_per_customer_target": target[f"spend__{suffix}"].mean(),
-                    "spend_per_customer_control": control[f"spend__{suffix}"].mean(),
+                    "spend_per_customer_target": mean(f"spend__{suffix}", "target"),
+                    "spend_per_customer_control": mean(f"spend__{suffix}", "control"),
                     "incremental_spend_per_customer": incremental,
                     "incremental_spend_ci_low": low,
                     "incremental_spend_ci_high": high,
@@ -483,7 +512,45 @@ def summarise_campaigns(
                 }
             )
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    return summary, _funnel(outcomes), results
+    return summary, _funnel(counts), results
+
+
+def _stage_counts(funnel: pd.DataFrame) -> pd.DataFrame:
+    """Funnel totals (long, per experiment × variant × stage) → one row per campaign × group
+    with ``assigned`` and an integer count per stage of :data:`FUNNEL_STAGES`."""
+    if funnel.empty:
+        raise InputDataError("no assigned customers: the silver table is empty")
+    wide = funnel.pivot_table(
+        index=["experiment", "variant", "n_units"], columns="stage", values="total", aggfunc="sum"
+    ).reset_index()
+    counts = pd.DataFrame(
+        {
+            "campaign_id": wide["experiment"].astype(str),
+            "group": wide["variant"].astype(str),
+            **{
+                stage: np.rint(wide[stage].to_numpy(dtype=float)).astype(np.int64)
+                for stage in FUNNEL_STAGES
+            },
+            "assigned": wide["n_units"].astype(np.int64),
+        }
+    )
+    return counts.sort_values(["campaign_id", "group"]).reset_index(drop=True)
+
+
+def _group_means(stats: pd.DataFrame) -> dict[tuple[str, str, str], float]:
+    """``(campaign, group, metric) → Σy / n`` over the whole campaign (segment ``all``)."""
+    overall = stats[stats["segment"] == OVERALL_SEGMENT]
+    return {
+        (str(e), str(v), str(m)): (float(y) / float(n) if n else np.nan)
+        for e, v, m, y, n in zip(
+            overall["experiment"],
+            overall["variant"],
+            overall["metric"],
+            overall["sum_y"],
+            overall["n"],
+            strict=True,
+        )
+    }
 
 
 def _srm_value(srm: pd.DataFrame, campaign_id: str, column: str) -> Any:
@@ -493,17 +560,13 @@ def _srm_value(srm: pd.DataFrame, campaign_id: str, column: str) -> Any:
     return value.iloc[0] if isinstance(value, pd.Series) else value
 
 
-def _funnel(outcomes: pd.DataFrame) -> pd.DataFrame:
+def _funnel(counts: pd.DataFrame) -> pd.DataFrame:
     """Customers reaching each stage per campaign and group: assigned → sent → opened → clicked
     → purchased (in the window). Control customers are never contacted, so their funnel is
     assigned → purchased; ``rate`` is the share of assigned customers."""
-    stages = ("sent", "opened", "clicked", "converted__all")
-    grouped = outcomes.groupby(["campaign_id", "group"], observed=True)
-    counts = grouped[list(stages)].sum().reset_index()
-    counts["assigned"] = grouped.size().to_numpy()
     long = counts.melt(
         id_vars=["campaign_id", "group", "assigned"],
-        value_vars=list(stages),
+        value_vars=list(FUNNEL_STAGES),
         var_name="stage",
         value_name="customers",
     )
@@ -511,6 +574,7 @@ def _funnel(outcomes: pd.DataFrame) -> pd.DataFrame:
         stage="assigned", customers=counts["assigned"]
     )
     long = pd.concat([assigned, long], ignore_index=True)
+    long["customers"] = long["customers"].astype(np.int64)
     long["stage"] = long["stage"].replace({"converted__all": "purchased"})
     order = {"assigned": 0, "sent": 1, "opened": 2, "clicked": 3, "purchased": 4}
     long = long[~((long["group"] == "control") & long["stage"].isin(["sent", "opened", "clicked"]))]

@@ -12,10 +12,12 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from liftlab.config.base import OutputDir, StrictModel, expand_path, load_config
+from liftlab.config.base import EngineConfig, OutputDir, StrictModel, expand_path, load_config
 from strategies.campaign_sql import BRONZE_COLUMNS
 from strategies.campaign_uplift import CampaignOptions
+from strategies.engines.base import SourceSpec
 from strategies.errors import ConfigError
+from strategies.ingest import SUPPORTED_SUFFIXES
 from strategies.stats.corrections import Correction
 
 TABLES = tuple(BRONZE_COLUMNS)
@@ -29,9 +31,14 @@ class CampaignUpliftConfig(StrictModel):
 
     data_dir: str | None = "data/demo/campaigns"
     """Folder holding ``campaigns``, ``profiles``, ``assignments``, ``interactions`` and
-    ``transactions`` as ``.csv`` (or ``.parquet``) files named after the table."""
+    ``transactions`` as ``.csv`` (or ``.parquet``) files named after the table (engines
+    duckdb and spark; set ``data_dir: null`` for postgres)."""
     tables: dict[str, str] = Field(default_factory=dict)
-    """Explicit file per table; overrides ``data_dir`` for the tables it names."""
+    """Per table: a file (a value ending in .csv, .csv.gz, .parquet or .pq) or an engine table
+    (any other value, e.g. ``crm.campaigns``; engines postgres and spark). Overrides
+    ``data_dir`` for the tables it names."""
+    engine: EngineConfig = EngineConfig()
+    """Where bronze, validation, silver and the statistics run (README, "Engines")."""
     naive_timezone: str = "UTC"
     """Time zone of timestamps written without an offset (those with one keep it)."""
     window_days: int = Field(default=10, ge=1, le=365)
@@ -60,15 +67,40 @@ class CampaignUpliftConfig(StrictModel):
             raise ValueError(f"unknown table(s) in 'tables': {unknown}; valid: {list(TABLES)}")
         if not self.data_dir and set(self.tables) != set(TABLES):
             missing = sorted(set(TABLES) - set(self.tables))
-            raise ValueError(f"set 'data_dir' or give a file for every table (missing: {missing})")
+            raise ValueError(
+                f"set 'data_dir' or give a file or table for every table (missing: {missing})"
+            )
+        engine = self.engine.name
+        for table, value in self.tables.items():
+            if not value.strip():
+                raise ValueError(f"tables.{table} is empty; give a file or an engine table")
+            if is_file_name(value) and engine == "postgres":
+                raise ValueError(
+                    f"tables.{table}: engine postgres reads tables, not files ({value!r}); load "
+                    "the file into PostgreSQL first (COPY) or use engine duckdb or spark"
+                )
+            if not is_file_name(value) and engine == "duckdb":
+                raise ValueError(
+                    f"tables.{table}: {value!r} is not a .csv/.csv.gz/.parquet/.pq file; engine "
+                    "duckdb reads files (engine tables need engine postgres or spark)"
+                )
+        if engine == "postgres" and set(self.tables) != set(TABLES):
+            missing = sorted(set(TABLES) - set(self.tables))
+            raise ValueError(
+                f"engine postgres reads tables: name one for every table in 'tables' and set "
+                f"data_dir: null (missing: {missing})"
+            )
         self.options()  # raises for bad shares
         return self
 
     def table_paths(self) -> dict[str, Path]:
-        """The file of each table: ``tables`` entries, else ``<data_dir>/<table>.csv`` (or
-        ``.parquet`` when only that exists)."""
+        """The file of each table read from a file: ``tables`` entries, else
+        ``<data_dir>/<table>.csv`` (or ``.parquet`` when only that exists). Engine tables are
+        left out."""
         paths: dict[str, Path] = {}
         for table in TABLES:
+            if table in self.tables and not is_file_name(self.tables[table]):
+                continue
             if table in self.tables:
                 paths[table] = expand_path(self.tables[table])
                 continue
@@ -76,6 +108,29 @@ class CampaignUpliftConfig(StrictModel):
             csv, parquet = folder / f"{table}.csv", folder / f"{table}.parquet"
             paths[table] = parquet if parquet.is_file() and not csv.is_file() else csv
         return paths
+
+    def sources(self) -> dict[str, SourceSpec]:
+        """What the engine reads per table: a file or an engine table."""
+        paths = self.table_paths()
+        return {
+            table: SourceSpec(path=str(paths[table]))
+            if table in paths
+            else SourceSpec(table=self.tables[table].strip())
+            for table in TABLES
+        }
+
+    def warehouse_spec(self) -> CampaignWarehouseSpec:
+        return CampaignWarehouseSpec(
+            data_dir=self.data_dir,
+            tables=dict(self.tables),
+            engine=self.engine,
+            naive_timezone=self.naive_timezone,
+            window_days=self.window_days,
+            pre_window_days=self.pre_window_days,
+            cuped=self.cuped,
+            min_effect=self.min_effect,
+            stage_rows=bool(self.duckdb_path) and self.engine.name == "duckdb",
+        )
 
     @property
     def data_source(self) -> str:
@@ -96,6 +151,44 @@ class CampaignUpliftConfig(StrictModel):
             )
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
+
+
+class CampaignWarehouseSpec(StrictModel):
+    """What the engine step needs — sources, engine, time zone, windows and the metric
+    options — and nothing only the gold step or the report reads (``alpha``, shares,
+    ``currency``, ``output_dir``), so changing those keeps the engine step's cache."""
+
+    data_dir: str | None = None
+    tables: dict[str, str] = Field(default_factory=dict)
+    engine: EngineConfig = EngineConfig()
+    naive_timezone: str = "UTC"
+    window_days: int = 10
+    pre_window_days: int = 30
+    cuped: bool = True
+    min_effect: float = 0.02
+    stage_rows: bool = False
+    """Write bronze/silver rows to Parquet for the DuckDB warehouse (engine duckdb only)."""
+
+    def config(self) -> CampaignUpliftConfig:
+        return CampaignUpliftConfig(
+            data_dir=self.data_dir,
+            tables=self.tables,
+            engine=self.engine,
+            naive_timezone=self.naive_timezone,
+            window_days=self.window_days,
+            pre_window_days=self.pre_window_days,
+            cuped=self.cuped,
+            min_effect=self.min_effect,
+        )
+
+    def options(self) -> CampaignOptions:
+        return self.config().options()
+
+
+def is_file_name(value: str) -> bool:
+    """The rule for ``tables`` values: a known data-file ending means a file, anything else
+    an engine table."""
+    return value.strip().lower().endswith(tuple(SUPPORTED_SUFFIXES))
 
 
 def load_campaign_config(values: Mapping[str, Any]) -> CampaignUpliftConfig:

@@ -218,9 +218,17 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, indent=2, default=str)
 
 
-def _write_frame(con: Any, table: str, frame: pd.DataFrame, mode: str) -> None:
-    """One table inside the caller's transaction."""
+def _write_frame(con: Any, table: str, frame: pd.DataFrame | Path, mode: str) -> None:
+    """One table inside the caller's transaction. A :class:`~pathlib.Path` is a Parquet file
+    DuckDB reads itself (row tables staged by an engine never pass through pandas)."""
     quoted = '"' + table.replace('"', '""') + '"'
+    if isinstance(frame, Path):
+        if mode != "replace":
+            raise ValueError("a Parquet file replaces its table (mode='replace')")
+        con.execute(
+            f"CREATE OR REPLACE TABLE {quoted} AS SELECT * FROM read_parquet(?)", [str(frame)]
+        )
+        return
     con.register("frame_to_write", frame)
     try:
         if mode == "replace":
@@ -434,20 +442,55 @@ def publish_campaign_run(
     config: CampaignUpliftConfig,
     *,
     gold: Mapping[str, pd.DataFrame],
-    bronze: Mapping[str, pd.DataFrame],
-    campaign_customers: pd.DataFrame,
     report_html: str,
     bronze_audit: list[dict],
     silver_audit: dict,
     pipeline_run: str,
     mlflow_run_id: str | None,
+    bronze: Mapping[str, pd.DataFrame] | None = None,
+    campaign_customers: pd.DataFrame | None = None,
+    staged_rows: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Gold files and the DuckDB warehouse (bronze, silver, gold tables, when ``duckdb_path`` is
     set) in one :func:`staged_publish` (all or nothing), then MLflow; return the run summary
     with what was written. A failure anywhere marks the MLflow run failed.
 
-    ``gold`` holds ``campaign_summary``, ``campaign_funnel`` and ``campaign_tests``; ``bronze``
-    the typed raw tables by name (``campaigns``, ``profiles``, …)."""
+    ``gold`` holds ``campaign_summary``, ``campaign_funnel`` and ``campaign_tests``. The row
+    tables come either as frames (``bronze`` by table name and ``campaign_customers``) or, from
+    the engine step, as ``staged_rows`` — warehouse table → Parquet file in a run-scoped
+    staging folder, loaded by DuckDB inside the same transaction; that folder is removed
+    afterwards, whether the publish succeeds or not."""
+    try:
+        return _publish_campaign(
+            config,
+            gold=gold,
+            report_html=report_html,
+            bronze_audit=bronze_audit,
+            silver_audit=silver_audit,
+            pipeline_run=pipeline_run,
+            mlflow_run_id=mlflow_run_id,
+            bronze=bronze or {},
+            campaign_customers=campaign_customers,
+            staged_rows=staged_rows or {},
+        )
+    finally:
+        for folder in {Path(f).parent for f in (staged_rows or {}).values()}:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _publish_campaign(
+    config: CampaignUpliftConfig,
+    *,
+    gold: Mapping[str, pd.DataFrame],
+    report_html: str,
+    bronze_audit: list[dict],
+    silver_audit: dict,
+    pipeline_run: str,
+    mlflow_run_id: str | None,
+    bronze: Mapping[str, pd.DataFrame],
+    campaign_customers: pd.DataFrame | None,
+    staged_rows: Mapping[str, str],
+) -> dict[str, Any]:
     summary = campaign_run_summary(
         gold["campaign_summary"],
         pipeline_run=pipeline_run,
@@ -468,10 +511,16 @@ def publish_campaign_run(
                 formats=("csv", "parquet"),
             )
             if config.duckdb_path:
-                for table, frame in campaign_warehouse_tables(
-                    bronze, campaign_customers, gold
-                ).items():
-                    stage.duckdb_table(config.duckdb_path, table, frame)
+                rows: dict[str, pd.DataFrame | Path] = {
+                    f"bronze_{name}": frame for name, frame in bronze.items()
+                }
+                if campaign_customers is not None:
+                    rows["silver_campaign_customers"] = campaign_customers
+                rows.update({table: Path(file) for table, file in staged_rows.items()})
+                rows["gold_campaign_summary"] = gold["campaign_summary"]
+                rows["gold_campaign_funnel"] = gold["campaign_funnel"]
+                for table, frame in rows.items():
+                    stage.duckdb_table(config.duckdb_path, table, frame)  # type: ignore[arg-type]
         log_campaign_run(
             config,
             campaign_metrics(gold["campaign_summary"], summary),

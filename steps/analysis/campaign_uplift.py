@@ -8,12 +8,14 @@ import pandas as pd
 from zenml import step
 
 from liftlab.config.campaign_uplift import CampaignUpliftConfig
-from strategies.campaign_uplift import summarise_campaigns
+from strategies.campaign_uplift import summarise_campaign_statistics
+from strategies.stats.inputs import ABStatistics
 
 
 @step
 def summarise_campaign_uplift(
-    campaign_customers: pd.DataFrame,
+    spend_statistics: ABStatistics,
+    conversion_statistics: ABStatistics,
     campaigns: pd.DataFrame,
     silver_audit: dict,
     config: CampaignUpliftConfig,
@@ -22,8 +24,13 @@ def summarise_campaign_uplift(
     Annotated[pd.DataFrame, "campaign_funnel"],
     Annotated[pd.DataFrame, "campaign_tests"],
 ]:
-    """Gold: incremental spend and conversion with CIs, revenue, ROI and decisions; funnel."""
-    summary, funnel, tests = summarise_campaigns(
-        campaign_customers, campaigns, list(silver_audit["categories"]), config.options()
+    """Gold from the engine's statistics: incremental spend and conversion with CIs,
+    revenue, ROI and decisions; funnel."""
+    summary, funnel, tests = summarise_campaign_statistics(
+        spend_statistics,
+        conversion_statistics,
+        campaigns,
+        list(silver_audit["categories"]),
+        config.options(),
     )
     return summary, funnel, tests

@@ -43,20 +43,16 @@ def publish_campaign_results(
     campaign_summary: pd.DataFrame,
     campaign_funnel: pd.DataFrame,
     campaign_tests: pd.DataFrame,
-    campaign_customers: pd.DataFrame,
-    campaigns: pd.DataFrame,
-    profiles: pd.DataFrame,
-    assignments: pd.DataFrame,
-    interactions: pd.DataFrame,
-    transactions: pd.DataFrame,
+    staged_rows: dict,
     bronze_audit: list[dict],
     silver_audit: dict,
     campaign_report: HTMLString,
     config: CampaignUpliftConfig,
 ) -> Annotated[dict, "run_summary"]:
-    """Gold files and the DuckDB warehouse (bronze, silver, gold tables) together, all or
-    nothing, then MLflow: one metric per campaign × category and statistic, the gold table,
-    the report. A failure leaves the previous run's outputs and marks the MLflow run failed."""
+    """Gold files and the DuckDB warehouse (gold tables; bronze and silver loaded from the
+    engine step's Parquet files with engine duckdb) together, all or nothing, then MLflow: one
+    metric per campaign × category and statistic, the gold table, the report. A failure leaves
+    the previous run's outputs and marks the MLflow run failed."""
     return publish_campaign_run(
         config,
         gold={
@@ -64,14 +60,7 @@ def publish_campaign_results(
             "campaign_funnel": campaign_funnel,
             "campaign_tests": campaign_tests,
         },
-        bronze={
-            "campaigns": campaigns,
-            "profiles": profiles,
-            "assignments": assignments,
-            "interactions": interactions,
-            "transactions": transactions,
-        },
-        campaign_customers=campaign_customers,
+        staged_rows=staged_rows,
         report_html=str(campaign_report),
         bronze_audit=bronze_audit,
         silver_audit=silver_audit,

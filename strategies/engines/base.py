@@ -10,7 +10,8 @@ small overrides live in one place.
 Names used by every engine:
 
 * ``source`` — the relation holding the configured input (a file, a table or a user query),
-  registered by :meth:`SqlEngine.register_source`.
+  registered by :meth:`SqlEngine.register_source`. A job reading several inputs (the campaign
+  warehouse's five tables) registers each under its own name (``register_source(spec, name)``).
 * temp tables made by :meth:`SqlEngine.create_temp_table` — session-scoped intermediate
   relations (e.g. the cleaned table) that later queries of the same session read. On DuckDB
   they spill to the engine's spill folder under its memory limit; on Spark they are temp views
@@ -25,7 +26,7 @@ from typing import ClassVar, Literal
 
 import pandas as pd
 
-from strategies.errors import InputDataError
+from strategies.errors import ConfigError, InputDataError
 
 EngineName = Literal["duckdb", "postgres", "spark"]
 ENGINE_NAMES: tuple[str, ...] = ("duckdb", "postgres", "spark")
@@ -49,6 +50,10 @@ class SourceSpec:
     table: str | None = None
     sql: str | None = None
     allowed_paths: tuple[str, ...] = field(default_factory=tuple)
+    all_text: bool = False
+    """Read every column of a CSV file as text (no type inference), for jobs that parse values
+    themselves (bronze layers): inference would turn an id ``007`` into ``7``. Parquet files
+    and tables keep their types."""
 
 
 @dataclass(frozen=True)
@@ -94,9 +99,17 @@ class SqlEngine(ABC):
     """SQLGlot dialect name (``duckdb``, ``postgres``, ``spark``)."""
 
     @abstractmethod
-    def register_source(self, source: SourceSpec) -> None:
-        """Make the input readable as the relation ``source``; raise ConfigError/InputDataError
-        naming the file, table or query when it cannot be read."""
+    def register_source(self, source: SourceSpec, name: str = SOURCE) -> None:
+        """Make the input readable as the relation ``name`` (``source`` unless a job reads
+        several inputs); raise ConfigError/InputDataError naming the file, table or query when
+        it cannot be read."""
+
+    def set_time_zone(self, zone: str) -> None:
+        """Make ``zone`` (an IANA name such as ``Europe/Paris``) the session time zone: text
+        timestamps without an offset are read in it (PostgreSQL and Spark sessions start in
+        UTC, DuckDB in the machine's zone). ConfigError for an
+        unknown zone, or when the engine cannot change it now."""
+        raise ConfigError(f"engine {self.name} cannot change its session time zone")
 
     @abstractmethod
     def fetch(self, sql: str) -> pd.DataFrame:

@@ -28,7 +28,7 @@ from strategies.engines.base import (
     finish_frame,
     query_error,
 )
-from strategies.engines.dialects import quote_ident, to_dialect
+from strategies.engines.dialects import literal, quote_ident, to_dialect
 from strategies.errors import ConfigError, InputDataError
 from strategies.ingest import (
     check_data_file,
@@ -60,7 +60,8 @@ class DuckDBEngine(SqlEngine):
         else:
             self.spill_dir = Path(self.settings.spill_dir)
             self.spill_dir.mkdir(parents=True, exist_ok=True)
-        self._registered = False
+        self._registered: list[str] = []
+        self._declared: list[Path] = []
         self._temp_tables: list[str] = []
         self._con = duckdb.connect(":memory:")
         try:
@@ -84,18 +85,15 @@ class DuckDBEngine(SqlEngine):
 
     # -- SqlEngine ----------------------------------------------------------------------------
 
-    def register_source(self, source: SourceSpec) -> None:
+    def register_source(self, source: SourceSpec, name: str = SOURCE) -> None:
         """``path`` → a lazy scan view; ``sql`` → a view over the user's query, sandboxed to
         ``allowed_paths``; both → the query, in which ``source`` names the file (as in
-        :func:`strategies.ingest.load_source`); ``table`` → ConfigError. Once per engine: the
-        sandbox is locked by the first call, so a second source could not get its own allowed
-        paths."""
+        :func:`strategies.ingest.load_source`); ``table`` → ConfigError. The sandbox is locked by
+        the first call, so a job reading several files declares all of them in the first
+        source's ``allowed_paths``; a later source reading anything else is a ConfigError."""
         given = [k for k in ("path", "table", "sql") if getattr(source, k) is not None]
-        if given == ["path", "sql"]:
-            self._register_file_query(Path(source.path), source.sql, source.allowed_paths)
-            self._registered = True
-            return
-        if len(given) != 1:
+        file_query = given == ["path", "sql"]
+        if len(given) != 1 and not file_query:
             raise ConfigError(
                 f"a source needs exactly one of path, table or sql; got {given or 'none'}"
             )
@@ -104,14 +102,60 @@ class DuckDBEngine(SqlEngine):
                 f"engine duckdb reads files or SQL; table= needs postgres or spark "
                 f"(got table={source.table!r})"
             )
+        if name in self._registered:
+            raise ConfigError(f"engine duckdb already has a source {name!r}")
+        files = [Path(source.path)] if source.path is not None else []
+        for file in files:
+            check_data_file(file)  # a missing file is an InputDataError naming it
+        wanted = declared_paths([*files, *(Path(p) for p in source.allowed_paths)])
         if self._registered:
-            raise ConfigError("engine duckdb already has a source; open a new engine for another")
-        if source.path is not None:
-            self._register_file(Path(source.path), source.allowed_paths)
+            undeclared = [str(p) for p in wanted if not _covered(p, self._declared)]
+            if undeclared:
+                raise ConfigError(
+                    f"engine duckdb's sandbox was locked by its first source; declare "
+                    f"{', '.join(undeclared)} in that source's allowed_paths"
+                )
+        else:
+            lock_down(self._con, wanted)
+            self._declared = list(wanted)
+        if file_query:
+            # The file is a view of its own, shadowed inside the query by a CTE named source.
+            self._register_file(Path(source.path), _FILE_VIEW, source.all_text)
+            self._register_sql(
+                f"WITH {quote_ident(SOURCE)} AS (SELECT * FROM {quote_ident(_FILE_VIEW)}) "
+                f"SELECT * FROM ({_checked(source.sql)}) AS {quote_ident('user_query')}",
+                name,
+            )
+        elif source.path is not None:
+            self._register_file(Path(source.path), name, source.all_text)
         else:
             assert source.sql is not None
-            self._register_sql(source.sql, source.allowed_paths)
-        self._registered = True
+            self._register_sql(source.sql, name)
+        self._registered.append(name)
+
+    def set_time_zone(self, zone: str) -> None:
+        """Only before the first source: the sandbox locks DuckDB's configuration."""
+        if self._registered:
+            if self.setting("TimeZone") == zone:
+                return
+            raise ConfigError(
+                "engine duckdb: set the time zone before registering a source (the sandbox "
+                "locks the configuration)"
+            )
+        try:
+            self._con.execute("SET TimeZone = ?", [zone])
+        except duckdb.Error:
+            raise ConfigError(f"unknown time zone {zone!r}") from None
+
+    def copy_to_parquet(self, sql: str, path: str | Path) -> None:
+        """Write a query's rows to a zstd Parquet file inside a declared folder (DuckDB only:
+        the way rows leave the engine without passing through Python)."""
+        query = to_dialect(sql, self.dialect)
+        target = literal(str(Path(path)))
+        try:
+            self._con.execute(f"COPY ({query}) TO {target} (FORMAT parquet, COMPRESSION zstd)")
+        except duckdb.Error as exc:
+            raise query_error(self.name, f"COPY ({query}) TO {target}", exc) from exc
 
     def fetch(self, sql: str) -> pd.DataFrame:
         query = to_dialect(sql, self.dialect)
@@ -159,43 +203,46 @@ class DuckDBEngine(SqlEngine):
         rows = self._con.execute("SELECT current_setting(?)", [name]).fetchall()
         return str(rows[0][0]) if rows else ""
 
-    def _register_file(self, path: Path, allowed: tuple[str, ...], view: str = SOURCE) -> None:
+    def _register_file(self, path: Path, name: str, all_text: bool) -> None:
         reader = check_data_file(path)
-        lock_down(self._con, declared_paths([path, *allowed]))
         try:
             check_file_header(self._con, path, reader)
-            read_data_file(self._con, path, reader).create_view(view, replace=True)
+            if all_text and reader == "csv":
+                relation = self._con.read_csv(str(path), header=True, all_varchar=True)
+            else:
+                relation = read_data_file(self._con, path, reader)
+            relation.create_view(name, replace=True)
         except duckdb.Error as exc:
             raise InputDataError(f"could not read data file {path}: {exc}") from exc
 
-    def _register_file_query(self, path: Path, sql: str, allowed: tuple[str, ...]) -> None:
-        """The query as ``source``, reading the file under the same name: the file is a view
-        of its own, shadowed inside the query by a CTE called ``source``."""
+    def _register_sql(self, sql: str, name: str) -> None:
         check_query(sql)
-        self._register_file(path, allowed, view=_FILE_VIEW)
-        body = (
-            f"WITH {quote_ident(SOURCE)} AS (SELECT * FROM {quote_ident(_FILE_VIEW)}) "
-            f"SELECT * FROM ({sql.strip().rstrip(';')}) AS {quote_ident('user_query')}"
-        )
-        self._define_source(body, declared_paths([path, *allowed]))
-
-    def _register_sql(self, sql: str, allowed: tuple[str, ...]) -> None:
-        check_query(sql)
-        declared = declared_paths(allowed)
-        lock_down(self._con, declared)
-        self._define_source(sql, declared)
-
-    def _define_source(self, sql: str, declared: list[Path]) -> None:
         try:
-            self._con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(SOURCE)} AS {sql}")
+            self._con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS {sql}")
             # Binding the view does not read the files; describing it makes DuckDB resolve
             # every table function now, so an undeclared file is refused here, not later.
-            self._con.execute(f"DESCRIBE SELECT * FROM {quote_ident(SOURCE)}").fetchall()
+            self._con.execute(f"DESCRIBE SELECT * FROM {quote_ident(name)}").fetchall()
         except duckdb.PermissionException as exc:
-            readable = ", ".join(str(p) for p in declared) or "no files"
+            readable = ", ".join(str(p) for p in self._declared) or "no files"
             raise ConfigError(
                 f"source SQL may read only the declared allowed_paths ({readable}); "
                 f"DuckDB refused: {exc}"
             ) from exc
         except duckdb.Error as exc:
             raise ConfigError(f"source SQL failed on duckdb: {exc}") from exc
+
+
+def _checked(sql: str) -> str:
+    """The user's query, checked to be one read-only statement, without a trailing ``;``."""
+    check_query(sql)
+    return sql.strip().rstrip(";")
+
+
+def _covered(path: Path, declared: list[Path]) -> bool:
+    """Whether ``path`` is one of the declared files or inside a declared folder."""
+    resolved = path.resolve()
+    for item in declared:
+        target = item.resolve()
+        if resolved == target or (item.is_dir() and target in resolved.parents):
+            return True
+    return False

@@ -78,6 +78,8 @@ class PostgresEngine(SqlEngine):
         self._password = _password_of(url)
         self.url = url
         self.source_sql: str | None = None
+        self.source_sqls: dict[str, str] = {}
+        """The query behind each registered source by name (PostgreSQL dialect)."""
         try:
             self._con = psycopg.connect(url, autocommit=True, application_name="liftlab")
             self._con.execute("SET TIME ZONE 'UTC'")
@@ -89,9 +91,9 @@ class PostgresEngine(SqlEngine):
 
     # -- SqlEngine ----------------------------------------------------------------------------
 
-    def register_source(self, source: SourceSpec) -> None:
+    def register_source(self, source: SourceSpec, name: str = SOURCE) -> None:
         """``table`` (``schema.table``, each part quoted) or ``sql`` (one read-only query in
-        PostgreSQL's dialect) → the TEMP VIEW ``source``; ``path`` → ConfigError."""
+        PostgreSQL's dialect) → the TEMP VIEW ``name``; ``path`` → ConfigError."""
         given = [k for k in ("path", "table", "sql") if getattr(source, k) is not None]
         if len(given) != 1:
             raise ConfigError(
@@ -111,14 +113,23 @@ class PostgresEngine(SqlEngine):
             body = source.sql.strip().rstrip(";")
             what = "source SQL"
         try:
-            self._con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(SOURCE)} AS {body}")
-            self.source_sql = body
-            """The query behind ``source`` (PostgreSQL dialect), for clients on their own
-            connection (Great Expectations), to whom this session's temp view is invisible."""
+            self._con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(name)} AS {body}")
+            self.source_sqls[name] = body
+            if name == SOURCE:
+                self.source_sql = body
+                """The query behind ``source`` (PostgreSQL dialect), for clients on their own
+                connection (Great Expectations), to whom this session's temp view is
+                invisible."""
         except self._psycopg.Error as exc:
             raise InputDataError(
                 f"engine postgres could not read {what}: {self._mask(str(exc)).strip()}"
             ) from exc
+
+    def set_time_zone(self, zone: str) -> None:
+        try:
+            self._con.execute("SELECT set_config('TimeZone', %s, false)", [zone])
+        except self._psycopg.Error:
+            raise ConfigError(f"unknown time zone {zone!r}") from None
 
     def fetch(self, sql: str) -> pd.DataFrame:
         query = to_dialect(sql, self.dialect)

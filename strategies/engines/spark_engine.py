@@ -103,12 +103,14 @@ class SparkEngine(SqlEngine):
         self.spark = spark_session(self.settings)
         self._views: list[str] = []
         self._persisted: dict[str, Any] = {}
+        self._zone_before: str | None = None
 
     # -- SqlEngine ----------------------------------------------------------------------------
 
-    def register_source(self, source: SourceSpec) -> None:
-        """``path`` (Parquet, CSV or CSV.GZ with a header, types inferred), ``table`` or ``sql``
-        (one read-only query in Spark's dialect) → the temp view ``source``."""
+    def register_source(self, source: SourceSpec, name: str = SOURCE) -> None:
+        """``path`` (Parquet, CSV or CSV.GZ with a header, types inferred unless
+        ``all_text``), ``table`` or ``sql`` (one read-only query in Spark's dialect) → the temp
+        view ``name``."""
         from pyspark.errors import PySparkException
 
         given = [k for k in ("path", "table", "sql") if getattr(source, k) is not None]
@@ -118,7 +120,7 @@ class SparkEngine(SqlEngine):
             )
         try:
             if source.path is not None:
-                frame = self._read_path(Path(source.path))
+                frame = self._read_path(Path(source.path), infer=not source.all_text)
                 what = f"data file {source.path}"
             elif source.table is not None:
                 what = f"table {source.table!r}"
@@ -132,10 +134,24 @@ class SparkEngine(SqlEngine):
                 what = "source SQL"
                 frame = self.spark.sql(source.sql.strip().rstrip(";"))
             _check_unique(frame.columns, what)
-            frame.createOrReplaceTempView(_backtick(SOURCE))
+            frame.createOrReplaceTempView(_backtick(name))
         except PySparkException as exc:
             raise InputDataError(f"engine spark could not read {what}: {_first_line(exc)}") from exc
-        self._remember(SOURCE)
+        self._remember(name)
+
+    def set_time_zone(self, zone: str) -> None:
+        """Sets the shared session's ``spark.sql.session.timeZone`` (restored by ``close``).
+        Spark resolves the zone when a query is analysed, so temp tables made under one zone
+        keep it."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"unknown time zone {zone!r}") from None
+        if self._zone_before is None:
+            self._zone_before = self.spark.conf.get("spark.sql.session.timeZone")
+        self.spark.conf.set("spark.sql.session.timeZone", zone)
 
     def fetch(self, sql: str) -> pd.DataFrame:
         from pyspark.errors import PySparkException
@@ -195,6 +211,9 @@ class SparkEngine(SqlEngine):
         for view in self._views:
             self.spark.catalog.dropTempView(view)  # the raw name, not a quoted identifier
         self._views.clear()
+        if self._zone_before is not None:
+            self.spark.conf.set("spark.sql.session.timeZone", self._zone_before)
+            self._zone_before = None
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -202,7 +221,7 @@ class SparkEngine(SqlEngine):
         if view not in self._views:
             self._views.append(view)
 
-    def _read_path(self, path: Path) -> Any:
+    def _read_path(self, path: Path, infer: bool = True) -> Any:
         name = path.name.lower()
         suffix = next(
             (s for s in sorted(SUPPORTED_SUFFIXES, key=len, reverse=True) if name.endswith(s)),
@@ -219,7 +238,8 @@ class SparkEngine(SqlEngine):
         if SUPPORTED_SUFFIXES[suffix] == "parquet":
             return reader.parquet(str(path))
         # Spark reads .csv.gz transparently (the codec follows the file name).
-        return reader.option("header", "true").option("inferSchema", "true").csv(str(path))
+        infer_schema = "true" if infer else "false"
+        return reader.option("header", "true").option("inferSchema", infer_schema).csv(str(path))
 
 
 def _backtick(name: str) -> str:
