@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.liftlab-installed
 
-.PHONY: install demo test test-fast lint format benchmark benchmark-ab benchmark-campaigns benchmark-mmm clean
+.PHONY: install demo test test-fast lint format benchmark benchmark-ab benchmark-warehouse benchmark-campaigns benchmark-mmm clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ benchmark: $(STAMP)
 benchmark-ab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/ab_engine.py
+
+benchmark-warehouse: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python benchmarks/ab_warehouse.py
 
 benchmark-campaigns: $(STAMP)
 	$(BIN)/python benchmarks/campaign_warehouse.py
