@@ -64,6 +64,11 @@ TARGET_PIPELINE_VS_BARE = 3.0  # pipeline wall <= 3x bare query + ZenML overhead
 TARGET_VS_TEA_POLARS = 3.0  # engine alone >= 3x faster than tea-tasting on Polars
 TARGET_VS_TEA_PANDAS = 10.0  # engine alone >= 10x faster than tea-tasting on pandas
 TARGET_SPARK_RTOL = 1e-9
+#: Spark session settings of the benchmark (config, not code: the ``engine.conf`` block). The
+#: local driver's default 1 GB heap runs out caching the 10M-row cleaned table
+#: (java.lang.OutOfMemoryError in InMemoryRelation), so the driver — which is the executor in
+#: local mode — gets 4 GB of this 24 GB machine.
+SPARK_CONF = {"spark.driver.memory": "4g"}
 #: The issue's "before" measurement of the pandas pipeline at 8M rows.
 BEFORE_8M = {"rows": 8_000_000, "wall_s": 89.0, "peak_rss_gb": 6.1, "bare_query_s": 1.0}
 VERSIONS = ("liftlab", "numpy", "pandas", "pyarrow", "duckdb", "pyspark", "zenml")
@@ -278,7 +283,9 @@ def demo_parameters(data_path: Path, output_dir: Path, engine: str = "duckdb") -
     params = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["parameters"]
     params["data_path"] = str(data_path)
     params["output_dir"] = str(output_dir)
-    if engine != "duckdb":
+    if engine == "spark":
+        params["engine"] = {"name": engine, "conf": dict(SPARK_CONF)}
+    elif engine != "duckdb":
         params["engine"] = {"name": engine}
     return params
 
@@ -400,15 +407,16 @@ def worker_engine(
 
 
 def _instrument_engines(log: list[tuple[str, float]]) -> None:
-    """Wrap every engine's ``fetch`` and ``create_temp_table`` to record each statement's wall
-    time (for the profile: which SQL step the time goes to)."""
+    """Wrap every engine's ``fetch``, ``create_temp_table``, ``columns`` and
+    ``register_source`` to record each call's wall time (for the profile: which SQL step the
+    time goes to; what is left of ``summarise_s`` is Python, GE and engine start-up)."""
     from strategies.engines import duckdb_engine, postgres_engine, spark_engine
 
     for module in (duckdb_engine, postgres_engine, spark_engine):
         for cls in vars(module).values():
             if not isinstance(cls, type) or not hasattr(cls, "create_temp_table"):
                 continue
-            for method in ("fetch", "create_temp_table"):
+            for method in ("fetch", "create_temp_table", "columns", "register_source"):
                 original = cls.__dict__.get(method)
                 if original is None:
                     continue
@@ -418,9 +426,8 @@ def _instrument_engines(log: list[tuple[str, float]]) -> None:
                     try:
                         return __orig(self, *a, **k)
                     finally:
-                        label = a[0] if __m == "create_temp_table" else a[0]
-                        log.append((f"{__m}: {' '.join(str(label).split())[:160]}", 0.0))
-                        log[-1] = (log[-1][0], time.perf_counter() - t0)
+                        text = " ".join(str(a[0] if a else "").split())[:160]
+                        log.append((f"{__m}: {text}", time.perf_counter() - t0))
 
                 setattr(cls, method, wrapper)
 
@@ -592,8 +599,13 @@ def compare_dumps(left: Path, right: Path, rtol: float = TARGET_SPARK_RTOL) -> d
 # orchestration
 
 
+#: Seconds to wait for an idle machine before each contender (set from --quiet-wait).
+QUIET_WAIT = {"s": 0.0}
+
+
 def _run(label: str, rows: int, func: Any, *args: Any) -> dict[str, Any]:
     """One contender in its own interpreter; a failure becomes a row saying so."""
+    quiet = harness.wait_for_quiet(QUIET_WAIT["s"])
     print(f"running {label} on {rows:,} rows ...", flush=True)
     try:
         done = harness.run_in_worker(func, *args)
@@ -603,7 +615,7 @@ def _run(label: str, rows: int, func: Any, *args: Any) -> dict[str, Any]:
     value = done.value
     peak = max(done.peak_rss_mb, value.get("tree_peak_rss_sampled_mb", 0.0))
     row = {"label": label, "rows": rows, "ok": True, "wall_s": done.wall_s, "peak_rss_mb": peak}
-    row |= {"worker_max_rss_mb": done.peak_rss_mb, **value}
+    row |= {"worker_max_rss_mb": done.peak_rss_mb, "quiet_wait": quiet, **value}
     print(f"  {label}: {done.wall_s:.1f} s wall, peak RSS {peak:,.0f} MB", flush=True)
     return row
 
@@ -628,6 +640,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "config": str(CONFIG.relative_to(REPO_ROOT)),
         "dirt_rates": DIRT,
+        "spark_conf": SPARK_CONF,
         "before_8m": BEFORE_8M,
         "contenders": [],
         "notes": {},
@@ -897,6 +910,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="data cache (Parquet files by rows and seed), ZenML project and outputs",
     )
     parser.add_argument("--seed", type=int, default=42, help="data generator seed")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        help="before each contender, wait up to this many seconds for an idle machine",
+    )
     return parser
 
 
@@ -909,6 +928,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--rows must be at least {100 * N_EXPERIMENTS}")
     if args.spark_rows < 0:
         parser.error("--spark-rows must be >= 0")
+    QUIET_WAIT["s"] = args.quiet_wait
     report = run(args)
     print_report(report)
     harness.write_result(args.out, report)

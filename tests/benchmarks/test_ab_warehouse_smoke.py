@@ -113,7 +113,7 @@ def test_comparison_notices_a_difference(tmp_path: Path) -> None:
 def test_script_runs_bare_query_and_engine(tmp_path: Path) -> None:
     out = tmp_path / "ab_warehouse.json"
     argv = ["--rows", "4000", "--spark-rows", "0", "--skip-pipeline", "--skip-tea-tasting"]
-    argv += ["--workdir", str(tmp_path / "work"), "--out", str(out)]
+    argv += ["--workdir", str(tmp_path / "work"), "--quiet-wait", "0", "--out", str(out)]
     assert ab_warehouse.main(argv) == 0
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["benchmark"] == "ab_warehouse" and report["rows"] == 4000
