@@ -564,7 +564,8 @@ def compare_dumps(left: Path, right: Path, rtol: float = TARGET_SPARK_RTOL) -> d
         if x is None or y is None:
             out["tables"][name] = {"equal": x is None and y is None}
             continue
-        keys = [c for c in x.columns if x[c].dtype == object and c in y.columns]
+        # label columns (object or pandas 3's str dtype) identify a row; sort both by them
+        keys = [c for c in x.columns if not pd.api.types.is_numeric_dtype(x[c]) and c in y.columns]
         x = x.sort_values(keys).reset_index(drop=True) if keys else x.reset_index(drop=True)
         y = y.sort_values(keys).reset_index(drop=True) if keys else y.reset_index(drop=True)
         entry: dict[str, Any] = {"rows": len(x), "same_shape": x.shape == y.shape}
@@ -745,7 +746,8 @@ def evaluate_targets(report: dict[str, Any], args: argparse.Namespace) -> list[d
             {
                 "target": name,
                 "threshold": threshold,
-                "value": None if value is None else round(value, 3),
+                # tiny values (a relative difference of 1e-14) keep their digits
+                "value": value if value is None or abs(value) < 1e-3 else round(value, 3),
                 "met": met,
                 "note": note,
             }
