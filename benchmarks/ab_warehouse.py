@@ -69,6 +69,9 @@ TARGET_SPARK_RTOL = 1e-9
 #: (java.lang.OutOfMemoryError in InMemoryRelation), so the driver — which is the executor in
 #: local mode — gets 4 GB of this 24 GB machine.
 SPARK_CONF = {"spark.driver.memory": "4g"}
+#: ``engine.memory_limit`` for the DuckDB contenders (None: the config's default, 1GB); set by
+#: --memory-limit and passed to the spawned workers as an argument-free module global.
+DUCKDB_MEMORY_LIMIT: dict[str, str | None] = {"value": os.environ.get("LIFTLAB_BENCH_MEMORY_LIMIT")}
 #: The issue's "before" measurement of the pandas pipeline at 8M rows.
 BEFORE_8M = {"rows": 8_000_000, "wall_s": 89.0, "peak_rss_gb": 6.1, "bare_query_s": 1.0}
 VERSIONS = ("liftlab", "numpy", "pandas", "pyarrow", "duckdb", "pyspark", "zenml")
@@ -283,7 +286,9 @@ def demo_parameters(data_path: Path, output_dir: Path, engine: str = "duckdb") -
     params = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["parameters"]
     params["data_path"] = str(data_path)
     params["output_dir"] = str(output_dir)
-    if engine == "spark":
+    if engine == "duckdb" and DUCKDB_MEMORY_LIMIT["value"]:
+        params["engine"] = {"name": "duckdb", "memory_limit": DUCKDB_MEMORY_LIMIT["value"]}
+    elif engine == "spark":
         params["engine"] = {"name": engine, "conf": dict(SPARK_CONF)}
     elif engine != "duckdb":
         params["engine"] = {"name": engine}
@@ -642,6 +647,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "config": str(CONFIG.relative_to(REPO_ROOT)),
         "dirt_rates": DIRT,
         "spark_conf": SPARK_CONF,
+        "duckdb_memory_limit": args.memory_limit or "config default (1GB)",
         "before_8m": BEFORE_8M,
         "contenders": [],
         "notes": {},
@@ -913,6 +919,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=42, help="data generator seed")
     parser.add_argument(
+        "--memory-limit",
+        default=None,
+        help="DuckDB engine.memory_limit for the engine and pipeline runs (default: the "
+        "config's default, 1GB)",
+    )
+    parser.add_argument(
         "--quiet-wait",
         type=float,
         default=60.0,
@@ -931,6 +943,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.spark_rows < 0:
         parser.error("--spark-rows must be >= 0")
     QUIET_WAIT["s"] = args.quiet_wait
+    if args.memory_limit:
+        # spawned workers re-import this module: the environment carries the value to them
+        os.environ["LIFTLAB_BENCH_MEMORY_LIMIT"] = args.memory_limit
+        DUCKDB_MEMORY_LIMIT["value"] = args.memory_limit
     report = run(args)
     print_report(report)
     harness.write_result(args.out, report)
