@@ -613,11 +613,20 @@ def _run(label: str, rows: int, func: Any, *args: Any) -> dict[str, Any]:
     """One contender in its own interpreter; a failure becomes a row saying so."""
     quiet = harness.wait_for_quiet(QUIET_WAIT["s"])
     print(f"running {label} on {rows:,} rows ...", flush=True)
+    t0 = time.perf_counter()
     try:
         done = harness.run_in_worker(func, *args)
     except harness.WorkerFailed as exc:
-        print(f"  {label} failed: {exc}", flush=True)
-        return {"label": label, "rows": rows, "ok": False, "error": str(exc)}
+        # the cause (e.g. DuckDB's out-of-memory error) is in the worker's stderr above
+        seconds = time.perf_counter() - t0
+        print(f"  {label} failed after {seconds:.1f} s: {exc}", flush=True)
+        return {
+            "label": label,
+            "rows": rows,
+            "ok": False,
+            "error": str(exc),
+            "wall_s_to_failure": seconds,
+        }
     value = done.value
     peak = max(done.peak_rss_mb, value.get("tree_peak_rss_sampled_mb", 0.0))
     row = {"label": label, "rows": rows, "ok": True, "wall_s": done.wall_s, "peak_rss_mb": peak}

@@ -132,3 +132,23 @@ def test_script_runs_bare_query_and_engine(tmp_path: Path) -> None:
     assert report["data"]["cached"] is False
     # the data file is cached by (rows, seed): a second run reuses it
     assert ab_warehouse.ensure_data(4000, 42, tmp_path / "work")[1]["cached"] is True
+
+
+def test_demo_parameters_change_only_source_output_and_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    from liftlab.config.ab_testing import load_ab_config
+
+    original = yaml.safe_load(ab_warehouse.CONFIG.read_text(encoding="utf-8"))["parameters"]
+    monkeypatch.setitem(ab_warehouse.DUCKDB_MEMORY_LIMIT, "value", None)
+    duck = ab_warehouse.demo_parameters(tmp_path / "d.parquet", tmp_path / "out")
+    changed = {k for k in duck if duck.get(k) != original.get(k)}
+    assert changed == {"data_path", "output_dir"}
+    monkeypatch.setitem(ab_warehouse.DUCKDB_MEMORY_LIMIT, "value", "1536MB")
+    limited = ab_warehouse.demo_parameters(tmp_path / "d.parquet", tmp_path / "out")
+    assert load_ab_config(limited).engine.settings().memory_limit == "1536MB"
+    spark = load_ab_config(ab_warehouse.demo_parameters(tmp_path / "d", tmp_path / "o", "spark"))
+    assert spark.engine.name == "spark"
+    assert dict(spark.engine.settings().spark_conf) == ab_warehouse.SPARK_CONF
