@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.liftlab-installed
 DEV    := $(VENV)/.liftlab-dev-installed
 
-.PHONY: install demo test test-fast lint format benchmark benchmark-ab benchmark-campaigns benchmark-mmm clean
+.PHONY: install demo test test-fast lint format benchmark benchmark-ab benchmark-warehouse benchmark-campaigns benchmark-mmm clean
 
 # The demo needs liftlab alone; the tests also need the dev tools and the PostgreSQL and Spark
 # clients (psycopg, pyspark), installed on top by the first `make test`.
@@ -47,6 +47,10 @@ benchmark: $(STAMP)
 benchmark-ab: $(DEV)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/ab_engine.py
+
+benchmark-warehouse: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python benchmarks/ab_warehouse.py
 
 benchmark-campaigns: $(STAMP)
 	$(BIN)/python benchmarks/campaign_warehouse.py
