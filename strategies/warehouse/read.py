@@ -23,9 +23,7 @@ def read_source(settings: EngineSettings, source: SourceSpec) -> pd.DataFrame:
     (files and sandboxed SQL, exactly as before engines existed); PostgreSQL and Spark: the
     engine registers the table/file/query as ``source`` and returns ``SELECT *`` of it."""
     if settings.name == "duckdb":
-        return load_source(
-            source.path, sql=source.sql, allowed_paths=list(source.allowed_paths)
-        )
+        return load_source(source.path, sql=source.sql, allowed_paths=list(source.allowed_paths))
     with open_engine(settings) as engine:
         engine.register_source(source)
         frame = engine.fetch(f"SELECT * FROM {quote_ident(SOURCE)}")
