@@ -40,7 +40,7 @@ def test_same_config_on_duckdb_postgres_and_spark(
     data.to_parquet(path)
     monkeypatch.setenv("LIFTLAB_E2E_PG", postgres_url)
     loaded = CliRunner().invoke(
-        app, ["load-table", str(path), "ab_events", "--url-env", "LIFTLAB_E2E_PG"]
+        app, ["load-table", str(path), "e2e_ab_events", "--url-env", "LIFTLAB_E2E_PG"]
     )
     assert loaded.exit_code == 0, loaded.output
     assert f"loaded {len(data):,} rows" in loaded.output
@@ -49,7 +49,7 @@ def test_same_config_on_duckdb_postgres_and_spark(
     runs = {
         "duckdb": base | {"data_path": str(path)},
         "postgres": {k: v for k, v in base.items() if k != "data_path"}
-        | {"table": "ab_events", "engine": {"name": "postgres", "url_env": "LIFTLAB_E2E_PG"}},
+        | {"table": "e2e_ab_events", "engine": {"name": "postgres", "url_env": "LIFTLAB_E2E_PG"}},
         "spark": base | {"data_path": str(path), "engine": {"name": "spark", "master": "local[2]"}},
     }
     client = mlflow.MlflowClient(tracking_uri=zenml_stack.mlflow_tracking_uri)
