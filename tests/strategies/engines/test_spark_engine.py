@@ -98,3 +98,9 @@ def test_spark_query_reads_only_declared_files(tmp_path) -> None:
         check_spark_paths(f"SELECT * FROM csv.`{data}/../other.csv`", [str(data)])
     with pytest.raises(ConfigError, match="table functions"):
         check_spark_paths("SELECT * FROM read_files('/tmp')", [])
+
+
+def test_spark_range_is_not_a_file_reader() -> None:
+    from strategies.engines.dialects import check_spark_paths
+
+    check_spark_paths("SELECT id FROM range(5)", [])
