@@ -48,7 +48,7 @@ benchmark-ab: $(DEV)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/ab_engine.py
 
-benchmark-warehouse: $(STAMP)
+benchmark-warehouse: $(DEV)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/ab_warehouse.py
 
