@@ -92,7 +92,8 @@ def summarise_ab(settings: EngineSettings, source: SourceSpec, plan: ABPlan) -> 
             statistics.nonparametric = nonparametric_in_engine(
                 engine,
                 CLEANED,
-                experiment_column=plan.design.experiment_column,
+                experiment_column=plan.design.experiment_column or None,
+                experiment_name=plan.design.experiment_name,
                 variant_column=plan.design.variant_column,
                 control=plan.design.control,
                 segment_columns=plan.design.segment_columns,

@@ -69,6 +69,9 @@ __all__ = [
 # Largest finite double: ``NOT ABS(v) <= MAX`` is true for ±inf and NaN on DuckDB, PostgreSQL
 # and Spark alike (all three order NaN above every number), and NULL for NULL.
 _MAX_DOUBLE = literal(sys.float_info.max)
+# The label column (and subquery alias) added when the rows are one unnamed experiment.
+_EXPERIMENT_LABEL = "ll_experiment"
+_SINGLE_EXPERIMENT = "ll_single_experiment"
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,7 +106,8 @@ def mann_whitney_in_engine(
     value_column: str,
     variant_column: str,
     control: str,
-    experiment_column: str,
+    experiment_column: str | None,
+    experiment_name: str = "experiment",
     segment_columns: Sequence[str] = (),
     metric_name: str | None = None,
 ) -> pd.DataFrame:
@@ -118,6 +122,7 @@ def mann_whitney_in_engine(
         variant_column=variant_column,
         control=control,
         experiment_column=experiment_column,
+        experiment_name=experiment_name,
         segment_columns=segment_columns,
         metric_name=metric_name,
     )
@@ -133,7 +138,8 @@ def rank_sum_tables(
     value_column: str,
     variant_column: str,
     control: str,
-    experiment_column: str,
+    experiment_column: str | None,
+    experiment_name: str = "experiment",
     segment_columns: Sequence[str] = (),
 ) -> list[pd.DataFrame]:
     """The per-level :data:`RANK_SUM_COLUMNS` tables of Mann–Whitney, computed in the engine
@@ -147,6 +153,7 @@ def rank_sum_tables(
         variant_column=variant_column,
         control=control,
         experiment_column=experiment_column,
+        experiment_name=experiment_name,
         segment_columns=segment_columns,
         metric_name=None,
     )
@@ -160,7 +167,8 @@ def bootstrap_in_engine(
     value_column: str,
     variant_column: str,
     control: str,
-    experiment_column: str,
+    experiment_column: str | None,
+    experiment_name: str = "experiment",
     unit_column: str,
     segment_columns: Sequence[str] = (),
     metric_name: str | None = None,
@@ -189,6 +197,7 @@ def bootstrap_in_engine(
         variant_column=variant_column,
         control=control,
         experiment_column=experiment_column,
+        experiment_name=experiment_name,
         segment_columns=segment_columns,
         metric_name=metric_name,
     )
@@ -209,7 +218,8 @@ def bucket_sum_tables(
     value_column: str,
     variant_column: str,
     control: str,
-    experiment_column: str,
+    experiment_column: str | None,
+    experiment_name: str = "experiment",
     unit_column: str,
     segment_columns: Sequence[str] = (),
     denominator_column: str | None = None,
@@ -228,6 +238,7 @@ def bucket_sum_tables(
         variant_column=variant_column,
         control=control,
         experiment_column=experiment_column,
+        experiment_name=experiment_name,
         segment_columns=segment_columns,
         metric_name=None,
     )
@@ -238,7 +249,8 @@ def nonparametric_in_engine(
     engine: SqlEngine,
     relation: str,
     *,
-    experiment_column: str,
+    experiment_column: str | None,
+    experiment_name: str = "experiment",
     variant_column: str,
     control: str,
     segment_columns: Sequence[str],
@@ -253,6 +265,7 @@ def nonparametric_in_engine(
         "variant_column": variant_column,
         "control": control,
         "experiment_column": experiment_column,
+        "experiment_name": experiment_name,
         "segment_columns": tuple(segment_columns),
     }
 
@@ -310,13 +323,19 @@ def _design(
     unit_column: str | None,
     variant_column: str,
     control: str,
-    experiment_column: str,
+    experiment_column: str | None,
+    experiment_name: str = "experiment",
     segment_columns: Sequence[str],
     metric_name: str | None,
 ) -> _Design:
-    """Check the roles against the relation's columns and the arms' labels (one small query)."""
+    """Check the roles against the relation's columns and the arms' labels (one small query).
+
+    Without ``experiment_column`` the rows are one experiment called ``experiment_name`` (as
+    in the pandas path): the queries then read a subquery that adds that label as a column."""
     if not isinstance(relation, str) or not relation:
         raise ConfigError(f"relation must name a table or view, got {relation!r}")
+    if experiment_column is None and (not isinstance(experiment_name, str) or not experiment_name):
+        raise ConfigError(f"experiment_name must be a non-empty string, got {experiment_name!r}")
     if not isinstance(control, str) or not control:
         raise ConfigError(
             f"control must be the (string) label of the control variant, got {control!r}"
@@ -327,8 +346,9 @@ def _design(
     roles: dict[str, list[str]] = {
         "value_column": [value_column],
         "variant_column": [variant_column],
-        "experiment_column": [experiment_column],
     }
+    if experiment_column is not None:
+        roles["experiment_column"] = [experiment_column]
     if denominator_column is not None:
         roles["denominator_column"] = [denominator_column]
     if unit_column is not None:
@@ -359,6 +379,18 @@ def _design(
     if non_numeric:
         raise InputDataError(f"value column(s) must be numeric: {', '.join(non_numeric)}")
 
+    rel = quote_ident(relation)
+    if experiment_column is None:
+        experiment_column = _EXPERIMENT_LABEL
+        if experiment_column in columns:
+            raise InputDataError(
+                f"column {experiment_column!r} is reserved for the experiment label; "
+                "rename it or set experiment_column"
+            )
+        rel = (
+            f"(SELECT {rel}.*, {literal(experiment_name)} AS {quote_ident(experiment_column)} "
+            f"FROM {rel}) AS {quote_ident(_SINGLE_EXPERIMENT)}"
+        )
     exp, var = quote_ident(experiment_column), quote_ident(variant_column)
     unit = None if unit_column is None else quote_ident(unit_column)
     y = _as_double(columns[value_column])
@@ -373,7 +405,6 @@ def _design(
     if unit is not None:
         checks["_null_unit"] = f"SUM(CASE WHEN {unit} IS NULL THEN 1 ELSE 0 END)"
     select = ", ".join(f"{expr} AS {name}" for name, expr in checks.items())
-    rel = quote_ident(relation)
     arms = engine.fetch(f"SELECT {exp} AS e, {var} AS v, {select} FROM {rel} GROUP BY {exp}, {var}")
     _check_arms(
         arms,

@@ -29,6 +29,9 @@ from tests.services import load_postgres_table
 pytestmark = pytest.mark.slow
 
 CONFIGS = ("ab_test.yaml", "ab_test_sequential.yaml")
+#: The shape of ``ab_test_hillstrom.yaml``: one experiment and no experiment column (the
+#: analysis labels it ``experiment_name``), non-parametric layer on.
+SINGLE = "single experiment"
 #: Columns that differ between the pushed-down and the pandas path only by the bootstrap's
 #: bucketing (an md5 hash of the unit id in SQL, numpy's random draw per row in pandas).
 BOOTSTRAP = ["boot_abs_ci_low", "boot_abs_ci_high", "boot_rel_ci_low", "boot_rel_ci_high"]
@@ -44,9 +47,30 @@ def dirty_data(tmp_path_factory) -> tuple[pd.DataFrame, Path]:
 
 
 def _config(name: str, path: Path) -> ABTestConfig:
-    parameters = yaml.safe_load((REPO_ROOT / "configs" / name).read_text())["parameters"]
+    if name == SINGLE:
+        parameters = yaml.safe_load((REPO_ROOT / "configs" / "ab_test.yaml").read_text())
+        parameters = parameters["parameters"]
+        del parameters["experiment_column"]
+        parameters["experiment_name"] = "one_email"
+    else:
+        parameters = yaml.safe_load((REPO_ROOT / "configs" / name).read_text())["parameters"]
     parameters["data_path"] = str(path)
     return load_ab_config(parameters)
+
+
+def _data(
+    dirty_data: tuple[pd.DataFrame, Path], config_name: str
+) -> tuple[pd.DataFrame, Path, str]:
+    """The frame, its Parquet file and a PostgreSQL table name for ``config_name``: for the
+    single-experiment case, the rows of the first experiment without the experiment column."""
+    frame, path = dirty_data
+    if config_name != SINGLE:
+        return frame, path, "ab_events"
+    first = frame["experiment"].dropna().iloc[0]
+    one = frame[frame["experiment"] == first].drop(columns="experiment").reset_index(drop=True)
+    one_path = path.with_name("ab_events_single.parquet")
+    one.to_parquet(one_path)
+    return one, one_path, "ab_events_single"
 
 
 def _results(cfg: ABTestConfig, settings: EngineSettings, source: SourceSpec):
@@ -77,9 +101,9 @@ def _assert_same(left: pd.DataFrame, right: pd.DataFrame) -> None:
     )
 
 
-@pytest.mark.parametrize("config_name", CONFIGS)
+@pytest.mark.parametrize("config_name", [*CONFIGS, SINGLE])
 def test_pushed_down_duckdb_equals_the_pandas_reference(dirty_data, config_name) -> None:
-    frame, path = dirty_data
+    frame, path, _ = _data(dirty_data, config_name)
     cfg = _config(config_name, path)
     outcome, audits, _ = _results(cfg, cfg.engine.settings(), cfg.source_spec())
     cleaned, reference_audits = run_cleaning(frame, cfg.cleaning_spec().build(), cfg.column_roles())
@@ -100,18 +124,18 @@ def test_pushed_down_duckdb_equals_the_pandas_reference(dirty_data, config_name)
     _assert_same(outcome.sequential_looks, reference.sequential_looks)
 
 
-@pytest.mark.parametrize("config_name", CONFIGS)
+@pytest.mark.parametrize("config_name", [*CONFIGS, SINGLE])
 def test_postgres_and_spark_give_duckdbs_results(
     dirty_data, config_name, postgres_url, spark_settings, monkeypatch
 ) -> None:
-    frame, path = dirty_data
+    frame, path, table = _data(dirty_data, config_name)
     cfg = _config(config_name, path)
     duckdb_run = _results(cfg, cfg.engine.settings(), cfg.source_spec())
 
     monkeypatch.setenv("LIFTLAB_GOLDEN_PG", postgres_url)
-    load_postgres_table(postgres_url, "ab_events", frame)
+    load_postgres_table(postgres_url, table, frame)
     postgres = EngineSettings(name="postgres", url_env="LIFTLAB_GOLDEN_PG")
-    postgres_run = _results(cfg, postgres, SourceSpec(table="ab_events"))
+    postgres_run = _results(cfg, postgres, SourceSpec(table=table))
 
     spark_run = _results(cfg, spark_settings, SourceSpec(path=str(path)))
 

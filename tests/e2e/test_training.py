@@ -396,10 +396,11 @@ def test_interrupted_run_moves_nothing(story, first_run, tmp_path) -> None:
     write_ads(simulate_ads(AdSimulationConfig(n_ads=600, seed=41)), data)
     config = _training_config(tmp_path, data, tmp_path / "out")
     log_path = tmp_path / "run.log"
+    # the installed `liftlab` command, as a user runs it (not `python -c`: pyspark's import,
+    # pulled in by Great Expectations, exits a process whose __main__ has no file)
     with log_path.open("w") as log:
-        code = f"from liftlab.ops.runner import run_config; run_config({str(config)!r})"
         process = subprocess.Popen(
-            [sys.executable, "-c", code],
+            [str(Path(sys.executable).with_name("liftlab")), "run", str(config)],
             stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
             env={**os.environ, "ZENML_LOGGING_VERBOSITY": "INFO"},  # to see the step start
         )  # fmt: skip

@@ -365,3 +365,30 @@ def test_bootstrap_specific_errors():
         with pytest.raises(InputDataError, match="'nope' \\(needed by unit_column"):
             bootstrap_in_engine(engine, "source", unit_column="nope", control="A", **KW)
         assert not engine.queries  # options and columns are checked before any query runs
+
+
+def test_one_unnamed_experiment_is_labelled_like_the_pandas_path(tied_data):
+    """Data without an experiment column is one experiment named ``experiment_name``, as in
+    ``run_ab_analysis``; the result equals the same rows with that label as a column."""
+    first = tied_data["experiment"].dropna().iloc[0]
+    one = tied_data[tied_data["experiment"] == first].drop(columns="experiment")
+    labelled = one.assign(experiment="hillstrom")
+    args = {
+        "variant_column": "variant",
+        "control": "A",
+        "segment_columns": ["device"],
+        "metrics": [MetricSpec("revenue", "mean", column="y")],
+        "options": NonparametricOptions(metrics=("revenue",), n_resamples=100, seed=3),
+        "unit_column": "user_id",
+    }
+    with LocalDuckDB(one) as engine:
+        got = nonparametric_in_engine(
+            engine, "source", experiment_column=None, experiment_name="hillstrom", **args
+        )
+    with LocalDuckDB(labelled) as engine:
+        want = nonparametric_in_engine(engine, "source", experiment_column="experiment", **args)
+    assert set(got["experiment"]) == {"hillstrom"}
+    pd.testing.assert_frame_equal(got, want, rtol=1e-12)
+    reserved = one.assign(ll_experiment=1)
+    with LocalDuckDB(reserved) as engine, pytest.raises(InputDataError, match="ll_experiment"):
+        nonparametric_in_engine(engine, "source", experiment_column=None, **args)
