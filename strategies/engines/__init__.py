@@ -19,7 +19,13 @@ from strategies.engines.base import (
     SourceSpec,
     SqlEngine,
 )
-from strategies.engines.dialects import hash_bucket, literal, quote_ident, to_dialect
+from strategies.engines.dialects import (
+    hash_bucket,
+    int_hash_bucket,
+    literal,
+    quote_ident,
+    to_dialect,
+)
 from strategies.errors import ConfigError
 
 # pyspark 4.x warns on import that it "does not yet fully support pandas >= 3.0.0"; it is
@@ -40,6 +46,7 @@ __all__ = [
     "SourceSpec",
     "SqlEngine",
     "hash_bucket",
+    "int_hash_bucket",
     "literal",
     "open_engine",
     "quote_ident",

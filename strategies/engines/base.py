@@ -20,6 +20,7 @@ Names used by every engine:
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -122,6 +123,11 @@ class SqlEngine(ABC):
         """``CREATE TEMP TABLE name AS <sql>`` (replacing one of that name) in this session."""
 
     @abstractmethod
+    def create_temp_view(self, name: str, sql: str) -> None:
+        """``CREATE TEMP VIEW name AS <sql>`` (replacing one of that name) in this session:
+        nothing is computed or stored until a query reads it."""
+
+    @abstractmethod
     def columns(self, relation: str) -> list[Column]:
         """The columns of ``relation`` (``source`` or a temp table) in order."""
 
@@ -188,6 +194,30 @@ def column_kind(engine_type: str) -> Literal["numeric", "boolean", "text", "temp
     if any(word in upper for word in _NUMERIC_WORDS):
         return "numeric"
     return "other"
+
+
+_INTEGER_TYPE = re.compile(
+    r"(u?(tiny|small|big|huge)?int(eger)?\d*|int[248]|long|short|byte|"
+    r"(integer|long|short|byte)type)",
+    re.IGNORECASE,
+)
+
+
+def is_integer_column(column: Column | None) -> bool:
+    """Whether ``column`` has an integer type on its engine (DuckDB ``BIGINT``/``UBIGINT``/
+    ``HUGEINT``…, PostgreSQL ``int4``/``bigint``…, Spark ``LongType``…)."""
+    if column is None or column.kind != "numeric":
+        return False
+    return bool(_INTEGER_TYPE.fullmatch(column.engine_type.strip()))
+
+
+def is_signed_int64_column(column: Column | None) -> bool:
+    """An integer type whose every value fits a signed 64-bit BIGINT (not unsigned, not
+    128-bit)."""
+    if not is_integer_column(column):
+        return False
+    t = column.engine_type.strip().lower()  # type: ignore[union-attr]
+    return not (t.startswith("u") or "huge" in t)
 
 
 def finish_frame(df: pd.DataFrame, db_types: list[str] | None = None) -> pd.DataFrame:

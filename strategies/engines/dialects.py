@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import hashlib
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -46,6 +47,8 @@ __all__ = [
     "OVERRIDES",
     "check_read_only",
     "hash_bucket",
+    "int_hash_bucket",
+    "int_hash_params",
     "literal",
     "quote_ident",
     "to_dialect",
@@ -247,6 +250,39 @@ def hash_bucket(expr_text: str, seed: str | int, n: int) -> str:
         raise ConfigError("hash_bucket needs the SQL text of the value to hash")
     salted = f"{literal(str(seed) + ':')} || CAST(({expr_text}) AS VARCHAR)"
     return f"(CAST(('0x' || substr(md5({salted}), 1, {_HASH_HEX_DIGITS})) AS BIGINT) % {n})"
+
+
+#: The Mersenne prime 2**31 - 1 of :func:`int_hash_bucket`: every intermediate value stays
+#: below 2**63, so BIGINT arithmetic never overflows on any engine.
+_PRIME = 2_147_483_647
+
+
+def int_hash_params(seed: str | int) -> tuple[int, int]:
+    """The (multiplier, offset) pair of :func:`int_hash_bucket` for ``seed``: drawn from the
+    md5 of the seed, multiplier in ``[1, p)``, offset in ``[0, p)``."""
+    if isinstance(seed, bool) or not isinstance(seed, str | int):
+        raise ConfigError(f"hash_bucket seed must be a string or integer, got {seed!r}")
+    digest = hashlib.md5(f"liftlab-int-hash:{seed}".encode()).digest()
+    a = int.from_bytes(digest[:8], "big") % (_PRIME - 1) + 1
+    b = int.from_bytes(digest[8:], "big") % _PRIME
+    return a, b
+
+
+def int_hash_bucket(expr_text: str, seed: str | int, n: int) -> str:
+    """SQL (DuckDB dialect) for a deterministic bucket in ``[0, n)`` of an INTEGER value:
+    ``((a·(x mod p) + b) mod p) mod n`` with ``p = 2**31 − 1`` and ``(a, b)`` from the seed
+    (:func:`int_hash_params`) — the Carter–Wegman universal family, so two distinct ids share
+    a bucket with probability about ``1/n`` whatever the ids. Plain BIGINT arithmetic, the same
+    integer on every engine (and in Python), several times cheaper per row than
+    :func:`hash_bucket`'s md5 of the id's text; use it for integer ids only (ids equal modulo
+    ``p`` share a bucket). A NULL value gets a NULL bucket."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError(f"hash_bucket needs a positive integer number of buckets, got {n!r}")
+    if not isinstance(expr_text, str) or not expr_text.strip():
+        raise ConfigError("hash_bucket needs the SQL text of the value to hash")
+    a, b = int_hash_params(seed)
+    x = f"((CAST(({expr_text}) AS BIGINT) % {_PRIME}) + {_PRIME}) % {_PRIME}"
+    return f"((({a} * {x}) + {b}) % {_PRIME} % {n})"
 
 
 #: Syntax-tree nodes a read-only source query may not contain (writes, DDL, and whatever SQLGlot

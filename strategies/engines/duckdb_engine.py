@@ -179,6 +179,15 @@ class DuckDBEngine(SqlEngine):
         if name not in self._temp_tables:
             self._temp_tables.append(name)
 
+    def create_temp_view(self, name: str, sql: str) -> None:
+        query = to_dialect(sql, self.dialect)
+        ident = quote_ident(name)
+        statement = f"CREATE OR REPLACE TEMP VIEW {ident} AS {query}"
+        try:
+            self._con.execute(statement)
+        except duckdb.Error as exc:
+            raise query_error(self.name, statement, exc) from exc
+
     def columns(self, relation: str) -> list[Column]:
         try:
             rows = self._con.execute(f"DESCRIBE SELECT * FROM {quote_ident(relation)}").fetchall()

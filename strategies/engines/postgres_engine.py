@@ -161,6 +161,17 @@ class PostgresEngine(SqlEngine):
         except self._psycopg.Error as exc:
             raise query_error(self.name, statement, _Masked(self._mask(str(exc)))) from exc
 
+    def create_temp_view(self, name: str, sql: str) -> None:
+        query = to_dialect(sql, self.dialect)
+        ident = quote_ident(name)
+        statement = f"CREATE TEMP VIEW {ident} AS {query}"
+        try:
+            with self._con.transaction():
+                self._con.execute(f"DROP VIEW IF EXISTS pg_temp.{ident}")
+                self._con.execute(statement)
+        except self._psycopg.Error as exc:
+            raise query_error(self.name, statement, _Masked(self._mask(str(exc)))) from exc
+
     def columns(self, relation: str) -> list[Column]:
         try:
             with self._con.cursor() as cur:

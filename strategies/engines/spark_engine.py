@@ -190,6 +190,19 @@ class SparkEngine(SqlEngine):
         self._persisted[name] = frame
         self._remember(name)
 
+    def create_temp_view(self, name: str, sql: str) -> None:
+        from pyspark.errors import PySparkException
+
+        query = to_dialect(sql, self.dialect)
+        try:
+            self.spark.sql(query).createOrReplaceTempView(_backtick(name))
+        except PySparkException as exc:
+            raise query_error(self.name, f"CREATE TEMP VIEW {name} AS {query}", exc) from exc
+        old = self._persisted.pop(name, None)
+        if old is not None:
+            old.unpersist()
+        self._remember(name)
+
     def columns(self, relation: str) -> list[Column]:
         from pyspark.errors import PySparkException
 

@@ -118,7 +118,12 @@ def _clean_and_validate(
         rules = plan.rules_for([c.name for c in engine.columns(CLEANED)])
         standalone = _with_source(to_dialect(query, "postgres"), engine.source_sql)
         return audits, validate_with_ge(rules=rules, postgres_url=engine.url, query=standalone)
-    audits = clean_in_engine(engine, plan.cleaning, plan.roles, source=SOURCE, target=CLEANED)
+    # DuckDB reads its columnar source again per query rather than holding a copy of every
+    # row per cleaning step under its memory limit; Spark keeps steps as persisted tables.
+    steps = "views" if engine.name == "duckdb" else "tables"
+    audits = clean_in_engine(
+        engine, plan.cleaning, plan.roles, source=SOURCE, target=CLEANED, steps=steps
+    )
     rules = plan.rules_for([c.name for c in engine.columns(CLEANED)])
     if engine.name == "spark":
         return audits, validate_with_ge(rules=rules, spark_frame=engine.spark.table(CLEANED))

@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -62,7 +62,7 @@ from strategies.cleaning import (
     names_text,
     normalize_labels_description,
 )
-from strategies.engines.base import Column, SqlEngine
+from strategies.engines.base import Column, SqlEngine, is_integer_column
 from strategies.engines.dialects import literal, quote_ident
 from strategies.errors import ConfigError, InputDataError
 
@@ -70,11 +70,6 @@ __all__ = ["clean_in_engine", "cleaning_query"]
 
 #: Largest magnitude (exclusive) a float may have to become int64, as in the pandas strategy.
 _INT64_BOUND = literal(2.0**63)
-_INTEGER_TYPE = re.compile(
-    r"(u?(tiny|small|big|huge)?int(eger)?\d*|int[248]|long|short|byte|"
-    r"(integer|long|short|byte)type)",
-    re.IGNORECASE,
-)
 _NESTED_TYPE = re.compile(r"(\[\]|^(struct|map|list|array|union)\b)", re.IGNORECASE)
 _RELATION_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -91,12 +86,17 @@ def clean_in_engine(
     *,
     source: str = "source",
     target: str = "cleaned",
+    steps: Literal["tables", "views"] = "tables",
 ) -> list[CleaningAudit]:
-    """Run ``strategies`` in order inside ``engine``; the result is the temp table ``target``.
+    """Run ``strategies`` in order inside ``engine``; the result is the relation ``target``.
 
-    Step ``i`` (1-based) of ``n`` is materialised as ``<target>_<i>`` and the last one as
-    ``target``, so each step's facts are counted over a stored table rather than by re-running
-    the chain. With no strategies ``target`` is a copy of ``source``. Returns one audit per
+    Step ``i`` (1-based) of ``n`` is ``<target>_<i>`` and the last one ``target``. With
+    ``steps="tables"`` each is a temp table, so each step's facts are counted over a stored
+    table rather than by re-running the chain. With ``steps="views"`` each is a temp view and
+    only the small key tables of the row-dropping steps are stored: every later query re-reads
+    the source through the chain, which on a columnar file is cheaper than holding a copy of
+    every row per step (the embedded DuckDB path, whose memory limit those copies would fill).
+    With no strategies ``target`` is a copy (or view) of ``source``. Returns one audit per
     strategy, equal to what :func:`strategies.cleaning.run_cleaning` gives on the same rows.
 
     Raises:
@@ -107,7 +107,9 @@ def clean_in_engine(
     """
     _check_relation_name(source, "the source relation name")
     _check_relation_name(target, "the target relation name")
-    chain = _Chain.start(engine, source, materialize=True)
+    if steps not in ("tables", "views"):
+        raise ConfigError(f"steps must be 'tables' or 'views', got {steps!r}")
+    chain = _Chain.start(engine, source, mode=steps)
     audits: list[CleaningAudit] = []
     for i, strategy in enumerate(strategies, start=1):
         step = _plan_step(strategy, chain, roles)
@@ -135,7 +137,7 @@ def cleaning_query(
     ``SELECT * FROM source``.
     """
     _check_relation_name(source, "the source relation name")
-    chain = _Chain.start(engine, source, materialize=False)
+    chain = _Chain.start(engine, source, mode="ctes")
     audits: list[CleaningAudit] = []
     for i, strategy in enumerate(strategies, start=1):
         name = f"cleaning_step_{i}"
@@ -163,20 +165,22 @@ class _Step:
 
 @dataclass
 class _Chain:
-    """Where the next step reads from: a temp table, or the last CTE of a WITH chain."""
+    """Where the next step reads from: a temp table or view, or the last CTE of a WITH chain."""
 
     engine: SqlEngine
     name: str
     columns: list[Column]
     rows: int
-    materialize: bool
+    mode: Literal["tables", "views", "ctes"]
     ctes: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
-    def start(cls, engine: SqlEngine, source: str, *, materialize: bool) -> _Chain:
+    def start(
+        cls, engine: SqlEngine, source: str, *, mode: Literal["tables", "views", "ctes"]
+    ) -> _Chain:
         columns = list(engine.columns(source))
         rows = _scalar_int(engine.fetch(f"SELECT COUNT(*) AS n FROM {quote_ident(source)}"))
-        return cls(engine, source, columns, rows, materialize)
+        return cls(engine, source, columns, rows, mode)
 
     @property
     def rel(self) -> str:
@@ -196,9 +200,21 @@ class _Chain:
     def fetch(self, select: str) -> pd.DataFrame:
         return self.engine.fetch(self.query(select))
 
+    def helper(self, sql: str) -> str:
+        """A small relation a step needs (its key table): a temp table when steps are
+        materialised, else one more CTE. Returns its quoted name."""
+        name = f"{self.name}_keys"
+        if self.mode != "ctes":
+            self.engine.create_temp_table(name, sql)
+        else:
+            self.ctes.append((name, sql))
+        return quote_ident(name)
+
     def add(self, name: str, step: _Step) -> None:
-        if self.materialize:
+        if self.mode == "tables":
             self.engine.create_temp_table(name, step.sql)
+        elif self.mode == "views":
+            self.engine.create_temp_view(name, step.sql)
         else:
             self.ctes.append((name, step.sql))
         self.name = name
@@ -211,7 +227,7 @@ def _plan_step(strategy: CleaningStrategy, chain: _Chain, roles: ColumnRoles) ->
     if isinstance(strategy, NormalizeLabels):
         return _normalize_labels(strategy, chain, roles)
     if isinstance(strategy, DropDuplicateRows):
-        return _drop_duplicate_rows(strategy, chain)
+        return _drop_duplicate_rows(strategy, chain, roles)
     if isinstance(strategy, DropMultiVariantUnits):
         return _drop_multi_variant_units(strategy, chain, roles)
     if isinstance(strategy, ImputeMissingCounts):
@@ -333,23 +349,109 @@ def _label_case(column: Column, column_changes: list[dict[str, Any]]) -> str:
     return f"CASE {' '.join(whens)} ELSE {other} END"
 
 
-def _drop_duplicate_rows(strategy: DropDuplicateRows, chain: _Chain) -> _Step:
-    """``SELECT DISTINCT *``: SQL's DISTINCT treats NULLs as equal, as pandas' duplicated does,
-    and which copy survives does not matter as the copies are equal in every column."""
+def _drop_duplicate_rows(strategy: DropDuplicateRows, chain: _Chain, roles: ColumnRoles) -> _Step:
+    """Exact duplicate rows, as pandas' ``duplicated`` (NULLs equal). Copies of a row share
+    its unit (and experiment), so only the rows of keys seen more than once — a narrow GROUP
+    BY, few rows — go through ``DISTINCT``; the rest pass through a join with that small key
+    table. A full-row ``SELECT DISTINCT *`` would hash every column of every row, the most
+    memory-hungry statement of the chain. Without the unit column it is that DISTINCT."""
     nested = [c.name for c in chain.columns if _NESTED_TYPE.search(c.engine_type.strip())]
-    distinct = f"SELECT DISTINCT * FROM {chain.rel}"
-    rows_out = _scalar_int(chain.fetch(f"SELECT COUNT(*) AS n FROM ({distinct}) AS d"))
-    n_dropped = chain.rows - rows_out
-    audit = CleaningAudit(
+    keys = _unit_keys(roles)
+    if not all(k in chain.names for k in keys):
+        distinct = f"SELECT DISTINCT * FROM {chain.rel}"
+        rows_out = _scalar_int(chain.fetch(f"SELECT COUNT(*) AS n FROM ({distinct}) AS d"))
+        n_dropped = chain.rows - rows_out
+        sql = f"SELECT DISTINCT {_select_list(chain.names)} FROM {chain.rel}" if n_dropped else None
+        return _Step(
+            sql or _pass_through(chain),
+            _dedupe_audit(strategy, chain, n_dropped, nested),
+            list(chain.columns),
+        )
+
+    repeated = chain.helper(_key_table(chain, keys, having="COUNT(*) > 1"))
+    rows = _select_list(chain.names, "r")
+    on = _key_join(chain, keys, "r", "k")
+    facts = chain.fetch(
+        f"SELECT (SELECT SUM(n) FROM {repeated}) AS n_rows, (SELECT COUNT(*) FROM "
+        f"(SELECT DISTINCT {rows} FROM {chain.rel} AS r JOIN {repeated} AS k ON {on}) AS d) "
+        "AS n_distinct"
+    )
+    n_dropped = _int_or_zero(facts["n_rows"].iloc[0]) - _int_or_zero(facts["n_distinct"].iloc[0])
+    audit = _dedupe_audit(strategy, chain, n_dropped, nested)
+    if not n_dropped:
+        return _Step(_pass_through(chain), audit, list(chain.columns))
+    sql = (
+        f"SELECT {rows} FROM {chain.rel} AS r LEFT JOIN {repeated} AS k ON {on} "
+        f"WHERE k.n IS NULL UNION ALL "
+        f"SELECT DISTINCT {rows} FROM {chain.rel} AS r JOIN {repeated} AS k ON {on}"
+    )
+    return _Step(sql, audit, list(chain.columns))
+
+
+def _dedupe_audit(
+    strategy: DropDuplicateRows, chain: _Chain, n_dropped: int, nested: list[str]
+) -> CleaningAudit:
+    return CleaningAudit(
         strategy=strategy.name,
         description=drop_duplicates_description(n_dropped, nested),
         rows_in=chain.rows,
-        rows_out=rows_out,
+        rows_out=chain.rows - n_dropped,
         values_changed=0,
         details={"duplicate_rows_dropped": n_dropped, "nested_columns": nested},
     )
-    sql = f"SELECT DISTINCT {_select_list(chain.names)} FROM {chain.rel}" if n_dropped else None
-    return _Step(sql or _pass_through(chain), audit, list(chain.columns))
+
+
+def _unit_keys(roles: ColumnRoles) -> list[str]:
+    """The columns that identify a unit: (experiment,) unit."""
+    return [c for c in (roles.experiment_column, roles.unit_column) if c is not None]
+
+
+def _key_value(column: Column, alias: str | None = None) -> str:
+    """A key column made NULL-free (NULL → a default of its type, text for other types), so
+    that ``(value, NULL flag)`` pairs compare NULLs as equal with a plain, hashable ``=``:
+    ``IS NOT DISTINCT FROM`` is not hashable on PostgreSQL, and an ``OR`` in the join
+    condition is a hash key on no engine."""
+    q = quote_ident(column.name) if alias is None else f"{alias}.{quote_ident(column.name)}"
+    default = {"text": "''", "numeric": "0", "boolean": "FALSE"}.get(column.kind)
+    if default is None:
+        return f"COALESCE(CAST({q} AS VARCHAR), '')"
+    return f"COALESCE({q}, {default})"
+
+
+def _null_flag(column: Column, alias: str | None = None) -> str:
+    q = quote_ident(column.name) if alias is None else f"{alias}.{quote_ident(column.name)}"
+    return f"CASE WHEN {q} IS NULL THEN 1 ELSE 0 END"
+
+
+def _key_table(
+    chain: _Chain, keys: Sequence[str], *, carry: Sequence[str] = (), where: str = "", having: str
+) -> str:
+    """SQL of a key table over ``chain``: the key columns, their NULL-free values and NULL
+    flags (``k0v``, ``k0n``, … for :func:`_key_join`) and the row count ``n`` per key, for the
+    groups passing ``having`` (``carry`` columns are there for it)."""
+    by_name = {c.name: c for c in chain.columns}
+    inner = [quote_ident(k) for k in keys]
+    for i, k in enumerate(keys):
+        inner.append(f"{_key_value(by_name[k])} AS k{i}v")
+        inner.append(f"{_null_flag(by_name[k])} AS k{i}n")
+    inner += [quote_ident(c) for c in carry if c not in keys]
+    group = [quote_ident(k) for k in keys] + [f"k{i}{x}" for i in range(len(keys)) for x in "vn"]
+    return (
+        f"SELECT {', '.join(group)}, COUNT(*) AS n FROM (SELECT {', '.join(inner)} "
+        f"FROM {chain.rel}{' WHERE ' + where if where else ''}) AS x "
+        f"GROUP BY {', '.join(group)} HAVING {having}"
+    )
+
+
+def _key_join(chain: _Chain, keys: Sequence[str], rows: str, key_table: str) -> str:
+    """NULL-safe equality of the keys of ``rows`` (an alias of ``chain``'s relation) and a
+    :func:`_key_table`, as plain equalities every engine can hash."""
+    by_name = {c.name: c for c in chain.columns}
+    return " AND ".join(
+        f"{_key_value(by_name[k], rows)} = {key_table}.k{i}v AND "
+        f"{_null_flag(by_name[k], rows)} = {key_table}.k{i}n"
+        for i, k in enumerate(keys)
+    )
 
 
 def _drop_multi_variant_units(
@@ -358,26 +460,30 @@ def _drop_multi_variant_units(
     """A unit (per experiment) is contaminated when its non-NULL variant labels differ, i.e.
     ``MIN(variant) <> MAX(variant)`` — COUNT(DISTINCT …) OVER is not portable (PostgreSQL and
     Spark refuse it), MIN/MAX ignore NULL labels as pandas' nunique does, and NULL keys form one
-    group in GROUP BY and PARTITION BY as with ``dropna=False``. NULL units are never dropped."""
-    keys = [roles.unit_column]
-    if roles.experiment_column is not None:
-        keys.insert(0, roles.experiment_column)
+    group in GROUP BY as with ``dropna=False``. NULL units are never dropped. The contaminated
+    units are a small key table (a narrow GROUP BY); rows leave by a join with it, not by a
+    window over every row and column."""
+    keys = _unit_keys(roles)
     _require_columns(chain, [*keys, roles.variant_column], strategy.name)
     unit, variant = quote_ident(roles.unit_column), quote_ident(roles.variant_column)
-    group = _select_list(keys)
 
-    bad = (
-        f"SELECT {group}, COUNT(*) AS n FROM {chain.rel} WHERE {unit} IS NOT NULL "
-        f"GROUP BY {group} HAVING MIN({variant}) <> MAX({variant})"
+    bad = chain.helper(
+        _key_table(
+            chain,
+            keys,
+            carry=[roles.variant_column],
+            where=f"{unit} IS NOT NULL",
+            having=f"MIN({variant}) <> MAX({variant})",
+        )
     )
-    facts = chain.fetch(f"SELECT COUNT(*) AS units, SUM(n) AS n_rows FROM ({bad}) AS bad")
+    facts = chain.fetch(f"SELECT COUNT(*) AS units, SUM(n) AS n_rows FROM {bad}")
     n_units = int(facts["units"].iloc[0])
     n_rows = 0 if pd.isna(facts["n_rows"].iloc[0]) else int(facts["n_rows"].iloc[0])
     examples: list[Any] = []
     if n_units:
         order = ", ".join(f"{quote_ident(k)} ASC NULLS LAST" for k in reversed(keys))
         shown = chain.fetch(
-            f"SELECT {unit} AS unit FROM ({bad}) AS bad ORDER BY {order} LIMIT {MAX_EXAMPLES}"
+            f"SELECT {unit} AS unit FROM {bad} ORDER BY {order} LIMIT {MAX_EXAMPLES}"
         )
         examples = [audit_value(v) for v in shown["unit"]]
 
@@ -396,13 +502,9 @@ def _drop_multi_variant_units(
     )
     if not n_units:
         return _Step(_pass_through(chain), audit, list(chain.columns))
-    lo = quote_ident(_fresh_name("__liftlab_lo", chain.names))
-    hi = quote_ident(_fresh_name("__liftlab_hi", chain.names))
-    window = f"OVER (PARTITION BY {group})"
     sql = (
-        f"SELECT {_select_list(chain.names)} FROM ("
-        f"SELECT *, MIN({variant}) {window} AS {lo}, MAX({variant}) {window} AS {hi} "
-        f"FROM {chain.rel}) AS w WHERE {unit} IS NULL OR {lo} IS NULL OR {lo} = {hi}"
+        f"SELECT {_select_list(chain.names, 'r')} FROM {chain.rel} AS r "
+        f"LEFT JOIN {bad} AS k ON {_key_join(chain, keys, 'r', 'k')} WHERE k.n IS NULL"
     )
     return _Step(sql, audit, list(chain.columns))
 
@@ -421,7 +523,7 @@ def _impute_missing_counts(strategy: ImputeMissingCounts, chain: _Chain) -> _Ste
     for i, column in enumerate(strategy.columns):
         q = quote_ident(column)
         parts.append(f"SUM(CASE WHEN {q} IS NULL THEN 1 ELSE 0 END) AS m{i}")
-        if not _is_integer(by_name[column]):
+        if not is_integer_column(by_name[column]):
             parts.append(
                 f"SUM(CASE WHEN {q} IS NOT NULL AND NOT ({q} = FLOOR({q}) AND "
                 f"ABS({q}) < {_INT64_BOUND}) THEN 1 ELSE 0 END) AS f{i}"
@@ -436,7 +538,7 @@ def _impute_missing_counts(strategy: ImputeMissingCounts, chain: _Chain) -> _Ste
         q = quote_ident(column)
         n_missing = _int_or_zero(facts[f"m{i}"].iloc[0])
         filled[column] = n_missing
-        if _is_integer(by_name[column]):
+        if is_integer_column(by_name[column]):
             if n_missing:
                 cast.append(column)
                 exprs[column] = f"COALESCE({q}, 0)"
@@ -529,7 +631,7 @@ def _cap_outliers(strategy: WinsorizeOutliers, chain: _Chain) -> _Step:
 
     applied = [cap for cap, n in ((upper_cap, n_above), (lower_cap, n_below)) if n]
     keep_integer = (
-        _is_integer(column)
+        is_integer_column(column)
         and n_present == chain.rows
         and all(float(c).is_integer() and abs(c) < 2.0**63 for c in applied)
     )
@@ -558,9 +660,11 @@ def _cap_outliers(strategy: WinsorizeOutliers, chain: _Chain) -> _Step:
 # --------------------------------------------------------------------------------------------
 
 
-def _select_list(columns: Sequence[str]) -> str:
-    """Quoted, comma-separated column names (an explicit list, as ``* REPLACE`` is DuckDB-only)."""
-    return ", ".join(quote_ident(c) for c in columns)
+def _select_list(columns: Sequence[str], alias: str | None = None) -> str:
+    """Quoted, comma-separated column names (an explicit list, as ``* REPLACE`` is DuckDB-only),
+    qualified by ``alias`` when given."""
+    prefix = "" if alias is None else f"{alias}."
+    return ", ".join(f"{prefix}{quote_ident(c)}" for c in columns)
 
 
 def _check_relation_name(name: str, what: str) -> str:
@@ -594,10 +698,6 @@ def _require_numeric(column: Column, strategy: str) -> None:
             f"cleaning strategy {strategy!r}: column '{column.name}' must be numeric, "
             f"found type {found}"
         )
-
-
-def _is_integer(column: Column) -> bool:
-    return column.kind == "numeric" and bool(_INTEGER_TYPE.fullmatch(column.engine_type.strip()))
 
 
 def _fresh_name(base: str, taken: Sequence[str]) -> str:

@@ -15,8 +15,10 @@ with one query per grouping level (overall, then each segment column):
   on the same rows.
 * **Bootstrap** — per arm, units are put into buckets: an arm with at most ``n_buckets``
   units gets one bucket per unit (numbered by ``ROW_NUMBER()`` in unit-id order: the exact
-  unit bootstrap), a larger arm buckets each unit by a deterministic md5 hash of its id
-  (:func:`~strategies.engines.dialects.hash_bucket`); the engine returns (level cell, arm,
+  unit bootstrap), a larger arm buckets each unit by a deterministic hash of its id (integer
+  ids: :func:`~strategies.engines.dialects.int_hash_bucket`, a universal hash in BIGINT
+  arithmetic; other ids: the md5 of their text, :func:`~strategies.engines.dialects.
+  hash_bucket`); the engine returns (level cell, arm,
   bucket, n, Σy, Σx) and
   :func:`~strategies.stats.nonparametric.bootstrap_from_buckets` resamples them. The pandas
   path buckets large arms by a random draw per row instead, so the two differ there by
@@ -41,8 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from strategies.engines.base import Column, SqlEngine
-from strategies.engines.dialects import hash_bucket, literal, quote_ident
+from strategies.engines.base import Column, SqlEngine, is_signed_int64_column
+from strategies.engines.dialects import hash_bucket, int_hash_bucket, literal, quote_ident
 from strategies.errors import ConfigError, InputDataError
 from strategies.stats.aggregate import encode_labels
 from strategies.stats.layers.nonparametric import NonparametricOptions, assemble_nonparametric
@@ -302,6 +304,7 @@ class _Design:
     exp: str  # quoted column expressions
     var: str
     unit: str | None
+    unit_is_int64: bool  # integer ids: the cheaper integer hash buckets them
     y: str  # DOUBLE expressions
     x: str | None
     segments: tuple[str, ...]  # segment column names (unquoted)
@@ -431,6 +434,7 @@ def _design(
         exp=exp,
         var=var,
         unit=unit,
+        unit_is_int64=unit_column is not None and is_signed_int64_column(columns[unit_column]),
         y=y,
         x=x,
         segments=tuple(segments),
@@ -612,24 +616,34 @@ def _complete_rank_sums(frame: pd.DataFrame, design: _Design, level: str | None)
 
 def _bucket_sum_sql(design: _Design, level: str | None, n_buckets: int, seed: int) -> str:
     """One level's bucket sums: small arms one bucket per unit in unit-id order (ties broken
-    by the values, so the numbering is deterministic), large arms by the hash of the unit."""
+    by the values, so the numbering is deterministic), large arms by the hash of the unit.
+
+    Arm sizes come from a GROUP BY joined back on equality keys (a NULL segment matched by
+    its flag, so every engine can hash the join), not from ``COUNT(*) OVER``: a window over
+    every row would hold the whole table; only the small arms' rows get a window."""
     assert design.unit is not None
     x = "CAST(1 AS DOUBLE)" if design.x is None else design.x
+    segment = _segment_sql(level)
+    hashed = int_hash_bucket if design.unit_is_int64 else hash_bucket
+    bucket = hashed("u", seed, n_buckets)
     return f"""
 WITH base AS (
-    SELECT {design.exp} AS e, {_segment_sql(level)} AS s, {design.var} AS v,
-           {design.unit} AS u, {design.y} AS y, {x} AS x
+    SELECT {design.exp} AS e, {segment} AS s, CASE WHEN {segment} IS NULL THEN 1 ELSE 0 END AS sn,
+           {design.var} AS v, {design.unit} AS u, {design.y} AS y, {x} AS x
     FROM {design.relation}
 ),
+arms AS (SELECT e, s, sn, v, COUNT(*) AS arm_n FROM base GROUP BY e, s, sn, v),
 sized AS (
-    SELECT e, s, v, u, y, x, COUNT(*) OVER (PARTITION BY e, s, v) AS arm_n FROM base
+    SELECT b.e AS e, b.s AS s, b.v AS v, b.u AS u, b.y AS y, b.x AS x, arms.arm_n AS arm_n
+    FROM base AS b
+    JOIN arms ON b.e = arms.e AND b.v = arms.v AND b.sn = arms.sn AND (b.sn = 1 OR b.s = arms.s)
 ),
 bucketed AS (
     SELECT e, s, v, ROW_NUMBER() OVER (PARTITION BY e, s, v ORDER BY u, y, x) - 1 AS bucket,
            y, x
     FROM sized WHERE arm_n <= {n_buckets}
     UNION ALL
-    SELECT e, s, v, {hash_bucket("u", seed, n_buckets)} AS bucket, y, x
+    SELECT e, s, v, {bucket} AS bucket, y, x
     FROM sized WHERE arm_n > {n_buckets}
 )
 SELECT e, s, v, bucket, COUNT(*) AS n, SUM(y) AS sum_y, SUM(x) AS sum_x

@@ -53,7 +53,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from strategies.engines.base import Column, SqlEngine
+from strategies.engines.base import Column, SqlEngine, is_integer_column
 from strategies.engines.dialects import literal, quote_ident
 from strategies.errors import ConfigError, InputDataError
 from strategies.stats.aggregate import (
@@ -99,13 +99,6 @@ def relation_columns(engine: SqlEngine, relation: str) -> dict[str, Column]:
     return {c.name: c for c in engine.columns(relation)}
 
 
-def _is_integer(column: Column | None) -> bool:
-    if column is None or column.kind != "numeric":
-        return False
-    t = column.engine_type.upper()
-    return any(word in t for word in ("INT", "LONG", "SHORT", "BYTE"))
-
-
 def _is_numeric(column: Column) -> bool:
     # pandas counts booleans as numeric (is_numeric_dtype(bool) is True), so do we.
     return column.kind in ("numeric", "boolean")
@@ -126,7 +119,7 @@ def _typed_labels(values: pd.Series, column: Column | None) -> pd.Series:
     """Fetched key values in the type pandas would label them with (see the module doc)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object)
-    if _is_integer(column):
+    if is_integer_column(column):
         return pd.Series(
             pd.array([None if pd.isna(v) else int(v) for v in values], dtype="Int64"),
             index=values.index,

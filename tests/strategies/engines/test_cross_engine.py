@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from strategies.engines import SqlEngine, hash_bucket
+from strategies.engines import SqlEngine, hash_bucket, int_hash_bucket
+from strategies.engines.dialects import int_hash_params
 from strategies.engines.duckdb_engine import DuckDBEngine
 from tests.strategies.engines.test_same_results import AGGREGATE, ROWS, _sorted
 
@@ -42,3 +43,18 @@ def test_hash_bucket_roughly_uniform() -> None:
     assert stats.chisquare(counts).pvalue > 1e-3
     python = [int(hashlib.md5(f"exp-42:{i}".encode()).hexdigest()[:7], 16) % 10 for i in got["i"]]
     assert got["b"].tolist() == python
+
+
+def test_int_hash_bucket_identical_across_engines(all_engines: dict[str, SqlEngine]) -> None:
+    """Integer ids (negative and beyond 2**31 included) get the same bucket on every engine,
+    equal to the Carter–Wegman formula computed in Python."""
+    ids = [-(2**62), -7, -1, 0, 1, 2, 3, 41, 2**31 - 1, 2**31, 2**40 + 5, 2**62]
+    values = ", ".join(f"({i})" for i in ids)
+    bucket = int_hash_bucket("i", "salt", 97)
+    sql = f"SELECT i, {bucket} AS b FROM (VALUES {values}) AS t(i) ORDER BY i"
+    frames = [eng.fetch(sql) for eng in all_engines.values()]
+    for frame in frames[1:]:
+        pd.testing.assert_frame_equal(frame, frames[0], check_exact=True)
+    a, b = int_hash_params("salt")
+    p = 2**31 - 1
+    assert frames[0]["b"].tolist() == [((a * (i % p) + b) % p) % 97 for i in ids]

@@ -201,3 +201,27 @@ def test_check_read_only_refuses_writes(dialect: str, sql: str, found: str) -> N
 @pytest.mark.parametrize("dialect", ["postgres", "spark"])
 def test_check_read_only_accepts_queries(dialect: str) -> None:
     check_read_only("WITH a AS (SELECT 1 AS x) SELECT x FROM a UNION ALL SELECT 2", dialect)
+
+
+def test_int_hash_bucket_is_uniform_seeded_and_matches_python() -> None:
+    """100 000 consecutive ids into 20 buckets: equal frequencies (chi-square), another seed
+    gives another partition, and the SQL equals the formula in Python."""
+    import numpy as np
+    from scipy import stats
+
+    from strategies.engines.dialects import int_hash_bucket, int_hash_params
+    from strategies.engines.duckdb_engine import DuckDBEngine
+
+    with DuckDBEngine() as eng:
+        got = eng.fetch(
+            f"SELECT i, {int_hash_bucket('i', 0, 20)} AS b, {int_hash_bucket('i', 1, 20)} AS c "
+            "FROM range(100000) AS t(i) ORDER BY i"
+        )
+    counts = np.bincount(got["b"].to_numpy(), minlength=20)
+    assert stats.chisquare(counts).pvalue > 1e-3
+    assert (got["b"] != got["c"]).mean() > 0.9  # about 19/20 differ
+    a, b = int_hash_params(0)
+    p = 2**31 - 1
+    assert got["b"].tolist() == [((a * i + b) % p) % 20 for i in got["i"]]
+    with pytest.raises(ConfigError, match="positive integer"):
+        int_hash_bucket("i", 0, 0)
