@@ -36,11 +36,13 @@ Semantics follow the pandas strategies exactly, with these deliberate, documente
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from strategies.cleaning import (
@@ -71,6 +73,9 @@ __all__ = ["clean_in_engine", "cleaning_query"]
 #: Largest magnitude (exclusive) a float may have to become int64, as in the pandas strategy.
 _INT64_BOUND = literal(2.0**63)
 _NESTED_TYPE = re.compile(r"(\[\]|^(struct|map|list|array|union)\b)", re.IGNORECASE)
+#: Rows per hash partition of a key GROUP BY on DuckDB (see ``_Chain.helper``): measured to
+#: fit the default 1 GB memory limit with room to spare.
+_ROWS_PER_PARTITION = 8_000_000
 _RELATION_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -200,15 +205,48 @@ class _Chain:
     def fetch(self, select: str) -> pd.DataFrame:
         return self.engine.fetch(self.query(select))
 
-    def helper(self, sql: str) -> str:
-        """A small relation a step needs (its key table): a temp table when steps are
-        materialised, else one more CTE. Returns its quoted name."""
+    def helper(self, keys: Sequence[str], nullable: set[str], **spec: Any) -> str:
+        """The small key table a row-dropping step needs (:func:`_key_table` of ``keys`` with
+        ``spec``): a temp table when steps are tables or views, else one more CTE. Returns
+        its quoted name.
+
+        On DuckDB with many rows the GROUP BY runs per hash partition of the keys (each small
+        enough for the memory limit, whose out-of-core aggregation gives up on wide group rows
+        near the limit), the parts then stacked: more scans of a columnar file, bounded memory.
+        """
         name = f"{self.name}_keys"
-        if self.mode != "ctes":
-            self.engine.create_temp_table(name, sql)
-        else:
-            self.ctes.append((name, sql))
+        if self.mode == "ctes":
+            self.ctes.append((name, _key_table(self, keys, nullable, **spec)))
+            return quote_ident(name)
+        parts = self.partitions()
+        if parts == 1:
+            self.engine.create_temp_table(name, _key_table(self, keys, nullable, **spec))
+            return quote_ident(name)
+        names = []
+        for i in range(parts):
+            names.append(f"{name}_{i}")
+            partition = (_duckdb_hash(keys), parts, i)
+            sql = _key_table(self, keys, nullable, partition=partition, **spec)
+            self.engine.create_temp_table(names[-1], sql)
+        union = " UNION ALL ".join(f"SELECT * FROM {quote_ident(n)}" for n in names)
+        self.engine.create_temp_table(name, union)
         return quote_ident(name)
+
+    def nullable(self, keys: Sequence[str]) -> set[str]:
+        """The key columns holding a NULL here (one narrow scan): only they need the NULL-safe
+        key form, which widens the GROUP BY."""
+        counts = ", ".join(
+            f"SUM(CASE WHEN {quote_ident(k)} IS NULL THEN 1 ELSE 0 END) AS n{i}"
+            for i, k in enumerate(keys)
+        )
+        facts = self.fetch(f"SELECT {counts} FROM {self.rel}")
+        return {k for i, k in enumerate(keys) if _int_or_zero(facts[f"n{i}"].iloc[0])}
+
+    def partitions(self) -> int:
+        """Hash partitions for a key GROUP BY on this engine (1 but on DuckDB with many rows)."""
+        if self.engine.name != "duckdb" or self.rows <= _ROWS_PER_PARTITION:
+            return 1
+        return -(-self.rows // _ROWS_PER_PARTITION)
 
     def add(self, name: str, step: _Step) -> None:
         if self.mode == "tables":
@@ -368,9 +406,10 @@ def _drop_duplicate_rows(strategy: DropDuplicateRows, chain: _Chain, roles: Colu
             list(chain.columns),
         )
 
-    repeated = chain.helper(_key_table(chain, keys, having="COUNT(*) > 1"))
+    nullable = chain.nullable(keys)
+    repeated = chain.helper(keys, nullable, having="COUNT(*) > 1")
     rows = _select_list(chain.names, "r")
-    on = _key_join(chain, keys, "r", "k")
+    on = _key_join(chain, keys, nullable, "r", "k")
     facts = chain.fetch(
         f"SELECT (SELECT SUM(n) FROM {repeated}) AS n_rows, (SELECT COUNT(*) FROM "
         f"(SELECT DISTINCT {rows} FROM {chain.rel} AS r JOIN {repeated} AS k ON {on}) AS d) "
@@ -424,34 +463,69 @@ def _null_flag(column: Column, alias: str | None = None) -> str:
 
 
 def _key_table(
-    chain: _Chain, keys: Sequence[str], *, carry: Sequence[str] = (), where: str = "", having: str
+    chain: _Chain,
+    keys: Sequence[str],
+    nullable: set[str],
+    *,
+    carry: Sequence[str] = (),
+    where: str = "",
+    having: str,
+    partition: tuple[str, int, int] | None = None,
 ) -> str:
-    """SQL of a key table over ``chain``: the key columns, their NULL-free values and NULL
-    flags (``k0v``, ``k0n``, … for :func:`_key_join`) and the row count ``n`` per key, for the
-    groups passing ``having`` (``carry`` columns are there for it)."""
+    """SQL of a key table over ``chain``: per key the column itself, or — for a ``nullable``
+    one — its NULL-free value and NULL flag (``k0v``, ``k0n`` for :func:`_key_join`), and the
+    row count ``n`` per key, for the groups passing ``having`` (``carry`` columns are there
+    for it). ``partition`` = (hash expression, parts, part) keeps one hash partition."""
     by_name = {c.name: c for c in chain.columns}
-    inner = [quote_ident(k) for k in keys]
+    inner, group = [], []
     for i, k in enumerate(keys):
-        inner.append(f"{_key_value(by_name[k])} AS k{i}v")
-        inner.append(f"{_null_flag(by_name[k])} AS k{i}n")
+        if k in nullable:
+            inner += [
+                quote_ident(k),
+                f"{_key_value(by_name[k])} AS k{i}v",
+                f"{_null_flag(by_name[k])} AS k{i}n",
+            ]
+            group += [f"k{i}v", f"k{i}n"]
+            continue
+        inner.append(quote_ident(k))
+        group.append(quote_ident(k))
     inner += [quote_ident(c) for c in carry if c not in keys]
-    group = [quote_ident(k) for k in keys] + [f"k{i}{x}" for i in range(len(keys)) for x in "vn"]
+    conditions = [where] if where else []
+    if partition is not None:
+        expr, parts, part = partition
+        conditions.append(f"{expr} % {parts} = {part}")
+    filtered = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    # a nullable key's own column is functionally dependent on (value, flag): MIN keeps it
+    kept = [f"MIN({quote_ident(k)}) AS {quote_ident(k)}" for k in keys if k in nullable]
     return (
-        f"SELECT {', '.join(group)}, COUNT(*) AS n FROM (SELECT {', '.join(inner)} "
-        f"FROM {chain.rel}{' WHERE ' + where if where else ''}) AS x "
-        f"GROUP BY {', '.join(group)} HAVING {having}"
+        f"SELECT {', '.join(group + kept)}, COUNT(*) AS n FROM (SELECT {', '.join(inner)} "
+        f"FROM {chain.rel}{filtered}) AS x GROUP BY {', '.join(group)} HAVING {having}"
     )
 
 
-def _key_join(chain: _Chain, keys: Sequence[str], rows: str, key_table: str) -> str:
-    """NULL-safe equality of the keys of ``rows`` (an alias of ``chain``'s relation) and a
-    :func:`_key_table`, as plain equalities every engine can hash."""
+def _key_join(
+    chain: _Chain, keys: Sequence[str], nullable: set[str], rows: str, key_table: str
+) -> str:
+    """Equality of the keys of ``rows`` (an alias of ``chain``'s relation) and a
+    :func:`_key_table` — NULL-safe for ``nullable`` keys — as plain equalities every engine
+    can hash."""
     by_name = {c.name: c for c in chain.columns}
-    return " AND ".join(
-        f"{_key_value(by_name[k], rows)} = {key_table}.k{i}v AND "
-        f"{_null_flag(by_name[k], rows)} = {key_table}.k{i}n"
-        for i, k in enumerate(keys)
-    )
+    parts = []
+    for i, k in enumerate(keys):
+        if k in nullable:
+            parts.append(
+                f"{_key_value(by_name[k], rows)} = {key_table}.k{i}v AND "
+                f"{_null_flag(by_name[k], rows)} = {key_table}.k{i}n"
+            )
+        else:
+            parts.append(f"{rows}.{quote_ident(k)} = {key_table}.{quote_ident(k)}")
+    return " AND ".join(parts)
+
+
+def _duckdb_hash(keys: Sequence[str]) -> str:
+    """DuckDB's own hash of the keys, to split a key GROUP BY into partitions (used only on
+    DuckDB; any deterministic split gives the same key table)."""
+    return f"hash({', '.join(quote_ident(k) for k in keys)})"
 
 
 def _drop_multi_variant_units(
@@ -467,14 +541,13 @@ def _drop_multi_variant_units(
     _require_columns(chain, [*keys, roles.variant_column], strategy.name)
     unit, variant = quote_ident(roles.unit_column), quote_ident(roles.variant_column)
 
+    nullable = chain.nullable(keys) - {roles.unit_column}  # NULL units are not judged
     bad = chain.helper(
-        _key_table(
-            chain,
-            keys,
-            carry=[roles.variant_column],
-            where=f"{unit} IS NOT NULL",
-            having=f"MIN({variant}) <> MAX({variant})",
-        )
+        keys,
+        nullable,
+        carry=[roles.variant_column],
+        where=f"{unit} IS NOT NULL",
+        having=f"MIN({variant}) <> MAX({variant})",
     )
     facts = chain.fetch(f"SELECT COUNT(*) AS units, SUM(n) AS n_rows FROM {bad}")
     n_units = int(facts["units"].iloc[0])
@@ -504,7 +577,7 @@ def _drop_multi_variant_units(
         return _Step(_pass_through(chain), audit, list(chain.columns))
     sql = (
         f"SELECT {_select_list(chain.names, 'r')} FROM {chain.rel} AS r "
-        f"LEFT JOIN {bad} AS k ON {_key_join(chain, keys, 'r', 'k')} WHERE k.n IS NULL"
+        f"LEFT JOIN {bad} AS k ON {_key_join(chain, keys, nullable, 'r', 'k')} WHERE k.n IS NULL"
     )
     return _Step(sql, audit, list(chain.columns))
 
@@ -578,20 +651,11 @@ def _cap_outliers(strategy: WinsorizeOutliers, chain: _Chain) -> _Step:
     q = quote_ident(strategy.column)
     as_double = f"CAST({q} AS DOUBLE)"
 
-    parts = [
-        f"quantile_cont({as_double}, {literal(float(strategy.upper_quantile))}) AS upper_cap",
-        f"COUNT({q}) AS n_present",
-    ]
-    if strategy.lower_quantile is not None:
-        parts.append(
-            f"quantile_cont({as_double}, {literal(float(strategy.lower_quantile))}) AS lower_cap"
-        )
-    caps = chain.fetch(f"SELECT {', '.join(parts)} FROM {chain.rel}")
-    n_present = _int_or_zero(caps["n_present"].iloc[0])
-    upper_cap = _float_or_none(caps["upper_cap"].iloc[0]) if n_present else None
+    n_present = _scalar_int(chain.fetch(f"SELECT COUNT({q}) AS n FROM {chain.rel}"))
+    upper_cap = _quantile(chain, as_double, n_present, float(strategy.upper_quantile))
     lower_cap = (
-        _float_or_none(caps["lower_cap"].iloc[0])
-        if n_present and strategy.lower_quantile is not None
+        _quantile(chain, as_double, n_present, float(strategy.lower_quantile))
+        if strategy.lower_quantile is not None
         else None
     )
 
@@ -653,6 +717,36 @@ def _cap_outliers(strategy: WinsorizeOutliers, chain: _Chain) -> _Step:
         )
     items = [f"{expr} AS {q}" if n == strategy.column else quote_ident(n) for n in chain.names]
     return _Step(f"SELECT {', '.join(items)} FROM {chain.rel}", audit, new_columns)
+
+
+def _quantile(chain: _Chain, value: str, n: int, q: float) -> float | None:
+    """``numpy.quantile(values, q)`` (linear) of the ``n`` non-NULL values of ``value``, from
+    the two order statistics around its virtual index, fetched by ``ORDER BY … LIMIT 2
+    OFFSET k`` from the nearer end: a top-N heap of at most ``n·min(q, 1−q)`` values, where an
+    exact quantile aggregate holds all ``n`` in memory (100M doubles: beyond DuckDB's default
+    limit). The interpolation is numpy's, so the cap equals the pandas path's."""
+    if n == 0:
+        return None
+    virtual = float((n - 1) * np.float64(q))  # numpy's virtual index for method="linear"
+    virtual = min(max(virtual, 0.0), float(n - 1))
+    lo = math.floor(virtual)
+    hi = min(lo + 1, n - 1)
+    gamma = virtual - lo
+    rows = f"SELECT {value} AS v FROM {chain.rel} WHERE {value} IS NOT NULL"
+    if q >= 0.5:
+        got = chain.fetch(
+            f"SELECT v FROM ({rows}) AS s ORDER BY v DESC LIMIT 2 OFFSET {n - 1 - hi}"
+        )
+        values = got["v"].to_numpy(dtype=np.float64)[::-1]  # ascending: x_lo, x_hi
+        x_lo, x_hi = (values[0], values[-1]) if hi > lo else (values[-1], values[-1])
+    else:
+        got = chain.fetch(f"SELECT v FROM ({rows}) AS s ORDER BY v ASC LIMIT 2 OFFSET {lo}")
+        values = got["v"].to_numpy(dtype=np.float64)
+        x_lo, x_hi = values[0], values[min(1, len(values) - 1)]
+    diff = x_hi - x_lo
+    if gamma >= 0.5:  # numpy's _lerp, which switches form at 0.5 for monotonicity
+        return float(x_hi - diff * (1.0 - gamma))
+    return float(x_lo + diff * gamma)
 
 
 # --------------------------------------------------------------------------------------------

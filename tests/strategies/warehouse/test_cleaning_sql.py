@@ -28,6 +28,7 @@ from strategies.cleaning import (
     run_cleaning,
 )
 from strategies.errors import ConfigError, InputDataError
+from strategies.warehouse import cleaning_sql
 from strategies.warehouse.cleaning_sql import clean_in_engine, cleaning_query
 
 ROLES = ColumnRoles(
@@ -168,6 +169,17 @@ def _check_both_paths(engine, strategies, roles=ROLES) -> list:
     sql, query_audits = cleaning_query(engine, strategies, roles)
     _assert_same_rows(engine.fetch(sql), expected)
     _assert_same_audits(query_audits, expected_audits)
+    # steps as views over the source; then with the key GROUP BYs split in hash partitions
+    # (as DuckDB does for large tables) — same rows and audits
+    for rows_per_partition in (cleaning_sql._ROWS_PER_PARTITION, 7):
+        before = cleaning_sql._ROWS_PER_PARTITION
+        cleaning_sql._ROWS_PER_PARTITION = rows_per_partition
+        try:
+            view_audits = clean_in_engine(engine, strategies, roles, target="v", steps="views")
+        finally:
+            cleaning_sql._ROWS_PER_PARTITION = before
+        _assert_same_rows(engine.fetch('SELECT * FROM "v"'), expected)
+        _assert_same_audits(view_audits, expected_audits)
     return audits
 
 
@@ -450,3 +462,20 @@ def test_bad_relation_names_and_unknown_strategy(engine_for) -> None:
 
     with pytest.raises(ConfigError, match="'custom' has no SQL version"):
         clean_in_engine(engine, [Custom()], ROLES)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 1001])
+def test_cap_quantile_from_order_statistics_equals_numpy(engine_for, n: int) -> None:
+    """The cap is read from two order statistics (top-N, not an all-rows quantile aggregate):
+    it equals numpy.quantile exactly, at both ends and in the middle, NULLs ignored."""
+    rng = np.random.default_rng(n)
+    values = np.round(rng.lognormal(2, 1.5, n), 3)
+    values[rng.random(n) < 0.1] = 0.0  # ties
+    column = pd.Series(np.append(values, np.nan))  # one NULL, ignored
+    frame = pd.DataFrame({"user_id": range(n + 1), "variant": "A", "revenue": column})
+    engine = engine_for(frame)
+    for lower, upper in ((0.01, 0.999), (0.25, 0.5), (0.4999, 0.77), (0.001, 0.99)):
+        strategy = WinsorizeOutliers(column="revenue", upper_quantile=upper, lower_quantile=lower)
+        (audit,) = clean_in_engine(engine, [strategy], ROLES)
+        assert audit.details["cap"] == float(np.quantile(values, upper)), upper
+        assert audit.details["lower_cap"] == float(np.quantile(values, lower)), lower
