@@ -71,6 +71,8 @@ __all__ = [
 # Largest finite double: ``NOT ABS(v) <= MAX`` is true for ±inf and NaN on DuckDB, PostgreSQL
 # and Spark alike (all three order NaN above every number), and NULL for NULL.
 _MAX_DOUBLE = literal(sys.float_info.max)
+#: Rows per rank-sum query on DuckDB (see ``_experiment_batches``).
+_ROWS_PER_BATCH = 8_000_000
 # The label column (and subquery alias) added when the rows are one unnamed experiment.
 _EXPERIMENT_LABEL = "ll_experiment"
 _SINGLE_EXPERIMENT = "ll_single_experiment"
@@ -315,6 +317,7 @@ class _Design:
     var_labels: np.ndarray
     treatments: dict[int, np.ndarray]  # experiment code → its treatment variant codes
     metric: str
+    exp_rows: dict[object, int]  # raw experiment value → its rows
 
 
 def _design(
@@ -444,6 +447,9 @@ def _design(
         var_code=dict(zip(arms["v"].to_numpy(dtype=object), var_codes.tolist(), strict=True)),
         var_labels=var_labels,
         treatments={e: np.flatnonzero(treatments[e]) for e in range(n_exp)},
+        exp_rows={
+            e: int(n) for e, n in arms.groupby("e", sort=False, dropna=False)["_n"].sum().items()
+        },
         metric=value_column if metric_name is None else metric_name,
     )
 
@@ -527,17 +533,20 @@ def _segment_sql(level: str | None) -> str:
 # Mann–Whitney: rank sums
 
 
-def _rank_sum_sql(design: _Design, level: str | None) -> str:
+def _rank_sum_sql(design: _Design, level: str | None, experiments: Sequence[object] = ()) -> str:
     """One level's rank sums. Control rows are repeated once per treatment of their
     experiment (A/B/n tests rank each pair separately, as scipy would); ties are grouped by
     value, so the running sum over the ordered values is free of ties and gives last ranks."""
     c = design.control_sql
     zero = "CAST(0 AS DOUBLE)"
+    only = ""
+    if experiments:
+        only = f"WHERE {design.exp} IN ({', '.join(_label_literal(e) for e in experiments)})"
     return f"""
 WITH base AS (
     SELECT {design.exp} AS e, {_segment_sql(level)} AS s, {design.var} AS v,
            CASE WHEN {design.y} = 0 THEN {zero} ELSE {design.y} END AS y
-    FROM {design.relation}
+    FROM {design.relation} {only}
 ),
 treat AS (SELECT DISTINCT e, v FROM base WHERE v <> {c}),
 pooled AS (
@@ -568,10 +577,32 @@ GROUP BY e, s, v
 
 
 def _rank_sum_tables(engine: SqlEngine, design: _Design) -> list[pd.DataFrame]:
-    return [
-        _complete_rank_sums(engine.fetch(_rank_sum_sql(design, level)), design, level)
-        for level in (None, *design.segments)
-    ]
+    batches = _experiment_batches(engine, design)
+    tables = []
+    for level in (None, *design.segments):
+        parts = [engine.fetch(_rank_sum_sql(design, level, batch)) for batch in batches]
+        tables.append(_complete_rank_sums(pd.concat(parts, ignore_index=True), design, level))
+    return tables
+
+
+def _experiment_batches(engine: SqlEngine, design: _Design) -> list[list[object]]:
+    """Experiments ranked together per query: all at once, but on DuckDB with many rows in
+    batches of about ``_ROWS_PER_BATCH`` rows (whole experiments; ranks never cross one), as
+    the GROUP BY over distinct values and its window would outgrow the memory limit (100M
+    rows under 1 GB). ``[[]]`` means one query without a filter."""
+    total = sum(design.exp_rows.values())
+    plain = all(isinstance(e, str | int) and not isinstance(e, bool) for e in design.exp_rows)
+    if engine.name != "duckdb" or total <= _ROWS_PER_BATCH or not plain:
+        return [[]]
+    batches: list[list[object]] = [[]]
+    rows = 0
+    for e, n in design.exp_rows.items():
+        if batches[-1] and rows + n > _ROWS_PER_BATCH:
+            batches.append([])
+            rows = 0
+        batches[-1].append(e)
+        rows += n
+    return batches
 
 
 def _complete_rank_sums(frame: pd.DataFrame, design: _Design, level: str | None) -> pd.DataFrame:

@@ -392,3 +392,17 @@ def test_one_unnamed_experiment_is_labelled_like_the_pandas_path(tied_data):
     reserved = one.assign(ll_experiment=1)
     with LocalDuckDB(reserved) as engine, pytest.raises(InputDataError, match="ll_experiment"):
         nonparametric_in_engine(engine, "source", experiment_column=None, **args)
+
+
+def test_rank_sums_in_experiment_batches_equal_one_query(tied_data, monkeypatch):
+    """On large DuckDB inputs experiments are ranked in batches (whole experiments): the
+    tables equal those of one query."""
+    from strategies.warehouse import nonparametric_sql
+
+    with LocalDuckDB(tied_data) as engine:
+        whole = rank_sum_tables(engine, "source", control="A", segment_columns=SEGMENTS, **KW)
+        monkeypatch.setattr(nonparametric_sql, "_ROWS_PER_BATCH", 10)
+        batched = rank_sum_tables(engine, "source", control="A", segment_columns=SEGMENTS, **KW)
+    assert tied_data["experiment"].nunique() > 1
+    for got, want in zip(batched, whole, strict=True):
+        pd.testing.assert_frame_equal(got, want)
