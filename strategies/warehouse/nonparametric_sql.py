@@ -318,6 +318,7 @@ class _Design:
     treatments: dict[int, np.ndarray]  # experiment code → its treatment variant codes
     metric: str
     exp_rows: dict[object, int]  # raw experiment value → its rows
+    arm_rows: tuple[int, ...]  # rows per (experiment, variant) arm
 
 
 def _design(
@@ -447,6 +448,7 @@ def _design(
         var_code=dict(zip(arms["v"].to_numpy(dtype=object), var_codes.tolist(), strict=True)),
         var_labels=var_labels,
         treatments={e: np.flatnonzero(treatments[e]) for e in range(n_exp)},
+        arm_rows=tuple(int(n) for n in arms["_n"]),
         exp_rows={
             e: int(n) for e, n in arms.groupby("e", sort=False, dropna=False)["_n"].sum().items()
         },
@@ -683,12 +685,46 @@ GROUP BY e, s, v, bucket
 """
 
 
+def _has_small_arm(engine: SqlEngine, design: _Design, level: str | None, n_buckets: int) -> bool:
+    """Whether some arm of ``level`` has at most ``n_buckets`` units (then the exact unit
+    bootstrap numbers its units). Overall arm sizes are known from the design's first query;
+    a segment level costs one narrow GROUP BY."""
+    if level is None:
+        return any(n <= n_buckets for n in design.arm_rows)
+    sizes = engine.fetch(
+        f"SELECT COUNT(*) AS n FROM (SELECT COUNT(*) AS arm_n FROM {design.relation} "
+        f"GROUP BY {design.exp}, {quote_ident(level)}, {design.var}) AS a "
+        f"WHERE arm_n <= {n_buckets}"
+    )
+    return int(sizes["n"].iloc[0]) > 0
+
+
+def _hashed_bucket_sum_sql(design: _Design, level: str | None, n_buckets: int, seed: int) -> str:
+    """:func:`_bucket_sum_sql` when every arm is larger than ``n_buckets``: one scan, no
+    window, no join."""
+    assert design.unit is not None
+    x = "CAST(1 AS DOUBLE)" if design.x is None else design.x
+    hashed = int_hash_bucket if design.unit_is_int64 else hash_bucket
+    return f"""
+SELECT e, s, v, bucket, COUNT(*) AS n, SUM(y) AS sum_y, SUM(x) AS sum_x
+FROM (
+    SELECT {design.exp} AS e, {_segment_sql(level)} AS s, {design.var} AS v,
+           {hashed(design.unit, seed, n_buckets)} AS bucket, {design.y} AS y, {x} AS x
+    FROM {design.relation}
+) AS b
+GROUP BY e, s, v, bucket
+"""
+
+
 def _bucket_sum_tables(
     engine: SqlEngine, design: _Design, n_buckets: int, seed: int
 ) -> list[pd.DataFrame]:
     tables = []
     for level in (None, *design.segments):
-        frame = engine.fetch(_bucket_sum_sql(design, level, n_buckets, seed))
+        if _has_small_arm(engine, design, level, n_buckets):
+            frame = engine.fetch(_bucket_sum_sql(design, level, n_buckets, seed))
+        else:
+            frame = engine.fetch(_hashed_bucket_sum_sql(design, level, n_buckets, seed))
         exp, seg, var, seg_labels = _level_codes(frame, design, level)
         bucket = frame["bucket"].to_numpy(dtype=np.int64)
         order = np.lexsort((bucket, var, seg, exp))

@@ -406,3 +406,17 @@ def test_rank_sums_in_experiment_batches_equal_one_query(tied_data, monkeypatch)
     assert tied_data["experiment"].nunique() > 1
     for got, want in zip(batched, whole, strict=True):
         pd.testing.assert_frame_equal(got, want)
+
+
+def test_hashed_only_bucket_query_equals_the_general_one(tied_data, monkeypatch):
+    """When every arm is larger than n_buckets the one-scan hashed query runs; it gives the
+    tables the general query (small-arm numbering + hashing) gives."""
+    from strategies.warehouse import nonparametric_sql
+
+    args = {"control": "A", "segment_columns": SEGMENTS, "unit_column": "user_id", **KW}
+    with LocalDuckDB(tied_data) as engine:
+        fast = bucket_sum_tables(engine, "source", n_buckets=2, seed=5, **args)
+        monkeypatch.setattr(nonparametric_sql, "_has_small_arm", lambda *a: True)
+        general = bucket_sum_tables(engine, "source", n_buckets=2, seed=5, **args)
+    for got, want in zip(fast, general, strict=True):
+        pd.testing.assert_frame_equal(got, want)
