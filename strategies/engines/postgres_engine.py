@@ -151,23 +151,19 @@ class PostgresEngine(SqlEngine):
         return finish_frame(df, [_TYPE_NAMES.get(t, t) for t in type_names])
 
     def create_temp_table(self, name: str, sql: str) -> None:
-        query = to_dialect(sql, self.dialect)
-        ident = quote_ident(name)
-        statement = f"CREATE TEMP TABLE {ident} AS {query}"
-        try:
-            with self._con.transaction():
-                self._con.execute(f"DROP TABLE IF EXISTS pg_temp.{ident}")
-                self._con.execute(statement)
-        except self._psycopg.Error as exc:
-            raise query_error(self.name, statement, _Masked(self._mask(str(exc)))) from exc
+        self._create_temp("TABLE", name, sql)
 
     def create_temp_view(self, name: str, sql: str) -> None:
+        self._create_temp("VIEW", name, sql)
+
+    def _create_temp(self, kind: str, name: str, sql: str) -> None:
+        """Replace the temp ``kind`` (TABLE or VIEW) ``name`` in one transaction."""
         query = to_dialect(sql, self.dialect)
         ident = quote_ident(name)
-        statement = f"CREATE TEMP VIEW {ident} AS {query}"
+        statement = f"CREATE TEMP {kind} {ident} AS {query}"
         try:
             with self._con.transaction():
-                self._con.execute(f"DROP VIEW IF EXISTS pg_temp.{ident}")
+                self._con.execute(f"DROP {kind} IF EXISTS pg_temp.{ident}")
                 self._con.execute(statement)
         except self._psycopg.Error as exc:
             raise query_error(self.name, statement, _Masked(self._mask(str(exc)))) from exc

@@ -14,8 +14,12 @@ How a step is built, and why:
    ``CASE``, the cap as a number), so the statement that changed the data shows exactly what
    it did and can be re-run or reviewed on its own. A step that changes nothing is a plain
    pass-through (no window pass over a large table for nothing).
+3. **Rows leave by joins with small key tables.** Duplicate rows and units in two variants are
+   found by a GROUP BY over the unit keys only (hash-partitioned on large DuckDB inputs), kept
+   as a small table, and joined back; no statement hashes or windows every column of every
+   row, so memory stays bounded (100M rows under DuckDB's default 1 GB limit).
 
-:func:`clean_in_engine` materialises each step as a temp table (``cleaned_1``, ``cleaned_2``,
+:func:`clean_in_engine` makes each step a temp table or view (``cleaned_1``, ``cleaned_2``,
 …, then ``target``); :func:`cleaning_query` returns the whole chain as ONE ``WITH … SELECT``
 over ``source``, for consumers that can only take a single read-only query (Great Expectations'
 query assets, PostgreSQL read-only sessions). Both share one planner, so they cannot drift.

@@ -58,3 +58,18 @@ def test_int_hash_bucket_identical_across_engines(all_engines: dict[str, SqlEngi
     a, b = int_hash_params("salt")
     p = 2**31 - 1
     assert frames[0]["b"].tolist() == [((a * (i % p) + b) % p) % 97 for i in ids]
+
+
+def test_temp_views_are_replaceable_and_equal_across_engines(
+    all_engines: dict[str, SqlEngine],
+) -> None:
+    """``create_temp_view`` stores a query, not rows: replacing it changes what reads see, on
+    every engine alike."""
+    frames = {}
+    for name, eng in all_engines.items():
+        eng.create_temp_view("v", 'SELECT "User ID" AS uid FROM source')
+        eng.create_temp_view("v", 'SELECT "User ID" AS uid, 1 AS one FROM source')
+        assert [c.name for c in eng.columns("v")] == ["uid", "one"], name
+        frames[name] = eng.fetch('SELECT uid, one FROM "v" ORDER BY uid')
+    for name in ("postgres", "spark"):
+        pd.testing.assert_frame_equal(frames[name], frames["duckdb"], check_dtype=False)
