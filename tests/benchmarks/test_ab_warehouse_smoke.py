@@ -152,3 +152,49 @@ def test_demo_parameters_change_only_source_output_and_engine(
     spark = load_ab_config(ab_warehouse.demo_parameters(tmp_path / "d", tmp_path / "o", "spark"))
     assert spark.engine.name == "spark"
     assert dict(spark.engine.settings().spark_conf) == ab_warehouse.SPARK_CONF
+
+
+def test_tea_work_parameters_keep_the_metrics_and_drop_the_extra_work(tmp_path: Path) -> None:
+    from liftlab.config.ab_testing import load_ab_config
+
+    demo = ab_warehouse.demo_parameters(tmp_path / "d.parquet", tmp_path / "out")
+    cfg = load_ab_config(ab_warehouse.tea_work_parameters(demo))
+    assert [m.name for m in cfg.metrics] == [m["name"] for m in demo["metrics"]]
+    assert cfg.segment_columns == [] and cfg.funnel == []
+    assert all(v is None for v in cfg.layer_options().values())
+    assert [c["name"] for c in cfg.cleaning] == [
+        "normalize_variant_labels",
+        "impute_missing_counts",
+    ]
+    assert demo["segment_columns"] == ["device"]  # the demo parameters are not changed
+
+
+def test_compare_effects_names_the_worst_pair_and_missing_ones() -> None:
+    liftlab = {"e1/ctr": 0.010, "e1/revenue": 2.0, "e2/ctr": -0.5}
+    tea = {"e1/ctr": 0.010, "e1/revenue": 2.002, "e3/ctr": 1.0}
+    result = ab_warehouse.compare_effects(liftlab, tea)
+    assert result["pairs"] == 2
+    assert result["missing"] == ["e2/ctr", "e3/ctr"]
+    assert result["worst"] == "e1/revenue"
+    assert result["max_rel_diff"] == pytest.approx(0.002 / 2.002)
+    assert result["max_rel_diff_by_metric"] == {"ctr": 0.0, "revenue": result["max_rel_diff"]}
+
+
+def test_engine_doing_tea_tastings_work_gives_tea_tastings_effects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The like-for-like contender computes what tea-tasting computes: on the same file the
+    absolute effects of the two agree (CUPED's theta may be estimated a little differently)."""
+    pytest.importorskip("tea_tasting", reason="pip install -e '.[bench]'")
+    pytest.importorskip("polars", reason="pip install -e '.[bench]'")
+    monkeypatch.chdir(tmp_path)  # the worker changes directory; this restores it
+    path, _ = ab_warehouse.ensure_data(20_000, 42, tmp_path / "work")
+    out = tmp_path / "out"
+    out.mkdir()
+    ours = ab_warehouse.worker_engine(path, out, "duckdb", None, False, "tea")
+    theirs = ab_warehouse.worker_tea(path, "polars")
+    result = ab_warehouse.compare_effects(ours["effects"], theirs["effects"])
+    assert result["pairs"] == 32 and result["missing"] == []
+    for metric in ("ctr", "conversion_rate", "open_rate"):
+        assert result["max_rel_diff_by_metric"][metric] < 1e-9, metric
+    assert result["max_rel_diff_by_metric"]["revenue_per_user"] < 0.01  # 8e-4 here
