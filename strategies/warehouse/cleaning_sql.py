@@ -81,6 +81,8 @@ _NESTED_TYPE = re.compile(r"(\[\]|^(struct|map|list|array|union)\b)", re.IGNOREC
 #: fit the default 1 GB memory limit with room to spare.
 _ROWS_PER_PARTITION = 8_000_000
 _RELATION_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+#: Strategies that remove rows (their output is what a ``views`` chain stores once).
+_ROW_DROPPING = (DropDuplicateRows, DropMultiVariantUnits)
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,9 +104,12 @@ def clean_in_engine(
     Step ``i`` (1-based) of ``n`` is ``<target>_<i>`` and the last one ``target``. With
     ``steps="tables"`` each is a temp table, so each step's facts are counted over a stored
     table rather than by re-running the chain. With ``steps="views"`` each is a temp view and
-    only the small key tables of the row-dropping steps are stored: every later query re-reads
-    the source through the chain, which on a columnar file is cheaper than holding a copy of
-    every row per step (the embedded DuckDB path, whose memory limit those copies would fill).
+    the small key tables of the row-dropping steps are stored, and one table: the output of the
+    last row-dropping step (later steps only rewrite values, so every later query — facts,
+    validation, statistics — scans that one stored copy through cheap expressions instead of
+    re-running the joins; DuckDB spills it to its temp folder beyond its memory limit). One
+    copy instead of one per step (the embedded DuckDB path, whose memory limit those copies
+    would fill); with no row-dropping step nothing is stored but key tables.
     With no strategies ``target`` is a copy (or view) of ``source``. Returns one audit per
     strategy, equal to what :func:`strategies.cleaning.run_cleaning` gives on the same rows.
 
@@ -120,10 +125,12 @@ def clean_in_engine(
         raise ConfigError(f"steps must be 'tables' or 'views', got {steps!r}")
     chain = _Chain.start(engine, source, mode=steps)
     audits: list[CleaningAudit] = []
+    drops = [i for i, s in enumerate(strategies, start=1) if isinstance(s, _ROW_DROPPING)]
+    stored = max(drops, default=0) if steps == "views" else 0
     for i, strategy in enumerate(strategies, start=1):
         step = _plan_step(strategy, chain, roles)
         name = target if i == len(strategies) else f"{target}_{i}"
-        chain.add(name, step)
+        chain.add(name, step, store=i == stored)
         audits.append(step.audit)
     if not strategies:
         chain.add(target, _Step(f"SELECT * FROM {quote_ident(source)}", None, chain.columns))
@@ -170,6 +177,9 @@ class _Step:
     sql: str
     audit: CleaningAudit | None
     columns: list[Column]
+    keeps_distinct_rows: bool = False
+    """True when the step only removes exact duplicate rows: the set of distinct rows, hence
+    every unit's set of variant labels, is the one before it (see ``_Chain.census``)."""
 
 
 @dataclass
@@ -182,6 +192,14 @@ class _Chain:
     rows: int
     mode: Literal["tables", "views", "ctes"]
     ctes: list[tuple[str, str]] = field(default_factory=list)
+    census: str = ""
+    """The relation a per-unit GROUP BY may read instead of this one: the same distinct rows
+    (the relation before a run of steps that only drop exact duplicates). Cheaper to scan
+    than a view that de-duplicates on the fly, with the same units and variant labels."""
+    not_null: set[str] = field(default_factory=set)
+    """Columns known to hold no NULL here. No step turns a value into NULL (labels map to
+    labels, caps keep NULLs, imputation removes them, row drops only remove), so a column found
+    NULL-free stays so down the chain and is not scanned again."""
 
     @classmethod
     def start(
@@ -189,7 +207,7 @@ class _Chain:
     ) -> _Chain:
         columns = list(engine.columns(source))
         rows = _scalar_int(engine.fetch(f"SELECT COUNT(*) AS n FROM {quote_ident(source)}"))
-        return cls(engine, source, columns, rows, mode)
+        return cls(engine, source, columns, rows, mode, census=source)
 
     @property
     def rel(self) -> str:
@@ -209,16 +227,20 @@ class _Chain:
     def fetch(self, select: str) -> pd.DataFrame:
         return self.engine.fetch(self.query(select))
 
-    def helper(self, keys: Sequence[str], nullable: set[str], **spec: Any) -> str:
+    def helper(
+        self, keys: Sequence[str], nullable: set[str], *, census: bool = False, **spec: Any
+    ) -> str:
         """The small key table a row-dropping step needs (:func:`_key_table` of ``keys`` with
         ``spec``): a temp table when steps are tables or views, else one more CTE. Returns
-        its quoted name.
+        its quoted name. With ``census`` it groups :attr:`census` (same units and labels,
+        but its counts ``n`` include exact duplicates the chain has dropped since).
 
         On DuckDB with many rows the GROUP BY runs per hash partition of the keys (each small
         enough for the memory limit, whose out-of-core aggregation gives up on wide group rows
         near the limit), the parts then stacked: more scans of a columnar file, bounded memory.
         """
         name = f"{self.name}_keys"
+        spec["relation"] = quote_ident(self.census) if census else self.rel
         if self.mode == "ctes":
             self.ctes.append((name, _key_table(self, keys, nullable, **spec)))
             return quote_ident(name)
@@ -239,12 +261,17 @@ class _Chain:
     def nullable(self, keys: Sequence[str]) -> set[str]:
         """The key columns holding a NULL here (one narrow scan): only they need the NULL-safe
         key form, which widens the GROUP BY."""
+        unknown = [k for k in keys if k not in self.not_null]
+        if not unknown:
+            return set()
         counts = ", ".join(
             f"SUM(CASE WHEN {quote_ident(k)} IS NULL THEN 1 ELSE 0 END) AS n{i}"
-            for i, k in enumerate(keys)
+            for i, k in enumerate(unknown)
         )
         facts = self.fetch(f"SELECT {counts} FROM {self.rel}")
-        return {k for i, k in enumerate(keys) if _int_or_zero(facts[f"n{i}"].iloc[0])}
+        found = {k for i, k in enumerate(unknown) if _int_or_zero(facts[f"n{i}"].iloc[0])}
+        self.not_null |= set(unknown) - found
+        return found
 
     def partitions(self) -> int:
         """Hash partitions for a key GROUP BY on this engine (1 but on DuckDB with many rows)."""
@@ -252,8 +279,10 @@ class _Chain:
             return 1
         return -(-self.rows // _ROWS_PER_PARTITION)
 
-    def add(self, name: str, step: _Step) -> None:
-        if self.mode == "tables":
+    def add(self, name: str, step: _Step, *, store: bool = False) -> None:
+        """Make ``step`` the relation ``name``: a temp table when steps are tables or
+        ``store`` is set, else a view or CTE."""
+        if self.mode == "tables" or (store and self.mode == "views"):
             self.engine.create_temp_table(name, step.sql)
         elif self.mode == "views":
             self.engine.create_temp_view(name, step.sql)
@@ -261,6 +290,8 @@ class _Chain:
             self.ctes.append((name, step.sql))
         self.name = name
         self.columns = step.columns
+        if not step.keeps_distinct_rows:
+            self.census = name
         if step.audit is not None:
             self.rows = step.audit.rows_out
 
@@ -408,6 +439,7 @@ def _drop_duplicate_rows(strategy: DropDuplicateRows, chain: _Chain, roles: Colu
             sql or _pass_through(chain),
             _dedupe_audit(strategy, chain, n_dropped, nested),
             list(chain.columns),
+            keeps_distinct_rows=True,
         )
 
     nullable = chain.nullable(keys)
@@ -422,13 +454,13 @@ def _drop_duplicate_rows(strategy: DropDuplicateRows, chain: _Chain, roles: Colu
     n_dropped = _int_or_zero(facts["n_rows"].iloc[0]) - _int_or_zero(facts["n_distinct"].iloc[0])
     audit = _dedupe_audit(strategy, chain, n_dropped, nested)
     if not n_dropped:
-        return _Step(_pass_through(chain), audit, list(chain.columns))
+        return _Step(_pass_through(chain), audit, list(chain.columns), keeps_distinct_rows=True)
     sql = (
         f"SELECT {rows} FROM {chain.rel} AS r LEFT JOIN {repeated} AS k ON {on} "
         f"WHERE k.n IS NULL UNION ALL "
         f"SELECT DISTINCT {rows} FROM {chain.rel} AS r JOIN {repeated} AS k ON {on}"
     )
-    return _Step(sql, audit, list(chain.columns))
+    return _Step(sql, audit, list(chain.columns), keeps_distinct_rows=True)
 
 
 def _dedupe_audit(
@@ -474,12 +506,14 @@ def _key_table(
     carry: Sequence[str] = (),
     where: str = "",
     having: str,
+    relation: str,
     partition: tuple[str, int, int] | None = None,
 ) -> str:
     """SQL of a key table over ``chain``: per key the column itself, or — for a ``nullable``
     one — its NULL-free value and NULL flag (``k0v``, ``k0n`` for :func:`_key_join`), and the
     row count ``n`` per key, for the groups passing ``having`` (``carry`` columns are there
-    for it). ``partition`` = (hash expression, parts, part) keeps one hash partition."""
+    for it), read from ``relation`` (the chain's current one or its census, same columns).
+    ``partition`` = (hash expression, parts, part) keeps one hash partition."""
     by_name = {c.name: c for c in chain.columns}
     inner, group = [], []
     for i, k in enumerate(keys):
@@ -503,7 +537,7 @@ def _key_table(
     kept = [f"MIN({quote_ident(k)}) AS {quote_ident(k)}" for k in keys if k in nullable]
     return (
         f"SELECT {', '.join(group + kept)}, COUNT(*) AS n FROM (SELECT {', '.join(inner)} "
-        f"FROM {chain.rel}{filtered}) AS x GROUP BY {', '.join(group)} HAVING {having}"
+        f"FROM {relation}{filtered}) AS x GROUP BY {', '.join(group)} HAVING {having}"
     )
 
 
@@ -546,16 +580,23 @@ def _drop_multi_variant_units(
     unit, variant = quote_ident(roles.unit_column), quote_ident(roles.variant_column)
 
     nullable = chain.nullable(keys) - {roles.unit_column}  # NULL units are not judged
+    # a unit's labels are the same before exact duplicates left: group the census (cheaper)
     bad = chain.helper(
         keys,
         nullable,
+        census=True,
         carry=[roles.variant_column],
         where=f"{unit} IS NOT NULL",
         having=f"MIN({variant}) <> MAX({variant})",
     )
     facts = chain.fetch(f"SELECT COUNT(*) AS units, SUM(n) AS n_rows FROM {bad}")
     n_units = int(facts["units"].iloc[0])
-    n_rows = 0 if pd.isna(facts["n_rows"].iloc[0]) else int(facts["n_rows"].iloc[0])
+    n_rows = _int_or_zero(facts["n_rows"].iloc[0])
+    if n_units and chain.census != chain.name:  # the census counted dropped duplicates too
+        on = _key_join(chain, keys, nullable, "r", "k")
+        n_rows = _scalar_int(
+            chain.fetch(f"SELECT COUNT(*) AS n FROM {chain.rel} AS r JOIN {bad} AS k ON {on}")
+        )
     examples: list[Any] = []
     if n_units:
         order = ", ".join(f"{quote_ident(k)} ASC NULLS LAST" for k in reversed(keys))

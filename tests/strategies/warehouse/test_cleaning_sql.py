@@ -327,6 +327,24 @@ def test_multi_variant_examples_are_the_smallest_units(engine_for) -> None:
     assert set(audit.details["example_units"]) <= set(units)
 
 
+def test_multi_variant_after_dedupe_counts_rows_left_by_dedupe(engine_for) -> None:
+    """The contaminated units are found on the rows before de-duplication (same labels); the
+    rows the step drops are counted after it: unit "a" has 3 rows, 1 of them a duplicate."""
+    frame = pd.DataFrame(
+        {
+            "user_id": ["a", "a", "a", "b", "b", "c"],
+            "variant": ["A", "A", "B", "A", "A", "B"],
+            "x": [1.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
+    roles = ColumnRoles("user_id", "variant")
+    audits = _check_both_paths(
+        engine_for(frame), [DropDuplicateRows(), DropMultiVariantUnits()], roles
+    )
+    assert audits[0].rows_dropped == 1
+    assert audits[1].rows_dropped == 2 and audits[1].details["units_dropped"] == 1
+
+
 def test_null_units_and_null_variants_are_not_judged(engine_for) -> None:
     frame = pd.DataFrame(
         {
