@@ -10,20 +10,19 @@ the pipeline compiles, and the bronze and silver steps get only the values they 
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
 from typing import Any
 
 from liftlab.config.campaign_uplift import load_campaign_config
 from liftlab.config.zenml_run import strict_pipeline
 from liftlab.mlops.caching import cache_policy, file_cache_options
+from liftlab.mlops.staging import new_staging_dir, remove_staging_on_failure
 from steps.analysis import summarise_campaign_uplift
 from steps.etl import summarise_campaign_warehouse
 from steps.reporting import build_campaign_report, publish_campaign_results
 from strategies.stats.corrections import Correction
 
 
-@strict_pipeline(cache_policy=cache_policy())
+@strict_pipeline(cache_policy=cache_policy(), on_failure=remove_staging_on_failure)
 def campaign_uplift_pipeline(
     data_dir: str | None = None,
     tables: dict[str, str] | None = None,
@@ -43,7 +42,7 @@ def campaign_uplift_pipeline(
 ) -> None:
     cfg = load_campaign_config({k: v for k, v in locals().items() if v is not None})
     spec = cfg.warehouse_spec()
-    staging = str(Path(cfg.output_dir).resolve() / f".liftlab-rows-{uuid.uuid4().hex}")
+    staging = new_staging_dir(cfg.output_dir)
     if spec.stage_rows or len(cfg.table_paths()) < len(cfg.sources()):
         # staged rows are consumed by this run's publish; engine tables change unseen
         options: dict = {"enable_cache": False}

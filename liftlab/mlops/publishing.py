@@ -31,6 +31,7 @@ import pandas as pd
 
 from liftlab.config.campaign_uplift import CampaignUpliftConfig
 from liftlab.config.marketing_mix import MarketingMixConfig
+from liftlab.mlops.staging import remove_staging_dir
 from liftlab.mlops.tracking import (
     active_run_id,
     failed_run_on_error,
@@ -475,7 +476,7 @@ def publish_campaign_run(
         )
     finally:
         for folder in {Path(f).parent for f in (staged_rows or {}).values()}:
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_staging_dir(folder)
 
 
 def _publish_campaign(

@@ -95,6 +95,37 @@ def test_campaign_pipeline_refuses_bad_exports_and_writes_nothing(zenml_stack, t
     assert not out.exists()
 
 
+def test_campaign_failure_after_the_engine_step_removes_the_staged_rows(
+    zenml_stack, tmp_path, monkeypatch
+) -> None:
+    """The engine step stages bronze/silver rows for publish; when a step in between fails,
+    the pipeline's failure hook removes them (nothing half-written is left in output_dir)."""
+    import steps.reporting.campaign_uplift as reporting
+    from liftlab.ops.runner import PipelineRunFailed, run_config
+
+    def broken_report(**_: object) -> str:
+        raise RuntimeError("report renderer broke")
+
+    monkeypatch.setattr(reporting, "render_campaign_report", broken_report)
+    write_campaigns(
+        simulate_campaigns(CampaignSimulationConfig(n_customers=1500, seed=4)), tmp_path / "d"
+    )
+    out = tmp_path / "out"
+    config = _config(
+        tmp_path,
+        "campaign_uplift_report_fails",
+        {
+            "data_dir": str(tmp_path / "d"),
+            "output_dir": str(out),
+            "duckdb_path": str(tmp_path / "warehouse.duckdb"),
+        },
+    )
+    with pytest.raises(PipelineRunFailed, match="report renderer broke"):
+        run_config(config)
+    assert not out.exists() or not list(out.rglob("*")), list(out.rglob("*"))
+    assert not (tmp_path / "warehouse.duckdb").exists()
+
+
 def _hillstrom_like(n: int, seed: int) -> pd.DataFrame:
     """Hillstrom-shaped data with a known effect: the Womens e-mail lifts visits of Web
     customers only; the Mens e-mail lifts everyone a little."""
