@@ -100,21 +100,26 @@ def bronze_select(table: str, columns: Sequence[str], source: str) -> str:
     kinds = BRONZE_COLUMNS[table]
     parts = []
     for column in columns:
-        q = quote_identifier(column)
-        kind = kinds.get(column, "text")
-        if kind == "label":
-            expr = f"NULLIF(LOWER(TRIM({q})), '')"
-        elif kind == "timestamp":
-            expr = f"TRY_CAST(NULLIF(TRIM({q}), '') AS TIMESTAMPTZ)"
-        elif kind == "number":
-            expr = f"TRY_CAST(NULLIF(TRIM({q}), '') AS DOUBLE)"
-        else:
-            expr = f"NULLIF(TRIM({q}), '')"
-        parts.append(f"{expr} AS {q}")
+        expr = parsed_value_sql(column, kinds.get(column, "text"))
+        parts.append(f"{expr} AS {quote_identifier(column)}")
     for column in typed_columns(table, columns):
         q = quote_identifier(column)
         parts.append(f"NULLIF(TRIM({q}), '') AS {quote_identifier(raw_column(column))}")
     return f"SELECT {', '.join(parts)} FROM {source}"
+
+
+def parsed_value_sql(column: str, kind: str) -> str:
+    """The bronze expression of one raw text column of ``kind`` (id/text/label/timestamp/
+    number). Timestamps and numbers use ``TRY_CAST`` (NULL when a value does not parse);
+    engines without it (PostgreSQL) get a plain ``CAST``, which fails on a bad value."""
+    q = quote_identifier(column)
+    if kind == "label":
+        return f"NULLIF(LOWER(TRIM({q})), '')"
+    if kind == "timestamp":
+        return f"TRY_CAST(NULLIF(TRIM({q}), '') AS TIMESTAMPTZ)"
+    if kind == "number":
+        return f"TRY_CAST(NULLIF(TRIM({q}), '') AS DOUBLE)"
+    return f"NULLIF(TRIM({q}), '')"
 
 
 def unparsable_values_sql(column: str, staged: str) -> str:

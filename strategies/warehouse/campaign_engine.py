@@ -39,6 +39,7 @@ from strategies.campaign_sql import (
     bronze_select,
     check_categories,
     check_groups,
+    parsed_value_sql,
     silver_sql,
     typed_columns,
     unparsable_values_sql,
@@ -203,7 +204,7 @@ def _bronze(engine: SqlEngine, table: str, spec: SourceSpec) -> dict[str, Any]:
         engine.create_temp_table(staged, bronze_select(table, columns, inner))
     except QueryError as exc:
         # PostgreSQL has no TRY_CAST: a value that does not parse fails the whole query.
-        raise InputDataError(f"{table}: values that do not parse ({exc})") from exc
+        raise _unparsable_column_error(engine, table, required, inner, exc) from exc
     for column in typed_columns(table, required):
         bad_sql = unparsable_values_sql(column, staged)
         n_bad = int(engine.fetch(f"SELECT COUNT(*) AS n FROM ({bad_sql}) AS b")["n"].iloc[0])
@@ -227,6 +228,24 @@ def _bronze(engine: SqlEngine, table: str, spec: SourceSpec) -> dict[str, Any]:
         "columns": columns,
         "exact_duplicate_rows": int(counts["n_rows"] - counts["n_distinct"]),
     }
+
+
+def _unparsable_column_error(
+    engine: SqlEngine, table: str, columns: list[str], inner: str, exc: QueryError
+) -> InputDataError:
+    """Name the column(s) whose values do not parse when the engine cannot say per value
+    (no TRY_CAST): each typed column is cast alone; the engine's message names the value."""
+    found = []
+    for column in typed_columns(table, columns):
+        kind = BRONZE_COLUMNS[table][column]
+        probe = f"SELECT COUNT({parsed_value_sql(column, kind)}) AS n FROM {inner}"
+        try:
+            engine.fetch(probe)
+        except QueryError as column_exc:
+            found.append(f"{table}.{column}: values are not valid {kind}s ({column_exc})")
+    if not found:
+        return InputDataError(f"{table}: values that do not parse ({exc})")
+    return InputDataError("; ".join(found))
 
 
 def _validate(engine: SqlEngine, table: str) -> ValidationReport:

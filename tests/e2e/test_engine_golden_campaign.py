@@ -26,6 +26,7 @@ from strategies.campaign_uplift import (
     summarise_campaigns,
 )
 from strategies.engines.base import EngineSettings
+from strategies.errors import InputDataError
 from strategies.validation import validate
 from strategies.warehouse.campaign_engine import summarise_campaign_data
 from tests.conftest import REPO_ROOT
@@ -110,3 +111,34 @@ def test_postgres_equals_the_pandas_path(shipped, reference, postgres_url, monke
         EngineSettings(name="postgres"),
     )
     _assert_same(got, reference)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres", "spark"])
+def test_a_value_that_does_not_parse_names_table_and_column(
+    engine, tmp_path, request, monkeypatch
+) -> None:
+    """A bad amount stops bronze on every engine with the table, the column and the value —
+    PostgreSQL has no TRY_CAST, so there each typed column is cast alone to find it."""
+    files = write_campaigns(
+        simulate_campaigns(CampaignSimulationConfig(n_customers=300, seed=2)), tmp_path
+    )
+    tx = pd.read_csv(files["transactions"], dtype=str, keep_default_na=False)
+    tx.loc[3, "amount"] = "12,50 EUR"
+    tx.to_csv(files["transactions"], index=False)
+    parameters = {"data_dir": str(tmp_path)}
+    settings = EngineSettings()
+    if engine == "spark":
+        settings = request.getfixturevalue("spark_settings")
+        parameters["engine"] = {"name": "spark", "master": "local[2]"}
+    elif engine == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        monkeypatch.setenv("LIFTLAB_POSTGRES_URL", url)
+        for table in BRONZE_COLUMNS:
+            raw = pd.read_csv(files[table], dtype=str, keep_default_na=False)
+            load_postgres_table(url, f"bad.{table}", raw)
+        parameters = {"tables": {t: f"bad.{t}" for t in BRONZE_COLUMNS}}
+        parameters["engine"] = {"name": "postgres"}
+        settings = EngineSettings(name="postgres")
+    cfg = load_campaign_config(parameters)
+    with pytest.raises(InputDataError, match=r"transactions\.amount: .*12,50 EUR"):
+        summarise_campaign_data(settings, cfg.sources(), cfg.options())
