@@ -59,7 +59,7 @@ def _utf8_ctype() -> str:
     return "C"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -110,7 +110,7 @@ def postgres_url() -> Iterator[str]:
             check=True,
             capture_output=True,
         )
-        port = _free_port()
+        port = free_port()
         with log.open("wb") as log_file:
             proc = subprocess.Popen(
                 _as_server_user(

@@ -121,14 +121,7 @@ class CampaignUpliftConfig(StrictModel):
 
     def warehouse_spec(self) -> CampaignWarehouseSpec:
         return CampaignWarehouseSpec(
-            data_dir=self.data_dir,
-            tables=dict(self.tables),
-            engine=self.engine,
-            naive_timezone=self.naive_timezone,
-            window_days=self.window_days,
-            pre_window_days=self.pre_window_days,
-            cuped=self.cuped,
-            min_effect=self.min_effect,
+            **{name: getattr(self, name) for name in _ENGINE_STEP_FIELDS},
             stage_rows=bool(self.duckdb_path) and self.engine.name == "duckdb",
         )
 
@@ -153,6 +146,20 @@ class CampaignUpliftConfig(StrictModel):
             raise ValueError(str(exc)) from None
 
 
+#: The config fields the engine step reads (the fields of :class:`CampaignWarehouseSpec` but
+#: ``stage_rows``, which the spec derives).
+_ENGINE_STEP_FIELDS = (
+    "data_dir",
+    "tables",
+    "engine",
+    "naive_timezone",
+    "window_days",
+    "pre_window_days",
+    "cuped",
+    "min_effect",
+)
+
+
 class CampaignWarehouseSpec(StrictModel):
     """What the engine step needs — sources, engine, time zone, windows and the metric
     options — and nothing only the gold step or the report reads (``alpha``, shares,
@@ -170,16 +177,7 @@ class CampaignWarehouseSpec(StrictModel):
     """Write bronze/silver rows to Parquet for the DuckDB warehouse (engine duckdb only)."""
 
     def config(self) -> CampaignUpliftConfig:
-        return CampaignUpliftConfig(
-            data_dir=self.data_dir,
-            tables=self.tables,
-            engine=self.engine,
-            naive_timezone=self.naive_timezone,
-            window_days=self.window_days,
-            pre_window_days=self.pre_window_days,
-            cuped=self.cuped,
-            min_effect=self.min_effect,
-        )
+        return CampaignUpliftConfig(**{name: getattr(self, name) for name in _ENGINE_STEP_FIELDS})
 
     def options(self) -> CampaignOptions:
         return self.config().options()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import yaml
 from liftlab.simulate.ads import AdSimulationConfig, simulate_ads, write_ads
 from strategies.errors import ConfigError
 from tests.conftest import REPO_ROOT
+from tests.services import free_port
 
 MODEL = "test-conversion"
 FAST_CANDIDATES = [
@@ -258,17 +258,11 @@ def test_inference_without_a_registered_model_says_so(story, tmp_path) -> None:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_served_champion_answers_like_batch_inference(story, first_run, tmp_path) -> None:
     mlflow_bin = Path(sys.executable).with_name("mlflow")
     if not mlflow_bin.exists():
         mlflow_bin = Path(shutil.which("mlflow") or "mlflow")
-    port = _free_port()
+    port = free_port()
     # mlflow starts uvicorn by name: the venv's bin folder must be on PATH (as when activated)
     env = {
         **os.environ,

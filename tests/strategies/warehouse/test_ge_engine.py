@@ -4,104 +4,32 @@ The reference is :func:`strategies.validation.validate` on the same rows as a pa
 for every clean and broken table below, each outcome's (expectation, column, success, skipped,
 unexpected_count) on PostgreSQL and on Spark equals the pandas one. The PostgreSQL server and
 Spark session are real (DESIGN.md §8); both skip, naming what to install, when absent.
-
-The PostgreSQL fixture here is temporary (a shared one replaces it).
 """
 
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from strategies.engines.base import EngineSettings
+from strategies.engines.spark_engine import spark_session
 from strategies.errors import ConfigError, InputDataError
 from strategies.validation import ValidationReport, ValidationRules, build_ab_rules, validate
 from strategies.warehouse.ge_engine import validate_with_ge
-
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
+from tests.services import free_port, load_postgres_table
 
 # --------------------------------------------------------------------------------------------
-# Fixtures: a PostgreSQL server and a Spark session, one each per test session
+# Fixtures: the shared PostgreSQL server (``postgres_url``) and Spark settings from
+# tests/services.py; the session is the engines' own (one per process)
 # --------------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    if not (PG_BIN / "initdb").exists() or shutil.which("runuser") is None:
-        pytest.skip("PostgreSQL server binaries missing: apt-get install postgresql")
-    root = Path(tempfile.mkdtemp(prefix="liftlab-pg-"))
-    shutil.chown(root, user="postgres")
-    data, port = root / "data", _free_port()
-    as_pg = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [*as_pg, str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -h 127.0.0.1 -k {root} -c fsync=off"
-    subprocess.run(
-        [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options]
-        + ["-l", str(root / "log"), "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def spark():
-    pyspark = pytest.importorskip("pyspark", reason="pip install pyspark")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("Spark needs java: apt-get install openjdk-17-jre-headless")
-    from pyspark.sql import SparkSession
-
-    assert pyspark
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("liftlab-ge-tests")
-        .config("spark.ui.enabled", "false")
-        # One partition: GE runs dozens of small Spark jobs per validation, and on test-sized
-        # frames each extra partition only adds scheduling time.
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "1")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
-def _pg_type(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(series):
-        return "bigint"
-    if pd.api.types.is_float_dtype(series):
-        return "double precision"
-    return "text"
+def spark(spark_settings: EngineSettings):
+    return spark_session(spark_settings)
 
 
 def _cell(value: object) -> object:
@@ -109,23 +37,6 @@ def _cell(value: object) -> object:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     return value.item() if hasattr(value, "item") else value
-
-
-def _load_postgres(url: str, name: str, df: pd.DataFrame) -> None:
-    """Create table ``name`` typed from the frame's dtypes and COPY the rows in."""
-    import psycopg
-    from psycopg import sql
-
-    columns = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(_pg_type(df[c]))) for c in df.columns
-    )
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(name), columns))
-        copy = sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(name))
-        with conn.cursor().copy(copy) as cp:
-            for row in df.itertuples(index=False):
-                cp.write_row([_cell(v) for v in row])
 
 
 def _spark_frame(spark, df: pd.DataFrame):
@@ -234,7 +145,7 @@ def _key(report: ValidationReport) -> list[tuple]:
 @pytest.fixture(scope="module")
 def pg_tables(postgres_url: str) -> str:
     for kind in KINDS:
-        _load_postgres(postgres_url, kind, _table(kind))
+        load_postgres_table(postgres_url, kind, _table(kind))
     return postgres_url
 
 
@@ -376,7 +287,7 @@ def test_bad_arguments_raise_config_errors(spark) -> None:
 
 
 def test_unreachable_server_names_the_url_without_password() -> None:
-    port = _free_port()
+    port = free_port()
     url = f"postgresql://liftlab:s3cret@127.0.0.1:{port}/db"
     with pytest.raises(ConfigError, match=f"127.0.0.1:{port}") as info:
         validate_with_ge(
