@@ -351,6 +351,127 @@ GROUP BY ALL
 """
 
 
+#: The sums of the "same statistics" query: the demo metrics after the config's cleaning
+#: (counts already imputed, revenue capped as ``r``).
+_CLEAN_SUMS = {
+    "n": "COUNT(*)",
+    "impressions": "SUM(impressions)",
+    "opens": "SUM(opens)",
+    "clicks": "SUM(clicks)",
+    "clicks_sq": "SUM(clicks * clicks)",
+    "clicks_x_impressions": "SUM(clicks * impressions)",
+    "converted": "SUM(converted)",
+    "revenue": "SUM(r)",
+    "revenue_sq": "SUM(r * r)",
+    "revenue_x_pre_revenue": "SUM(r * pre_revenue)",
+    "pre_revenue": "SUM(pre_revenue)",
+    "pre_revenue_sq": "SUM(pre_revenue * pre_revenue)",
+}
+
+
+def bare_same_statistics_sql(path: Path) -> str:
+    """The fair baseline for the pipeline: ONE hand-written DuckDB query giving the same
+    sufficient statistics the pipeline analyses — the config's 5 cleaning steps written as
+    CTEs (labels stripped and matched to A/B, exact duplicate rows dropped, units seen in both
+    arms dropped, NULL counts as 0, revenue capped at its 0.999 quantile) then one GROUP BY
+    experiment × variant × device. No audits, validation, funnel, rank sums or bootstrap:
+    the least work that yields the pipeline's numbers (checked equal to the engine's)."""
+    ws = "' ' || chr(9) || chr(10) || chr(13)"
+    sums = ",\n    ".join(f"{expr} AS {name}" for name, expr in _CLEAN_SUMS.items())
+    return f"""
+WITH labelled AS (
+    SELECT * REPLACE (
+        trim(experiment, {ws}) AS experiment,
+        CASE WHEN upper(trim(variant, {ws})) IN ('A', 'B') THEN upper(trim(variant, {ws}))
+             ELSE trim(variant, {ws}) END AS variant)
+    FROM read_parquet('{path}')
+), distinct_rows AS (SELECT DISTINCT * FROM labelled),
+two_arms AS (
+    SELECT experiment, user_id FROM distinct_rows WHERE user_id IS NOT NULL
+    GROUP BY experiment, user_id HAVING MIN(variant) <> MAX(variant)
+), kept AS (
+    SELECT * REPLACE (coalesce(opens, 0) AS opens, coalesce(clicks, 0) AS clicks,
+                      coalesce(conversions, 0) AS conversions)
+    FROM distinct_rows d ANTI JOIN two_arms t USING (experiment, user_id)
+), cap AS (SELECT quantile_cont(revenue, 0.999) AS q FROM kept),
+capped AS (SELECT kept.*, least(revenue, cap.q) AS r FROM kept, cap)
+SELECT experiment, variant, device,
+    {sums}
+FROM capped
+GROUP BY ALL
+"""
+
+
+def worker_bare_same(path: Path) -> dict[str, Any]:
+    """(a') The same-statistics baseline (:func:`bare_same_statistics_sql`), DuckDB's
+    defaults; returns its rows for the equality check against the engine."""
+    import duckdb
+
+    with TreeRSS() as tree:
+        t0 = time.perf_counter()
+        con = duckdb.connect()
+        frame = con.execute(bare_same_statistics_sql(path)).df()
+        seconds = time.perf_counter() - t0
+        con.close()
+    return {
+        "timed_s": seconds,
+        "groups": len(frame),
+        "table": frame.to_dict("list"),
+        **tree.result(),
+    }
+
+
+def same_statistics_gap(bare_rows: dict[str, list], dump: Path) -> dict[str, Any]:
+    """Worker body: the largest relative difference between the same-statistics query and the
+    engine's sufficient statistics (device segments; n, impressions, clicks, converted,
+    capped revenue and the CUPED sums), matched by experiment × variant × device."""
+    import pickle
+
+    import pandas as pd
+
+    bare = pd.DataFrame(bare_rows)
+    stats = pickle.loads(dump.read_bytes())["stats"]
+    stats = stats[stats["segment"].str.startswith("device=")].copy()
+    stats["device"] = stats["segment"].str.slice(len("device="))
+    pairs = {  # engine metric and column -> bare column
+        ("ctr", "n"): "n",
+        ("ctr", "sum_y"): "clicks",
+        ("ctr", "sum_x"): "impressions",
+        ("ctr", "sum_y2"): "clicks_sq",
+        ("ctr", "sum_xy"): "clicks_x_impressions",
+        ("open_rate", "sum_y"): "opens",
+        ("conversion_rate", "sum_y"): "converted",
+        ("revenue_per_user", "sum_y"): "revenue",
+        ("revenue_per_user", "sum_y2"): "revenue_sq",
+        ("revenue_per_user", "sum_z"): "pre_revenue",
+        ("revenue_per_user", "sum_z2"): "pre_revenue_sq",
+        ("revenue_per_user", "sum_yz"): "revenue_x_pre_revenue",
+    }
+    keys = ["experiment", "variant", "device"]
+    worst, where, matched = 0.0, "", 0
+    for (metric, column), bare_column in pairs.items():
+        engine = stats[stats["metric"] == metric][[*keys, column]]
+        theirs = bare[[*keys, bare_column]].rename(columns={bare_column: "bare"})
+        merged = engine.merge(theirs, on=keys, how="outer", indicator=True)
+        if (merged["_merge"] != "both").any():
+            return {"equal": False, "error": f"groups differ for {metric}.{column}"}
+        a, b = merged[column].astype(float), merged["bare"].astype(float)
+        gap = float(
+            (
+                (a - b).abs() / pd.concat([a.abs(), b.abs()], axis=1).max(axis=1).clip(lower=1e-300)
+            ).max()
+        )
+        matched += len(merged)
+        if gap > worst:
+            worst, where = gap, f"{metric}.{column}"
+    return {
+        "equal": worst <= TARGET_SPARK_RTOL,
+        "max_rel_diff": worst,
+        "worst": where,
+        "matched": matched,
+    }
+
+
 def worker_bare(path: Path) -> dict[str, Any]:
     """(a) One DuckDB query from the file to the statistics (DuckDB's defaults)."""
     import duckdb
@@ -724,11 +845,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     bare = _run("bare DuckDB query", args.rows, worker_bare, path)
     bare["role"] = "baseline"
     rows_.append(bare)
+    same = _run("bare DuckDB query, same statistics", args.rows, worker_bare_same, path)
+    same["role"] = "baseline_same"
+    rows_.append(same)
+    dump = workdir / f"tables_engine_{args.rows}.pkl"
     engine = _run(
-        "liftlab engine (DuckDB)", args.rows, worker_engine, path, outputs, "duckdb", None, True
+        "liftlab engine (DuckDB)", args.rows, worker_engine, path, outputs, "duckdb", dump, True
     )
     engine["role"] = "engine"
     rows_.append(engine)
+    if same.get("ok") and engine.get("ok"):
+        report["same_statistics"] = harness.run_in_worker(
+            same_statistics_gap, same["table"], dump
+        ).value
+    same.pop("table", None)
 
     if not args.skip_pipeline:
         project = workdir / "zenml-project"
@@ -861,21 +991,27 @@ def evaluate_targets(report: dict[str, Any], args: argparse.Namespace) -> list[d
         add("pipeline peak RSS <= 2 GB", "<= 2048 MB", None, False, at + ": pipeline FAILED")
     else:
         add("pipeline peak RSS <= 2 GB", "<= 2048 MB", None, None, "pipeline not run")
-    if pipe and bare and over:
-        allowed = TARGET_PIPELINE_VS_BARE * bare["timed_s"] + over["wall_s"]
-        net = pipe["wall_s"] - over["wall_s"]
-        add(
-            "pipeline wall <= 3x bare query + ZenML overhead",
-            f"<= {allowed:.1f} s",
-            pipe["wall_s"],
-            pipe["wall_s"] <= allowed,
-            f"{at}; pipeline {pipe['wall_s']:.1f} s - overhead {over['wall_s']:.1f} s = "
-            f"{net:.1f} s = {net / bare['timed_s']:.1f}x the bare query ({bare['timed_s']:.2f} s)",
-        )
-    elif "pipeline" in failed:
-        add("pipeline wall <= 3x bare query + ZenML overhead", "<= 3x", None, False, "FAILED")
-    else:
-        add("pipeline wall <= 3x bare query + ZenML overhead", "<= 3x", None, None, "not run")
+    same = by_role.get("baseline_same")
+    check = report.get("same_statistics") or {}
+    for base, name in (
+        (bare, "pipeline wall <= 3x bare query + ZenML overhead"),
+        (same, "pipeline wall <= 3x bare query of the same statistics + ZenML overhead"),
+    ):
+        if pipe and base and over:
+            allowed = TARGET_PIPELINE_VS_BARE * base["timed_s"] + over["wall_s"]
+            net = pipe["wall_s"] - over["wall_s"]
+            note = (
+                f"{at}; pipeline {pipe['wall_s']:.1f} s - overhead {over['wall_s']:.1f} s = "
+                f"{net:.1f} s = {net / base['timed_s']:.1f}x the query ({base['timed_s']:.2f} s)"
+            )
+            if base is same:
+                note += f"; same statistics as the engine: {check.get('equal')}"
+            met = pipe["wall_s"] <= allowed and (base is not same or bool(check.get("equal")))
+            add(name, f"<= {allowed:.1f} s", pipe["wall_s"], met, note)
+        elif "pipeline" in failed:
+            add(name, "<= 3x", None, False, "FAILED")
+        else:
+            add(name, "<= 3x", None, None, "not run")
     # like for like: the engine doing tea-tasting's work (the full demo config's ratio is in
     # the note: the engine then also cleans, validates and runs 3 more layers)
     eng = by_role.get("engine_tea_work")
@@ -964,6 +1100,13 @@ def print_report(report: dict[str, Any]) -> None:
     for r in report["contenders"]:
         for s in (r.get("sql_profile") or [])[:6]:
             print(f"    [{r['label']}] {s['s']:7.2f} s  {s['statement'][:110]}")
+    check = report.get("same_statistics")
+    if check:
+        print(
+            f"  same-statistics query vs engine: equal (1e-9) = {check.get('equal')}, "
+            f"max rel diff {check.get('max_rel_diff', float('nan')):.1e} "
+            f"({check.get('worst') or check.get('error', '')})"
+        )
     for key, note in report["notes"].items():
         print(f"  note ({key}): {note}")
     spark = report.get("spark")

@@ -118,7 +118,10 @@ def test_script_runs_bare_query_and_engine(tmp_path: Path) -> None:
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["benchmark"] == "ab_warehouse" and report["rows"] == 4000
     rows = {r["role"]: r for r in report["contenders"]}
-    assert set(rows) == {"baseline", "engine"} and all(r["ok"] for r in rows.values())
+    assert set(rows) == {"baseline", "baseline_same", "engine"}
+    assert all(r["ok"] for r in rows.values())
+    # the fair baseline really computes the pipeline's statistics (cleaning included)
+    assert report["same_statistics"]["equal"] and report["same_statistics"]["matched"] > 0
     for r in rows.values():
         assert r["timed_s"] > 0 and r["wall_s"] >= r["timed_s"] and r["peak_rss_mb"] > 0
     engine = rows["engine"]
@@ -128,7 +131,7 @@ def test_script_runs_bare_query_and_engine(tmp_path: Path) -> None:
     assert dropped["drop_duplicate_rows"] > 0 and dropped["drop_multi_variant_units"] > 0
     assert engine["sql_profile"][0]["statement"].startswith("TOTAL")
     targets = {t["target"]: t for t in report["targets"]}
-    assert len(targets) == 5 and all(t["met"] is None for t in targets.values())
+    assert len(targets) == 6 and all(t["met"] is None for t in targets.values())
     assert report["data"]["cached"] is False
     # the data file is cached by (rows, seed): a second run reuses it
     assert ab_warehouse.ensure_data(4000, 42, tmp_path / "work")[1]["cached"] is True
@@ -198,3 +201,18 @@ def test_engine_doing_tea_tastings_work_gives_tea_tastings_effects(
     for metric in ("ctr", "conversion_rate", "open_rate"):
         assert result["max_rel_diff_by_metric"][metric] < 1e-9, metric
     assert result["max_rel_diff_by_metric"]["revenue_per_user"] < 0.01  # 8e-4 here
+
+
+def test_same_statistics_check_notices_a_changed_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the engine worker changes directory; this restores it
+    path, _ = ab_warehouse.ensure_data(4000, 42, tmp_path / "work")
+    out, dump = tmp_path / "out", tmp_path / "tables.pkl"
+    out.mkdir()
+    ab_warehouse.worker_engine(path, out, "duckdb", dump, False)
+    table = ab_warehouse.worker_bare_same(path)["table"]
+    assert ab_warehouse.same_statistics_gap(table, dump)["equal"]
+    table["revenue"][0] += 0.01  # one cent in one group
+    result = ab_warehouse.same_statistics_gap(table, dump)
+    assert not result["equal"] and result["worst"] == "revenue_per_user.sum_y"
