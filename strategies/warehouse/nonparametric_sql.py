@@ -535,31 +535,49 @@ def _segment_sql(level: str | None) -> str:
 # Mann–Whitney: rank sums
 
 
-def _rank_sum_sql(design: _Design, level: str | None, experiments: Sequence[object] = ()) -> str:
-    """One level's rank sums. Control rows are repeated once per treatment of their
-    experiment (A/B/n tests rank each pair separately, as scipy would); ties are grouped by
-    value, so the running sum over the ordered values is free of ties and gives last ranks."""
-    c = design.control_sql
+#: The temp table of value counts every level's rank sums are computed from.
+_HISTOGRAM = "ll_rank_histogram"
+
+
+def _histogram_sql(design: _Design, experiments: Sequence[object] = ()) -> str:
+    """Rows counted per experiment × every segment column × arm × value: ONE scan of the rows
+    for all levels (a level's counts are sums over the other segment columns). Values repeat
+    in A/B metrics (zeros, prices in cents), so this is small; ``-0.0`` counts as ``0``."""
     zero = "CAST(0 AS DOUBLE)"
     only = ""
     if experiments:
         only = f"WHERE {design.exp} IN ({', '.join(_label_literal(e) for e in experiments)})"
+    segments = "".join(f"{quote_ident(s)} AS s{i}, " for i, s in enumerate(design.segments))
+    group = "".join(f"s{i}, " for i in range(len(design.segments)))
+    return (
+        f"SELECT e, {group}v, y, COUNT(*) AS c FROM (SELECT {design.exp} AS e, {segments}"
+        f"{design.var} AS v, CASE WHEN {design.y} = 0 THEN {zero} ELSE {design.y} END AS y "
+        f"FROM {design.relation} {only}) AS rows GROUP BY e, {group}v, y"
+    )
+
+
+def _rank_sum_sql(design: _Design, level: str | None) -> str:
+    """One level's rank sums from the value counts (:func:`_histogram_sql`). Control counts
+    are repeated once per treatment of their experiment (A/B/n tests rank each pair
+    separately, as scipy would); ties are grouped by value, so the running sum over the
+    ordered values is free of ties and gives last ranks."""
+    c = design.control_sql
+    s = "0" if level is None else f"s{list(design.segments).index(level)}"
+    group = "" if level is None else f"{s}, "  # a constant is no GROUP BY term
     return f"""
 WITH base AS (
-    SELECT {design.exp} AS e, {_segment_sql(level)} AS s, {design.var} AS v,
-           CASE WHEN {design.y} = 0 THEN {zero} ELSE {design.y} END AS y
-    FROM {design.relation} {only}
+    SELECT e, {s} AS s, v, y, SUM(c) AS c FROM {_HISTOGRAM} GROUP BY e, {group}v, y
 ),
 treat AS (SELECT DISTINCT e, v FROM base WHERE v <> {c}),
 pooled AS (
-    SELECT e, s, v, y, 1 AS t FROM base WHERE v <> {c}
+    SELECT e, s, v, y, c, c AS c_t FROM base WHERE v <> {c}
     UNION ALL
-    SELECT b.e, b.s, treat.v, b.y, 0 AS t
+    SELECT b.e, b.s, treat.v, b.y, b.c, 0 AS c_t
     FROM base AS b JOIN treat ON b.e = treat.e
     WHERE b.v = {c}
 ),
 tied AS (
-    SELECT e, s, v, y, CAST(COUNT(*) AS DOUBLE) AS c, CAST(SUM(t) AS DOUBLE) AS c_t
+    SELECT e, s, v, y, CAST(SUM(c) AS DOUBLE) AS c, CAST(SUM(c_t) AS DOUBLE) AS c_t
     FROM pooled GROUP BY e, s, v, y
 ),
 ranked AS (
@@ -579,12 +597,16 @@ GROUP BY e, s, v
 
 
 def _rank_sum_tables(engine: SqlEngine, design: _Design) -> list[pd.DataFrame]:
-    batches = _experiment_batches(engine, design)
-    tables = []
-    for level in (None, *design.segments):
-        parts = [engine.fetch(_rank_sum_sql(design, level, batch)) for batch in batches]
-        tables.append(_complete_rank_sums(pd.concat(parts, ignore_index=True), design, level))
-    return tables
+    levels: list[str | None] = [None, *design.segments]
+    parts: dict[str | None, list[pd.DataFrame]] = {level: [] for level in levels}
+    for batch in _experiment_batches(engine, design):
+        engine.create_temp_table(_HISTOGRAM, _histogram_sql(design, batch))
+        for level in levels:
+            parts[level].append(engine.fetch(_rank_sum_sql(design, level)))
+    return [
+        _complete_rank_sums(pd.concat(parts[level], ignore_index=True), design, level)
+        for level in levels
+    ]
 
 
 def _experiment_batches(engine: SqlEngine, design: _Design) -> list[list[object]]:
