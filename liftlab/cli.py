@@ -132,6 +132,30 @@ def simulate_campaigns_command(
         typer.echo(f"{kind:>14}: {path}")
 
 
+@app.command("simulate-ecommerce")
+def simulate_ecommerce_command(
+    out: Path = typer.Option(None, help="Output folder. Default: data/demo/ecommerce/."),
+    seed: int = typer.Option(42, min=0, help="Random seed (same seed, same data)."),
+    users: int = typer.Option(8_000, min=50, help="Number of users."),
+) -> None:
+    """Write an e-commerce export (users, experiments, sessions, exposures, orders) with latent
+    personas and true effects per experiment x persona (truth_*.csv, truth.json)."""
+    from liftlab.simulate.ecommerce import (
+        EcommerceSimulationConfig,
+        simulate_ecommerce,
+        write_ecommerce,
+    )
+
+    target = out or ProjectPaths.from_root().demo_ecommerce
+    try:
+        config = EcommerceSimulationConfig(n_users=users, seed=seed)
+        files = write_ecommerce(simulate_ecommerce(config), target)
+    except LiftlabError as exc:
+        _fail(exc)
+    for kind, path in files.items():
+        typer.echo(f"{kind:>14}: {path}")
+
+
 @app.command("simulate-mmm")
 def simulate_mmm_command(
     out: Path = typer.Option(None, help="Output folder. Default: data/demo/mmm/."),

@@ -72,6 +72,10 @@ class ProjectPaths:
         return self.root / "data" / "demo" / "campaigns"
 
     @property
+    def demo_ecommerce(self) -> Path:
+        return self.root / "data" / "demo" / "ecommerce"
+
+    @property
     def demo_mmm(self) -> Path:
         return self.root / "data" / "demo" / "mmm"
 
