@@ -1,0 +1,1 @@
+"""E-commerce growth analytics: analysis-ready table SQL, personas, lift per persona."""
