@@ -19,6 +19,7 @@ from jinja2 import nodes
 
 from liftlab.reports.ab_testing import render_ab_report
 from liftlab.reports.campaign_uplift import render_campaign_report
+from liftlab.reports.growth_analytics import render_growth_report
 from liftlab.reports.marketing_mix import build_marketing_mix_report
 from liftlab.reports.parts import TEMPLATE_LOCATION, load_template, template_dir
 from liftlab.reports.training import render_training_report
@@ -33,6 +34,7 @@ REPORTS = (
     "campaign_report.html.j2",
     "uplift_report.html.j2",
     "marketing_mix_report.html.j2",
+    "growth_report.html.j2",
 )
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 
@@ -217,6 +219,15 @@ RENDERS = {
         lambda: build_marketing_mix_report(
             make_mmm_result(), config={**mmm_config_values(), "alpha": 0.05},
             validation=VALIDATION, run_info=RUN_INFO,
+        ),
+    ),
+    "growth_report.html.j2": (
+        "Growth analytics report",
+        lambda: render_growth_report(
+            results=EMPTY, experiments=EMPTY, funnel=EMPTY, persona_lift=EMPTY,
+            heterogeneity=EMPTY, recommendations=EMPTY, k_table=EMPTY, clusters=EMPTY,
+            profiles=EMPTY, structure_found=False, audits={}, validation={"events": VALIDATION},
+            run_info=RUN_INFO, config={"alpha": 0.05},
         ),
     ),
 }  # fmt: skip
