@@ -280,8 +280,8 @@ def demo(
     ),
 ) -> None:
     """The whole demo: set up the stack, simulate data, run the A/B pipeline, train and register
-    conversion models, score new ads with the champion, analyse campaign spend uplift; say
-    where to look."""
+    conversion models, score new ads with the champion, analyse campaign spend uplift, the
+    marketing mix and the website experiments with personas; say where to look."""
     from liftlab.mlops.stack import init_stack
     from liftlab.simulate.ads import AdSimulationConfig, simulate_ads, write_ads
     from liftlab.simulate.experiments import (
@@ -292,7 +292,7 @@ def demo(
     )
 
     paths = ProjectPaths.from_root()
-    steps = 3 if ab_only else 7
+    steps = 3 if ab_only else 8
     info = init_stack(paths.root)
     typer.echo(f"[1/{steps}] ZenML stack '{info.stack_name}' is active.")
     if fresh or not paths.demo_data.exists():
@@ -311,6 +311,10 @@ def demo(
         from liftlab.simulate.mmm import simulate_mmm, write_mmm
 
         write_mmm(simulate_mmm(), paths.demo_mmm)
+    if not ab_only and (fresh or not (paths.demo_ecommerce / "sessions.csv").exists()):
+        from liftlab.simulate.ecommerce import simulate_ecommerce, write_ecommerce
+
+        write_ecommerce(simulate_ecommerce(), paths.demo_ecommerce)
     typer.echo(f"[2/{steps}] Demo data: {paths.demo_data.parent}")
     typer.echo(f"[3/{steps}] Running the A/B testing pipeline ...")
     _print_summary(_run_pipeline(paths.root / "configs" / "ab_test.yaml"))
@@ -330,6 +334,12 @@ def demo(
         f"[7/{steps}] Marketing mix and next quarter's budget (configs/marketing_mix.yaml) ..."
     )
     _print_summary(_run_pipeline(paths.root / "configs" / "marketing_mix.yaml"))
+    typer.echo("")
+    typer.echo(
+        f"[8/{steps}] Website experiments, personas and who responds "
+        "(configs/growth_analytics.yaml) ..."
+    )
+    _print_summary(_run_pipeline(paths.root / "configs" / "growth_analytics.yaml"))
 
 
 _HOST_HELP = (
@@ -538,6 +548,8 @@ def _print_summary(summary: dict) -> None:
         _print_uplift_summary(summary)
     elif pipeline == "marketing_mix_pipeline":
         _print_marketing_mix_summary(summary)
+    elif pipeline == "growth_analytics_pipeline":
+        _print_growth_summary(summary)
     else:
         _print_ab_summary(summary)
     paths = ProjectPaths.from_root()
@@ -616,6 +628,28 @@ def _print_marketing_mix_summary(summary: dict) -> None:
         f"(aliases moved: {', '.join(summary.get('aliases_moved', []))})"
     )
     typer.echo(f"Report:        {files.get('report') or files.get('marketing_mix_report.html')}")
+
+
+def _print_growth_summary(summary: dict) -> None:
+    files = summary.get("files", {})
+    decisions = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("decisions", {}).items()))
+    typer.echo(f"Experiments:   {summary.get('experiments')} (purchase conversion — {decisions})")
+    ari = summary.get("persona_ari")
+    recovered = f", recovery ARI {ari:.2f}" if ari is not None else ""
+    structure = "" if summary.get("persona_structure_found") else " (no clear structure)"
+    typer.echo(f"Personas:      {summary.get('personas')}{structure}{recovered}")
+    actions = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("recommendations", {}).items()))
+    typer.echo(f"Actions:       {actions}")
+    color = typer.colors.GREEN if summary.get("promoted") else typer.colors.YELLOW
+    typer.secho(
+        f"Registered:    {summary.get('model_name')} version {summary.get('version')} "
+        f"(aliases moved: {', '.join(summary.get('aliases_moved', []))})",
+        fg=color,
+    )
+    typer.echo(f"Report:        {files.get('growth_report.html')}")
+    typer.echo(f"Recommended:   {files.get('growth_recommendations')}")
+    if summary.get("duckdb"):
+        typer.echo(f"DuckDB:        {summary['duckdb']} (gold_growth_*, gold_person* tables)")
 
 
 def _print_campaign_summary(summary: dict) -> None:

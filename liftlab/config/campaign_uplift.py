@@ -12,12 +12,12 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from liftlab.config.base import EngineConfig, OutputDir, StrictModel, expand_path, load_config
+from liftlab.config.base import EngineConfig, OutputDir, StrictModel, load_config
+from liftlab.config.table_sets import check_table_set, table_paths, table_sources
 from strategies.campaign_sql import BRONZE_COLUMNS
 from strategies.campaign_uplift import CampaignOptions
 from strategies.engines.base import SourceSpec
 from strategies.errors import ConfigError
-from strategies.ingest import SUPPORTED_SUFFIXES
 from strategies.stats.corrections import Correction
 
 TABLES = tuple(BRONZE_COLUMNS)
@@ -62,62 +62,17 @@ class CampaignUpliftConfig(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> CampaignUpliftConfig:
-        unknown = sorted(set(self.tables) - set(TABLES))
-        if unknown:
-            raise ValueError(f"unknown table(s) in 'tables': {unknown}; valid: {list(TABLES)}")
-        if not self.data_dir and set(self.tables) != set(TABLES):
-            missing = sorted(set(TABLES) - set(self.tables))
-            raise ValueError(
-                f"set 'data_dir' or give a file or table for every table (missing: {missing})"
-            )
-        engine = self.engine.name
-        for table, value in self.tables.items():
-            if not value.strip():
-                raise ValueError(f"tables.{table} is empty; give a file or an engine table")
-            if is_file_name(value) and engine == "postgres":
-                raise ValueError(
-                    f"tables.{table}: engine postgres reads tables, not files ({value!r}); load "
-                    "the file into PostgreSQL first (COPY) or use engine duckdb or spark"
-                )
-            if not is_file_name(value) and engine == "duckdb":
-                raise ValueError(
-                    f"tables.{table}: {value!r} is not a .csv/.csv.gz/.parquet/.pq file; engine "
-                    "duckdb reads files (engine tables need engine postgres or spark)"
-                )
-        if engine == "postgres" and set(self.tables) != set(TABLES):
-            missing = sorted(set(TABLES) - set(self.tables))
-            raise ValueError(
-                f"engine postgres reads tables: name one for every table in 'tables' and set "
-                f"data_dir: null (missing: {missing})"
-            )
+        check_table_set(TABLES, self.data_dir, self.tables, self.engine.name)
         self.options()  # raises for bad shares
         return self
 
     def table_paths(self) -> dict[str, Path]:
-        """The file of each table read from a file: ``tables`` entries, else
-        ``<data_dir>/<table>.csv`` (or ``.parquet`` when only that exists). Engine tables are
-        left out."""
-        paths: dict[str, Path] = {}
-        for table in TABLES:
-            if table in self.tables and not is_file_name(self.tables[table]):
-                continue
-            if table in self.tables:
-                paths[table] = expand_path(self.tables[table])
-                continue
-            folder = expand_path(self.data_dir or ".")
-            csv, parquet = folder / f"{table}.csv", folder / f"{table}.parquet"
-            paths[table] = parquet if parquet.is_file() and not csv.is_file() else csv
-        return paths
+        """The file of each table read from a file (engine tables are left out)."""
+        return table_paths(TABLES, self.data_dir, self.tables)
 
     def sources(self) -> dict[str, SourceSpec]:
         """What the engine reads per table: a file or an engine table."""
-        paths = self.table_paths()
-        return {
-            table: SourceSpec(path=str(paths[table]))
-            if table in paths
-            else SourceSpec(table=self.tables[table].strip())
-            for table in TABLES
-        }
+        return table_sources(TABLES, self.data_dir, self.tables)
 
     def warehouse_spec(self) -> CampaignWarehouseSpec:
         return CampaignWarehouseSpec(
@@ -181,12 +136,6 @@ class CampaignWarehouseSpec(StrictModel):
 
     def options(self) -> CampaignOptions:
         return self.config().options()
-
-
-def is_file_name(value: str) -> bool:
-    """The rule for ``tables`` values: a known data-file ending means a file, anything else
-    an engine table."""
-    return value.strip().lower().endswith(tuple(SUPPORTED_SUFFIXES))
 
 
 def load_campaign_config(values: Mapping[str, Any]) -> CampaignUpliftConfig:

@@ -24,6 +24,7 @@ import yaml
 from liftlab.config.ab_testing import ABTestConfig, load_ab_config
 from liftlab.config.base import StrictModel
 from liftlab.config.campaign_uplift import CampaignUpliftConfig, load_campaign_config
+from liftlab.config.growth_analytics import GrowthAnalyticsConfig, load_growth_config
 from liftlab.config.inference import InferenceConfig, load_inference_config
 from liftlab.config.marketing_mix import MarketingMixConfig, load_marketing_mix_config
 from liftlab.config.training import TrainingConfig, load_training_config
@@ -82,6 +83,12 @@ PIPELINES: tuple[PipelineEntry, ...] = (
         MarketingMixConfig,
         load_marketing_mix_config,
         "pipelines.marketing_mix.marketing_mix_pipeline",
+    ),
+    PipelineEntry(
+        "growth_analytics",
+        GrowthAnalyticsConfig,
+        load_growth_config,
+        "pipelines.growth_analytics.growth_analytics_pipeline",
     ),
 )
 

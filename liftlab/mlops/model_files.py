@@ -29,7 +29,7 @@ refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from strategies.errors import LiftlabError
 
 __all__ = [
     "MMM_CODE_FILE",
+    "check_json_code_model_dir",
     "MMM_CODE_LOADER",
     "SERIALIZATION_FORMAT",
     "TRUSTED_TYPES",
@@ -183,10 +184,29 @@ def is_mmm_model_dir(model_dir: str | Path) -> bool:
 
 
 def check_mmm_model_dir(model_dir: str | Path, uri: str) -> Path:
-    """Check a marketing-mix model directory before anything serves it: only the
+    """Check a marketing-mix model directory before anything serves it (see
+    :func:`check_json_code_model_dir`); its ``model.json`` has format ``liftlab.mmm/1``."""
+    return check_json_code_model_dir(
+        model_dir,
+        uri,
+        code_file=MMM_CODE_FILE,
+        accepts=lambda payload: payload.get("format") == "liftlab.mmm/1",
+        what="marketing-mix model",
+    )
+
+
+def check_json_code_model_dir(
+    model_dir: str | Path,
+    uri: str,
+    *,
+    code_file: Path,
+    accepts: Callable[[dict[str, Any]], bool],
+    what: str,
+) -> Path:
+    """Check a pyfunc-from-code model directory before anything loads or serves it: only the
     ``python_function`` flavor, MLflow's code-model loader, no code folder, the code file
-    **byte-identical to liftlab's own** ``mmm_pyfunc.py`` (so serving runs liftlab's code, not the
-    artifact's), and one artifact, ``model.json``, that parses as a liftlab marketing-mix model.
+    **byte-identical to liftlab's own** ``code_file`` (so serving runs liftlab's code, not the
+    artifact's), and one artifact, ``model.json``, that parses as JSON ``accepts`` takes.
     Returns the ``model.json`` path."""
     import json
 
@@ -194,19 +214,18 @@ def check_mmm_model_dir(model_dir: str | Path, uri: str) -> Path:
     flavors = _model_spec(root, uri)["flavors"]
     if set(flavors) != {"python_function"}:
         raise UntrustedModelError(
-            f"model {uri} has flavors {sorted(flavors)}; a liftlab marketing-mix model has only "
-            "python_function"
+            f"model {uri} has flavors {sorted(flavors)}; a liftlab {what} has only python_function"
         )
     conf = flavors["python_function"] or {}
     if conf.get("loader_module") != MMM_CODE_LOADER or conf.get("code"):
         raise UntrustedModelError(
-            f"model {uri} is not a liftlab marketing-mix model (loader "
+            f"model {uri} is not a liftlab {what} (loader "
             f"{conf.get('loader_module')!r}, code folder {conf.get('code')!r})"
         )
     code = root / Path(str(conf.get("model_code_path") or "")).name
-    if code.name != MMM_CODE_FILE.name or not code.is_file():
-        raise UntrustedModelError(f"model {uri}: its code file is not {MMM_CODE_FILE.name}")
-    if code.read_bytes() != MMM_CODE_FILE.read_bytes():
+    if code.name != code_file.name or not code.is_file():
+        raise UntrustedModelError(f"model {uri}: its code file is not {code_file.name}")
+    if code.read_bytes() != code_file.read_bytes():
         raise UntrustedModelError(
             f"model {uri}: its {code.name} differs from liftlab's own (written by another "
             "liftlab version, or changed); refit the model with this version to serve it"
@@ -221,6 +240,6 @@ def check_mmm_model_dir(model_dir: str | Path, uri: str) -> Path:
         payload = json.loads(payload_path.read_text())
     except (OSError, ValueError) as exc:
         raise UntrustedModelError(f"model {uri}: model.json is not readable JSON ({exc})") from exc
-    if not isinstance(payload, dict) or payload.get("format") != "liftlab.mmm/1":
-        raise UntrustedModelError(f"model {uri}: model.json is not a liftlab marketing-mix model")
+    if not isinstance(payload, dict) or not accepts(payload):
+        raise UntrustedModelError(f"model {uri}: model.json is not a liftlab {what}")
     return payload_path

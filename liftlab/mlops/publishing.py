@@ -27,9 +27,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from liftlab.config.campaign_uplift import CampaignUpliftConfig
+from liftlab.config.growth_analytics import GrowthAnalyticsConfig
 from liftlab.config.marketing_mix import MarketingMixConfig
 from liftlab.mlops.staging import remove_staging_dir
 from liftlab.mlops.tracking import (
@@ -41,6 +43,7 @@ from liftlab.mlops.tracking import (
     log_campaign_run,
     log_files,
     log_inference_run,
+    log_job_run,
     log_training_outputs,
     metric_key,
 )
@@ -527,6 +530,135 @@ def _publish_campaign(
             campaign_metrics(gold["campaign_summary"], summary),
             [stage.files[name] for name in CAMPAIGN_MLFLOW_FILES if name in stage.files],
         )
+    summary["files"] = {k: str(v) for k, v in stage.files.items()}
+    summary["duckdb"] = str(stage.database) if stage.database else None
+    return summary
+
+
+# --- growth analytics -----------------------------------------------------------------------
+
+GROWTH_GOLD_TABLES = {
+    "growth_analysis_table": "gold_growth_analysis_table",
+    "growth_experiment_results": "gold_growth_experiment_results",
+    "personas": "gold_personas",
+    "persona_lift": "gold_persona_lift",
+}
+"""Published growth tables that are also DuckDB gold tables (file key → table name)."""
+GROWTH_MLFLOW_FILES = (
+    "growth_report.html",
+    "growth_experiment_results",
+    "persona_lift",
+    "personas",
+    "growth_recommendations",
+)
+"""Published growth files also attached to the MLflow run (keys of ``files``)."""
+GROWTH_PRIMARY_METRIC = "purchase_conversion"
+
+
+def growth_run_summary(
+    tables: Mapping[str, pd.DataFrame],
+    persona_summary: Mapping[str, Any],
+    *,
+    pipeline_run: str,
+    mlflow_run_id: str | None,
+    output_dir: str | Path,
+) -> dict[str, Any]:
+    """What one growth run concluded: the decisions on purchase conversion, the personas
+    (k, structure, recovery) and the recommended actions."""
+    results = tables["growth_experiment_results"]
+    primary = results[results["metric"] == GROWTH_PRIMARY_METRIC]
+    recovery = persona_summary.get("recovery") or {}
+    actions = tables["growth_recommendations"]
+    return {
+        "pipeline_run": pipeline_run,
+        "mlflow_run_id": mlflow_run_id,
+        "experiments": int(results["experiment"].nunique()),
+        "decisions": {k: int(v) for k, v in primary["decision"].value_counts().items()},
+        "personas": int(persona_summary["k"]),
+        "persona_structure_found": bool(persona_summary["structure_found"]),
+        "persona_ari": recovery.get("ari"),
+        "recommendations": {k: int(v) for k, v in actions["action"].value_counts().items()},
+        "output_dir": str(Path(output_dir).resolve()),
+    }
+
+
+def growth_metrics(
+    tables: Mapping[str, pd.DataFrame], persona_summary: Mapping[str, Any]
+) -> dict[str, float]:
+    """MLflow metrics of a growth run: ``<experiment>.<metric>.rel_lift`` and
+    ``.p_value_adjusted`` per experiment, ``persona.<persona>.<experiment>.<metric>.rel_lift``,
+    and the persona fit (k, recovery)."""
+    metrics: dict[str, float] = {}
+    for row in tables["growth_experiment_results"].itertuples(index=False):
+        for stat in ("rel_lift", "p_value_adjusted"):
+            value = getattr(row, stat)
+            if pd.notna(value) and np.isfinite(value):
+                metrics[metric_key(row.experiment, row.metric, stat)] = float(value)
+    for row in tables["persona_lift"].itertuples(index=False):
+        if pd.notna(row.rel_lift) and np.isfinite(row.rel_lift):
+            persona = str(row.segment).removeprefix("persona=")
+            metrics[metric_key("persona", persona, row.experiment, row.metric, "rel_lift")] = float(
+                row.rel_lift
+            )
+    metrics["personas.k"] = float(persona_summary["k"])
+    recovery = persona_summary.get("recovery") or {}
+    if recovery.get("ari") is not None:
+        metrics["personas.adjusted_rand_index"] = float(recovery["ari"])
+    return metrics
+
+
+def publish_growth_run(
+    config: GrowthAnalyticsConfig,
+    *,
+    tables: Mapping[str, pd.DataFrame],
+    persona_summary: Mapping[str, Any],
+    audits: Mapping[str, Any],
+    report_html: str,
+    pipeline_run: str,
+    mlflow_run_id: str | None,
+    staged_rows: Mapping[str, str],
+) -> dict[str, Any]:
+    """Growth files and DuckDB tables (staged bronze/silver rows, the gold tables of
+    :data:`GROWTH_GOLD_TABLES`) in one :func:`staged_publish` (all or nothing), then MLflow;
+    the staging folder of the rows is removed whether the publish succeeds or not."""
+    try:
+        summary = growth_run_summary(
+            tables,
+            persona_summary,
+            pipeline_run=pipeline_run,
+            mlflow_run_id=mlflow_run_id,
+            output_dir=config.output_dir,
+        )
+        with failed_run_on_error():
+            with staged_publish(config.output_dir) as stage:
+                _stage_outputs(
+                    stage,
+                    tables=tables,
+                    texts={
+                        "growth_report.html": report_html,
+                        "growth_audits.json": _json_text(audits),
+                        "persona_summary.json": _json_text(persona_summary),
+                        "run_summary.json": _json_text(summary),
+                    },
+                    formats=("csv", "parquet"),
+                )
+                if config.duckdb_path:
+                    rows: dict[str, pd.DataFrame | Path] = {
+                        table: Path(file) for table, file in staged_rows.items()
+                    }
+                    for key, table in GROWTH_GOLD_TABLES.items():
+                        rows[table] = tables[key]
+                    for table, frame in rows.items():
+                        stage.duckdb_table(config.duckdb_path, table, frame)  # type: ignore[arg-type]
+            log_job_run(
+                "growth_analytics",
+                config,
+                growth_metrics(tables, persona_summary),
+                [stage.files[name] for name in GROWTH_MLFLOW_FILES if name in stage.files],
+            )
+    finally:
+        for folder in {Path(f).parent for f in staged_rows.values()}:
+            remove_staging_dir(folder)
     summary["files"] = {k: str(v) for k, v in stage.files.items()}
     summary["duckdb"] = str(stage.database) if stage.database else None
     return summary

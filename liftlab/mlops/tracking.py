@@ -578,11 +578,19 @@ def log_campaign_run(
 ) -> None:
     """A campaign-uplift run: the config as params, the metrics, the tags and the published
     files (summary, funnel, report) as artifacts of the active run."""
+    log_job_run("campaign_uplift", config, metrics, files)
+
+
+def log_job_run(
+    job: str, config: BaseModel, metrics: Mapping[str, float], files: Iterable[Path]
+) -> None:
+    """One run of ``job``: the config as params, the metrics, the pipeline and commit tags and
+    the published files as artifacts of the active run."""
     import mlflow
 
     mlflow.log_params(flatten_params(config))
     mlflow.log_metrics(dict(metrics))
-    mlflow.set_tags({"liftlab.pipeline": "campaign_uplift", "liftlab.git_commit": git_commit()})
+    mlflow.set_tags({"liftlab.pipeline": job, "liftlab.git_commit": git_commit()})
     log_files(files)
 
 

@@ -33,6 +33,10 @@ SUMMARY_OUTPUTS: dict[str, tuple[str, str]] = {
         "register_marketing_mix_model",
         "registration",
     ),
+    "pipelines.growth_analytics.growth_analytics_pipeline": (
+        "register_persona_model",
+        "registration",
+    ),
 }
 
 

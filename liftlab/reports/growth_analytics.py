@@ -507,7 +507,9 @@ def _recommendation_rows(
                 "conf": conf,
             }
         )
-    return rows
+    # actions first (ship, ship to some, do not ship), then the rest, each in experiment order
+    priority = {"ship to all": 0, "ship to personas only": 1, "do not ship": 2}
+    return sorted(rows, key=lambda r: priority.get(r["action"], 3))
 
 
 # --- funnel -----------------------------------------------------------------------------------
@@ -967,6 +969,17 @@ def _kpis(
 # --- rendering --------------------------------------------------------------------------------
 
 
+def _ci_label(frame: pd.DataFrame | None, default: str) -> str:
+    """The CI label of a table whose rows carry their interval level (``ci_level``, e.g.
+    0.9884 for the false-coverage-rate intervals of a BH family), else ``default``."""
+    if frame is None or "ci_level" not in frame.columns:
+        return default
+    levels = pd.to_numeric(frame["ci_level"], errors="coerce").dropna().unique()
+    if len(levels) != 1 or not 0 < levels[0] < 1:
+        return default
+    return f"{levels[0] * 100:.3g} % CI"
+
+
 def render_growth_report(
     *,
     results: pd.DataFrame,
@@ -1083,9 +1096,13 @@ def render_growth_report(
     }
 
     pl = _frame(persona_lift, RESULT_COLUMNS)
-    lift_blocks = _persona_lift_view(pl, metrics, labels, personas, alpha, conf)
+    # persona intervals are printed at the level that matches the BH decisions (ci_level)
+    persona_conf = _ci_label(persona_lift, conf)
+    lift_blocks = _persona_lift_view(pl, metrics, labels, personas, alpha, persona_conf)
     het_rows = _heterogeneity_rows(_frame(heterogeneity, HETEROGENEITY_COLUMNS), labels)
-    recs = _recommendation_rows(_frame(recommendations, RECOMMENDATION_COLUMNS), names, conf)
+    recs = _recommendation_rows(
+        _frame(recommendations, RECOMMENDATION_COLUMNS), names, persona_conf
+    )
     audit_view = _audit_view(as_mapping(audits), labels)
     validation_tables = _validation_tables(validation)
 

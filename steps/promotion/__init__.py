@@ -1,5 +1,6 @@
 """Promotion steps: champion/challenger decisions and registry moves (always last)."""
 
+from steps.promotion.growth_analytics import register_persona_model
 from steps.promotion.marketing_mix import (
     decide_marketing_mix_promotion,
     register_marketing_mix_model,
@@ -13,5 +14,6 @@ __all__ = [
     "decide_uplift_registration",
     "register_and_promote",
     "register_marketing_mix_model",
+    "register_persona_model",
     "register_uplift_models",
 ]

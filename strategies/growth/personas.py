@@ -536,6 +536,37 @@ def adjusted_rand(truth: Sequence[Any] | pd.Series, predicted: Sequence[Any] | p
     return float(adjusted_rand_score(truth_arr, predicted_arr))
 
 
+def with_personas(table: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (one row per experiment × user, or per user) with each user's ``persona_id``
+    and ``persona`` (NULL for a user the persona fit did not see)."""
+    personas = assignments[["user_id", "persona_id", "persona"]]
+    return table.merge(personas, on="user_id", how="left", validate="many_to_one")
+
+
+def persona_recovery(assignments: pd.DataFrame, truth: pd.DataFrame) -> dict[str, Any]:
+    """How well the personas recover known ones (simulated data): the adjusted Rand index on
+    the users in both tables (``user_id`` + ``persona``), with the matched user count and the
+    confusion table as nested dicts (true persona → found persona → users)."""
+    missing = [c for c in ("user_id", "persona") if c not in truth.columns]
+    if missing:
+        raise InputDataError(f"persona truth lacks column(s) {missing} (has {list(truth.columns)})")
+    merged = assignments[["user_id", "persona"]].merge(
+        truth[["user_id", "persona"]].astype({"user_id": str}),
+        on="user_id",
+        suffixes=("_found", "_true"),
+    )
+    if merged.empty:
+        raise InputDataError("persona truth shares no user_id with the customers analysed")
+    table = pd.crosstab(merged["persona_true"], merged["persona_found"])
+    return {
+        "ari": adjusted_rand(merged["persona_true"], merged["persona_found"]),
+        "users_matched": int(len(merged)),
+        "confusion": {
+            str(t): {str(f): int(n) for f, n in row.items()} for t, row in table.iterrows()
+        },
+    }
+
+
 def stability_across_seeds(
     features: pd.DataFrame, options: PersonaOptions | None = None, seeds: Sequence[int] = (0, 1, 2)
 ) -> float:

@@ -33,7 +33,8 @@ ENTRIES = [pytest.param(e, id=e.prefix) for e in PIPELINES]
 
 def test_every_pipeline_config_has_an_output_dir() -> None:
     assert {e.prefix for e in PIPELINES} == {
-        "ab_test", "training", "campaign_uplift", "uplift", "inference", "marketing_mix"
+        "ab_test", "training", "campaign_uplift", "uplift", "inference", "marketing_mix",
+        "growth_analytics",
     }  # fmt: skip
     assert all("output_dir" in e.config_class.model_fields for e in PIPELINES)
 
