@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,13 @@ def log_persona_model(
     input example and signature); returns ``model_id`` and ``model_uri``."""
     import mlflow.pyfunc
 
-    with tempfile.TemporaryDirectory(prefix="liftlab-personas-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="liftlab-personas-") as folder,
+        warnings.catch_warnings(),
+    ):
+        # the output's persona_id is an integer that is never missing: MLflow's hint about
+        # integer columns and missing values does not apply
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
         path = Path(folder) / MODEL_FILE
         path.write_text(json.dumps(model))
         info = mlflow.pyfunc.log_model(

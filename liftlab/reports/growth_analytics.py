@@ -1129,6 +1129,7 @@ def render_growth_report(
         if rows
         else [],
         "conf": conf,
+        "persona_conf": persona_conf,
         "alpha": f"{alpha:g}",
         "headline": headline,
         "recommendations": recs,

@@ -705,3 +705,12 @@ def test_page_parts_come_from_the_base(page: str) -> None:
         assert page.count(part) == 1, part
     assert "<title>Growth analytics report · nightly-&lt;1&gt;</title>" in page
     assert page.count("data-run-info") == 1
+
+
+def test_persona_intervals_are_labelled_with_their_own_level() -> None:
+    """Persona rows carry the BH-matched level (ci_level): the heatmap and recommendations say
+    that level, the experiment overview keeps the run's 95 %."""
+    html = render_growth_report(**inputs(persona_lift=make_persona_lift().assign(ci_level=0.995)))
+    text = _text(html)
+    assert "99.5 % CI" in text
+    assert "95 % CI" in text
