@@ -36,6 +36,7 @@ from liftlab.reports.format import (
     as_mapping,
     fmt_conf_label,
     fmt_decision,
+    fmt_instant,
     fmt_int,
     fmt_num,
     fmt_pct,
@@ -151,16 +152,7 @@ def _rate(value: Any) -> str:
 
 def _timestamp(value: Any) -> str:
     """A send time as 'YYYY-MM-DD HH:MM UTC' (the pipeline stores UTC instants)."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        return fmt_text(value)
-    if ts is pd.NaT:
-        return ""
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.strftime("%Y-%m-%d %H:%M UTC")
+    return fmt_instant(value, "%Y-%m-%d %H:%M UTC")
 
 
 def _roi_decision(value: Any) -> str:

@@ -331,3 +331,18 @@ def fmt_score(value: Any, metric: str = "") -> str:
 def as_mapping(value: Any) -> dict[str, Any]:
     """A plain dict of ``value``, or ``{}`` when it is not a mapping (a missing section)."""
     return dict(value) if isinstance(value, Mapping) else {}
+
+
+def fmt_instant(value: Any, pattern: str = "%Y-%m-%d %H:%M UTC") -> str:
+    """An instant written in UTC with ``pattern`` ('' when unknown; text that is no instant is
+    shown as it is). Naive values are taken as UTC, as the pipelines store UTC instants."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return fmt_text(value)
+    if ts is pd.NaT:
+        return ""
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.strftime(pattern)

@@ -50,6 +50,7 @@ from liftlab.reports.format import (
     fmt_conf_label,
     fmt_decision,
     fmt_estimate,
+    fmt_instant,
     fmt_int,
     fmt_num,
     fmt_pct,
@@ -273,16 +274,7 @@ def _unit(metric: str, metric_type: Any) -> str:
 
 def _date(value: Any) -> str:
     """An instant as 'YYYY-MM-DD' in UTC ('' when unknown)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        return fmt_text(value)
-    if ts is pd.NaT:
-        return ""
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.strftime("%Y-%m-%d")
+    return fmt_instant(value, "%Y-%m-%d")
 
 
 def _persona_of(segment: Any) -> str:
