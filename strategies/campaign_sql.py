@@ -79,56 +79,6 @@ def category_suffix(category: str) -> str:
     return slug or "blank"
 
 
-def raw_column(column: str) -> str:
-    """Name of the kept raw text of a typed column in the bronze staging table."""
-    return f"__raw__{column}"
-
-
-def typed_columns(table: str, columns: Sequence[str]) -> list[str]:
-    """The columns of ``table`` that bronze parses (timestamps and numbers)."""
-    kinds = BRONZE_COLUMNS[table]
-    return [c for c in columns if kinds.get(c, "text") in ("timestamp", "number")]
-
-
-def bronze_select(table: str, columns: Sequence[str], source: str) -> str:
-    """``SELECT`` that standardises one raw table (all columns read as text) from ``source``.
-
-    Each parsed column also keeps its trimmed raw text as ``__raw__<column>``, so values that do
-    not parse can be found in the same table (:func:`unparsable_values_sql`) without casting
-    twice; readers select the standardised columns only.
-    """
-    kinds = BRONZE_COLUMNS[table]
-    parts = []
-    for column in columns:
-        expr = parsed_value_sql(column, kinds.get(column, "text"))
-        parts.append(f"{expr} AS {quote_identifier(column)}")
-    for column in typed_columns(table, columns):
-        q = quote_identifier(column)
-        parts.append(f"NULLIF(TRIM({q}), '') AS {quote_identifier(raw_column(column))}")
-    return f"SELECT {', '.join(parts)} FROM {source}"
-
-
-def parsed_value_sql(column: str, kind: str) -> str:
-    """The bronze expression of one raw text column of ``kind`` (id/text/label/timestamp/
-    number). Timestamps and numbers use ``TRY_CAST`` (NULL when a value does not parse);
-    engines without it (PostgreSQL) get a plain ``CAST``, which fails on a bad value."""
-    q = quote_identifier(column)
-    if kind == "label":
-        return f"NULLIF(LOWER(TRIM({q})), '')"
-    if kind == "timestamp":
-        return f"TRY_CAST(NULLIF(TRIM({q}), '') AS TIMESTAMPTZ)"
-    if kind == "number":
-        return f"TRY_CAST(NULLIF(TRIM({q}), '') AS DOUBLE)"
-    return f"NULLIF(TRIM({q}), '')"
-
-
-def unparsable_values_sql(column: str, staged: str) -> str:
-    """Raw values of ``column`` that are present but did not parse, in a table made by
-    :func:`bronze_select`."""
-    q, raw = quote_identifier(column), quote_identifier(raw_column(column))
-    return f"SELECT {raw} FROM {staged} WHERE {raw} IS NOT NULL AND {q} IS NULL"
-
-
 def silver_sql(categories: Sequence[str], *, window_days: int, pre_window_days: int) -> str:
     """One row per campaign × customer: group, unique engagement flags, and per category (and in
     total) window spend, pre-period spend, transaction count and a converted flag.

@@ -40,15 +40,12 @@ from strategies.campaign_sql import (
     CONTAMINATION_SQL,
     GROUPS_SQL,
     UNKNOWN_CAMPAIGNS_SQL,
-    bronze_select,
     category_suffix,
     check_categories,
     check_groups,
     quote_identifier,
     quote_literal,
     silver_sql,
-    typed_columns,
-    unparsable_values_sql,
 )
 from strategies.errors import ConfigError, InputDataError
 from strategies.ingest import check_file_header
@@ -58,6 +55,7 @@ from strategies.stats.metrics import MetricSpec
 from strategies.stats.run import ABDesign, analyse_statistics, statistics_from_rows
 from strategies.stats.schema import OVERALL_SEGMENT
 from strategies.validation import ValidationRules
+from strategies.warehouse.bronze import bronze_select, typed_columns, unparsable_values_sql
 
 __all__ = [
     "ALL_CATEGORIES",
@@ -212,10 +210,11 @@ def build_bronze(
                     f"(has: {', '.join(columns)})"
                 )
             con.execute(
-                f"CREATE TABLE staged_{table} AS " + bronze_select(table, columns, f"raw_{table}")
+                f"CREATE TABLE staged_{table} AS "
+                + bronze_select(BRONZE_COLUMNS[table], columns, f"raw_{table}")
             )
             con.execute(f"DROP TABLE raw_{table}")
-            for column in typed_columns(table, required):
+            for column in typed_columns(BRONZE_COLUMNS[table], required):
                 bad = [
                     row[0]
                     for row in con.execute(

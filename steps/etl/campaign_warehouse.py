@@ -11,7 +11,8 @@ from zenml import save_artifact, step
 from liftlab.config.campaign_uplift import CampaignWarehouseSpec
 from liftlab.mlops.materializers import ABStatisticsMaterializer
 from strategies.stats.inputs import ABStatistics
-from strategies.warehouse.campaign_engine import raise_for_failures, summarise_campaign_data
+from strategies.warehouse.bronze import raise_for_failures
+from strategies.warehouse.campaign_engine import summarise_campaign_data
 
 _STATS = ("spend_statistics", "conversion_statistics")
 

@@ -54,18 +54,12 @@ __all__ = [
     "RESULT_VARIANT_CHECK",
     "TABLES",
     "analysis_sql",
-    "bronze_counts_sql",
-    "bronze_select",
     "check_select",
     "device_column",
     "feature_columns",
     "features_sql",
     "input_rules",
-    "parsed_value_sql",
-    "raw_column",
     "result_rules",
-    "typed_columns",
-    "unparsable_values_sql",
 ]
 
 TABLES: tuple[str, ...] = ("users", "experiments", "sessions", "exposures", "orders")
@@ -140,89 +134,6 @@ CHECK_OK = "ok"
 RESULT_KEY = "experiment_user"
 #: Derived result column: the row's variant is one of its experiment's labels.
 RESULT_VARIANT_CHECK = "variant_of_experiment"
-
-
-# --------------------------------------------------------------------------------------------
-# Bronze
-# --------------------------------------------------------------------------------------------
-
-
-def raw_column(column: str) -> str:
-    """Name of the kept raw text of a parsed column in the bronze staging table."""
-    return f"__raw__{column}"
-
-
-def typed_columns(table: str, columns: Sequence[str]) -> list[str]:
-    """The columns of ``table`` that bronze parses (timestamps, numbers, flags)."""
-    kinds = BRONZE_COLUMNS[table]
-    return [c for c in columns if kinds.get(c, "text") in ("timestamp", "number", "flag")]
-
-
-def parsed_value_sql(column: str, kind: str) -> str:
-    """The bronze expression of one raw text column of ``kind``.
-
-    Timestamps and numbers use ``TRY_CAST`` (NULL when a value does not parse, found later by
-    :func:`unparsable_values_sql`); PostgreSQL has no TRY_CAST and gets a plain ``CAST``, which
-    fails on a bad value (the engine then probes column by column). A flag is parsed as a
-    number and kept only when it is a whole number of sane size: ``CAST(1.5 AS INT)`` rounds on
-    DuckDB and PostgreSQL but truncates on Spark, so a fraction must not reach the cast.
-    """
-    q = quote_ident(column)
-    if kind == "label":
-        return f"NULLIF(LOWER(TRIM({q})), '')"
-    if kind == "timestamp":
-        return f"TRY_CAST(NULLIF(TRIM({q}), '') AS TIMESTAMPTZ)"
-    if kind == "number":
-        return f"TRY_CAST(NULLIF(TRIM({q}), '') AS DOUBLE)"
-    if kind == "flag":
-        number = f"TRY_CAST(NULLIF(TRIM({q}), '') AS DOUBLE)"
-        return (
-            f"CASE WHEN {number} = FLOOR({number}) AND ABS({number}) < 1000000000 "
-            f"THEN CAST({number} AS INTEGER) END"
-        )
-    return f"NULLIF(TRIM({q}), '')"
-
-
-def bronze_select(table: str, columns: Sequence[str], source: str) -> str:
-    """``SELECT`` that types one raw table (every column read as text) from ``source``.
-
-    Each parsed column also keeps its trimmed raw text as ``__raw__<column>``, so the values
-    that did not parse are found in the same table without casting twice; the bronze table
-    itself selects the typed columns only.
-    """
-    kinds = BRONZE_COLUMNS[table]
-    parts = [f"{parsed_value_sql(c, kinds.get(c, 'text'))} AS {quote_ident(c)}" for c in columns]
-    for column in typed_columns(table, columns):
-        q = quote_ident(column)
-        parts.append(f"NULLIF(TRIM({q}), '') AS {quote_ident(raw_column(column))}")
-    return f"SELECT {', '.join(parts)} FROM {source}"
-
-
-def unparsable_values_sql(column: str, staged: str) -> str:
-    """Raw values of ``column`` that are present but did not parse, in a table made by
-    :func:`bronze_select` (the error message's examples)."""
-    q, raw = quote_ident(column), quote_ident(raw_column(column))
-    return f"SELECT {raw} FROM {quote_ident(staged)} WHERE {raw} IS NOT NULL AND {q} IS NULL"
-
-
-def bronze_counts_sql(table: str, columns: Sequence[str], staged: str) -> str:
-    """One row from a table made by :func:`bronze_select`: ``n_rows``, ``n_distinct`` (rows
-    that differ in some column; the rest are exact duplicates) and, per parsed column,
-    ``bad__<column>`` — values present that did not parse. One query, because every query is
-    a job on Spark."""
-    rel = quote_ident(staged)
-    listed = ", ".join(quote_ident(c) for c in columns)
-    bad = "".join(
-        f", COUNT(*) FILTER (WHERE {quote_ident(raw_column(c))} IS NOT NULL "
-        f"AND {quote_ident(c)} IS NULL) AS {quote_ident('bad__' + c)}"
-        for c in typed_columns(table, columns)
-    )
-    # Two one-row aggregates side by side (one row even for an empty table).
-    return (
-        f"SELECT a.*, d.n_distinct FROM (SELECT COUNT(*) AS n_rows{bad} FROM {rel}) AS a "
-        f"CROSS JOIN (SELECT COUNT(*) AS n_distinct FROM (SELECT DISTINCT {listed} FROM {rel}) "
-        "AS x) AS d"
-    )
 
 
 # --------------------------------------------------------------------------------------------

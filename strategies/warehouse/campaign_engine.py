@@ -21,7 +21,6 @@ windows are counted in 24-hour steps.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,13 +35,9 @@ from strategies.campaign_sql import (
     CONTAMINATION_SQL,
     GROUPS_SQL,
     UNKNOWN_CAMPAIGNS_SQL,
-    bronze_select,
     check_categories,
     check_groups,
-    parsed_value_sql,
     silver_sql,
-    typed_columns,
-    unparsable_values_sql,
 )
 from strategies.campaign_uplift import (
     FUNNEL_STAGES,
@@ -51,20 +46,26 @@ from strategies.campaign_uplift import (
     campaign_design,
     campaign_metric_specs,
 )
-from strategies.engines import open_engine
-from strategies.engines.base import EngineSettings, QueryError, SourceSpec, SqlEngine
+from strategies.engines.base import EngineSettings, SourceSpec, SqlEngine
 from strategies.engines.dialects import quote_ident, to_dialect
-from strategies.errors import ConfigError, DataValidationError, InputDataError
+from strategies.errors import InputDataError
 from strategies.stats.inputs import ABStatistics
 from strategies.validation import ValidationReport
 from strategies.warehouse.ab_inputs import statistics_in_engine
+from strategies.warehouse.bronze import (
+    bronze_select,
+    load_bronze,
+    readable_sources,
+    run_with_staging,
+    stage_rows,
+    text_relation,
+)
 from strategies.warehouse.checks_sql import validate_in_engine
 from strategies.warehouse.ge_engine import validate_with_ge
 
 __all__ = [
     "SILVER",
     "CampaignWarehouse",
-    "raise_for_failures",
     "summarise_campaign_data",
     "warehouse_files",
 ]
@@ -111,28 +112,11 @@ def summarise_campaign_data(
     ``sources`` maps each of the five tables to a file or an engine table. With
     ``staging_dir`` (DuckDB only) the row tables are written there; on any error the folder
     is removed, so a failed run leaves nothing."""
-    missing = [t for t in BRONZE_COLUMNS if t not in sources]
-    unknown = sorted(set(sources) - set(BRONZE_COLUMNS))
-    if missing or unknown:
-        raise ConfigError(
-            f"campaign sources: missing table(s) {missing}, unknown table(s) {unknown}; "
-            f"expected: {', '.join(BRONZE_COLUMNS)}"
-        )
-    staging = Path(staging_dir) if staging_dir is not None else None
-    if staging is not None and settings.name != "duckdb":
-        raise ConfigError("staging_dir is for engine duckdb (other engines keep the row tables)")
-    if staging is not None:
-        staging.mkdir(parents=True, exist_ok=True)
-    try:
-        with open_engine(settings) as engine:
-            result = _run(engine, sources, options, naive_timezone, staging)
-        if staging is not None and not result.success:
-            shutil.rmtree(staging, ignore_errors=True)
-        return result
-    except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        raise
+    return run_with_staging(
+        settings,
+        staging_dir,
+        lambda engine, staging: _run(engine, sources, options, naive_timezone, staging),
+    )
 
 
 def _run(
@@ -142,18 +126,10 @@ def _run(
     naive_timezone: str,
     staging: Path | None,
 ) -> CampaignWarehouse:
+    specs = readable_sources("campaign", sources, list(BRONZE_COLUMNS), staging)
     engine.set_time_zone(naive_timezone)
-    declared = tuple(s.path for s in sources.values() if s.path is not None)
-    if staging is not None:
-        declared += (str(staging),)
-    audits: list[dict[str, Any]] = []
+    audits = [load_bronze(engine, t, specs[t], BRONZE_COLUMNS[t]) for t in BRONZE_COLUMNS]
     reports: dict[str, ValidationReport] = {}
-    for table in BRONZE_COLUMNS:
-        spec = sources[table]
-        spec = SourceSpec(
-            path=spec.path, table=spec.table, sql=spec.sql, allowed_paths=declared, all_text=True
-        )
-        audits.append(_bronze(engine, table, spec))
     if engine.name != "duckdb":
         engine.set_time_zone("UTC")
     for table in BRONZE_COLUMNS:
@@ -179,73 +155,14 @@ def _run(
     campaigns["send_at"] = pd.to_datetime(campaigns["send_at"]).dt.tz_localize("UTC")
     result.campaigns = campaigns.sort_values("campaign_id").reset_index(drop=True)
     if staging is not None:
-        result.staged = _stage_rows(engine, staging)
-    return result
-
-
-def _bronze(engine: SqlEngine, table: str, spec: SourceSpec) -> dict[str, Any]:
-    """Register the raw table, stage it as text, parse it into the bronze temp table named
-    after the table; the audit record is the one :func:`build_bronze` writes."""
-    raw, staged = f"raw_{table}", f"staged_{table}"
-    label = spec.path or (f"table {spec.table}" if spec.table else "sql")
-    engine.register_source(spec, raw)
-    columns = [c.name for c in engine.columns(raw)]
-    required = list(BRONZE_COLUMNS[table])
-    absent = [c for c in required if c not in columns]
-    if absent:
-        shown = Path(spec.path).name if spec.path else f"table {spec.table}"
-        raise InputDataError(
-            f"{table} ({shown}) lacks required column(s): {', '.join(absent)} "
-            f"(has: {', '.join(columns)})"
+        result.staged = stage_rows(
+            engine,
+            {
+                name: (SILVER if name == SILVER else name.removeprefix("bronze_"), path)
+                for name, path in warehouse_files(staging).items()
+            },
         )
-    text = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in columns)
-    inner = f"(SELECT {text} FROM {quote_ident(raw)}) AS {quote_ident(raw)}"
-    try:
-        engine.create_temp_table(staged, bronze_select(table, columns, inner))
-    except QueryError as exc:
-        # PostgreSQL has no TRY_CAST: a value that does not parse fails the whole query.
-        raise _unparsable_column_error(engine, table, required, inner, exc) from exc
-    for column in typed_columns(table, required):
-        bad_sql = unparsable_values_sql(column, staged)
-        n_bad = int(engine.fetch(f"SELECT COUNT(*) AS n FROM ({bad_sql}) AS b")["n"].iloc[0])
-        if n_bad:
-            examples = engine.fetch(f"{bad_sql} LIMIT {_MAX_EXAMPLES}").iloc[:, 0].tolist()
-            kind = BRONZE_COLUMNS[table][column]
-            raise InputDataError(
-                f"{table}.{column}: {n_bad} value(s) are not valid {kind}s "
-                f"(examples: {', '.join(map(repr, examples))})"
-            )
-    select = ", ".join(quote_ident(c) for c in columns)
-    engine.create_temp_table(table, f"SELECT {select} FROM {staged}")
-    counts = engine.fetch(
-        f"SELECT (SELECT COUNT(*) FROM {table}) AS n_rows, "
-        f"(SELECT COUNT(*) FROM (SELECT DISTINCT {select} FROM {table}) d) AS n_distinct"
-    ).iloc[0]
-    return {
-        "table": table,
-        "file": label,
-        "rows": int(counts["n_rows"]),
-        "columns": columns,
-        "exact_duplicate_rows": int(counts["n_rows"] - counts["n_distinct"]),
-    }
-
-
-def _unparsable_column_error(
-    engine: SqlEngine, table: str, columns: list[str], inner: str, exc: QueryError
-) -> InputDataError:
-    """Name the column(s) whose values do not parse when the engine cannot say per value
-    (no TRY_CAST): each typed column is cast alone; the engine's message names the value."""
-    found = []
-    for column in typed_columns(table, columns):
-        kind = BRONZE_COLUMNS[table][column]
-        probe = f"SELECT COUNT({parsed_value_sql(column, kind)}) AS n FROM {inner}"
-        try:
-            engine.fetch(probe)
-        except QueryError as column_exc:
-            found.append(f"{table}.{column}: values are not valid {kind}s ({column_exc})")
-    if not found:
-        return InputDataError(f"{table}: values that do not parse ({exc})")
-    return InputDataError("; ".join(found))
+    return result
 
 
 def _validate(engine: SqlEngine, table: str) -> ValidationReport:
@@ -258,10 +175,10 @@ def _validate(engine: SqlEngine, table: str) -> ValidationReport:
         columns = ", ".join(quote_ident(c.name) for c in engine.columns(table))
         raw_sql = engine.source_sqls[f"raw_{table}"]  # type: ignore[attr-defined]
         typed = [c.name for c in engine.columns(f"raw_{table}")]
-        text = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in typed)
-        inner = f"(SELECT {text} FROM {quote_ident('raw_' + table)}) AS r"
+        inner = text_relation(f"raw_{table}", typed)
         body = to_dialect(
-            f"SELECT {columns} FROM ({bronze_select(table, typed, inner)}) AS b", "postgres"
+            f"SELECT {columns} FROM ({bronze_select(BRONZE_COLUMNS[table], typed, inner)}) AS b",
+            "postgres",
         )
         # GE's query assets must start with SELECT: the CTE goes inside a derived table.
         query = (
@@ -308,27 +225,3 @@ def _counts(frame: pd.DataFrame) -> dict[str, int]:
         (str(k), int(v)) for k, v in zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True)
     )
     return dict(pairs)
-
-
-def _stage_rows(engine: SqlEngine, staging: Path) -> dict[str, str]:
-    """Bronze and silver rows → zstd Parquet in ``staging`` (DuckDB's own COPY)."""
-    staged: dict[str, str] = {}
-    for name, path in warehouse_files(staging).items():
-        relation = SILVER if name == SILVER else name.removeprefix("bronze_")
-        engine.copy_to_parquet(f"SELECT * FROM {quote_ident(relation)}", path)  # type: ignore[attr-defined]
-        staged[name] = str(path)
-    return staged
-
-
-def raise_for_failures(reports: Mapping[str, ValidationReport]) -> None:
-    """One DataValidationError listing every failure of every table (as the pandas path
-    did), so one run shows all that is wrong."""
-    messages = []
-    for name, report in reports.items():
-        if not report.success:
-            try:
-                report.raise_for_failures()
-            except DataValidationError as exc:
-                messages.append(f"{name}: {exc}")
-    if messages:
-        raise DataValidationError("\n".join(messages))

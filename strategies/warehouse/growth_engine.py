@@ -31,7 +31,6 @@ removed when anything fails, so a failed run leaves nothing half-written (DESIGN
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,10 +38,9 @@ from typing import Any
 
 import pandas as pd
 
-from strategies.engines import open_engine
-from strategies.engines.base import EngineSettings, QueryError, SourceSpec, SqlEngine
+from strategies.engines.base import EngineSettings, SourceSpec, SqlEngine
 from strategies.engines.dialects import quote_ident, to_dialect
-from strategies.errors import ConfigError, InputDataError
+from strategies.errors import ConfigError
 from strategies.growth.analysis_sql import (
     ANALYSIS_COLUMNS,
     BRONZE_COLUMNS,
@@ -56,18 +54,21 @@ from strategies.growth.analysis_sql import (
     RESULT_VARIANT_CHECK,
     TABLES,
     analysis_sql,
-    bronze_counts_sql,
-    bronze_select,
     check_select,
     feature_columns,
     features_sql,
     input_rules,
-    parsed_value_sql,
     result_rules,
-    typed_columns,
-    unparsable_values_sql,
 )
 from strategies.validation import ValidationReport, validate
+from strategies.warehouse.bronze import (
+    bronze_select,
+    load_bronze,
+    readable_sources,
+    run_with_staging,
+    stage_rows,
+    text_relation,
+)
 from strategies.warehouse.checks_sql import validate_in_engine
 from strategies.warehouse.ge_engine import validate_with_ge
 
@@ -84,7 +85,6 @@ __all__ = [
 ANALYSIS_TABLE = "silver_growth_analysis"
 #: The key of the result table's report in :attr:`GrowthWarehouse.validation`.
 RESULT_SUITE = "analysis"
-_MAX_EXAMPLES = 5
 _INT_FEATURES = ("frequency", "has_history")
 
 
@@ -141,33 +141,15 @@ def build_growth_tables(
     only) the row tables are written there; on any error, or when validation fails, the folder
     is removed.
     """
-    missing = [t for t in TABLES if t not in sources]
-    unknown = sorted(set(sources) - set(TABLES))
-    if missing or unknown:
-        raise ConfigError(
-            f"growth sources: missing table(s) {missing}, unknown table(s) {unknown}; "
-            f"expected: {', '.join(TABLES)}"
-        )
     if isinstance(pre_period_days, bool) or not isinstance(pre_period_days, int):
         raise ConfigError(f"pre_period_days must be a whole number, got {pre_period_days!r}")
     if pre_period_days < 1:
         raise ConfigError(f"pre_period_days must be at least 1, got {pre_period_days}")
-    staging = Path(staging_dir) if staging_dir is not None else None
-    if staging is not None and settings.name != "duckdb":
-        raise ConfigError("staging_dir is for engine duckdb (other engines keep the row tables)")
-    if staging is not None:
-        staging.mkdir(parents=True, exist_ok=True)
-    try:
-        with open_engine(settings) as engine:
-            result = _run(engine, sources, staging, pre_period_days, naive_timezone)
-        if staging is not None and not result.success:
-            shutil.rmtree(staging, ignore_errors=True)
-            result.staged = {}
-        return result
-    except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        raise
+    return run_with_staging(
+        settings,
+        staging_dir,
+        lambda engine, staging: _run(engine, sources, staging, pre_period_days, naive_timezone),
+    )
 
 
 def _run(
@@ -177,17 +159,9 @@ def _run(
     pre_period_days: int,
     naive_timezone: str,
 ) -> GrowthWarehouse:
+    specs = readable_sources("growth", sources, TABLES, staging)
     engine.set_time_zone(naive_timezone)
-    declared = tuple(s.path for s in sources.values() if s.path is not None)
-    if staging is not None:
-        declared += (str(staging),)
-    audits = []
-    for table in TABLES:
-        spec = sources[table]
-        spec = SourceSpec(
-            path=spec.path, table=spec.table, sql=spec.sql, allowed_paths=declared, all_text=True
-        )
-        audits.append(_bronze(engine, table, spec))
+    audits = [load_bronze(engine, t, specs[t], BRONZE_COLUMNS[t]) for t in TABLES]
     if engine.name != "duckdb":
         # Timestamps are instants from here on; UTC keeps fetched values comparable.
         engine.set_time_zone("UTC")
@@ -211,83 +185,19 @@ def _run(
         engine.fetch(features_sql(pre_period_days=pre_period_days, devices=DEVICES))
     )
     if staging is not None and result.success:
-        result.staged = _stage_rows(engine, staging)
+        result.staged = stage_rows(
+            engine,
+            {
+                name: (name if name == ANALYSIS_TABLE else name.removeprefix("bronze_"), path)
+                for name, path in warehouse_files(staging).items()
+            },
+        )
     return result
 
 
 # --------------------------------------------------------------------------------------------
 # Bronze and validation
 # --------------------------------------------------------------------------------------------
-
-
-def _bronze(engine: SqlEngine, table: str, spec: SourceSpec) -> dict[str, Any]:
-    """Register the raw table, stage it as text, parse it into the bronze temp table named
-    after the table. A value that does not parse stops the run naming table, column and
-    examples (on every engine)."""
-    raw, staged = f"raw_{table}", f"staged_{table}"
-    label = spec.path or (f"table {spec.table}" if spec.table else "sql")
-    engine.register_source(spec, raw)
-    columns = [c.name for c in engine.columns(raw)]
-    required = list(BRONZE_COLUMNS[table])
-    absent = [c for c in required if c not in columns]
-    if absent:
-        shown = Path(spec.path).name if spec.path else f"table {spec.table}"
-        raise InputDataError(
-            f"{table} ({shown}) lacks required column(s): {', '.join(absent)} "
-            f"(has: {', '.join(columns)})"
-        )
-    inner = _text_relation(raw, columns)
-    try:
-        engine.create_temp_table(staged, bronze_select(table, columns, inner))
-    except QueryError as exc:
-        # PostgreSQL has no TRY_CAST: a value that does not parse fails the whole query.
-        raise _unparsable_column_error(engine, table, required, inner, exc) from exc
-    counts = engine.fetch(bronze_counts_sql(table, columns, staged)).iloc[0]
-    for column in typed_columns(table, required):
-        n_bad = int(counts[f"bad__{column}"])
-        if n_bad:
-            bad_sql = unparsable_values_sql(column, staged)
-            examples = engine.fetch(
-                f"SELECT DISTINCT * FROM ({bad_sql}) AS b ORDER BY 1 LIMIT {_MAX_EXAMPLES}"
-            ).iloc[:, 0]
-            kind = BRONZE_COLUMNS[table][column]
-            raise InputDataError(
-                f"{table}.{column}: {n_bad} value(s) are not valid {kind}s "
-                f"(examples: {', '.join(repr(str(v)) for v in examples)})"
-            )
-    select = ", ".join(quote_ident(c) for c in columns)
-    engine.create_temp_table(table, f"SELECT {select} FROM {quote_ident(staged)}")
-    return {
-        "table": table,
-        "file": label,
-        "rows": int(counts["n_rows"]),
-        "columns": columns,
-        "exact_duplicate_rows": int(counts["n_rows"] - counts["n_distinct"]),
-    }
-
-
-def _text_relation(raw: str, columns: list[str]) -> str:
-    """The registered raw relation with every column as text (Parquet and tables keep their
-    types; bronze parses text, so an id ``007`` stays ``007`` only if it was text)."""
-    text = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in columns)
-    return f"(SELECT {text} FROM {quote_ident(raw)}) AS {quote_ident(raw)}"
-
-
-def _unparsable_column_error(
-    engine: SqlEngine, table: str, columns: list[str], inner: str, exc: QueryError
-) -> InputDataError:
-    """Name the column(s) whose values do not parse when the engine cannot say per value (no
-    TRY_CAST): each parsed column is cast alone; the engine's message names the value."""
-    found = []
-    for column in typed_columns(table, columns):
-        kind = BRONZE_COLUMNS[table][column]
-        try:
-            engine.fetch(f"SELECT COUNT({parsed_value_sql(column, kind)}) AS n FROM {inner}")
-        except QueryError as column_exc:
-            found.append(f"{table}.{column}: values are not valid {kind}s ({column_exc})")
-    if not found:
-        return InputDataError(f"{table}: values that do not parse ({exc})")
-    return InputDataError("; ".join(found))
 
 
 def _validate(engine: SqlEngine, table: str) -> ValidationReport:
@@ -318,11 +228,8 @@ def _postgres_check_query(engine: SqlEngine, table: str) -> str:
         raw_sql = engine.source_sqls[raw]  # type: ignore[attr-defined]
         columns = [c.name for c in engine.columns(raw)]
         select = ", ".join(quote_ident(c) for c in columns)
-        body = to_dialect(
-            f"SELECT {select} FROM ({bronze_select(t, columns, _text_relation(raw, columns))}) "
-            "AS b",
-            "postgres",
-        )
+        typed = bronze_select(BRONZE_COLUMNS[t], columns, text_relation(raw, columns))
+        body = to_dialect(f"SELECT {select} FROM ({typed}) AS b", "postgres")
         ctes += [f"{quote_ident(raw)} AS ({raw_sql})", f"{quote_ident('bronze_' + t)} AS ({body})"]
     check = to_dialect(check_select(table, {t: f"bronze_{t}" for t in needed}), "postgres")
     # GE's query assets must start with SELECT: the CTEs go inside a derived table.
@@ -409,13 +316,3 @@ def _audits(engine: SqlEngine, rows: int, pre_period_days: int) -> dict[str, Any
         "sessions_unknown_user": int(table_wide["sessions_unknown_user"]),
         "orders_unknown_user": int(table_wide["orders_unknown_user"]),
     }
-
-
-def _stage_rows(engine: SqlEngine, staging: Path) -> dict[str, str]:
-    """Bronze and analysis rows → zstd Parquet in ``staging`` (DuckDB's own COPY)."""
-    staged: dict[str, str] = {}
-    for name, path in warehouse_files(staging).items():
-        relation = name if name == ANALYSIS_TABLE else name.removeprefix("bronze_")
-        engine.copy_to_parquet(f"SELECT * FROM {quote_ident(relation)}", path)  # type: ignore[attr-defined]
-        staged[name] = str(path)
-    return staged

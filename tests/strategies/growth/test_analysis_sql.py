@@ -27,13 +27,11 @@ from strategies.growth.analysis_sql import (
     GLOBAL_AUDIT_SQL,
     TABLES,
     analysis_sql,
-    bronze_select,
     check_select,
     feature_columns,
     features_sql,
-    typed_columns,
-    unparsable_values_sql,
 )
+from strategies.warehouse.bronze import bronze_select, typed_columns, unparsable_values_sql
 
 PRE_PERIOD_DAYS = 180
 DAY = 86_400.0
@@ -150,8 +148,9 @@ def bronze_connection(frames: Mapping[str, pd.DataFrame]) -> duckdb.DuckDBPyConn
         columns = list(frame.columns)
         text = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in columns)
         inner = f'(SELECT {text} FROM "raw_{table}") AS r'
-        con.execute(f'CREATE TABLE "staged_{table}" AS {bronze_select(table, columns, inner)}')
-        for column in typed_columns(table, columns):
+        typed = bronze_select(BRONZE_COLUMNS[table], columns, inner)
+        con.execute(f'CREATE TABLE "staged_{table}" AS {typed}')
+        for column in typed_columns(BRONZE_COLUMNS[table], columns):
             bad = con.execute(unparsable_values_sql(column, f"staged_{table}")).fetchall()
             if bad:
                 raise InputDataError(f"{table}.{column}: {bad[0][0]!r} does not parse")
@@ -362,7 +361,7 @@ def test_every_query_transpiles_for_postgres_and_spark() -> None:
         GLOBAL_AUDIT_SQL,
         features_sql(pre_period_days=PRE_PERIOD_DAYS),
         *(check_select(t) for t in TABLES),
-        *(bronze_select(t, list(BRONZE_COLUMNS[t]), f"raw_{t}") for t in TABLES),
+        *(bronze_select(BRONZE_COLUMNS[t], list(BRONZE_COLUMNS[t]), f"raw_{t}") for t in TABLES),
     ]
     for sql in queries:
         for dialect in ("postgres", "spark"):
