@@ -633,7 +633,8 @@ def _print_marketing_mix_summary(summary: dict) -> None:
 def _print_growth_summary(summary: dict) -> None:
     files = summary.get("files", {})
     decisions = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("decisions", {}).items()))
-    typer.echo(f"Experiments:   {summary.get('experiments')} (purchase conversion — {decisions})")
+    metric = str(summary.get("primary_metric", "purchase_conversion")).replace("_", " ")
+    typer.echo(f"Experiments:   {summary.get('experiments')} ({metric} — {decisions})")
     ari = summary.get("persona_ari")
     recovered = f", recovery ARI {ari:.2f}" if ari is not None else ""
     structure = "" if summary.get("persona_structure_found") else " (no clear structure)"

@@ -27,6 +27,8 @@ from strategies.stats.corrections import Correction
 
 @strict_pipeline(cache_policy=cache_policy(), on_failure=remove_staging_on_failure)
 def growth_analytics_pipeline(
+    source: str | None = None,
+    data_path: str | None = None,
     data_dir: str | None = None,
     tables: dict[str, str] | None = None,
     engine: dict[str, Any] | None = None,

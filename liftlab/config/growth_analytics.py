@@ -4,7 +4,9 @@
 The YAML puts these fields under ``parameters:``; the pipeline signature mirrors them one to one
 (a test keeps the two in step). Unknown keys are errors. The input is five tables (users,
 experiments, sessions, exposures, orders) read as the campaign pipeline reads its exports
-(:mod:`liftlab.config.table_sets`).
+(:mod:`liftlab.config.table_sets`), or, with ``source: hillstrom``, Hillstrom's e-mail test
+file (:mod:`strategies.growth.hillstrom`); the source decides the metrics and the default
+persona features (:mod:`strategies.growth.sources`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from strategies.engines.base import SourceSpec
 from strategies.errors import ConfigError
 from strategies.growth.analysis_sql import TABLES
 from strategies.growth.personas import DEFAULT_FEATURES, DEFAULT_LOG1P, PersonaOptions
+from strategies.growth.sources import SOURCES, GrowthSource, SourceName
 from strategies.stats.corrections import Correction
+from strategies.stats.metrics import MetricSpec
 
 
 class PersonaSettings(StrictModel):
@@ -31,6 +35,7 @@ class PersonaSettings(StrictModel):
     silhouette."""
 
     features: list[str] = Field(default_factory=lambda: list(DEFAULT_FEATURES))
+    """Pre-period feature columns (default: the source's, see README)."""
     log1p: list[str] = Field(default_factory=lambda: list(DEFAULT_LOG1P))
     """Features taken as log(1 + x) before scaling (skewed counts and amounts)."""
     k_min: int = Field(default=2, ge=2, le=20)
@@ -71,6 +76,12 @@ class PersonaSettings(StrictModel):
 class GrowthAnalyticsConfig(StrictModel):
     """Everything one growth-analytics run needs. Field docs are the user-facing reference."""
 
+    source: SourceName = "shop"
+    """``shop``: the five-table export below, analysis table built in SQL. ``hillstrom``:
+    Hillstrom's e-mail test file (``data_path``), personas from its pre-send covariates and
+    the e-mail effect per persona."""
+    data_path: str | None = None
+    """``source: hillstrom`` only: the Hillstrom CSV (environment variables expanded)."""
     data_dir: str | None = "data/demo/ecommerce"
     """Folder holding ``users``, ``experiments``, ``sessions``, ``exposures`` and ``orders``
     as ``.csv`` (or ``.parquet``) files named after the table (``liftlab simulate-ecommerce``
@@ -99,17 +110,77 @@ class GrowthAnalyticsConfig(StrictModel):
     """DuckDB database receiving the bronze, silver and gold tables ("" for none)."""
     output_dir: OutputDir = "outputs/growth_analytics"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _source_defaults(cls, values: Any) -> Any:
+        """Persona features and log1p columns default to the source's when not listed; a
+        Hillstrom run has no shop folder (``data_dir`` defaults to none)."""
+        if not isinstance(values, Mapping) or values.get("source") not in SOURCES:
+            return values
+        source = SOURCES[values["source"]]
+        if source.name == "hillstrom" and "data_dir" not in values:
+            values = {**values, "data_dir": None}
+        personas = values.get("personas")
+        if personas is None or isinstance(personas, Mapping):
+            personas = dict(personas or {})
+            personas.setdefault("features", list(source.features))
+            personas.setdefault("log1p", [f for f in source.log1p if f in personas["features"]])
+            values = {**values, "personas": personas}
+        return values
+
     @model_validator(mode="after")
     def _check(self) -> GrowthAnalyticsConfig:
-        check_table_set(TABLES, self.data_dir, self.tables, self.engine.name)
+        if self.source == "hillstrom":
+            self._check_hillstrom()
+        else:
+            if self.data_path:
+                raise ValueError(
+                    "data_path is read with source: hillstrom only; the shop export is read "
+                    "from data_dir or tables"
+                )
+            check_table_set(TABLES, self.data_dir, self.tables, self.engine.name)
         return self
+
+    def _check_hillstrom(self) -> None:
+        problems = []
+        if not self.data_path:
+            problems.append("source hillstrom needs data_path (the Hillstrom CSV)")
+        if self.tables or self.data_dir:
+            problems.append("source hillstrom reads data_path; remove data_dir and tables")
+        if self.engine.name != "duckdb":
+            problems.append(
+                f"source hillstrom is one file read in-process; engine {self.engine.name!r} "
+                "is not used (remove the engine key)"
+            )
+        if self.persona_truth:
+            problems.append("persona_truth: Hillstrom has no known personas (remove the key)")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @property
+    def profile(self) -> GrowthSource:
+        """What the source measures: metrics, headline metric, funnel stages."""
+        return SOURCES[self.source]
+
+    @property
+    def metrics(self) -> tuple[MetricSpec, ...]:
+        return self.profile.metrics
+
+    @property
+    def primary_metric(self) -> str:
+        return self.profile.primary_metric
 
     def table_paths(self) -> dict[str, Path]:
         """The file of each table read from a file (engine tables are left out)."""
+        if self.source == "hillstrom":
+            return {"hillstrom": expand_path(str(self.data_path))}
         return table_paths(TABLES, self.data_dir, self.tables)
 
     def sources(self) -> dict[str, SourceSpec]:
-        """What the engine reads per table: a file or an engine table."""
+        """What the engine reads per table: a file or an engine table (none for Hillstrom,
+        which is read in-process)."""
+        if self.source == "hillstrom":
+            return {}
         return table_sources(TABLES, self.data_dir, self.tables)
 
     def persona_truth_frame(self) -> pd.DataFrame | None:
@@ -124,11 +195,13 @@ class GrowthAnalyticsConfig(StrictModel):
     @property
     def stage_rows(self) -> bool:
         """Bronze/silver rows go to the DuckDB warehouse (engine duckdb with a database)."""
-        return bool(self.duckdb_path) and self.engine.name == "duckdb"
+        return bool(self.duckdb_path) and self.engine.name == "duckdb" and self.source == "shop"
 
     @property
     def data_source(self) -> str:
         """The input as a report names it: the folder, else the files named one by one."""
+        if self.source == "hillstrom":
+            return str(self.data_path)
         return str(self.data_dir or ", ".join(self.tables.values()))
 
 

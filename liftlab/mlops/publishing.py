@@ -552,9 +552,6 @@ GROWTH_MLFLOW_FILES = (
     "growth_recommendations",
 )
 """Published growth files also attached to the MLflow run (keys of ``files``)."""
-GROWTH_PRIMARY_METRIC = "purchase_conversion"
-
-
 def growth_run_summary(
     tables: Mapping[str, pd.DataFrame],
     persona_summary: Mapping[str, Any],
@@ -562,17 +559,19 @@ def growth_run_summary(
     pipeline_run: str,
     mlflow_run_id: str | None,
     output_dir: str | Path,
+    primary_metric: str,
 ) -> dict[str, Any]:
-    """What one growth run concluded: the decisions on purchase conversion, the personas
-    (k, structure, recovery) and the recommended actions."""
+    """What one growth run concluded: the decisions on the source's headline metric, the
+    personas (k, structure, recovery) and the recommended actions."""
     results = tables["growth_experiment_results"]
-    primary = results[results["metric"] == GROWTH_PRIMARY_METRIC]
+    primary = results[results["metric"] == primary_metric]
     recovery = persona_summary.get("recovery") or {}
     actions = tables["growth_recommendations"]
     return {
         "pipeline_run": pipeline_run,
         "mlflow_run_id": mlflow_run_id,
         "experiments": int(results["experiment"].nunique()),
+        "primary_metric": primary_metric,
         "decisions": {k: int(v) for k, v in primary["decision"].value_counts().items()},
         "personas": int(persona_summary["k"]),
         "persona_structure_found": bool(persona_summary["structure_found"]),
@@ -628,6 +627,7 @@ def publish_growth_run(
             pipeline_run=pipeline_run,
             mlflow_run_id=mlflow_run_id,
             output_dir=config.output_dir,
+            primary_metric=config.primary_metric,
         )
         with failed_run_on_error():
             with staged_publish(config.output_dir) as stage:

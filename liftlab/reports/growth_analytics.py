@@ -136,8 +136,15 @@ _FEATURE_LABELS = {
     "discount_share": "Discount share",
     "tenure_days": "Tenure",
     "has_history": "Has ordered",
+    # Hillstrom (strategies.growth.hillstrom): the twelve months before the send
+    "recency_months": "Months since purchase",
+    "history": "Spend, past year",
+    "mens": "Bought men's",
+    "womens": "Bought women's",
+    "newbie": "New customer",
 }
-_SHARE_FEATURES = frozenset({"discount_share", "has_history"})
+_SHARE_FEATURES = frozenset({"discount_share", "has_history", "mens", "womens", "newbie"})
+_ONE_HOT_PREFIXES = ("device_", "zip_", "channel_")
 _DAY_FEATURES = frozenset({"recency_days", "tenure_days"})
 _MAX_TRAITS = 4
 _PER_EXPERIMENT_AUDITS: dict[str, tuple[str, str]] = {
@@ -536,7 +543,14 @@ def _funnel_view(funnel: pd.DataFrame, labels: Mapping[str, str]) -> dict[str, A
                 )
             rows.append({"variant": variant or DASH, "n_units": fmt_int(n_units), "cells": cells})
         groups.append({"experiment": labels.get(exp, exp) or DASH, "rows": rows})
-    return {"stages": [s.replace("_", " ") for s in stages], "groups": groups}
+    shown = [s.replace("_", " ") for s in stages if s != "users"]
+    steps = ", ".join(f"{b} per {_singular(a)}" for a, b in zip(shown, shown[1:], strict=False))
+    return {"stages": [s.replace("_", " ") for s in stages], "groups": groups, "steps": steps}
+
+
+def _singular(stage: str) -> str:
+    """'add to carts' → 'add to cart', 'sessions' → 'session' (funnel stage names)."""
+    return stage[:-1] if stage.endswith("s") and not stage.endswith("ss") else stage
 
 
 # --- personas ---------------------------------------------------------------------------------
@@ -581,18 +595,20 @@ def _feature_value(feature: str, value: Any) -> str:
     x = num_or_nan(value)
     if math.isnan(x):
         return DASH
-    if feature in _SHARE_FEATURES or feature.startswith("device_"):
+    if feature in _SHARE_FEATURES or feature.startswith(_ONE_HOT_PREFIXES):
         return fmt_pct(x, signed=False, digits=0)
     if feature in _DAY_FEATURES:
         return f"{x:,.0f} d"
+    if feature == "recency_months":
+        return f"{x:.1f} mo"
     if feature == "frequency":
         return f"{x:.1f}"
     return fmt_num(x)
 
 
 def _feature_label(feature: str) -> str:
-    if feature.startswith("device_"):
-        return feature.removeprefix("device_").capitalize()
+    if feature.startswith(_ONE_HOT_PREFIXES):
+        return feature.split("_", 1)[1].capitalize()
     return _FEATURE_LABELS.get(feature, feature.replace("_", " ").capitalize())
 
 

@@ -50,8 +50,10 @@ def analyse_growth_experiments(
     """Every experiment × metric with the A/B engine (unit = user), decisions corrected
     across the run; the click → cart → purchase funnel per variant."""
     lift = experiment_lift(
-        growth_analysis_table, growth_experiments, alpha=config.alpha, correction=config.correction
-    )
+        growth_analysis_table, growth_experiments, metrics=config.metrics,
+        alpha=config.alpha, correction=config.correction,
+        funnel_stages=config.profile.funnel_stages,
+    )  # fmt: skip
     return lift.results, lift.funnel
 
 
@@ -72,6 +74,6 @@ def analyse_persona_lift(
     from the intervals."""
     lift = persona_lift(
         growth_analysis_table, persona_assignments, growth_experiments,
-        alpha=config.alpha, overall=growth_experiment_results,
+        metrics=config.metrics, alpha=config.alpha, overall=growth_experiment_results,
     )  # fmt: skip
     return lift.results, lift.heterogeneity, lift.recommendations

@@ -50,6 +50,7 @@ def build_growth_report_step(
         audits={**growth_audits, "bronze": growth_bronze_audit},
         validation=growth_validation,
         alpha=config.alpha,
+        primary_metric=config.primary_metric,
         config=config,
         run_info=step_run_info(data_source=config.data_source),
     )

@@ -90,10 +90,8 @@ for ``do not ship``. ``text`` quotes every significant persona with its interval
 never claims an effect whose interval crosses 0, and mentions that the effect differs by
 persona only when the heterogeneity test (after its correction) says so.
 
-Hillstrom (``../shared/data/hillstrom.csv``): :func:`hillstrom_persona_frame` turns the file
-into pre-period persona features and an outcome table in this module's layout (two
-experiments, men's and women's e-mail, each against the no-e-mail control), with
-:data:`HILLSTROM_FEATURES`, :data:`HILLSTROM_METRICS` and :func:`hillstrom_experiments`.
+Hillstrom's e-mail test is analysed with the same functions:
+:mod:`strategies.growth.hillstrom` lays it out as this module expects.
 """
 
 from __future__ import annotations
@@ -101,7 +99,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Literal, get_args
 
 import numpy as np
@@ -134,9 +131,6 @@ __all__ = [
     "CI_LEVEL_COLUMN",
     "FUNNEL_STAGES",
     "GROWTH_METRICS",
-    "HILLSTROM_FEATURES",
-    "HILLSTROM_LOG1P",
-    "HILLSTROM_METRICS",
     "LIFT_RESULT_COLUMNS",
     "MATCHED_CORRECTIONS",
     "PERSONA_PREFIX",
@@ -144,8 +138,6 @@ __all__ = [
     "ExperimentLift",
     "PersonaLift",
     "experiment_lift",
-    "hillstrom_experiments",
-    "hillstrom_persona_frame",
     "matched_alpha",
     "persona_lift",
 ]
@@ -207,6 +199,9 @@ _METRIC_WORDS = {
     "purchase_conversion": "purchase conversion",
     "revenue_per_user": "revenue per user",
     "orders_per_user": "orders per user",
+    "visit": "site visits",
+    "conversion": "conversion",
+    "spend": "spend per customer",
 }
 
 
@@ -623,6 +618,7 @@ def experiment_lift(
     intervals: Intervals = "unadjusted",
     srm_alpha: float = 0.001,
     control: str | None = None,
+    funnel_stages: Sequence[str] = FUNNEL_STAGES,
 ) -> ExperimentLift:
     """The lift of every experiment on every metric, as the A/B pipeline computes it.
 
@@ -635,6 +631,8 @@ def experiment_lift(
     intervals that agree with the corrected decisions (module docstring; ``bh``,
     ``bonferroni`` or ``none`` only). Input problems raise InputDataError naming the column,
     experiment or label; problems of one comparison come back in its ``status``.
+    ``funnel_stages`` are the 0/1 or count columns summed per arm for the funnel (those
+    present in ``analysis``).
     """
     specs = check_metric_specs(metrics)
     if intervals not in INTERVALS:
@@ -667,7 +665,7 @@ def experiment_lift(
             VARIANT_COLUMN: analysis[VARIANT_COLUMN].astype(str),
         }
     )
-    stages = [s for s in FUNNEL_STAGES if s in frame.columns]
+    stages = [s for s in funnel_stages if s in frame.columns]
     inputs = statistics_from_rows(frame, design, specs, stages)
     names = [m.name for m in specs]
     if intervals == "matched":
@@ -902,7 +900,11 @@ def _recommend(
         action, names, basis = "ship to all", "", total
         text = f"Ship {name} to all users: {words} {_lift_and_ci(total)} overall"
         if not helped.empty:
-            text += f"; clearest for {_group(helped['_persona'])}: {gains(helped)}"
+            # the strongest few, so the sentence stays readable; the table has every persona
+            top = helped.sort_values("p_value", kind="stable").head(_MAX_QUOTED)
+            text += f"; clearest for {_group(top['_persona'])}: {gains(top)}"
+            if len(helped) > len(top):
+                text += f" ({len(helped)} of {len(cells)} personas significant)"
     elif not helped.empty:
         action, names, basis = "ship to personas only", persona_list(helped), lead(helped)
         text = f"Show {name} to {_group(helped['_persona'])} only: {words} {gains(helped)}"
@@ -947,6 +949,10 @@ def _recommend(
     }
 
 
+_MAX_QUOTED = 2
+"""Helped personas quoted in a "ship to all" sentence (smallest p-values first)."""
+
+
 def _verb(rows: pd.DataFrame | pd.Series) -> str:
     """'raises' or 'lowers', from the sign of the (first) estimate: the words follow the
     numbers, whichever direction of the metric is good."""
@@ -955,7 +961,10 @@ def _verb(rows: pd.DataFrame | pd.Series) -> str:
 
 
 def _persona_words(persona: str) -> str:
-    return str(persona).replace("_", " ")
+    """A persona as a sentence names it: quoted when its name is a list of traits
+    ("“no men's, new customers”"), so a list of personas stays readable."""
+    words = str(persona).replace("_", " ")
+    return f"“{words}”" if "," in words else words
 
 
 def _group(personas: pd.Series) -> str:
@@ -1006,118 +1015,3 @@ def _lift_and_ci(row: pd.Series, *, comma: bool = False) -> str:
 
 def _p_text(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
-
-
-# --------------------------------------------------------------------------------------------
-# Hillstrom
-# --------------------------------------------------------------------------------------------
-
-HILLSTROM_FEATURES: tuple[str, ...] = (
-    "recency_months",
-    "history",
-    "mens",
-    "womens",
-    "newbie",
-    "zip_urban",
-    "zip_suburban",
-    "zip_rural",
-    "channel_phone",
-    "channel_web",
-    "channel_multichannel",
-)
-"""Pre-period covariates of Hillstrom as persona features (one-hot zip code and channel)."""
-HILLSTROM_LOG1P: tuple[str, ...] = ("recency_months", "history")
-HILLSTROM_METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec("visit", "proportion", column="visit"),
-    MetricSpec("conversion", "proportion", column="conversion"),
-    MetricSpec("spend", "mean", column="spend"),
-)
-HILLSTROM_CONTROL_SEGMENT = "No E-Mail"
-_HILLSTROM_ARMS = {"mens_email": "Mens E-Mail", "womens_email": "Womens E-Mail"}
-_HILLSTROM_COLUMNS = (
-    "recency",
-    "history",
-    "mens",
-    "womens",
-    "zip_code",
-    "newbie",
-    "channel",
-    "segment",
-    "visit",
-    "conversion",
-    "spend",
-)
-
-
-def hillstrom_experiments() -> pd.DataFrame:
-    """The two Hillstrom comparisons as an experiments table (control "A" = no e-mail)."""
-    return pd.DataFrame(
-        {
-            "experiment_id": list(_HILLSTROM_ARMS),
-            "name": list(_HILLSTROM_ARMS),
-            "control": "A",
-            "treatment": "B",
-        }
-    )
-
-
-def hillstrom_persona_frame(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Hillstrom's e-mail test as ``(features, outcomes)`` for personas and persona lift.
-
-    ``features``: one row per customer, ``user_id`` (``H00001``… in file order) and
-    :data:`HILLSTROM_FEATURES`, all measured before the send (so personas cannot see the
-    treatment). ``outcomes``: this module's layout — ``experiment_id`` (``mens_email``,
-    ``womens_email``), ``user_id``, ``variant`` (``A`` = no e-mail, ``B`` = that e-mail),
-    ``visit``, ``conversion``, ``spend`` — with the no-e-mail customers as the control of both
-    comparisons (the two comparisons share their control, a positive dependence under which
-    BH still controls the FDR). Analyse with ``metrics=HILLSTROM_METRICS`` and
-    ``experiments=hillstrom_experiments()``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputDataError(f"Hillstrom file not found: {str(path)!r}")
-    raw = pd.read_csv(path)
-    missing = [c for c in _HILLSTROM_COLUMNS if c not in raw.columns]
-    if missing:
-        raise InputDataError(f"{path.name} is missing Hillstrom column(s): {missing}")
-    user_id = pd.Series([f"H{i:05d}" for i in range(1, len(raw) + 1)], dtype=object)
-    zip_code = raw["zip_code"].astype(str).str.lower()
-    channel = raw["channel"].astype(str).str.lower()
-    features = pd.DataFrame(
-        {
-            "user_id": user_id,
-            "recency_months": raw["recency"].astype(float),
-            "history": raw["history"].astype(float),
-            "mens": raw["mens"].astype(int),
-            "womens": raw["womens"].astype(int),
-            "newbie": raw["newbie"].astype(int),
-            "zip_urban": (zip_code == "urban").astype(int),
-            "zip_suburban": (zip_code == "surburban").astype(int),  # the source's spelling
-            "zip_rural": (zip_code == "rural").astype(int),
-            "channel_phone": (channel == "phone").astype(int),
-            "channel_web": (channel == "web").astype(int),
-            "channel_multichannel": (channel == "multichannel").astype(int),
-        }
-    )
-    segment = raw["segment"].astype(str)
-    known = {HILLSTROM_CONTROL_SEGMENT, *_HILLSTROM_ARMS.values()}
-    stray = sorted(set(segment) - known)
-    if stray:
-        raise InputDataError(f"unknown Hillstrom segment(s) {stray}; expected {sorted(known)}")
-    blocks = []
-    control = segment == HILLSTROM_CONTROL_SEGMENT
-    for experiment, arm in _HILLSTROM_ARMS.items():
-        rows = control | (segment == arm)
-        blocks.append(
-            pd.DataFrame(
-                {
-                    "experiment_id": experiment,
-                    "user_id": user_id[rows.to_numpy()].to_numpy(),
-                    "variant": np.where(control[rows], "A", "B"),
-                    "visit": raw.loc[rows, "visit"].astype(int).to_numpy(),
-                    "conversion": raw.loc[rows, "conversion"].astype(int).to_numpy(),
-                    "spend": raw.loc[rows, "spend"].astype(float).to_numpy(),
-                }
-            )
-        )
-    return features, pd.concat(blocks, ignore_index=True)

@@ -118,6 +118,12 @@ TRAIT_WORDS: dict[str, tuple[str | None, str | None]] = {
     "discount_share": ("discount-heavy", "full-price"),
     "tenure_days": ("long-tenured", "recent-signup"),
     "has_history": (None, "no history"),  # having ordered is the norm, not a trait
+    # Hillstrom's pre-send covariates (strategies.growth.hillstrom)
+    "recency_months": ("lapsed", "recent buyers"),
+    "history": ("high-spend", "low-spend"),
+    "mens": ("bought men's", "no men's"),
+    "womens": ("bought women's", "no women's"),
+    "newbie": ("new customers", "returning"),
 }
 _MODEL_KIND = "liftlab.persona_model"
 _MODEL_VERSION = 1
