@@ -49,11 +49,12 @@ from liftlab.reports.format import (
     with_currency,
 )
 from liftlab.reports.parts import (
+    config_setting,
     header_context,
     inline_svg,
     load_template,
     run_items,
-    validation_view,
+    validation_tables,
 )
 from strategies.campaign_uplift import SUMMARY_COLUMNS
 
@@ -160,18 +161,8 @@ def _roi_decision(value: Any) -> str:
     return text if text in ROI_DECISIONS else ""
 
 
-def _setting(config: Mapping[str, Any], key: str, default: Any = None) -> Any:
-    """A config value, looked up at the top level and under ``parameters:`` (the YAML layout)."""
-    if key in config:
-        return config[key]
-    params = config.get("parameters")
-    if isinstance(params, Mapping) and key in params:
-        return params[key]
-    return default
-
-
 def _alpha(config: Mapping[str, Any]) -> float:
-    a = num_or_nan(_setting(config, "alpha", 0.05))
+    a = num_or_nan(config_setting(config, "alpha", default=0.05))
     return a if 0 < a < 1 else 0.05
 
 
@@ -285,7 +276,7 @@ def _kpis(total: pd.DataFrame, config: Mapping[str, Any]) -> list[dict[str, str]
         return {"key": key, "label": label, "value": value, "sub": sub, "tone": tone}
 
     alpha = _alpha(config)
-    currency = fmt_text(_setting(config, "currency", "")).strip()
+    currency = fmt_text(config_setting(config, "currency", default="")).strip()
     conf = fmt_conf_label(alpha)
     ids = [c for c in total["campaign_id"].map(fmt_text).tolist() if c]
     n = len(dict.fromkeys(ids)) if ids else len(total)
@@ -491,70 +482,29 @@ def _silver_view(silver_audit: Any) -> dict[str, Any]:
     }
 
 
-def _validation_tables(validation: Any) -> dict[str, Any]:
-    """One summary row per table (validation is {table: ValidationReport.to_dict()}). Reports
-    without outcomes fall back on their own counts (``n_failed``, ``n_skipped``,
-    ``n_expectations``)."""
-    tables = []
-    for name, report in as_mapping(validation).items():
-        if not isinstance(report, Mapping):
-            continue
-        view = validation_view(report)
-        outcomes = view["outcomes"]
-        failed_n, skipped_n, run_n = view["n_failed"], view["n_skipped"], len(outcomes)
-        if not outcomes:
-            for key, default in (("n_failed", 0), ("n_skipped", 0), ("n_expectations", 0)):
-                value = num_or_nan(report.get(key))
-                value = default if math.isnan(value) else value
-                if key == "n_failed":
-                    failed_n = value
-                elif key == "n_skipped":
-                    skipped_n = value
-                else:
-                    run_n = value
-        success = report.get("success")
-        success = (failed_n == 0) if success is None else truthy(success)
-        tables.append(
-            {
-                "table": fmt_text(name) or DASH,
-                "success": success,
-                "n_rows": fmt_int(report.get("n_rows")),
-                "n": fmt_int(run_n - skipped_n),
-                "n_failed": int(failed_n),
-                "n_skipped": int(skipped_n),
-                "outcomes": outcomes,
-                "problems": [o for o in outcomes if not o["success"]],
-            }
-        )
-    return {
-        "present": bool(tables),
-        "success": all(t["success"] for t in tables),
-        "n_failed_tables": sum(not t["success"] for t in tables),
-        "tables": tables,
-    }
-
-
 def _method_view(
     config: Mapping[str, Any], silver: Mapping[str, Any], total: pd.DataFrame
 ) -> dict[str, Any]:
-    window = num_or_nan(_setting(config, "window_days"))
+    window = num_or_nan(config_setting(config, "window_days"))
     if math.isnan(window):
         window = num_or_nan(silver.get("window_days"))
     if math.isnan(window):
         values = pd.to_numeric(total["window_days"], errors="coerce").dropna()
         window = float(values.iloc[0]) if not values.empty else math.nan
-    pre = num_or_nan(_setting(config, "pre_window_days"))
+    pre = num_or_nan(config_setting(config, "pre_window_days"))
     if math.isnan(pre):
         pre = num_or_nan(silver.get("pre_window_days"))
     tests = {fmt_text(t).strip() for t in total["test"]} - {""}
-    cuped_setting = _setting(config, "cuped")
+    cuped_setting = config_setting(config, "cuped")
     cuped = (
         truthy(cuped_setting)
         if cuped_setting is not None
         else any(t.endswith("cuped") for t in tests)
     )
-    correction = fmt_text(_setting(config, "correction", "holm")).strip().lower() or "holm"
-    min_effect = num_or_nan(_setting(config, "min_effect", 0.02))
+    correction = (
+        fmt_text(config_setting(config, "correction", default="holm")).strip().lower() or "holm"
+    )
+    min_effect = num_or_nan(config_setting(config, "min_effect", default=0.02))
     alpha = _alpha(config)
     return {
         "window": fmt_int(window) if not math.isnan(window) else "window_days",
@@ -565,7 +515,7 @@ def _method_view(
         "alpha": f"{alpha:g}",
         "conf": fmt_conf_label(alpha),
         "min_effect": fmt_pct(min_effect, signed=False) if not math.isnan(min_effect) else DASH,
-        "timezone": fmt_text(_setting(config, "naive_timezone", "UTC")) or "UTC",
+        "timezone": fmt_text(config_setting(config, "naive_timezone", default="UTC")) or "UTC",
     }
 
 
@@ -618,9 +568,9 @@ def render_campaign_report(
     roi_ok = not all_rows.empty and _has(all_rows, "roi")
     funnel_rows = _funnel_view(funnel_df)
 
-    currency = fmt_text(_setting(config, "currency", "")).strip()
+    currency = fmt_text(config_setting(config, "currency", default="")).strip()
     rows = [_row_view(r, currency) for r in total.to_dict("records")]
-    validation_view = _validation_tables(validation)
+    validation_summary = validation_tables(validation)
     srm_campaigns = [r["campaign_id"] for r in rows if r["srm"]]
     decisions = {d: sum(r["decision"] == d for r in rows) for d in DECISIONS}
 
@@ -644,7 +594,7 @@ def render_campaign_report(
         "funnel_stages": list(_FUNNEL_STAGES),
         "bronze": _bronze_view(bronze_audit),
         "silver": _silver_view(silver),
-        "validation": validation_view,
+        "validation": validation_summary,
         "method": _method_view(config, silver, total),
         "config_yaml": to_yaml(config),
         "run_items": run_items(run_info),

@@ -63,11 +63,12 @@ from liftlab.reports.format import (
     truthy,
 )
 from liftlab.reports.parts import (
+    config_setting,
     header_context,
     inline_svg,
     load_template,
     run_items,
-    validation_view,
+    validation_tables,
 )
 from strategies.growth.personas import (
     CLUSTER_COLUMNS,
@@ -129,6 +130,8 @@ EXPERIMENT_COLUMNS: tuple[str, ...] = (
 )
 _PERSONA_PREFIX = "persona="
 _PERCENT_METRICS = frozenset({"ctr", "add_to_cart_rate", "purchase_conversion"})
+_PERSONA_SECTIONS = ("personas", "persona")
+"""Config sections a persona setting may sit under (the YAML's ``personas:``)."""
 _FEATURE_LABELS = {
     "recency_days": "Recency",
     "frequency": "Orders",
@@ -246,24 +249,6 @@ def _frame(df: Any, columns: Sequence[str]) -> pd.DataFrame:
         if col not in out.columns:
             out[col] = np.nan
     return out.reset_index(drop=True)
-
-
-def _setting(config: Mapping[str, Any], *keys: str, default: Any = None) -> Any:
-    """A config value by key, at the top level, under ``parameters:`` or under a section such
-    as ``personas:`` (the first key found wins)."""
-    scopes = [config]
-    params = config.get("parameters")
-    if isinstance(params, Mapping):
-        scopes.append(params)
-    for scope in list(scopes):
-        for section in ("personas", "persona"):
-            if isinstance(scope.get(section), Mapping):
-                scopes.append(scope[section])
-    for key in keys:
-        for scope in scopes:
-            if key in scope:
-                return scope[key]
-    return default
 
 
 def _metric_order(metrics: Sequence[str], primary: str) -> list[str]:
@@ -870,37 +855,6 @@ def _audit_view(audits: Mapping[str, Any], labels: Mapping[str, str]) -> dict[st
     }
 
 
-def _validation_tables(validation: Any) -> dict[str, Any]:
-    """One summary row per table (``validation`` is {table: ValidationReport.to_dict()});
-    a report without outcomes falls back on its own counts."""
-    tables = []
-    for name, report in as_mapping(validation).items():
-        if not isinstance(report, Mapping):
-            continue
-        view = validation_view(report)
-        n, n_failed = view["n"], view["n_failed"]
-        if not view["outcomes"]:
-            n = fmt_int(report.get("n_expectations"))
-            failed = num_or_nan(report.get("n_failed"))
-            n_failed = 0 if math.isnan(failed) else int(failed)
-        tables.append(
-            {
-                "table": fmt_text(name) or DASH,
-                "success": view["success"],
-                "n_rows": view["n_rows"],
-                "n": n,
-                "n_failed": n_failed,
-                "problems": [o for o in view["outcomes"] if not o["success"]],
-            }
-        )
-    return {
-        "present": bool(tables),
-        "success": all(t["success"] for t in tables),
-        "n_failed_tables": sum(not t["success"] for t in tables),
-        "tables": tables,
-    }
-
-
 # --- KPIs -------------------------------------------------------------------------------------
 
 
@@ -1032,9 +986,19 @@ def render_growth_report(
     alpha = alpha if 0 < alpha < 1 else 0.05
     conf = fmt_conf_label(alpha)
     defaults = PersonaOptions()
-    min_jaccard = num_or_nan(_setting(config, "min_jaccard", default=defaults.min_jaccard))
-    min_share = num_or_nan(_setting(config, "min_share", default=defaults.min_share))
-    correction = fmt_text(_setting(config, "correction", default="")).strip().lower()
+    min_jaccard = num_or_nan(
+        config_setting(
+            config, "min_jaccard", sections=_PERSONA_SECTIONS, default=defaults.min_jaccard
+        )
+    )
+    min_share = num_or_nan(
+        config_setting(config, "min_share", sections=_PERSONA_SECTIONS, default=defaults.min_share)
+    )
+    correction = (
+        fmt_text(config_setting(config, "correction", sections=_PERSONA_SECTIONS, default=""))
+        .strip()
+        .lower()
+    )
 
     res = _frame(results, RESULT_COLUMNS)
     seg = res["segment"].map(lambda s: fmt_text(s) or "all")
@@ -1112,7 +1076,7 @@ def render_growth_report(
         _frame(recommendations, RECOMMENDATION_COLUMNS), names, persona_conf
     )
     audit_view = _audit_view(as_mapping(audits), labels)
-    validation_tables = _validation_tables(validation)
+    validation_summary = validation_tables(validation)
 
     n_c = pd.to_numeric(
         overall.groupby(overall["experiment"].map(fmt_text))["n_control"].max(), errors="coerce"
@@ -1157,7 +1121,7 @@ def render_growth_report(
         "het_rows": het_rows,
         "n_het": sum(r["heterogeneous"] for r in het_rows),
         "audit": audit_view,
-        "validation": validation_tables,
+        "validation": validation_summary,
         "correction": _CORRECTIONS.get(correction, correction) if correction else "",
         "config_yaml": to_yaml(config),
         "run_items": run_items(run_info),

@@ -49,6 +49,7 @@ from liftlab.reports.format import (
     with_currency,
 )
 from liftlab.reports.parts import (
+    config_setting,
     header_context,
     inline_svg,
     load_template,
@@ -184,16 +185,6 @@ def _date(value: Any) -> str:
 
 def _conf(level: float) -> str:
     return f"{level * 100:g} % CI"
-
-
-def _setting(config: Mapping[str, Any], key: str, default: Any = None) -> Any:
-    """A config value, at the top level or under ``parameters:`` (the YAML layout)."""
-    if key in config:
-        return config[key]
-    params = config.get("parameters")
-    if isinstance(params, Mapping) and key in params:
-        return params[key]
-    return default
 
 
 def _frame(df: Any, columns: Sequence[str]) -> pd.DataFrame:
@@ -712,7 +703,7 @@ def _config_mapping(config: Any) -> dict[str, Any]:
 
 
 def _interval_level(config: Mapping[str, Any], stats: Mapping[str, Any]) -> float:
-    boot = as_mapping(_setting(config, "bootstrap", {}))
+    boot = as_mapping(config_setting(config, "bootstrap", default={}))
     for value in (boot.get("interval_level"), stats.get("interval_level")):
         x = num_or_nan(value)
         if 0 < x < 1:
@@ -741,8 +732,8 @@ def build_marketing_mix_report(
     config_map = _config_mapping(config)
     run_info = as_mapping(run_info)
     stats = as_mapping(result.fit_stats)
-    currency = fmt_text(_setting(config_map, "currency", "")).strip()
-    label = fmt_text(_setting(config_map, "outcome_label", "")).strip() or "outcome"
+    currency = fmt_text(config_setting(config_map, "currency", default="")).strip()
+    label = fmt_text(config_setting(config_map, "outcome_label", default="")).strip() or "outcome"
     level = _interval_level(config_map, stats)
     conf = _conf(level)
 

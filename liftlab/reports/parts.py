@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import importlib.resources.abc
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,16 @@ from jinja2.loaders import split_template_path
 from markupsafe import Markup
 
 from liftlab.plots.style import figure_to_svg
-from liftlab.reports.format import DASH, compact, example_values, fmt_int, fmt_text, truthy
+from liftlab.reports.format import (
+    DASH,
+    as_mapping,
+    compact,
+    example_values,
+    fmt_int,
+    fmt_text,
+    num_or_nan,
+    truthy,
+)
 
 __all__ = [
     "TEMPLATE_LOCATION",
@@ -154,6 +164,69 @@ def validation_view(validation: Mapping[str, Any] | None) -> dict[str, Any]:
         "n_skipped": n_skipped,
         "outcomes": outcomes,
     }
+
+
+def validation_tables(validation: Any) -> dict[str, Any]:
+    """Several tables' reports ({table: ``ValidationReport.to_dict()``}) for a template: one
+    summary row per table plus its outcomes and problems, and whether every table passed. A
+    report without outcomes falls back on its own counts (``n_failed``, ``n_skipped``,
+    ``n_expectations``)."""
+    tables = []
+    for name, report in as_mapping(validation).items():
+        if not isinstance(report, Mapping):
+            continue
+        view = validation_view(report)
+        outcomes = view["outcomes"]
+        failed_n, skipped_n, run_n = view["n_failed"], view["n_skipped"], len(outcomes)
+        if not outcomes:
+            counts = {}
+            for key in ("n_failed", "n_skipped", "n_expectations"):
+                value = num_or_nan(report.get(key))
+                counts[key] = 0 if math.isnan(value) else value
+            failed_n, skipped_n, run_n = (
+                counts["n_failed"], counts["n_skipped"], counts["n_expectations"]
+            )  # fmt: skip
+        success = report.get("success")
+        success = (failed_n == 0) if success is None else truthy(success)
+        tables.append(
+            {
+                "table": fmt_text(name) or DASH,
+                "success": success,
+                "n_rows": fmt_int(report.get("n_rows")),
+                "n": fmt_int(run_n - skipped_n),
+                "n_failed": int(failed_n),
+                "n_skipped": int(skipped_n),
+                "outcomes": outcomes,
+                "problems": [o for o in outcomes if not o["success"]],
+            }
+        )
+    return {
+        "present": bool(tables),
+        "success": all(t["success"] for t in tables),
+        "n_failed_tables": sum(not t["success"] for t in tables),
+        "tables": tables,
+    }
+
+
+def config_setting(
+    config: Mapping[str, Any], *keys: str, sections: Sequence[str] = (), default: Any = None
+) -> Any:
+    """A config value as a report reads it: by key, at the top level, under ``parameters:``
+    (the YAML layout) or under one of ``sections`` (e.g. ``personas:``); the first key found
+    wins."""
+    scopes: list[Mapping[str, Any]] = [config]
+    params = config.get("parameters")
+    if isinstance(params, Mapping):
+        scopes.append(params)
+    for scope in list(scopes):
+        for section in sections:
+            if isinstance(scope.get(section), Mapping):
+                scopes.append(scope[section])
+    for key in keys:
+        for scope in scopes:
+            if key in scope:
+                return scope[key]
+    return default
 
 
 def inline_svg(fig: Any) -> Markup:
