@@ -903,7 +903,9 @@ def _recommend(
             # the strongest few, so the sentence stays readable; the table has every persona
             top = helped.sort_values("p_value", kind="stable").head(_MAX_QUOTED)
             text += f"; clearest for {_group(top['_persona'])}: {gains(top)}"
-            if len(helped) > len(top):
+            if len(helped) == len(cells):
+                text += f" (significant in all {len(cells)} personas)"
+            elif len(helped) > len(top):
                 text += f" ({len(helped)} of {len(cells)} personas significant)"
     elif not helped.empty:
         action, names, basis = "ship to personas only", persona_list(helped), lead(helped)

@@ -598,3 +598,34 @@ def test_unknown_experiments_and_labels_are_errors(warehouse) -> None:
 def test_metric_spec_reuse() -> None:
     """The growth metrics are plain engine MetricSpecs (no re-implemented test)."""
     assert all(isinstance(m, MetricSpec) for m in GROWTH_METRICS)
+
+
+def test_ship_to_all_sentence_quotes_the_strongest_personas_and_counts_the_rest() -> None:
+    """Every persona helped: the sentence quotes the two smallest p-values (names that list
+    traits in quotes, so the list stays readable) and says how many were significant."""
+    from strategies.growth.lift import _recommend
+
+    names = ["no men's, new customers", "returning", "high-spend, recent buyers"]
+    cells = pd.DataFrame(
+        {
+            "_persona": names,
+            "_helped": True,
+            "_harmed": False,
+            "p_value": [0.01, 0.0001, 0.001],
+            "rel_lift": [0.5, 0.2, 0.3],
+            "rel_ci_low": [0.1, 0.1, 0.1],
+            "rel_ci_high": [0.9, 0.3, 0.5],
+            "ci_level": 0.96,
+            "decision": "win",
+        }
+    )
+    total = pd.Series(
+        {"_win": True, "_loss": False, "rel_lift": 0.25, "rel_ci_low": 0.1,
+         "rel_ci_high": 0.4, "ci_level": 0.95, "decision": "win"}
+    )  # fmt: skip
+    row = _recommend("E1", "Badge", "conversion", cells, total, None)
+    assert row["action"] == "ship to all"
+    text = row["text"]
+    assert "clearest for the returning and “high-spend, recent buyers” personas" in text
+    assert "no men's" not in text and "(significant in all 3 personas)" in text
+    assert text.index("+20 %") < text.index("+30 %")  # smallest p-value first
