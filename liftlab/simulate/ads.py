@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from liftlab.simulate.common import json_safe
 from liftlab.simulate.experiments import prepare_data_path
 from strategies.errors import ConfigError
 
@@ -304,7 +305,7 @@ def simulate_ads(config: AdSimulationConfig | None = None) -> AdSimulationResult
         "p_approve": cfg.p_approve,
         "config": asdict(cfg),
     }
-    return AdSimulationResult(data=data, truth=_json_safe(truth), expected=expected)
+    return AdSimulationResult(data=data, truth=json_safe(truth), expected=expected)
 
 
 def write_ads(result: AdSimulationResult, path: str | Path) -> dict[str, Path]:
@@ -320,13 +321,3 @@ def write_ads(result: AdSimulationResult, path: str | Path) -> dict[str, Path]:
     result.expected.to_csv(expected_path, index=False)
     truth_path.write_text(json.dumps(result.truth, indent=2) + "\n", encoding="utf-8")
     return {"data": path, "truth": truth_path, "expected": expected_path}
-
-
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj

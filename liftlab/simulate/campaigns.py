@@ -87,6 +87,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from liftlab.simulate.common import (
+    is_int,
+    is_number,
+    iso_utc,
+    json_safe,
+    parse_instant,
+    rng_stream,
+)
 from liftlab.simulate.experiments import prepare_data_path
 from strategies.errors import ConfigError
 
@@ -171,33 +179,6 @@ _STREAM_INTERACTIONS = 5
 _STREAM_BOUNDARY = 6
 
 
-def _parse_instant(name: str, value: Any) -> datetime:
-    """A UTC ``datetime`` from a datetime, Timestamp or ISO string (naive means UTC)."""
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        ts = pd.NaT
-    if ts is pd.NaT or not isinstance(ts, pd.Timestamp):
-        raise ConfigError(
-            f"{name} must be a datetime or an ISO-8601 string like '2026-03-02T09:00:00+00:00', "
-            f"got {value!r}"
-        )
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.floor("s").to_pydatetime()
-
-
-def _is_int(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | np.integer)
-
-
-def _is_number(value: Any) -> bool:
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, int | float | np.integer | np.floating)
-        and math.isfinite(float(value))
-    )
-
-
 def _check_category_map(owner: str, name: str, value: Any, *, positive: bool) -> dict[str, float]:
     """A mapping category -> number over known categories; missing categories are an error
     when ``positive`` (a model parameter) and 0.0 otherwise (an uplift)."""
@@ -217,7 +198,7 @@ def _check_category_map(owner: str, name: str, value: Any, *, positive: bool) ->
             out[category] = 0.0
             continue
         number = value[category]
-        if not _is_number(number) or (positive and float(number) <= 0):
+        if not is_number(number) or (positive and float(number) <= 0):
             need = "a positive number" if positive else "a finite number"
             raise ConfigError(f"{owner}: {name}[{category!r}] must be {need}, got {number!r}")
         out[category] = float(number)
@@ -252,13 +233,13 @@ class CampaignSpec:
             raise ConfigError(f"{owner}: name must be a non-empty string, got {self.name!r}")
         if self.channel not in CHANNELS:
             raise ConfigError(f"{owner}: channel must be one of {CHANNELS}, got {self.channel!r}")
-        object.__setattr__(self, "send_at", _parse_instant(f"{owner}: send_at", self.send_at))
-        if not _is_int(self.n_contacts) or self.n_contacts < 2:
+        object.__setattr__(self, "send_at", parse_instant(f"{owner}: send_at", self.send_at))
+        if not is_int(self.n_contacts) or self.n_contacts < 2:
             raise ConfigError(
                 f"{owner}: n_contacts must be an integer >= 2, got {self.n_contacts!r}"
             )
         object.__setattr__(self, "n_contacts", int(self.n_contacts))
-        if not _is_number(self.control_share) or not 0.0 < self.control_share < 1.0:
+        if not is_number(self.control_share) or not 0.0 < self.control_share < 1.0:
             raise ConfigError(
                 f"{owner}: control_share must be a number strictly between 0 and 1, "
                 f"got {self.control_share!r}"
@@ -269,14 +250,14 @@ class CampaignSpec:
                 f"{owner}: control_share={self.control_share} of n_contacts={self.n_contacts} "
                 f"gives {n_control} control customers; both groups need at least one"
             )
-        if not _is_number(self.cost_per_contact) or self.cost_per_contact < 0:
+        if not is_number(self.cost_per_contact) or self.cost_per_contact < 0:
             raise ConfigError(
                 f"{owner}: cost_per_contact must be a non-negative number, "
                 f"got {self.cost_per_contact!r}"
             )
         for name in ("open_rate", "click_rate"):
             value = getattr(self, name)
-            if not _is_number(value) or not 0.0 <= value <= 1.0:
+            if not is_number(value) or not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{owner}: {name} must be a probability in [0, 1], got {value!r}")
             object.__setattr__(self, name, float(value))
         object.__setattr__(self, "control_share", float(self.control_share))
@@ -390,17 +371,17 @@ class CampaignSimulationConfig:
 
     def __post_init__(self) -> None:
         owner = "CampaignSimulationConfig"
-        if not _is_int(self.n_customers) or self.n_customers < 2:
+        if not is_int(self.n_customers) or self.n_customers < 2:
             raise ConfigError(f"n_customers must be an integer >= 2, got {self.n_customers!r}")
         object.__setattr__(self, "n_customers", int(self.n_customers))
-        if not _is_int(self.seed) or self.seed < 0:
+        if not is_int(self.seed) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         object.__setattr__(self, "seed", int(self.seed))
-        if not _is_int(self.window_days) or self.window_days < 1:
+        if not is_int(self.window_days) or self.window_days < 1:
             raise ConfigError(f"window_days must be an integer >= 1, got {self.window_days!r}")
         object.__setattr__(self, "window_days", int(self.window_days))
-        start = _parse_instant("start", self.start)
-        end = _parse_instant("end", self.end)
+        start = parse_instant("start", self.start)
+        end = parse_instant("end", self.end)
         if end <= start:
             raise ConfigError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
         object.__setattr__(self, "start", start)
@@ -410,12 +391,12 @@ class CampaignSimulationConfig:
             object.__setattr__(self, name, value)
         for name in ("propensity_shape", "response_decay_days"):
             value = getattr(self, name)
-            if not _is_number(value) or value <= 0:
+            if not is_number(value) or value <= 0:
                 raise ConfigError(f"{name} must be a positive number, got {value!r}")
             object.__setattr__(self, name, float(value))
         for name in ("member_share", "duplicate_share", "reopen_share"):
             value = getattr(self, name)
-            if not _is_number(value) or not 0.0 <= value <= 1.0:
+            if not is_number(value) or not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} must be a share in [0, 1], got {value!r}")
             object.__setattr__(self, name, float(value))
         try:
@@ -505,21 +486,12 @@ class CampaignSimulationResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _rng(seed: int, *stream: int) -> np.random.Generator:
-    return np.random.default_rng([seed, *stream])
-
-
 def _epoch(ts: datetime) -> int:
     return int(ts.timestamp())
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
     return np.char.add(prefix, np.char.zfill(numbers.astype(str), width)).astype(object)
-
-
-def _iso_utc(seconds: np.ndarray) -> np.ndarray:
-    text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
-    return np.char.add(text, "+00:00").astype(object)
 
 
 def _iso_local(seconds: np.ndarray, timezone: str) -> np.ndarray:
@@ -546,18 +518,6 @@ def _amounts(rng: np.random.Generator, size: int, mean: float, shape: float) -> 
     return np.maximum(0.01, np.round(rng.gamma(shape, mean / shape, size=size), 2))
 
 
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, dict | Mapping):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, datetime):
-        return obj.isoformat()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
-
-
 # --------------------------------------------------------------------------------------------
 # Simulation
 # --------------------------------------------------------------------------------------------
@@ -573,7 +533,7 @@ def simulate_campaigns(config: CampaignSimulationConfig | None = None) -> Campai
     window_s = cfg.window_days * _DAY
 
     # Customers.
-    rng = _rng(cfg.seed, _STREAM_CUSTOMERS)
+    rng = rng_stream(cfg.seed, _STREAM_CUSTOMERS)
     is_member = rng.random(n) < cfg.member_share
     propensity = rng.gamma(cfg.propensity_shape, 1.0 / cfg.propensity_shape, size=n)
     multiplier = np.where(is_member, SEGMENT_MULTIPLIERS["member"], SEGMENT_MULTIPLIERS["casual"])
@@ -585,7 +545,7 @@ def simulate_campaigns(config: CampaignSimulationConfig | None = None) -> Campai
     customer_ids = _ids("U", np.arange(1, n + 1), 6)
 
     # Baseline receipts: a Poisson process per customer x category over the whole period.
-    rng = _rng(cfg.seed, _STREAM_BASELINE)
+    rng = rng_stream(cfg.seed, _STREAM_BASELINE)
     tx_customer, tx_time, tx_amount, tx_category = [], [], [], []
     for k, category in enumerate(CATEGORIES):
         rate = cfg.baseline_rate_per_day[category] * multiplier * propensity * period_s / _DAY
@@ -613,7 +573,7 @@ def simulate_campaigns(config: CampaignSimulationConfig | None = None) -> Campai
     truth_rows: list[dict[str, Any]] = []
     n_reopens = 0
     for j, spec in enumerate(campaigns):
-        rng = _rng(cfg.seed, _STREAM_CAMPAIGN, j)
+        rng = rng_stream(cfg.seed, _STREAM_CAMPAIGN, j)
         send_s = _epoch(spec.send_at)  # type: ignore[arg-type]
         contacts = rng.choice(n, size=spec.n_contacts, replace=False)
         control = np.sort(contacts[: spec.n_control])
@@ -659,7 +619,7 @@ def simulate_campaigns(config: CampaignSimulationConfig | None = None) -> Campai
             )
 
         # Treatment effect per category.
-        rng = _rng(cfg.seed, _STREAM_INCREMENTAL, j)
+        rng = rng_stream(cfg.seed, _STREAM_INCREMENTAL, j)
         weights = np.where(
             clicked,
             ENGAGEMENT_WEIGHTS[2],
@@ -794,7 +754,7 @@ def simulate_campaigns(config: CampaignSimulationConfig | None = None) -> Campai
     manifest = {
         "generator": "liftlab.simulate.campaigns",
         "seed": cfg.seed,
-        "config": _json_safe(asdict(cfg)),
+        "config": json_safe(asdict(cfg)),
         "window_convention": (
             "half-open [send_at, send_at + window_days * 86400 s), compared as UTC instants"
         ),
@@ -825,7 +785,7 @@ def _plant_boundary_cases(
     """Move baseline receipts (in place) onto window edges without changing any customer's
     spend in any window: in-window cases come from inside that window, the others from outside
     every window. Returns the moved row indices and (campaign, group, case, expected) each."""
-    rng = _rng(cfg.seed, _STREAM_BOUNDARY)
+    rng = rng_stream(cfg.seed, _STREAM_BOUNDARY)
     window_s = cfg.window_days * _DAY
     time = base["time"]
     sends = [_epoch(c.send_at) for c in campaigns]  # type: ignore[arg-type]
@@ -862,7 +822,7 @@ def _interactions(
     event = np.concatenate([e[2] for e in events])
     at = np.concatenate([e[3] for e in events])
     n_rows = customer.shape[0]
-    rng = _rng(cfg.seed, _STREAM_INTERACTIONS)
+    rng = rng_stream(cfg.seed, _STREAM_INTERACTIONS)
     n_dup = int(round(cfg.duplicate_share * n_rows))
     dup = np.sort(rng.choice(n_rows, size=n_dup, replace=False)) if n_dup else np.empty(0, int)
     take = np.concatenate([np.arange(n_rows), dup])
@@ -875,7 +835,7 @@ def _interactions(
                 campaign[order]
             ],
             "event": np.asarray(EVENTS, dtype=object)[event[order]],
-            "event_at": _iso_utc(at[order]),
+            "event_at": iso_utc(at[order]),
         },
         columns=list(TABLE_COLUMNS["interactions"]),
     )

@@ -108,6 +108,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from liftlab.simulate.common import (
+    is_int,
+    is_number,
+    iso_utc,
+    json_safe,
+    parse_instant,
+    rng_stream,
+)
 from strategies.errors import ConfigError
 
 __all__ = [
@@ -293,18 +301,6 @@ PERSONA_PROFILES: dict[str, PersonaProfile] = {
 }
 
 
-def _is_int(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | np.integer)
-
-
-def _is_number(value: Any) -> bool:
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, int | float | np.integer | np.floating)
-        and math.isfinite(float(value))
-    )
-
-
 @dataclass(frozen=True)
 class ExperimentSpec:
     """One website experiment: where it shows, when it runs and its true effect per persona.
@@ -337,7 +333,7 @@ class ExperimentSpec:
             )
         for name in ("start_day", "end_day"):
             value = getattr(self, name)
-            if not _is_int(value) or value < 0:
+            if not is_int(value) or value < 0:
                 raise ConfigError(f"{owner}: {name} must be an integer >= 0, got {value!r}")
             object.__setattr__(self, name, int(value))
         if self.end_day <= self.start_day:
@@ -367,7 +363,7 @@ class ExperimentSpec:
             full[persona] = {}
             for metric in METRICS:
                 value = given.get(metric, 0.0)
-                if not _is_number(value) or float(value) <= -1.0:
+                if not is_number(value) or float(value) <= -1.0:
                     raise ConfigError(
                         f"{owner}: effects[{persona!r}][{metric!r}] must be a number > -1 (a "
                         f"relative effect), got {value!r}"
@@ -519,19 +515,19 @@ class EcommerceSimulationConfig:
     phone_order_rate: float = 0.03
 
     def __post_init__(self) -> None:
-        if not _is_int(self.n_users) or self.n_users < 50:
+        if not is_int(self.n_users) or self.n_users < 50:
             raise ConfigError(f"n_users must be an integer >= 50, got {self.n_users!r}")
         object.__setattr__(self, "n_users", int(self.n_users))
-        if not _is_int(self.seed) or self.seed < 0:
+        if not is_int(self.seed) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         object.__setattr__(self, "seed", int(self.seed))
-        object.__setattr__(self, "start", _parse_instant("start", self.start))
+        object.__setattr__(self, "start", parse_instant("start", self.start))
         for name in ("pre_period_days", "experiment_days"):
             value = getattr(self, name)
-            if not _is_int(value) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
             object.__setattr__(self, name, int(value))
-        if not _is_number(self.sessions_per_user) or self.sessions_per_user <= 0:
+        if not is_number(self.sessions_per_user) or self.sessions_per_user <= 0:
             raise ConfigError(
                 f"sessions_per_user must be a positive number, got {self.sessions_per_user!r}"
             )
@@ -544,10 +540,10 @@ class EcommerceSimulationConfig:
             "early_exposure_rate",
         ):
             value = getattr(self, name)
-            if not _is_number(value) or not 0.0 <= value <= 0.5:
+            if not is_number(value) or not 0.0 <= value <= 0.5:
                 raise ConfigError(f"{name} must be a rate in [0, 0.5], got {value!r}")
             object.__setattr__(self, name, float(value))
-        if not _is_number(self.phone_order_rate) or not 0.0 <= self.phone_order_rate < 1.0:
+        if not is_number(self.phone_order_rate) or not 0.0 <= self.phone_order_rate < 1.0:
             raise ConfigError(
                 f"phone_order_rate must be a share in [0, 1), got {self.phone_order_rate!r}"
             )
@@ -608,21 +604,6 @@ class EcommerceSimulationConfig:
         return self.start + timedelta(days=first)  # type: ignore[operator]
 
 
-def _parse_instant(name: str, value: Any) -> datetime:
-    """A UTC ``datetime`` from a datetime, Timestamp or ISO string (naive means UTC)."""
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        ts = pd.NaT
-    if ts is pd.NaT or not isinstance(ts, pd.Timestamp):
-        raise ConfigError(
-            f"{name} must be a datetime or an ISO-8601 string like '2026-03-02T00:00:00+00:00', "
-            f"got {value!r}"
-        )
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.floor("s").to_pydatetime()
-
-
 def _check_shares(value: Any) -> dict[str, float]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"persona_shares must be a mapping persona -> share, got {value!r}")
@@ -635,7 +616,7 @@ def _check_shares(value: Any) -> dict[str, float]:
     shares = {}
     for persona in PERSONAS:
         share = value[persona]
-        if not _is_number(share) or share <= 0:
+        if not is_number(share) or share <= 0:
             raise ConfigError(f"persona_shares[{persona!r}] must be > 0, got {share!r}")
         shares[persona] = float(share)
     total = sum(shares.values())
@@ -669,18 +650,9 @@ class EcommerceSimulationResult:
 # --------------------------------------------------------------------------------------------
 
 
-def _rng(seed: int, *stream: int) -> np.random.Generator:
-    return np.random.default_rng([seed, *stream])
-
-
 def _ids(prefix: str, count: int, width: int) -> np.ndarray:
     numbers = np.arange(1, count + 1).astype(str)
     return np.char.add(prefix, np.char.zfill(numbers, width)).astype(object)
-
-
-def _iso_utc(seconds: np.ndarray) -> np.ndarray:
-    text = np.datetime_as_string(np.asarray(seconds, dtype=np.int64).astype("datetime64[s]"))
-    return np.char.add(text, "+00:00").astype(object)
 
 
 def _categorical(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
@@ -722,18 +694,6 @@ def _order_values(
     return amount, discount
 
 
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, datetime):
-        return obj.isoformat()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
-
-
 # --------------------------------------------------------------------------------------------
 # Simulation
 # --------------------------------------------------------------------------------------------
@@ -753,7 +713,7 @@ def simulate_ecommerce(
     user_ids = _ids("U", n, 6)
 
     # Users.
-    rng = _rng(cfg.seed, _STREAM_USERS)
+    rng = rng_stream(cfg.seed, _STREAM_USERS)
     shares = np.array([cfg.persona_shares[p] for p in PERSONAS])
     persona = rng.choice(len(PERSONAS), size=n, p=shares)
     device = _categorical(rng, np.array([p.device_shares for p in profiles])[persona])
@@ -765,7 +725,7 @@ def simulate_ecommerce(
     signup_s = start_s - tenure_s
 
     # Pre-period order histories (no session).
-    rng = _rng(cfg.seed, _STREAM_HISTORY)
+    rng = rng_stream(cfg.seed, _STREAM_HISTORY)
     active_start = np.maximum(signup_s, pre_start_s)
     active_s = start_s - active_start
     rate_shape = np.array([p.order_rate_shape for p in profiles])[persona]
@@ -782,7 +742,7 @@ def simulate_ecommerce(
     pre_amount, pre_discount = _order_values(rng, persona[pre_user], profiles)
 
     # Sessions in the experiment period, in time order.
-    rng = _rng(cfg.seed, _STREAM_SESSIONS)
+    rng = rng_stream(cfg.seed, _STREAM_SESSIONS)
     weight = np.array([p.session_weight for p in profiles])
     mean_weight = float(shares @ weight)
     h = rng.gamma(_SESSION_RATE_SHAPE, 1.0 / _SESSION_RATE_SHAPE, size=n)
@@ -804,7 +764,7 @@ def simulate_ecommerce(
     for j, spec in enumerate(specs):
         variant = assign_variants(cfg.seed, spec.experiment_id, user_ids)
         variants.append(variant)
-        rng = _rng(cfg.seed, _STREAM_EXPOSURE, j)
+        rng = rng_stream(cfg.seed, _STREAM_EXPOSURE, j)
         w_start = start_s + spec.start_day * _DAY
         w_end = start_s + spec.end_day * _DAY
         in_window = (s_time >= w_start) & (s_time < w_end)
@@ -818,7 +778,7 @@ def simulate_ecommerce(
         exposure_parts.append((rows, np.full(rows.shape[0], j), variant[s_user[rows]]))
 
     # The funnel: click -> add to cart | click -> purchase | cart.
-    rng = _rng(cfg.seed, _STREAM_FUNNEL)
+    rng = rng_stream(cfg.seed, _STREAM_FUNNEL)
     base = np.array([[p.p_click, p.p_add_to_cart, p.p_purchase] for p in profiles])
     prob = base[s_persona] * multiplier
     u = rng.random((n_s, len(METRICS)))
@@ -827,7 +787,7 @@ def simulate_ecommerce(
     purchased = carted & (u[:, 2] < prob[:, 2])
 
     # Orders of purchasing sessions, a few minutes after the session starts.
-    rng = _rng(cfg.seed, _STREAM_ORDERS)
+    rng = rng_stream(cfg.seed, _STREAM_ORDERS)
     buy = np.flatnonzero(purchased)
     buy_time = (
         s_time[buy]
@@ -837,7 +797,7 @@ def simulate_ecommerce(
     buy_amount, buy_discount = _order_values(rng, s_persona[buy], profiles)
 
     # Phone orders: a share of the experiment-period orders, without a session.
-    rng = _rng(cfg.seed, _STREAM_PHONE)
+    rng = rng_stream(cfg.seed, _STREAM_PHONE)
     n_phone = int(round(cfg.phone_order_rate / (1.0 - cfg.phone_order_rate) * buy.shape[0]))
     propensity = np.array([p.session_weight * p.p_session_purchase for p in profiles])[persona]
     phone_user = np.sort(rng.choice(n, size=n_phone, p=propensity / propensity.sum()))
@@ -845,7 +805,7 @@ def simulate_ecommerce(
     phone_amount, phone_discount = _order_values(rng, persona[phone_user], profiles)
 
     # Mess on exposures and flags.
-    rng = _rng(cfg.seed, _STREAM_MESS)
+    rng = rng_stream(cfg.seed, _STREAM_MESS)
     exposures, mess = _exposures_with_mess(
         cfg, rng, specs, s_user, s_time, exposure_parts, variants
     )
@@ -868,7 +828,7 @@ def simulate_ecommerce(
         {
             "session_id": session_ids,
             "user_id": user_ids[s_user],
-            "started_at": _iso_utc(s_time),
+            "started_at": iso_utc(s_time),
             "device": np.asarray(DEVICES, dtype=object)[s_device],
             **{
                 name: pd.arrays.IntegerArray(flags[name].astype(np.int64), nulls[name])
@@ -892,7 +852,7 @@ def simulate_ecommerce(
             "session_id": np.where(
                 o_session >= 0, session_ids[np.maximum(o_session, 0)], None
             ).astype(object),
-            "ordered_at": _iso_utc(o_time[o_order]),
+            "ordered_at": iso_utc(o_time[o_order]),
             "amount": o_amount[o_order].astype(np.float64),
             "discount": o_discount[o_order].astype(np.float64),
         },
@@ -906,14 +866,14 @@ def simulate_ecommerce(
                 exposures["experiment"]
             ],
             "variant": np.asarray(VARIANTS, dtype=object)[exposures["variant"]],
-            "exposed_at": _iso_utc(s_time[exposures["session"]]),
+            "exposed_at": iso_utc(s_time[exposures["session"]]),
         },
         columns=list(TABLE_COLUMNS["exposures"]),
     )
     users = pd.DataFrame(
         {
             "user_id": user_ids,
-            "signup_at": _iso_utc(signup_s),
+            "signup_at": iso_utc(signup_s),
             "country": np.asarray(COUNTRIES, dtype=object)[country],
             "device": np.asarray(DEVICES, dtype=object)[device],
         },
@@ -925,8 +885,8 @@ def simulate_ecommerce(
             "name": [s.name for s in specs],
             "description": [s.description for s in specs],
             "surface": [s.surface for s in specs],
-            "start_at": _iso_utc(np.array([start_s + s.start_day * _DAY for s in specs])),
-            "end_at": _iso_utc(np.array([start_s + s.end_day * _DAY for s in specs])),
+            "start_at": iso_utc(np.array([start_s + s.start_day * _DAY for s in specs])),
+            "end_at": iso_utc(np.array([start_s + s.end_day * _DAY for s in specs])),
             "control": VARIANTS[0],
             "treatment": VARIANTS[1],
         },
@@ -1064,7 +1024,7 @@ def _truth(
     return {
         "generator": "liftlab.simulate.ecommerce",
         "seed": cfg.seed,
-        "config": _json_safe(asdict(cfg)),
+        "config": json_safe(asdict(cfg)),
         "rows": {name: int(len(frame)) for name, frame in tables.items()},
         "dates": {
             "pre_period_start": cfg.pre_period_start.isoformat(),
@@ -1099,7 +1059,7 @@ def _truth(
             ),
             "exposed_at": "equals started_at of the exposed session",
             "surface_exposure_probability": dict(SURFACE_EXPOSURE),
-            "persona_profiles": {p: _json_safe(asdict(PERSONA_PROFILES[p])) for p in PERSONAS},
+            "persona_profiles": {p: json_safe(asdict(PERSONA_PROFILES[p])) for p in PERSONAS},
         },
         "session_rate_effects": session_rate_effects,
     }

@@ -82,6 +82,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from liftlab.simulate.common import rng_stream
 from strategies.errors import ConfigError
 
 __all__ = [
@@ -509,10 +510,6 @@ def truth_table(experiments: tuple[ExperimentSpec, ...] | list[ExperimentSpec]) 
 # --------------------------------------------------------------------------------------------
 
 
-def _rng(seed: int, *stream: int) -> np.random.Generator:
-    return np.random.default_rng([seed, *stream])
-
-
 def _gamma_sums(rng: np.random.Generator, counts: np.ndarray, means: np.ndarray) -> np.ndarray:
     """Sum of `counts` iid Gamma(alpha, mean/alpha) order values, drawn as one Gamma per user
     (a sum of Gammas with a common scale is Gamma), only where counts > 0."""
@@ -553,7 +550,7 @@ def _simulate_experiment(
     """Draw one experiment's users into ``out[...][lo:lo + n_users]``. Vectorised over users;
     the draws depend only on (seed, index, spec), so adding an experiment leaves the others'
     rows unchanged."""
-    rng = _rng(seed, _STREAM_EXPERIMENT, index)
+    rng = rng_stream(seed, _STREAM_EXPERIMENT, index)
     n = spec.n_users
     rows = slice(lo, lo + n)
     seg = _SEGMENTS
@@ -598,7 +595,7 @@ def _simulate_experiment(
 
 def _user_ids(seed: int, n: int) -> np.ndarray:
     """Unique, scattered, realistic-looking ids: a random permutation of blocks plus jitter."""
-    rng = _rng(seed, _STREAM_USER_IDS)
+    rng = rng_stream(seed, _STREAM_USER_IDS)
     perm = rng.permutation(n).astype(np.int64)
     return _USER_ID_BASE + perm * _USER_ID_STRIDE + rng.integers(0, _USER_ID_STRIDE, size=n)
 
@@ -635,7 +632,7 @@ def _inject_dirt(
     }
     if fraction <= 0:
         return cols, report
-    rng = _rng(seed, _STREAM_DIRT)
+    rng = rng_stream(seed, _STREAM_DIRT)
     taken = np.zeros(n, dtype=bool)
     everyone = np.ones(n, dtype=bool)
 

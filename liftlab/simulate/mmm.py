@@ -81,6 +81,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from liftlab.simulate.common import is_int, is_number, rng_stream
 from strategies.errors import ConfigError
 from strategies.mmm.data import LIFT_TEST_COLUMNS
 
@@ -119,18 +120,6 @@ _STREAM_CONTROLS = 3
 _STREAM_CONFOUNDER = 4
 _STREAM_NOISE = 5
 _STREAM_LIFT = 6
-
-
-def _is_number(value: Any) -> bool:
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, int | float | np.integer | np.floating)
-        and math.isfinite(float(value))
-    )
-
-
-def _is_int(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | np.integer)
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,7 +167,7 @@ class ChannelTruth:
                 got = sorted(params) if isinstance(params, Mapping) else params
                 raise ConfigError(f"{owner}: {kind} must have exactly {list(names)}, got {got!r}")
             for key in names:
-                if not _is_number(params[key]):
+                if not is_number(params[key]):
                     raise ConfigError(
                         f"{owner}: {kind}[{key!r}] must be a number, got {params[key]!r}"
                     )
@@ -199,7 +188,7 @@ class ChannelTruth:
                 raise ConfigError(f"{owner}: {key} must be positive, got {value}")
         for key in ("beta", "mean_spend", "variability", "on_share"):
             value = getattr(self, key)
-            if not _is_number(value):
+            if not is_number(value):
                 raise ConfigError(f"{owner}: {key} must be a number, got {value!r}")
             object.__setattr__(self, key, float(value))
         if self.beta < 0:
@@ -228,11 +217,11 @@ class LiftTestSpec:
 
     def __post_init__(self) -> None:
         owner = f"lift test of {self.channel!r}"
-        if not _is_int(self.start_index) or self.start_index < 0:
+        if not is_int(self.start_index) or self.start_index < 0:
             raise ConfigError(f"{owner}: start_index must be an integer >= 0")
-        if not _is_int(self.n_periods) or self.n_periods < 1:
+        if not is_int(self.n_periods) or self.n_periods < 1:
             raise ConfigError(f"{owner}: n_periods must be an integer >= 1")
-        if not _is_number(self.share) or not 0.0 < self.share <= 1.0:
+        if not is_number(self.share) or not 0.0 < self.share <= 1.0:
             raise ConfigError(f"{owner}: share must be in (0, 1], got {self.share!r}")
 
 
@@ -325,11 +314,11 @@ class MMMSimulationConfig:
                 f"start must be a Monday for weekly data, got {start.date()} ({start.day_name()})"
             )
         object.__setattr__(self, "start", start.date())
-        if not _is_int(self.n_periods) or self.n_periods < 2:
+        if not is_int(self.n_periods) or self.n_periods < 2:
             raise ConfigError(f"n_periods must be an integer >= 2, got {self.n_periods!r}")
-        if not _is_int(self.max_lag) or self.max_lag < 1:
+        if not is_int(self.max_lag) or self.max_lag < 1:
             raise ConfigError(f"max_lag must be an integer >= 1, got {self.max_lag!r}")
-        if not _is_int(self.seed) or self.seed < 0:
+        if not is_int(self.seed) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         channels = tuple(self.channels)
         if not channels or not all(isinstance(c, ChannelTruth) for c in channels):
@@ -348,7 +337,7 @@ class MMMSimulationConfig:
         for key in ("intercept", "trend", "gamma_price", "gamma_promotion", "noise_sd",
                     "confounder_effect", "confounder_spend", "promotion_share", "se_share",
                     "se_min"):  # fmt: skip
-            if not _is_number(getattr(self, key)):
+            if not is_number(getattr(self, key)):
                 raise ConfigError(f"{key} must be a finite number, got {getattr(self, key)!r}")
             object.__setattr__(self, key, float(getattr(self, key)))
         if self.noise_sd < 0 or self.se_share < 0 or self.se_min <= 0:
@@ -360,7 +349,7 @@ class MMMSimulationConfig:
             kind, _, order = str(key).partition("_")
             if kind not in ("sin", "cos") or not order.isdigit() or int(order) < 1:
                 raise ConfigError(f"fourier keys are 'sin_k'/'cos_k' with k >= 1, got {key!r}")
-            if not _is_number(value):
+            if not is_number(value):
                 raise ConfigError(f"fourier[{key!r}] must be a number, got {value!r}")
             fourier[str(key)] = float(value)
         object.__setattr__(self, "fourier", fourier)
@@ -381,10 +370,10 @@ class MMMSimulationConfig:
                 )
             if self.confounder_spend < 0:
                 raise ConfigError(f"confounder_spend must be >= 0, got {self.confounder_spend}")
-            if not _is_int(self.confounder_bursts) or self.confounder_bursts < 1:
+            if not is_int(self.confounder_bursts) or self.confounder_bursts < 1:
                 raise ConfigError("confounder_bursts must be an integer >= 1 with a confounder")
         low, high = self.confounder_burst_periods
-        if not (_is_int(low) and _is_int(high) and 1 <= low <= high):
+        if not (is_int(low) and is_int(high) and 1 <= low <= high):
             raise ConfigError(
                 f"confounder_burst_periods must be (low, high) with 1 <= low <= high, "
                 f"got {self.confounder_burst_periods!r}"
@@ -555,10 +544,6 @@ class MMMSimulation:
     config: MMMSimulationConfig
 
 
-def _rng(seed: int, *stream: int) -> np.random.Generator:
-    return np.random.default_rng([seed, *stream])
-
-
 def _holiday_flags(dates: pd.DatetimeIndex, period_days: int) -> dict[str, np.ndarray]:
     """1 where the period ``[date, date + period_days)`` contains the holiday."""
     years = range(dates[0].year - 1, dates[-1].year + 2)
@@ -583,7 +568,7 @@ def _confounder(cfg: MMMSimulationConfig) -> np.ndarray:
     d = np.zeros(cfg.n_periods)
     if cfg.confounder_effect == 0 and cfg.confounder_spend == 0:
         return d
-    rng = _rng(cfg.seed, _STREAM_CONFOUNDER)
+    rng = rng_stream(cfg.seed, _STREAM_CONFOUNDER)
     low, high = cfg.confounder_burst_periods
     lengths = rng.integers(low, high + 1, size=cfg.confounder_bursts)
     amplitudes = rng.uniform(0.6, 1.0, size=cfg.confounder_bursts)
@@ -610,7 +595,7 @@ def _spend(cfg: MMMSimulationConfig, d: np.ndarray) -> np.ndarray:
         for test in cfg.lift_tests:
             if test.channel == channel.name:
                 forced[test.start_index : test.start_index + test.n_periods] = True
-        rng = _rng(cfg.seed, _STREAM_FLIGHTS, j)
+        rng = rng_stream(cfg.seed, _STREAM_FLIGHTS, j)
         on = np.zeros(T, dtype=bool)
         t = 0
         while t < T:
@@ -619,7 +604,7 @@ def _spend(cfg: MMMSimulationConfig, d: np.ndarray) -> np.ndarray:
             t += length
         on |= forced
         sigma = channel.variability
-        rng = _rng(cfg.seed, _STREAM_SPEND, j)
+        rng = rng_stream(cfg.seed, _STREAM_SPEND, j)
         level = rng.lognormal(-(sigma**2) / 2.0, sigma, size=T) if sigma > 0 else np.ones(T)
         values = np.where(on, channel.mean_spend / channel.on_share * level, 0.0)
         if channel.name == cfg.confounded_channel:
@@ -638,7 +623,7 @@ def simulate_mmm(config: MMMSimulationConfig | None = None) -> MMMSimulation:
     d = _confounder(cfg)
     spend = _spend(cfg, d)
 
-    rng = _rng(cfg.seed, _STREAM_CONTROLS)
+    rng = rng_stream(cfg.seed, _STREAM_CONTROLS)
     ar = np.zeros(T)
     innovations = rng.normal(0.0, math.sqrt(1 - 0.8**2), size=T)
     ar[0] = rng.normal()
@@ -664,7 +649,7 @@ def simulate_mmm(config: MMMSimulationConfig | None = None) -> MMMSimulation:
         c.name: channel_contribution_series(c, spend[:, j].tolist(), cfg.max_lag)
         for j, c in enumerate(cfg.channels)
     }
-    noise = _rng(cfg.seed, _STREAM_NOISE).normal(0.0, cfg.noise_sd, size=T)
+    noise = rng_stream(cfg.seed, _STREAM_NOISE).normal(0.0, cfg.noise_sd, size=T)
     sales = [
         base[t]
         + sum(contributions[c][t] for c in cfg.channel_names)
@@ -696,7 +681,7 @@ def simulate_mmm(config: MMMSimulationConfig | None = None) -> MMMSimulation:
 def _lift_tests(
     cfg: MMMSimulationConfig, dates: pd.DatetimeIndex, spend: np.ndarray
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rng = _rng(cfg.seed, _STREAM_LIFT)
+    rng = rng_stream(cfg.seed, _STREAM_LIFT)
     rows, truth = [], []
     for test in cfg.lift_tests:
         j = cfg.channel_names.index(test.channel)
