@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -30,17 +29,23 @@ from liftlab.plots.style import (
     DECISION_COLORS,
     FIG_WIDTH_IN,
     GRID_COLOR,
+    HEAT_CMAP,
+    HEAT_MISSING_FILL,
+    HEAT_NOT_OK_FILL,
     MUTED_COLOR,
     TEXT_COLOR,
     UNKNOWN_COLOR,
     VARIANT_COLORS,
     clip_label,
     empty_figure,
+    heat_cell,
+    heat_norm,
     numeric_column,
     panel_grid,
     plain,
     short_pct,
     style_axis,
+    text_color_on,
 )
 
 __all__ = [
@@ -346,10 +351,7 @@ def _draw_forest_panel(ax, metric: str, sub: pd.DataFrame, srm: set[str], max_ch
 
 # --- segment heatmap ------------------------------------------------------------------------
 
-_NOT_OK_FILL = "#e9ecef"
 _NOT_OK_HATCH = "#b3bac2"
-_MISSING_FILL = "#fafbfc"
-_HEAT_CMAP = "RdBu"  # red = negative lift, blue = positive; white at 0
 
 
 def _strings(df: pd.DataFrame, col: str, default: str = "") -> pd.Series:
@@ -466,44 +468,27 @@ def segment_heatmap(
         ax = fig.add_axes(
             (left_in / FIG_WIDTH_IN, bottom / fig_h, plot_w / FIG_WIDTH_IN, n_r * row_h / fig_h)
         )
-        finite = np.abs(values[ok])
-        if finite.size >= 20:
-            vmax = float(np.percentile(finite, 95))
-        else:
-            vmax = float(finite.max()) if finite.size else 0.0
-        vmax = max(vmax, 0.005)
-        norm = TwoSlopeNorm(vcenter=0.0, vmin=-vmax, vmax=vmax)
+        norm, vmax = heat_norm(values, ok)
         shown = np.ma.masked_array(np.clip(values, -vmax, vmax), mask=~ok)
         edges_x, edges_y = np.arange(n_c + 1) - 0.5, np.arange(n_r + 1) - 0.5
         mesh = ax.pcolormesh(
-            edges_x, edges_y, shown, cmap=_HEAT_CMAP, norm=norm, edgecolors="white", linewidth=1.5
+            edges_x, edges_y, shown, cmap=HEAT_CMAP, norm=norm, edgecolors="white", linewidth=1.5
         )
         cmap = mesh.get_cmap()
         for i in range(n_r):
             for j in range(n_c):
                 if not present[i, j]:
-                    ax.add_patch(
-                        Rectangle(
-                            (j - 0.5, i - 0.5),
-                            1,
-                            1,
-                            facecolor=_MISSING_FILL,
-                            edgecolor="white",
-                            linewidth=1.5,
-                        )
-                    )
+                    ax.add_patch(heat_cell(i, j, HEAT_MISSING_FILL, linewidth=1.5))
                 elif not ok[i, j]:
                     ax.add_patch(
-                        Rectangle(
-                            (j - 0.5, i - 0.5),
-                            1,
-                            1,
-                            facecolor=_NOT_OK_FILL,
-                            hatch="////",
-                            edgecolor="white",
-                            hatchcolor=_NOT_OK_HATCH,
+                        heat_cell(
+                            i,
+                            j,
+                            HEAT_NOT_OK_FILL,
                             linewidth=1.5,
-                        )
+                            hatch="////",
+                            hatchcolor=_NOT_OK_HATCH,
+                        )  # fmt: skip
                     )
                 if strong[i, j] and ok[i, j]:
                     ax.add_patch(
@@ -521,9 +506,8 @@ def segment_heatmap(
                     continue
                 v = values[i, j]
                 if ok[i, j]:
-                    rgba = cmap(norm(np.clip(v, -vmax, vmax)))
-                    lum = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
-                    color, style = ("white" if lum < 0.5 else TEXT_COLOR), "normal"
+                    color = text_color_on(cmap(norm(np.clip(v, -vmax, vmax))))
+                    style = "normal"
                     text = _fmt_pct(v)
                 elif np.isfinite(v):
                     color, style, text = MUTED_COLOR, "italic", _fmt_pct(v)
@@ -577,7 +561,7 @@ def segment_heatmap(
         y_cursor -= panel_h + gap
 
     handles = [
-        Patch(facecolor=_NOT_OK_FILL, hatch="////", edgecolor=_NOT_OK_HATCH, label="not ok"),
+        Patch(facecolor=HEAT_NOT_OK_FILL, hatch="////", edgecolor=_NOT_OK_HATCH, label="not ok"),
         Patch(facecolor="white", edgecolor=TEXT_COLOR, linewidth=1.2, label="segment win / loss"),
     ]
     fig.legend(

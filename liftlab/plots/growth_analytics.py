@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -31,16 +30,22 @@ from liftlab.plots.style import (
     DECISION_COLORS,
     FIG_WIDTH_IN,
     GRID_COLOR,
+    HEAT_CMAP,
+    HEAT_MISSING_FILL,
+    HEAT_NOT_OK_FILL,
     MUTED_COLOR,
     TEXT_COLOR,
     UNKNOWN_COLOR,
     bottom_legend,
     clip_label,
     empty_figure,
+    heat_cell,
+    heat_norm,
     numeric_column,
     plain,
     set_title,
     style_axis,
+    text_color_on,
 )
 
 __all__ = [
@@ -67,10 +72,7 @@ FUNNEL_STAGES: tuple[str, ...] = ("users", "sessions", "clicks", "add_to_carts",
 
 #: Short stage names for the funnel's "carts / clicks" labels.
 _STAGE_WORDS = {"add_to_carts": "carts"}
-_HEAT_CMAP = "RdBu"  # red = lower than control, blue = higher; white at no change
 _FADE = 0.4  # share of its colour-scale distance from 0 a non-significant cell keeps
-_NOT_OK_FILL = "#e9ecef"
-_MISSING_FILL = "#fafbfc"
 _ZERO_COLOR = "#4a5560"
 _BAND = "#f5f7f9"
 _CHOSEN_COLOR = "#1e6fd9"
@@ -437,20 +439,13 @@ def persona_lift_heatmap(
     ax = fig.add_axes(
         (left_in / FIG_WIDTH_IN, bottom_in / fig_h, plot_w / FIG_WIDTH_IN, n_r * cell_h / fig_h)
     )
-    magnitude = np.abs(values[ok])
-    vmax = (
-        float(np.percentile(magnitude, 95))
-        if magnitude.size >= 20
-        else (float(magnitude.max()) if magnitude.size else 0.0)
-    )
-    vmax = max(vmax, 0.005)
-    norm = TwoSlopeNorm(vcenter=0.0, vmin=-vmax, vmax=vmax)
+    norm, vmax = heat_norm(values, ok)
     shown = np.ma.masked_array(np.clip(values, -vmax, vmax), mask=~ok)
     mesh = ax.pcolormesh(
         np.arange(n_c + 1) - 0.5,
         np.arange(n_r + 1) - 0.5,
         shown,
-        cmap=_HEAT_CMAP,
+        cmap=HEAT_CMAP,
         norm=norm,
         edgecolors="white",
         linewidth=2,
@@ -460,28 +455,10 @@ def persona_lift_heatmap(
     for i in range(n_r):
         for j in range(n_c):
             if not present_m[i, j]:
-                ax.add_patch(
-                    Rectangle(
-                        (j - 0.5, i - 0.5),
-                        1,
-                        1,
-                        facecolor=_MISSING_FILL,
-                        edgecolor="white",
-                        linewidth=2,
-                    )
-                )
+                ax.add_patch(heat_cell(i, j, HEAT_MISSING_FILL, linewidth=2))
                 continue
             if not ok[i, j]:
-                ax.add_patch(
-                    Rectangle(
-                        (j - 0.5, i - 0.5),
-                        1,
-                        1,
-                        facecolor=_NOT_OK_FILL,
-                        edgecolor="white",
-                        linewidth=2,
-                    )
-                )
+                ax.add_patch(heat_cell(i, j, HEAT_NOT_OK_FILL, linewidth=2))
                 text = plain(status[i, j] if status[i, j] not in ("", "ok") else "no estimate")
                 ax.text(
                     j,
@@ -499,20 +476,8 @@ def persona_lift_heatmap(
                 # Not shown to differ: the same hue, pulled towards the white centre of the
                 # scale, so the eye lands on what is clear.
                 level = 0.5 + (level - 0.5) * _FADE
-                ax.add_patch(
-                    Rectangle(
-                        (j - 0.5, i - 0.5),
-                        1,
-                        1,
-                        facecolor=cmap(level),
-                        edgecolor="white",
-                        linewidth=2,
-                        zorder=2,
-                    )
-                )
-            rgba = np.asarray(cmap(level))[:3]
-            lum = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
-            color = "white" if lum < 0.5 else TEXT_COLOR
+                ax.add_patch(heat_cell(i, j, cmap(level), linewidth=2, zorder=2))
+            color = text_color_on(cmap(level))
             lift = _pct(values[i, j]) + (" *" if sig[i, j] else "")
             ax.text(
                 j,
@@ -590,7 +555,7 @@ def persona_lift_heatmap(
             label="* framed, full colour: significant after correction, interval excludes 0",
         ),
         Patch(facecolor="#c6dbef", edgecolor="none", label="faded: not shown to differ"),
-        Patch(facecolor=_NOT_OK_FILL, edgecolor=_NOT_OK_FILL, label="not estimable"),
+        Patch(facecolor=HEAT_NOT_OK_FILL, edgecolor=HEAT_NOT_OK_FILL, label="not estimable"),
     ]
     bottom_legend(fig, handles, anchor=(left_in / FIG_WIDTH_IN, 0.0), handlelength=1.6)
     return fig

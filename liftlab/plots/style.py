@@ -13,11 +13,14 @@ import io
 import re
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 # One colour per decision, shared with the HTML badges so a reader can match chart and table.
 DECISION_COLORS: dict[str, str] = {
@@ -46,6 +49,13 @@ CONTROL_COLOR = "#a7b1bb"
 
 VARIANT_COLORS = ["#1e6fd9", "#8e44ad", "#e07b00", "#16a085", "#c0392b", "#5d6d7e"]
 
+
+HEAT_CMAP = "RdBu"
+"""Lift heatmaps: red = lower than control, blue = higher, white at no change."""
+HEAT_NOT_OK_FILL = "#e9ecef"
+"""A heatmap cell whose comparison has no sound estimate (status other than ok)."""
+HEAT_MISSING_FILL = "#fafbfc"
+"""A heatmap cell with no comparison at all."""
 
 FIG_WIDTH_IN = 11.0  # ≈ 1056 px at 96 dpi: the report's content width
 
@@ -220,3 +230,34 @@ def set_narrow_title(ax, title: str, subtitle: str = "") -> None:  # noqa: ANN00
     """:func:`set_title` for the model and uplift charts, whose panels are narrower than the A/B
     forest plot: titles wrap at 80 characters."""
     set_title(ax, title, subtitle, max_chars=80)
+
+
+# --- lift heatmaps ----------------------------------------------------------------------------
+
+
+def heat_norm(values: np.ndarray, ok: np.ndarray) -> tuple[TwoSlopeNorm, float]:
+    """A colour scale centred on 0 and symmetric, so equal gains and losses look equally
+    strong: ±the 95th percentile of |lift| over the sound cells (their maximum with fewer than
+    20), at least ±0.5 %. Returns the norm and that bound (values beyond it are clipped)."""
+    magnitude = np.abs(np.asarray(values, dtype=float)[np.asarray(ok, dtype=bool)])
+    if magnitude.size >= 20:
+        vmax = float(np.percentile(magnitude, 95))
+    else:
+        vmax = float(magnitude.max()) if magnitude.size else 0.0
+    vmax = max(vmax, 0.005)
+    return TwoSlopeNorm(vcenter=0.0, vmin=-vmax, vmax=vmax), vmax
+
+
+def heat_cell(i: int, j: int, facecolor: str, *, linewidth: float, **style: Any) -> Rectangle:
+    """A full heatmap cell (row ``i``, column ``j``) painted over the colour mesh, with the
+    mesh's white grid line."""
+    return Rectangle(
+        (j - 0.5, i - 0.5), 1, 1, facecolor=facecolor, edgecolor="white", linewidth=linewidth,
+        **style,
+    )  # fmt: skip
+
+
+def text_color_on(rgba: Any) -> str:
+    """White on dark cells, the text colour on light ones (relative luminance < 0.5)."""
+    r, g, b = rgba[:3]
+    return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else TEXT_COLOR
