@@ -36,9 +36,11 @@ from liftlab.plots.style import (
     TEXT_COLOR,
     UNKNOWN_COLOR,
     VARIANT_COLORS,
+    axis_pct,
     clip_label,
     empty_figure,
     heat_cell,
+    heat_colorbar,
     heat_norm,
     numeric_column,
     panel_grid,
@@ -73,14 +75,6 @@ def _fmt_pct(value: float, digits: int = 1) -> str:
     if float(s[:-1]) == 0:  # no "−0.0%": a sign on a rounded zero is noise
         s = f"{0:.{digits}f}%"
     return s.replace("-", "\u2212")
-
-
-def _axis_pct(value: float, _pos: int | None = None) -> str:
-    """Tick labels as signed percent without trailing zeros: '−5%', '0%', '+12.5%'."""
-    pct = round(value * 100, 6)
-    if pct == 0:
-        return "0%"
-    return f"{pct:+g}%".replace("-", "\u2212")
 
 
 def _finite_limits(values: Sequence[float]) -> tuple[float, float]:
@@ -321,7 +315,7 @@ def _draw_forest_panel(ax, metric: str, sub: pd.DataFrame, srm: set[str], max_ch
         if exp in srm:
             tick.set_color(_SRM_COLOR)
             tick.set_fontweight("bold")
-    ax.xaxis.set_major_formatter(FuncFormatter(_axis_pct))
+    ax.xaxis.set_major_formatter(FuncFormatter(axis_pct))
 
     mtypes = [t for t in pd.unique(sub["metric_type"]) if isinstance(t, str)]
     kind = f"  ({', '.join(mtypes)})" if mtypes else ""
@@ -545,19 +539,16 @@ def segment_heatmap(
         ax.set_title(
             plain(metric), loc="left", fontsize=11, fontweight="bold", color=TEXT_COLOR, pad=8
         )
-        cax = fig.add_axes(
+        heat_colorbar(
+            fig,
+            mesh,
             (
                 (left_in + plot_w + 0.15) / FIG_WIDTH_IN,
                 bottom / fig_h,
                 0.12 / FIG_WIDTH_IN,
                 n_r * row_h / fig_h,
-            )
+            ),
         )
-        cbar = fig.colorbar(mesh, cax=cax)
-        cbar.outline.set_visible(False)
-        cbar.ax.tick_params(labelsize=7.5, colors=MUTED_COLOR, length=2)
-        cbar.ax.yaxis.set_major_formatter(FuncFormatter(_axis_pct))
-        cbar.ax.yaxis.set_major_locator(MaxNLocator(nbins=4, symmetric=True))
         y_cursor -= panel_h + gap
 
     handles = [

@@ -36,10 +36,12 @@ from liftlab.plots.style import (
     MUTED_COLOR,
     TEXT_COLOR,
     UNKNOWN_COLOR,
+    axis_pct,
     bottom_legend,
     clip_label,
     empty_figure,
     heat_cell,
+    heat_colorbar,
     heat_norm,
     numeric_column,
     plain,
@@ -94,11 +96,6 @@ def _pct(value: float, digits: int = 1) -> str:
     if float(text[:-1]) == 0:
         text = f"{0:.{digits}f}%"
     return text.replace("-", "\u2212")
-
-
-def _axis_pct(value: float, _pos: int | None = None) -> str:
-    pct = round(value * 100, 6)
-    return "0%" if pct == 0 else f"{pct:+g}%".replace("-", "\u2212")
 
 
 def _texts(df: pd.DataFrame, col: str, default: str = "") -> pd.Series:
@@ -220,7 +217,7 @@ def lift_forest_chart(
                 zorder=3,
             )
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4, symmetric=False))
-        ax.xaxis.set_major_formatter(FuncFormatter(_axis_pct))
+        ax.xaxis.set_major_formatter(FuncFormatter(axis_pct))
         ax.tick_params(axis="x", labelsize=7.5)
         ax.set_yticks(ys, row_labels if p == 0 else [""] * n_rows)
         title = "\n".join(textwrap.wrap(metric_label(metric), 22)[:2])
@@ -533,20 +530,16 @@ def persona_lift_heatmap(
             color=TEXT_COLOR,
             va="top",
         )
-    cax = fig.add_axes(
+    heat_colorbar(
+        fig,
+        mesh,
         (
             (left_in + plot_w + 0.2) / FIG_WIDTH_IN,
             bottom_in / fig_h,
             0.13 / FIG_WIDTH_IN,
             n_r * cell_h / fig_h,
-        )
+        ),
     )
-    cbar = fig.colorbar(mesh, cax=cax)
-    cbar.outline.set_visible(False)
-    cbar.solids.set_rasterized(False)  # vector, so the SVG stays sharp and holds no bitmap
-    cbar.ax.tick_params(labelsize=7.5, colors=MUTED_COLOR, length=2)
-    cbar.ax.yaxis.set_major_formatter(FuncFormatter(_axis_pct))
-    cbar.ax.yaxis.set_major_locator(MaxNLocator(nbins=4, symmetric=True))
     handles = [
         Patch(
             facecolor="#4393c3",

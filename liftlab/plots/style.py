@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 # One colour per decision, shared with the HTML badges so a reader can match chart and table.
 DECISION_COLORS: dict[str, str] = {
@@ -261,3 +262,21 @@ def text_color_on(rgba: Any) -> str:
     """White on dark cells, the text colour on light ones (relative luminance < 0.5)."""
     r, g, b = rgba[:3]
     return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else TEXT_COLOR
+
+
+def axis_pct(value: float, _pos: int | None = None) -> str:
+    """Tick labels as signed percent without trailing zeros: '−5%', '0%', '+12.5%'."""
+    pct = round(value * 100, 6)
+    return "0%" if pct == 0 else f"{pct:+g}%".replace("-", "\u2212")
+
+
+def heat_colorbar(fig: Figure, mesh: Any, rect: tuple[float, float, float, float]) -> Any:
+    """The lift scale beside a heatmap (``rect`` in figure fractions): signed percent ticks,
+    symmetric around 0, drawn as vectors so the SVG holds no bitmap."""
+    cbar = fig.colorbar(mesh, cax=fig.add_axes(rect))
+    cbar.outline.set_visible(False)
+    cbar.solids.set_rasterized(False)
+    cbar.ax.tick_params(labelsize=7.5, colors=MUTED_COLOR, length=2)
+    cbar.ax.yaxis.set_major_formatter(FuncFormatter(axis_pct))
+    cbar.ax.yaxis.set_major_locator(MaxNLocator(nbins=4, symmetric=True))
+    return cbar
