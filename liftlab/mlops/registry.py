@@ -326,14 +326,19 @@ def register_and_alias(
     name: str,
     tags: Mapping[str, Any],
     promote: bool,
+    description: str = "",
 ) -> dict[str, Any]:
     """Register ``models:/<model_id>`` as a new version of ``name``, point ``challenger`` at it
-    and, only when ``promote``, ``champion`` too. Returns the version and the aliases moved."""
+    and, only when ``promote``, ``champion`` too; ``description`` (what the model predicts,
+    which pipeline registers it) is set on the registered model when it differs, so the
+    Models page says what each model is. Returns the version and the aliases moved."""
     import mlflow
 
     text_tags = {str(k): str(v) for k, v in tags.items()}
     version = mlflow.register_model(f"models:/{model_id}", name, tags=text_tags)
     client = _client()
+    if description and (client.get_registered_model(name).description or "") != description:
+        client.update_registered_model(name, description=description)
     client.set_registered_model_alias(name, CHALLENGER, version.version)
     moved = [CHALLENGER]
     if promote:

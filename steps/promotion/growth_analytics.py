@@ -39,7 +39,12 @@ def register_persona_model(
     }
     promote = bool(persona_summary["structure_found"])
     registration = register_and_alias(
-        model_id=logged["model_id"], name=config.model_name, tags=tags, promote=promote
+        model_id=logged["model_id"],
+        name=config.model_name,
+        tags=tags,
+        promote=promote,
+        description="Assigns website users to behavioural personas. Registered by "
+        "growth_analytics_pipeline; `champion` moves only when clear persona structure is found.",
     )
     log_registration(registration)
     return {**registration, "promoted": promote, **run_summary}

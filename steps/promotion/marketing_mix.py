@@ -61,7 +61,13 @@ def register_marketing_mix_model(
         pipeline_run=pipeline_run,
     )
     registration = register_and_alias(
-        model_id=logged["model_id"], name=config.model_name, tags=tags, promote=promote
+        model_id=logged["model_id"],
+        name=config.model_name,
+        tags=tags,
+        promote=promote,
+        description="Marketing mix model: sales explained by spend per channel (adstock and "
+        "saturation) and controls. Registered by marketing_mix_pipeline; `champion` is the "
+        "model the budget plan uses.",
     )
     log_registration(registration)
     return {

@@ -67,7 +67,13 @@ def register_and_promote(
         pipeline_run=get_step_context().pipeline_run.name,
     )
     registration = register_and_alias(
-        model_id=training_info["model_id"], name=model_name, tags=tags, promote=promote
+        model_id=training_info["model_id"],
+        name=model_name,
+        tags=tags,
+        promote=promote,
+        description=f"Predicts {target} per ad (scikit-learn pipeline saved with skops). "
+        "Registered by training_pipeline; the `champion` alias is the version batch "
+        "inference and `liftlab serve` load, `challenger` the latest best model.",
     )
     log_registration(registration)
     return {**registration, "promoted": promote, **run_summary}

@@ -64,5 +64,8 @@ def register_uplift_models(
             name=decision["model_name"],
             tags=tags,
             promote=bool(decision["promote"]),
+            description=f"Uplift model for {outcome}: the predicted effect of each arm against "
+            "control, per customer. Registered by uplift_model_pipeline; `champion` is the "
+            "version targeting uses.",
         )
     return {**run_summary, "registered": registered}
