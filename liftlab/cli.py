@@ -13,14 +13,54 @@ from pathlib import Path
 
 import typer
 
+from liftlab.cli_style import PlainHelpGroup
 from liftlab.mlops.paths import ProjectPaths
 from strategies.errors import LiftlabError
 
 app = typer.Typer(
+    cls=PlainHelpGroup,
     help="liftlab: experimentation and campaign analytics as ZenML pipelines tracked in MLflow.",
+    epilog="Start with `make demo`, or: liftlab init; liftlab simulate; "
+    "liftlab run configs/ab_test.yaml. Each command has --help.",
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def _examples(*lines: str) -> str:
+    """A help epilog: one example command per line (rich help keeps blank-line paragraphs)."""
+    return "Examples:\n\n" + "\n\n".join(f"  $ {line}" for line in lines)
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
+    typer.echo(
+        f"liftlab {installed('liftlab')} (zenml {installed('zenml')}, mlflow "
+        f"{installed('mlflow')}, python {sys.version.split()[0]})"
+    )
+    raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print liftlab's version (and ZenML's, MLflow's) and exit.",
+    ),
+) -> None:
+    """liftlab: experimentation and campaign analytics as ZenML pipelines tracked in MLflow."""
 
 
 def _fail(exc: Exception) -> None:
@@ -31,7 +71,7 @@ def _fail(exc: Exception) -> None:
 @app.command()
 def init(
     root: Path = typer.Option(
-        None, help="Project root (default: the liftlab checkout you are in)."
+        None, help="Project root (default: the liftlab checkout you are in).", metavar="PATH"
     ),
 ) -> None:
     """Set up the local ZenML repository and stack (local orchestrator + artifact store, MLflow
@@ -48,9 +88,11 @@ def init(
     _quiet_doctor(root)
 
 
-@app.command()
+@app.command(epilog=_examples("liftlab simulate", "liftlab simulate --experiments 2 --seed 7"))
 def simulate(
-    out: Path = typer.Option(None, help="Output file (.parquet or .csv). Default: data/demo/."),
+    out: Path = typer.Option(
+        None, help="Output file (.parquet or .csv). Default: data/demo/.", metavar="PATH"
+    ),
     users_per_experiment: int = typer.Option(50_000, min=100, help="Users per experiment."),
     experiments: int = typer.Option(8, min=1, max=8, help="How many of the demo experiments."),
     seed: int = typer.Option(42, help="Random seed (same seed, same data)."),
@@ -82,7 +124,9 @@ def simulate(
 
 @app.command("simulate-ads")
 def simulate_ads_command(
-    out: Path = typer.Option(None, help="Output file (.csv or .parquet). Default: data/demo/."),
+    out: Path = typer.Option(
+        None, help="Output file (.csv or .parquet). Default: data/demo/.", metavar="PATH"
+    ),
     n_ads: int | None = typer.Option(
         None, min=20, help="Number of ads (default 1,143 like the real KAG file; 400 with --new)."
     ),
@@ -110,7 +154,9 @@ def simulate_ads_command(
 
 @app.command("simulate-campaigns")
 def simulate_campaigns_command(
-    out: Path = typer.Option(None, help="Output folder. Default: data/demo/campaigns/."),
+    out: Path = typer.Option(
+        None, help="Output folder. Default: data/demo/campaigns/.", metavar="PATH"
+    ),
     customers: int = typer.Option(20_000, min=500, help="Number of customers."),
     seed: int = typer.Option(42, min=0, help="Random seed (same seed, same data)."),
 ) -> None:
@@ -134,7 +180,9 @@ def simulate_campaigns_command(
 
 @app.command("simulate-ecommerce")
 def simulate_ecommerce_command(
-    out: Path = typer.Option(None, help="Output folder. Default: data/demo/ecommerce/."),
+    out: Path = typer.Option(
+        None, help="Output folder. Default: data/demo/ecommerce/.", metavar="PATH"
+    ),
     seed: int = typer.Option(42, min=0, help="Random seed (same seed, same data)."),
     users: int = typer.Option(8_000, min=50, help="Number of users."),
 ) -> None:
@@ -158,7 +206,7 @@ def simulate_ecommerce_command(
 
 @app.command("simulate-mmm")
 def simulate_mmm_command(
-    out: Path = typer.Option(None, help="Output folder. Default: data/demo/mmm/."),
+    out: Path = typer.Option(None, help="Output folder. Default: data/demo/mmm/.", metavar="PATH"),
     seed: int = typer.Option(42, min=0, help="Random seed (same seed, same data)."),
     periods: int = typer.Option(156, min=40, help="Number of periods (weeks)."),
     confounded: bool = typer.Option(
@@ -186,7 +234,13 @@ def simulate_mmm_command(
         typer.echo(f"{path.stem:>15}: {path}")
 
 
-@app.command("check-config")
+@app.command(
+    "check-config",
+    epilog=_examples(
+        "liftlab check-config configs/*.yaml",
+        "liftlab check-config my_test.yaml --pipeline ab_test",
+    ),
+)
 def check_config(
     configs: list[Path] = typer.Argument(..., help="Run config YAML files."),
 ) -> None:
@@ -210,7 +264,9 @@ def load_table_command(
     data_file: Path = typer.Argument(..., help="CSV (plain or .gz) or Parquet file."),
     table: str = typer.Argument(..., help="Target table, e.g. ab_events or analytics.ab_events."),
     url_env: str = typer.Option(
-        "LIFTLAB_POSTGRES_URL", help="Environment variable holding the PostgreSQL URL."
+        "LIFTLAB_POSTGRES_URL",
+        help="Environment variable holding the PostgreSQL URL.",
+        metavar="VAR",
     ),
     replace: bool = typer.Option(False, help="Drop and reload the table if it exists."),
 ) -> None:
@@ -227,7 +283,12 @@ def load_table_command(
     typer.echo(f"loaded {rows:,} rows from {data_file} into {table}")
 
 
-@app.command()
+@app.command(
+    epilog=_examples(
+        "liftlab run configs/ab_test.yaml",
+        "liftlab run configs/training_kag.yaml",
+    )
+)
 def run(
     config: Path = typer.Argument(..., help="Run config, e.g. configs/ab_test.yaml."),
 ) -> None:
@@ -271,7 +332,7 @@ def _quiet_doctor(root: Path | None = None) -> None:
         typer.echo(f"doctor: marked {orphan.kind} run {orphan.name} failed ({orphan.reason})")
 
 
-@app.command()
+@app.command(epilog=_examples("liftlab demo", "liftlab demo --ab-only --fresh"))
 def demo(
     users_per_experiment: int = typer.Option(50_000, min=100, help="Users per experiment."),
     fresh: bool = typer.Option(False, help="Regenerate the demo data even if it exists."),
@@ -363,10 +424,10 @@ def _exec(command: list[str], host: str) -> None:
     os.execve(executable, [executable, *command[1:]], env)
 
 
-@app.command()
+@app.command(epilog=_examples("liftlab ui", "liftlab ui --port 5050 --print-only"))
 def ui(
-    port: int = typer.Option(5000, help="Port for the MLflow UI."),
-    host: str = typer.Option("127.0.0.1", help=_HOST_HELP),
+    port: int = typer.Option(5000, help="Port for the MLflow UI.", metavar="PORT"),
+    host: str = typer.Option("127.0.0.1", help=_HOST_HELP, metavar="HOST"),
     print_only: bool = typer.Option(False, "--print-only", help="Only print the command."),
 ) -> None:
     """Start the MLflow UI on the project's tracking database (on 127.0.0.1 by default)."""
@@ -379,13 +440,19 @@ def ui(
         _exec(command, host)
 
 
-@app.command()
+@app.command(
+    epilog=_examples("liftlab serve", "liftlab serve --model-name liftlab-conversion --version 2")
+)
 def serve(
-    model_name: str = typer.Option("liftlab-conversion", help="Registered model to serve."),
-    alias: str = typer.Option("champion", help="Alias to serve (ignored with --version)."),
+    model_name: str = typer.Option(
+        "liftlab-conversion", help="Registered model to serve.", metavar="NAME"
+    ),
+    alias: str = typer.Option(
+        "champion", help="Alias to serve (ignored with --version).", metavar="ALIAS"
+    ),
     version: int | None = typer.Option(None, help="Serve this version instead of the alias."),
-    port: int = typer.Option(5001, help="Port for the scoring server."),
-    host: str = typer.Option("127.0.0.1", help=_HOST_HELP),
+    port: int = typer.Option(5001, help="Port for the scoring server.", metavar="PORT"),
+    host: str = typer.Option("127.0.0.1", help=_HOST_HELP, metavar="HOST"),
     print_only: bool = typer.Option(
         False, "--print-only", help="Check and stage the model, print the command, do not serve."
     ),
@@ -414,7 +481,14 @@ def serve(
         _exec(command, host)
 
 
-@app.command()
+@app.command(
+    epilog=_examples(
+        "liftlab plan --baseline 0.10 --mde 0.20",
+        "liftlab plan --baseline 0.05 --n-per-arm 20000",
+        "liftlab plan --mean 3.2 --std 25 --mde 0.05",
+        "liftlab plan --baseline 0.05 --mde 0.1 --looks 14",
+    )
+)
 def plan(
     baseline: float | None = typer.Option(
         None, help="Baseline conversion rate of a proportion metric, e.g. 0.05."
@@ -444,7 +518,7 @@ def plan(
     """Plan an experiment: units per arm for an MDE (--mde), or the MDE for a size (--n-per-arm).
 
     A proportion metric takes --baseline; a mean metric takes --std (and --mean for relative
-    effects). Conventions are documented in strategies/stats/power.py.
+    effects). Conventions: README, "Planning: liftlab plan".
     """
     import json
 
@@ -747,13 +821,19 @@ def _echo_failure(exc: Exception) -> None:
     typer.secho(f"{_tick_time()}  failed   {what}", fg=typer.colors.RED, err=True)
 
 
-@schedule_app.command("install")
+@schedule_app.command(
+    "install",
+    epilog=_examples("liftlab schedule install configs/training.yaml --cron '0 3 * * 1'"),
+)
 def schedule_install(
     config: Path = typer.Argument(..., help="Training config, e.g. configs/training.yaml."),
     cron: str = typer.Option(
-        ..., "--cron", help="Cron schedule, e.g. '0 3 * * 1' (Mondays 03:00) or '@daily'."
+        ...,
+        "--cron",
+        help="Cron schedule, e.g. '0 3 * * 1' (Mondays 03:00) or '@daily'.",
+        metavar="SCHEDULE",
     ),
-    root: Path = typer.Option(None, help=_ROOT_HELP),
+    root: Path = typer.Option(None, help=_ROOT_HELP, metavar="PATH"),
 ) -> None:
     """Add (or replace) the crontab entry that retrains CONFIG on a cron schedule."""
     from liftlab.ops.schedule import LOG_RELATIVE, install_entry
@@ -772,7 +852,7 @@ def schedule_install(
 @schedule_app.command("remove")
 def schedule_remove(
     config: Path = typer.Argument(..., help="The config whose crontab entry to remove."),
-    root: Path = typer.Option(None, help=_ROOT_HELP),
+    root: Path = typer.Option(None, help=_ROOT_HELP, metavar="PATH"),
 ) -> None:
     """Remove the crontab entry for CONFIG (exit code 1 when there was none)."""
     from liftlab.ops.schedule import remove_entry
@@ -805,10 +885,14 @@ def schedule_show() -> None:
         typer.echo(f"{'':<{width}}  log: {entry.log_file}")
 
 
-@schedule_app.command("run")
+@schedule_app.command(
+    "run", epilog=_examples("liftlab schedule run configs/training.yaml --every 1d")
+)
 def schedule_run(
     config: Path = typer.Argument(..., help="Training config, e.g. configs/training.yaml."),
-    every: str = typer.Option(..., "--every", help="Interval: 90 (seconds), 10s, 5m, 2h, 1d."),
+    every: str = typer.Option(
+        ..., "--every", help="Interval: 90 (seconds), 10s, 5m, 2h, 1d.", metavar="INTERVAL"
+    ),
     max_runs: int | None = typer.Option(None, "--max-runs", min=1, help="Stop after N runs."),
     force: bool = typer.Option(False, "--force", help="Retrain even when the data is unchanged."),
 ) -> None:
