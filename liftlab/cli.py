@@ -243,18 +243,32 @@ def simulate_mmm_command(
 )
 def check_config(
     configs: list[Path] = typer.Argument(..., help="Run config YAML files."),
+    pipeline: str | None = typer.Option(
+        None,
+        metavar="PIPELINE",
+        help="The pipeline the configs are for (ab_test, training, inference, campaign_uplift, "
+        "uplift, marketing_mix, growth_analytics), when the file name does not say.",
+    ),
 ) -> None:
-    """Check run configs strictly: unknown keys, misspelt step names, bad parameters."""
-    from liftlab.config.registry import check_run_config
+    """Check run configs strictly, as `liftlab run` would before running: unknown keys and
+    misspelt step names (with the closest valid name), bad or missing parameters, input files
+    that do not exist. Every problem of a file is reported at once."""
+    from liftlab.config.registry import check_run_config, entry_for_pipeline
 
+    try:
+        source = entry_for_pipeline(pipeline).source if pipeline else None
+    except LiftlabError as exc:
+        _fail(exc)
     failed = False
     for path in configs:
         try:
-            check_run_config(path)
+            check_run_config(path, source, check_files=True)
             typer.echo(f"ok: {path}")
         except LiftlabError as exc:
             failed = True
-            typer.secho(str(exc), fg=typer.colors.RED, err=True)
+            hint = "" if source else " (or say which with --pipeline NAME)"
+            message = str(exc) + (hint if str(exc).startswith("cannot tell which") else "")
+            typer.secho(message, fg=typer.colors.RED, err=True)
     if failed:
         raise typer.Exit(code=2)
 
