@@ -299,6 +299,34 @@ def load_table_command(
 
 @app.command(
     epilog=_examples(
+        'liftlab sql "SHOW TABLES"',
+        'liftlab sql "SELECT model_version, count(*) FROM gold_conversion_predictions GROUP BY 1"',
+        'liftlab sql --csv "SELECT * FROM gold_campaign_summary" > summary.csv',
+    )
+)
+def sql(
+    query: str = typer.Argument(..., help="One read-only query (SELECT, WITH, SHOW, DESCRIBE)."),
+    db: Path = typer.Option(
+        None, metavar="PATH", help="DuckDB file. Default: outputs/liftlab.duckdb of the project."
+    ),
+    as_csv: bool = typer.Option(False, "--csv", help="Print every row as CSV instead."),
+    max_rows: int = typer.Option(100, min=1, help="Rows shown in the table (not with --csv)."),
+) -> None:
+    """Query the DuckDB warehouse (gold tables) read-only, without a DuckDB CLI."""
+    from liftlab.ops.sql import format_table, query_warehouse
+
+    try:
+        frame = query_warehouse(db or ProjectPaths.from_root().warehouse, query)
+    except LiftlabError as exc:
+        _fail(exc)
+    if as_csv:
+        typer.echo(frame.to_csv(index=False), nl=False)
+    else:
+        typer.echo(format_table(frame, max_rows))
+
+
+@app.command(
+    epilog=_examples(
         "liftlab run configs/ab_test.yaml",
         "liftlab run configs/training_kag.yaml",
     )
