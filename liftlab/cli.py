@@ -474,10 +474,13 @@ def ui(
 ) -> None:
     """Start the MLflow UI on the project's tracking database (on 127.0.0.1 by default)."""
     from liftlab.ops.serving import mlflow_ui_argv
+    from liftlab.ops.summary import mlflow_ui_url
 
     paths = ProjectPaths.from_root()
     command = mlflow_ui_argv(paths.mlflow_tracking_uri, host=host, port=port)
     typer.echo(" ".join(command))
+    # MLflow 3 opens in its GenAI view unless the address asks for classic ML (runs, Models)
+    typer.echo(f"Open {mlflow_ui_url(port=port)}")
     if not print_only:
         _exec(command, host)
 
@@ -641,186 +644,25 @@ def plan(
 
 def _run_pipeline(config: Path) -> dict:
     from liftlab.ops.runner import run_config
+    from liftlab.ops.summary import caller_prints_summary
 
     try:
-        return run_config(config)
+        with caller_prints_summary():  # printed below in colour, not logged by the last step
+            return run_config(config)
     except LiftlabError as exc:
         _fail(exc)
     return {}  # pragma: no cover - _fail exits
 
 
 def _print_summary(summary: dict) -> None:
+    from liftlab.ops.summary import summary_lines
+
     if not summary:
         return
-    pipeline = summary.get("pipeline", "ab_test_pipeline")
+    colours = {"good": typer.colors.GREEN, "warn": typer.colors.YELLOW}
     typer.echo("")
-    if pipeline == "training_pipeline":
-        _print_training_summary(summary)
-    elif pipeline == "batch_inference_pipeline":
-        _print_inference_summary(summary)
-    elif pipeline == "campaign_uplift_pipeline":
-        _print_campaign_summary(summary)
-    elif pipeline == "uplift_model_pipeline":
-        _print_uplift_summary(summary)
-    elif pipeline == "marketing_mix_pipeline":
-        _print_marketing_mix_summary(summary)
-    elif pipeline == "growth_analytics_pipeline":
-        _print_growth_summary(summary)
-    else:
-        _print_ab_summary(summary)
-    paths = ProjectPaths.from_root()
-    typer.echo(f"MLflow run:    {summary.get('mlflow_run_id')}")
-    typer.echo(
-        f"MLflow UI:     .venv/bin/{paths.mlflow_ui_command()}  (then open http://127.0.0.1:5000)"
-    )
-
-
-def _print_ab_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    decisions = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("decisions", {}).items()))
-    typer.echo(f"Comparisons: {summary.get('comparisons')} ({decisions})")
-    if summary.get("srm_alerts"):
-        typer.secho(
-            f"Sample ratio mismatch in: {', '.join(summary['srm_alerts'])} (not trustworthy)",
-            fg=typer.colors.YELLOW,
-        )
-    typer.echo(f"Report:        {files.get('ab_report')}")
-    typer.echo(f"Results table: {files.get('ab_results')}")
-
-
-def _print_training_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    scores = summary.get("holdout_scores", {})
-    base = summary.get("baseline_scores", {})
-    typer.echo(
-        f"Best model:    {summary.get('best_candidate')} — holdout R² {scores.get('r2', 0):.3f}, "
-        f"Poisson deviance {scores.get('poisson_deviance', 0):.3f} "
-        f"(baseline {base.get('poisson_deviance', 0):.3f})"
-    )
-    color = typer.colors.GREEN if summary.get("promoted") else typer.colors.YELLOW
-    typer.secho(f"Decision:      {summary.get('promotion_summary')}", fg=color)
-    typer.echo(
-        f"Registered:    {summary.get('model_name')} version {summary.get('version')} "
-        f"(aliases moved: {', '.join(summary.get('aliases_moved', []))})"
-    )
-    typer.echo(f"Report:        {files.get('training_report.html')}")
-    typer.echo(f"Comparison:    {files.get('model_comparison')}")
-
-
-def _print_marketing_mix_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    shares, roas = summary.get("shares", {}), summary.get("roas", {})
-    order = sorted(shares, key=lambda c: -(shares[c] or 0))
-    typer.echo(
-        "Channel share: "
-        + ", ".join(f"{c} {shares[c]:.0%} (ROAS {roas.get(c) or 0:.2f})" for c in order)
-    )
-    changes = summary.get("recommended_change_pct", {})
-    moves = ", ".join(
-        f"{c} {v:+.0%}" for c, v in changes.items() if v is not None and abs(v) >= 0.005
-    )
-    low, high = summary.get("gain_ci") or [None, None]
-    gain = summary.get("expected_gain")
-    if gain is not None and low is not None and high is not None:
-        level = f"{summary.get('interval_level') or 0.9:.0%} CI {low:,.0f} to {high:,.0f}"
-        plan = moves or "keep the current split"
-        if low > 0:
-            verdict = f"expected gain {gain:,.0f} over {summary.get('horizon')} periods ({level}"
-        else:
-            verdict = f"not shown to gain over {summary.get('horizon')} periods ({level}"
-        typer.echo(
-            f"Budget plan:   {plan} — {verdict}, "
-            f"P(gain > 0) = {summary.get('prob_gain_positive') or 0:.0%})"
-        )
-    if summary.get("warnings"):
-        typer.secho(
-            f"Diagnostics:   {len(summary['warnings'])} warning(s) — see the report",
-            fg=typer.colors.YELLOW,
-        )
-    color = typer.colors.GREEN if summary.get("promoted") else typer.colors.YELLOW
-    typer.secho(f"Decision:      {summary.get('promotion')}", fg=color)
-    typer.echo(
-        f"Registered:    {summary.get('model_name')} version {summary.get('version')} "
-        f"(aliases moved: {', '.join(summary.get('aliases_moved', []))})"
-    )
-    typer.echo(f"Report:        {files.get('report') or files.get('marketing_mix_report.html')}")
-
-
-def _print_growth_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    decisions = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("decisions", {}).items()))
-    typer.echo(f"Experiments:   {summary.get('experiments')} (purchase conversion — {decisions})")
-    ari = summary.get("persona_ari")
-    recovered = f", recovery ARI {ari:.2f}" if ari is not None else ""
-    structure = "" if summary.get("persona_structure_found") else " (no clear structure)"
-    typer.echo(f"Personas:      {summary.get('personas')}{structure}{recovered}")
-    actions = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("recommendations", {}).items()))
-    typer.echo(f"Actions:       {actions}")
-    color = typer.colors.GREEN if summary.get("promoted") else typer.colors.YELLOW
-    typer.secho(
-        f"Registered:    {summary.get('model_name')} version {summary.get('version')} "
-        f"(aliases moved: {', '.join(summary.get('aliases_moved', []))})",
-        fg=color,
-    )
-    typer.echo(f"Report:        {files.get('growth_report.html')}")
-    typer.echo(f"Recommended:   {files.get('growth_recommendations')}")
-    if summary.get("duckdb"):
-        typer.echo(f"DuckDB:        {summary['duckdb']} (gold_growth_*, gold_person* tables)")
-
-
-def _print_campaign_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    rois = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("roi_decisions", {}).items()))
-    typer.echo(
-        f"Campaigns:     {summary.get('campaigns')} — incremental revenue "
-        f"{summary.get('incremental_revenue', 0):,.0f} for a cost of "
-        f"{summary.get('campaign_cost', 0):,.0f} (ROI: {rois})"
-    )
-    typer.echo(f"Report:        {files.get('campaign_report.html')}")
-    typer.echo(f"Gold table:    {files.get('campaign_summary')}")
-    if summary.get("duckdb"):
-        typer.echo(f"DuckDB:        {summary['duckdb']} (bronze_*, silver_*, gold_* tables)")
-
-
-def _print_uplift_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    best = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("best_learners", {}).items()))
-    typer.echo(f"Best learners: {best}")
-    share = summary.get("share_to_email")
-    profit = summary.get("policy_incremental_profit_per_customer")
-    if share is not None:
-        line = f"Targeting:     contact {share:.0%} of customers ({summary.get('policy_outcome')})"
-        if profit is not None:
-            line += f", incremental profit {profit:+.3f} per customer vs contacting nobody"
-            ci = summary.get("policy_incremental_ci")
-            if ci:
-                line += f" (95 % CI {ci[0]:+.3f} … {ci[1]:+.3f}"
-                if ci[1] < 0:
-                    line += "; loses money against contacting nobody)"
-                else:
-                    line += "; not shown to beat contacting nobody)" if ci[0] <= 0 else ")"
-        typer.echo(line)
-    for outcome, text in sorted(summary.get("decisions", {}).items()):
-        typer.echo(f"Registry:      {outcome}: {text}")
-    typer.echo(f"Report:        {files.get('uplift_report.html')}")
-    typer.echo(f"Targeting:     {files.get('uplift_targeting')}")
-
-
-def _print_inference_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    typer.echo(f"Scored:        {summary.get('rows_scored')} rows with {summary.get('model_uri')}")
-    unseen = summary.get("unknown_categories") or {}
-    if unseen:
-        counts = ", ".join(f"{column} {n} row(s)" for column, n in sorted(unseen.items()))
-        typer.echo(
-            f"Warning:       categories never seen in training ({counts}) were scored as if "
-            "absent; see the unknown_categories column (unknown_categories: error refuses them)"
-        )
-    for key, path in sorted(files.items()):
-        typer.echo(f"Predictions:   {path}  ({key})")
-    if summary.get("duckdb"):
-        db = summary["duckdb"]
-        typer.echo(f"DuckDB table:  {db['table']} in {db['database']}")
+    for text, tone in summary_lines(summary):
+        typer.secho(text, fg=colours.get(tone or ""))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from liftlab.config.growth_analytics import GrowthAnalyticsConfig
 from liftlab.mlops.persona_model import log_persona_model
 from liftlab.mlops.registry import register_and_alias
 from liftlab.mlops.tracking import log_registration
+from liftlab.ops.summary import log_run_summary
 
 
 @step(experiment_tracker=True, enable_cache=False)
@@ -47,4 +48,4 @@ def register_persona_model(
         "growth_analytics_pipeline; `champion` moves only when clear persona structure is found.",
     )
     log_registration(registration)
-    return {**registration, "promoted": promote, **run_summary}
+    return log_run_summary({**registration, "promoted": promote, **run_summary})

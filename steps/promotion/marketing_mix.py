@@ -12,6 +12,7 @@ from liftlab.config.marketing_mix import MarketingMixConfig
 from liftlab.mlops.mmm_model import log_mmm_model
 from liftlab.mlops.registry import mmm_version_tags, register_and_alias, score_mmm_champion
 from liftlab.mlops.tracking import log_promotion_decision, log_registration
+from liftlab.ops.summary import log_run_summary
 from strategies.mmm.promotion import decide_mmm_promotion
 from strategies.mmm.result import MMMResult
 
@@ -70,9 +71,11 @@ def register_marketing_mix_model(
         "model the budget plan uses.",
     )
     log_registration(registration)
-    return {
-        **registration,
-        "promoted": promote,
-        "promotion": promotion_decision["summary"],
-        **run_summary,
-    }
+    return log_run_summary(
+        {
+            **registration,
+            "promoted": promote,
+            "promotion": promotion_decision["summary"],
+            **run_summary,
+        }
+    )

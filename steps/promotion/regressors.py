@@ -15,6 +15,7 @@ from liftlab.mlops.registry import (
     training_version_tags,
 )
 from liftlab.mlops.tracking import log_promotion_decision, log_registration
+from liftlab.ops.summary import log_run_summary
 from strategies.promotion import decide_promotion
 from strategies.training import SplitPlan
 
@@ -76,4 +77,4 @@ def register_and_promote(
         "inference and `liftlab serve` load, `challenger` the latest best model.",
     )
     log_registration(registration)
-    return {**registration, "promoted": promote, **run_summary}
+    return log_run_summary({**registration, "promoted": promote, **run_summary})

@@ -10,6 +10,7 @@ from zenml import get_step_context, step
 
 from liftlab.config.uplift import UpliftModelConfig
 from liftlab.mlops.registry import register_and_alias, score_uplift_champion, uplift_version_tags
+from liftlab.ops.summary import log_run_summary
 from strategies.promotion import decide_uplift_promotion
 from strategies.uplift.workflow import holdout_rows
 
@@ -68,4 +69,4 @@ def register_uplift_models(
             "control, per customer. Registered by uplift_model_pipeline; `champion` is the "
             "version targeting uses.",
         )
-    return {**run_summary, "registered": registered}
+    return log_run_summary({**run_summary, "registered": registered})
