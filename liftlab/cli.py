@@ -425,7 +425,7 @@ def demo(
         return
     typer.echo("")
     typer.echo(f"[4/{steps}] Training conversion models (configs/training.yaml) ...")
-    _print_summary(_run_pipeline(paths.root / "configs" / "training.yaml"))
+    _demo_training(paths.root / "configs" / "training.yaml", retrain=fresh)
     typer.echo("")
     typer.echo(f"[5/{steps}] Scoring new ads with the champion (configs/inference.yaml) ...")
     _print_summary(_run_pipeline(paths.root / "configs" / "inference.yaml"))
@@ -443,6 +443,25 @@ def demo(
         "(configs/growth_analytics.yaml) ..."
     )
     _print_summary(_run_pipeline(paths.root / "configs" / "growth_analytics.yaml"))
+
+
+def _demo_training(config: Path, *, retrain: bool) -> None:
+    """Train unless the data is the data the latest registered version was trained on (the
+    scheduler's rule, ``skip_unchanged_data``): re-running the demo adds no identical version."""
+    from liftlab.ops.retrain import data_unchanged
+
+    if not retrain:
+        try:
+            unchanged, why = data_unchanged(config)
+        except LiftlabError:
+            unchanged, why = False, ""
+        if unchanged:
+            typer.echo(
+                f"Skipped:       {why}; the champion stays. `liftlab run "
+                f"{config.relative_to(ProjectPaths.from_root().root)}` trains anyway."
+            )
+            return
+    _print_summary(_run_pipeline(config))
 
 
 _HOST_HELP = (
@@ -700,6 +719,13 @@ def _echo_outcome(outcome) -> None:
     typer.echo(f"{_tick_time()}  {typer.style(status, fg=colour)}  {outcome.reason}")
 
 
+def _echo_next_run(wait_seconds: float) -> None:
+    from datetime import datetime, timedelta
+
+    at = datetime.now().astimezone() + timedelta(seconds=wait_seconds)
+    typer.echo(f"{_tick_time()}  next run at {at.isoformat(timespec='seconds')}")
+
+
 def _echo_failure(exc: Exception) -> None:
     what = str(exc) if isinstance(exc, LiftlabError) else f"{type(exc).__name__}: {exc}"
     typer.secho(f"{_tick_time()}  failed   {what}", fg=typer.colors.RED, err=True)
@@ -798,6 +824,7 @@ def schedule_run(
         max_runs=max_runs,
         on_result=_echo_outcome,
         on_error=_echo_failure,
+        on_wait=_echo_next_run,
     )
     failed = sum(isinstance(item, Exception) for item in results)
     trained = sum(bool(getattr(item, "ran", False)) for item in results)
