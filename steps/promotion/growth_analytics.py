@@ -9,7 +9,7 @@ from zenml import get_step_context, step
 
 from liftlab.config.growth_analytics import GrowthAnalyticsConfig
 from liftlab.mlops.persona_model import log_persona_model
-from liftlab.mlops.registry import register_and_alias
+from liftlab.mlops.registry import model_description, register_and_alias
 from liftlab.mlops.tracking import log_registration
 from liftlab.ops.summary import log_run_summary
 
@@ -44,8 +44,7 @@ def register_persona_model(
         name=config.model_name,
         tags=tags,
         promote=promote,
-        description="Assigns website users to behavioural personas. Registered by "
-        "growth_analytics_pipeline; `champion` moves only when clear persona structure is found.",
+        description=model_description("personas"),
     )
     log_registration(registration)
     return log_run_summary({**registration, "promoted": promote, **run_summary})

@@ -10,7 +10,12 @@ from zenml import get_step_context, step
 
 from liftlab.config.marketing_mix import MarketingMixConfig
 from liftlab.mlops.mmm_model import log_mmm_model
-from liftlab.mlops.registry import mmm_version_tags, register_and_alias, score_mmm_champion
+from liftlab.mlops.registry import (
+    mmm_version_tags,
+    model_description,
+    register_and_alias,
+    score_mmm_champion,
+)
 from liftlab.mlops.tracking import log_promotion_decision, log_registration
 from liftlab.ops.summary import log_run_summary
 from strategies.mmm.promotion import decide_mmm_promotion
@@ -66,9 +71,7 @@ def register_marketing_mix_model(
         name=config.model_name,
         tags=tags,
         promote=promote,
-        description="Marketing mix model: sales explained by spend per channel (adstock and "
-        "saturation) and controls. Registered by marketing_mix_pipeline; `champion` is the "
-        "model the budget plan uses.",
+        description=model_description("marketing_mix"),
     )
     log_registration(registration)
     return log_run_summary(

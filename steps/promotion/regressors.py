@@ -10,6 +10,7 @@ from zenml import get_step_context, step
 
 from liftlab.config.training import PromotionConfig
 from liftlab.mlops.registry import (
+    model_description,
     register_and_alias,
     score_regression_champion,
     training_version_tags,
@@ -72,9 +73,7 @@ def register_and_promote(
         name=model_name,
         tags=tags,
         promote=promote,
-        description=f"Predicts {target} per ad (scikit-learn pipeline saved with skops). "
-        "Registered by training_pipeline; the `champion` alias is the version batch "
-        "inference and `liftlab serve` load, `challenger` the latest best model.",
+        description=model_description("conversion", target=target),
     )
     log_registration(registration)
     return log_run_summary({**registration, "promoted": promote, **run_summary})
