@@ -26,8 +26,10 @@ install: $(DEV)
 demo: $(STAMP)
 	$(BIN)/liftlab demo
 
-# ZenML's dashboard: a local ZenML server on http://127.0.0.1:8237 (`zenml logout --local` stops it)
+# ZenML's dashboard: installs ZenML's server extra once, then starts a local ZenML server on
+# http://127.0.0.1:8237 in the background (`zenml logout --local` stops it)
 zenml-dashboard: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dashboard]"
 	$(BIN)/zenml login --local
 
 test: $(DEV)
