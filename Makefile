@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.liftlab-installed
 DEV    := $(VENV)/.liftlab-dev-installed
 
-.PHONY: install demo test test-fast lint format benchmark benchmark-ab benchmark-warehouse benchmark-campaigns benchmark-mmm clean
+.PHONY: install demo zenml-dashboard test test-fast lint format benchmark benchmark-ab benchmark-warehouse benchmark-campaigns benchmark-mmm clean
 
 # The demo needs liftlab alone; the tests also need the dev tools and the PostgreSQL and Spark
 # clients (psycopg, pyspark), installed on top by the first `make test`.
@@ -25,6 +25,12 @@ install: $(DEV)
 
 demo: $(STAMP)
 	$(BIN)/liftlab demo
+
+# ZenML's dashboard: installs ZenML's server extra once, then starts a local ZenML server on
+# http://127.0.0.1:8237 in the background (`zenml logout --local` stops it)
+zenml-dashboard: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dashboard]"
+	$(BIN)/zenml login --local
 
 test: $(DEV)
 	$(BIN)/ruff check .

@@ -13,14 +13,54 @@ from pathlib import Path
 
 import typer
 
+from liftlab.cli_style import PlainHelpGroup
 from liftlab.mlops.paths import ProjectPaths
 from strategies.errors import LiftlabError
 
 app = typer.Typer(
+    cls=PlainHelpGroup,
     help="liftlab: experimentation and campaign analytics as ZenML pipelines tracked in MLflow.",
+    epilog="Start with `make demo`, or: liftlab init; liftlab simulate; "
+    "liftlab run configs/ab_test.yaml. Each command has --help.",
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def _examples(*lines: str) -> str:
+    """A help epilog: one example command per line (rich help keeps blank-line paragraphs)."""
+    return "Examples:\n\n" + "\n\n".join(f"  $ {line}" for line in lines)
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
+    typer.echo(
+        f"liftlab {installed('liftlab')} (zenml {installed('zenml')}, mlflow "
+        f"{installed('mlflow')}, python {sys.version.split()[0]})"
+    )
+    raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print liftlab's version (and ZenML's, MLflow's) and exit.",
+    ),
+) -> None:
+    """liftlab: experimentation and campaign analytics as ZenML pipelines tracked in MLflow."""
 
 
 def _fail(exc: Exception) -> None:
@@ -31,7 +71,7 @@ def _fail(exc: Exception) -> None:
 @app.command()
 def init(
     root: Path = typer.Option(
-        None, help="Project root (default: the liftlab checkout you are in)."
+        None, help="Project root (default: the liftlab checkout you are in).", metavar="PATH"
     ),
 ) -> None:
     """Set up the local ZenML repository and stack (local orchestrator + artifact store, MLflow
@@ -48,9 +88,11 @@ def init(
     _quiet_doctor(root)
 
 
-@app.command()
+@app.command(epilog=_examples("liftlab simulate", "liftlab simulate --experiments 2 --seed 7"))
 def simulate(
-    out: Path = typer.Option(None, help="Output file (.parquet or .csv). Default: data/demo/."),
+    out: Path = typer.Option(
+        None, help="Output file (.parquet or .csv). Default: data/demo/.", metavar="PATH"
+    ),
     users_per_experiment: int = typer.Option(50_000, min=100, help="Users per experiment."),
     experiments: int = typer.Option(8, min=1, max=8, help="How many of the demo experiments."),
     seed: int = typer.Option(42, help="Random seed (same seed, same data)."),
@@ -82,7 +124,9 @@ def simulate(
 
 @app.command("simulate-ads")
 def simulate_ads_command(
-    out: Path = typer.Option(None, help="Output file (.csv or .parquet). Default: data/demo/."),
+    out: Path = typer.Option(
+        None, help="Output file (.csv or .parquet). Default: data/demo/.", metavar="PATH"
+    ),
     n_ads: int | None = typer.Option(
         None, min=20, help="Number of ads (default 1,143 like the real KAG file; 400 with --new)."
     ),
@@ -110,7 +154,9 @@ def simulate_ads_command(
 
 @app.command("simulate-campaigns")
 def simulate_campaigns_command(
-    out: Path = typer.Option(None, help="Output folder. Default: data/demo/campaigns/."),
+    out: Path = typer.Option(
+        None, help="Output folder. Default: data/demo/campaigns/.", metavar="PATH"
+    ),
     customers: int = typer.Option(20_000, min=500, help="Number of customers."),
     seed: int = typer.Option(42, min=0, help="Random seed (same seed, same data)."),
 ) -> None:
@@ -134,7 +180,9 @@ def simulate_campaigns_command(
 
 @app.command("simulate-ecommerce")
 def simulate_ecommerce_command(
-    out: Path = typer.Option(None, help="Output folder. Default: data/demo/ecommerce/."),
+    out: Path = typer.Option(
+        None, help="Output folder. Default: data/demo/ecommerce/.", metavar="PATH"
+    ),
     seed: int = typer.Option(42, min=0, help="Random seed (same seed, same data)."),
     users: int = typer.Option(8_000, min=50, help="Number of users."),
 ) -> None:
@@ -158,7 +206,7 @@ def simulate_ecommerce_command(
 
 @app.command("simulate-mmm")
 def simulate_mmm_command(
-    out: Path = typer.Option(None, help="Output folder. Default: data/demo/mmm/."),
+    out: Path = typer.Option(None, help="Output folder. Default: data/demo/mmm/.", metavar="PATH"),
     seed: int = typer.Option(42, min=0, help="Random seed (same seed, same data)."),
     periods: int = typer.Option(156, min=40, help="Number of periods (weeks)."),
     confounded: bool = typer.Option(
@@ -186,21 +234,41 @@ def simulate_mmm_command(
         typer.echo(f"{path.stem:>15}: {path}")
 
 
-@app.command("check-config")
+@app.command(
+    "check-config",
+    epilog=_examples(
+        "liftlab check-config configs/*.yaml",
+        "liftlab check-config my_test.yaml --pipeline ab_test",
+    ),
+)
 def check_config(
     configs: list[Path] = typer.Argument(..., help="Run config YAML files."),
+    pipeline: str | None = typer.Option(
+        None,
+        metavar="PIPELINE",
+        help="The pipeline the configs are for (ab_test, training, inference, campaign_uplift, "
+        "uplift, marketing_mix, growth_analytics), when the file name does not say.",
+    ),
 ) -> None:
-    """Check run configs strictly: unknown keys, misspelt step names, bad parameters."""
-    from liftlab.config.registry import check_run_config
+    """Check run configs strictly, as `liftlab run` would before running: unknown keys and
+    misspelt step names (with the closest valid name), bad or missing parameters, input files
+    that do not exist. Every problem of a file is reported at once."""
+    from liftlab.config.registry import check_run_config, entry_for_pipeline
 
+    try:
+        source = entry_for_pipeline(pipeline).source if pipeline else None
+    except LiftlabError as exc:
+        _fail(exc)
     failed = False
     for path in configs:
         try:
-            check_run_config(path)
+            check_run_config(path, source, check_files=True)
             typer.echo(f"ok: {path}")
         except LiftlabError as exc:
             failed = True
-            typer.secho(str(exc), fg=typer.colors.RED, err=True)
+            hint = "" if source else " (or say which with --pipeline NAME)"
+            message = str(exc) + (hint if str(exc).startswith("cannot tell which") else "")
+            typer.secho(message, fg=typer.colors.RED, err=True)
     if failed:
         raise typer.Exit(code=2)
 
@@ -210,7 +278,9 @@ def load_table_command(
     data_file: Path = typer.Argument(..., help="CSV (plain or .gz) or Parquet file."),
     table: str = typer.Argument(..., help="Target table, e.g. ab_events or analytics.ab_events."),
     url_env: str = typer.Option(
-        "LIFTLAB_POSTGRES_URL", help="Environment variable holding the PostgreSQL URL."
+        "LIFTLAB_POSTGRES_URL",
+        help="Environment variable holding the PostgreSQL URL.",
+        metavar="VAR",
     ),
     replace: bool = typer.Option(False, help="Drop and reload the table if it exists."),
 ) -> None:
@@ -227,7 +297,40 @@ def load_table_command(
     typer.echo(f"loaded {rows:,} rows from {data_file} into {table}")
 
 
-@app.command()
+@app.command(
+    epilog=_examples(
+        'liftlab sql "SHOW TABLES"',
+        'liftlab sql "SELECT model_version, count(*) FROM gold_conversion_predictions GROUP BY 1"',
+        'liftlab sql --csv "SELECT * FROM gold_campaign_summary" > summary.csv',
+    )
+)
+def sql(
+    query: str = typer.Argument(..., help="One read-only query (SELECT, WITH, SHOW, DESCRIBE)."),
+    db: Path = typer.Option(
+        None, metavar="PATH", help="DuckDB file. Default: outputs/liftlab.duckdb of the project."
+    ),
+    as_csv: bool = typer.Option(False, "--csv", help="Print every row as CSV instead."),
+    max_rows: int = typer.Option(100, min=1, help="Rows shown in the table (not with --csv)."),
+) -> None:
+    """Query the DuckDB warehouse (gold tables) read-only, without a DuckDB CLI."""
+    from liftlab.ops.sql import format_table, query_warehouse
+
+    try:
+        frame = query_warehouse(db or ProjectPaths.from_root().warehouse, query)
+    except LiftlabError as exc:
+        _fail(exc)
+    if as_csv:
+        typer.echo(frame.to_csv(index=False), nl=False)
+    else:
+        typer.echo(format_table(frame, max_rows))
+
+
+@app.command(
+    epilog=_examples(
+        "liftlab run configs/ab_test.yaml",
+        "liftlab run configs/training_kag.yaml",
+    )
+)
 def run(
     config: Path = typer.Argument(..., help="Run config, e.g. configs/ab_test.yaml."),
 ) -> None:
@@ -271,7 +374,7 @@ def _quiet_doctor(root: Path | None = None) -> None:
         typer.echo(f"doctor: marked {orphan.kind} run {orphan.name} failed ({orphan.reason})")
 
 
-@app.command()
+@app.command(epilog=_examples("liftlab demo", "liftlab demo --ab-only --fresh"))
 def demo(
     users_per_experiment: int = typer.Option(50_000, min=100, help="Users per experiment."),
     fresh: bool = typer.Option(False, help="Regenerate the demo data even if it exists."),
@@ -322,7 +425,7 @@ def demo(
         return
     typer.echo("")
     typer.echo(f"[4/{steps}] Training conversion models (configs/training.yaml) ...")
-    _print_summary(_run_pipeline(paths.root / "configs" / "training.yaml"))
+    _demo_training(paths.root / "configs" / "training.yaml", retrain=fresh)
     typer.echo("")
     typer.echo(f"[5/{steps}] Scoring new ads with the champion (configs/inference.yaml) ...")
     _print_summary(_run_pipeline(paths.root / "configs" / "inference.yaml"))
@@ -340,6 +443,25 @@ def demo(
         "(configs/growth_analytics.yaml) ..."
     )
     _print_summary(_run_pipeline(paths.root / "configs" / "growth_analytics.yaml"))
+
+
+def _demo_training(config: Path, *, retrain: bool) -> None:
+    """Train unless the data is the data the latest registered version was trained on (the
+    scheduler's rule, ``skip_unchanged_data``): re-running the demo adds no identical version."""
+    from liftlab.ops.retrain import data_unchanged
+
+    if not retrain:
+        try:
+            unchanged, why = data_unchanged(config)
+        except LiftlabError:
+            unchanged, why = False, ""
+        if unchanged:
+            typer.echo(
+                f"Skipped:       {why}; the champion stays. `liftlab run "
+                f"{config.relative_to(ProjectPaths.from_root().root)}` trains anyway."
+            )
+            return
+    _print_summary(_run_pipeline(config))
 
 
 _HOST_HELP = (
@@ -363,29 +485,38 @@ def _exec(command: list[str], host: str) -> None:
     os.execve(executable, [executable, *command[1:]], env)
 
 
-@app.command()
+@app.command(epilog=_examples("liftlab ui", "liftlab ui --port 5050 --print-only"))
 def ui(
-    port: int = typer.Option(5000, help="Port for the MLflow UI."),
-    host: str = typer.Option("127.0.0.1", help=_HOST_HELP),
+    port: int = typer.Option(5000, help="Port for the MLflow UI.", metavar="PORT"),
+    host: str = typer.Option("127.0.0.1", help=_HOST_HELP, metavar="HOST"),
     print_only: bool = typer.Option(False, "--print-only", help="Only print the command."),
 ) -> None:
     """Start the MLflow UI on the project's tracking database (on 127.0.0.1 by default)."""
     from liftlab.ops.serving import mlflow_ui_argv
+    from liftlab.ops.summary import mlflow_ui_url
 
     paths = ProjectPaths.from_root()
     command = mlflow_ui_argv(paths.mlflow_tracking_uri, host=host, port=port)
     typer.echo(" ".join(command))
+    # MLflow 3 opens in its GenAI view unless the address asks for classic ML (runs, Models)
+    typer.echo(f"Open {mlflow_ui_url(port=port)}")
     if not print_only:
         _exec(command, host)
 
 
-@app.command()
+@app.command(
+    epilog=_examples("liftlab serve", "liftlab serve --model-name liftlab-conversion --version 2")
+)
 def serve(
-    model_name: str = typer.Option("liftlab-conversion", help="Registered model to serve."),
-    alias: str = typer.Option("champion", help="Alias to serve (ignored with --version)."),
+    model_name: str = typer.Option(
+        "liftlab-conversion", help="Registered model to serve.", metavar="NAME"
+    ),
+    alias: str = typer.Option(
+        "champion", help="Alias to serve (ignored with --version).", metavar="ALIAS"
+    ),
     version: int | None = typer.Option(None, help="Serve this version instead of the alias."),
-    port: int = typer.Option(5001, help="Port for the scoring server."),
-    host: str = typer.Option("127.0.0.1", help=_HOST_HELP),
+    port: int = typer.Option(5001, help="Port for the scoring server.", metavar="PORT"),
+    host: str = typer.Option("127.0.0.1", help=_HOST_HELP, metavar="HOST"),
     print_only: bool = typer.Option(
         False, "--print-only", help="Check and stage the model, print the command, do not serve."
     ),
@@ -414,7 +545,14 @@ def serve(
         _exec(command, host)
 
 
-@app.command()
+@app.command(
+    epilog=_examples(
+        "liftlab plan --baseline 0.10 --mde 0.20",
+        "liftlab plan --baseline 0.05 --n-per-arm 20000",
+        "liftlab plan --mean 3.2 --std 25 --mde 0.05",
+        "liftlab plan --baseline 0.05 --mde 0.1 --looks 14",
+    )
+)
 def plan(
     baseline: float | None = typer.Option(
         None, help="Baseline conversion rate of a proportion metric, e.g. 0.05."
@@ -444,7 +582,7 @@ def plan(
     """Plan an experiment: units per arm for an MDE (--mde), or the MDE for a size (--n-per-arm).
 
     A proportion metric takes --baseline; a mean metric takes --std (and --mean for relative
-    effects). Conventions are documented in strategies/stats/power.py.
+    effects). Conventions: README, "Planning: liftlab plan".
     """
     import json
 
@@ -525,187 +663,25 @@ def plan(
 
 def _run_pipeline(config: Path) -> dict:
     from liftlab.ops.runner import run_config
+    from liftlab.ops.summary import caller_prints_summary
 
     try:
-        return run_config(config)
+        with caller_prints_summary():  # printed below in colour, not logged by the last step
+            return run_config(config)
     except LiftlabError as exc:
         _fail(exc)
     return {}  # pragma: no cover - _fail exits
 
 
 def _print_summary(summary: dict) -> None:
+    from liftlab.ops.summary import summary_lines
+
     if not summary:
         return
-    pipeline = summary.get("pipeline", "ab_test_pipeline")
+    colours = {"good": typer.colors.GREEN, "warn": typer.colors.YELLOW}
     typer.echo("")
-    if pipeline == "training_pipeline":
-        _print_training_summary(summary)
-    elif pipeline == "batch_inference_pipeline":
-        _print_inference_summary(summary)
-    elif pipeline == "campaign_uplift_pipeline":
-        _print_campaign_summary(summary)
-    elif pipeline == "uplift_model_pipeline":
-        _print_uplift_summary(summary)
-    elif pipeline == "marketing_mix_pipeline":
-        _print_marketing_mix_summary(summary)
-    elif pipeline == "growth_analytics_pipeline":
-        _print_growth_summary(summary)
-    else:
-        _print_ab_summary(summary)
-    paths = ProjectPaths.from_root()
-    typer.echo(f"MLflow run:    {summary.get('mlflow_run_id')}")
-    typer.echo(
-        f"MLflow UI:     .venv/bin/{paths.mlflow_ui_command()}  (then open http://127.0.0.1:5000)"
-    )
-
-
-def _print_ab_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    decisions = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("decisions", {}).items()))
-    typer.echo(f"Comparisons: {summary.get('comparisons')} ({decisions})")
-    if summary.get("srm_alerts"):
-        typer.secho(
-            f"Sample ratio mismatch in: {', '.join(summary['srm_alerts'])} (not trustworthy)",
-            fg=typer.colors.YELLOW,
-        )
-    typer.echo(f"Report:        {files.get('ab_report')}")
-    typer.echo(f"Results table: {files.get('ab_results')}")
-
-
-def _print_training_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    scores = summary.get("holdout_scores", {})
-    base = summary.get("baseline_scores", {})
-    typer.echo(
-        f"Best model:    {summary.get('best_candidate')} — holdout R² {scores.get('r2', 0):.3f}, "
-        f"Poisson deviance {scores.get('poisson_deviance', 0):.3f} "
-        f"(baseline {base.get('poisson_deviance', 0):.3f})"
-    )
-    color = typer.colors.GREEN if summary.get("promoted") else typer.colors.YELLOW
-    typer.secho(f"Decision:      {summary.get('promotion_summary')}", fg=color)
-    typer.echo(
-        f"Registered:    {summary.get('model_name')} version {summary.get('version')} "
-        f"(aliases moved: {', '.join(summary.get('aliases_moved', []))})"
-    )
-    typer.echo(f"Report:        {files.get('training_report.html')}")
-    typer.echo(f"Comparison:    {files.get('model_comparison')}")
-
-
-def _print_marketing_mix_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    shares, roas = summary.get("shares", {}), summary.get("roas", {})
-    order = sorted(shares, key=lambda c: -(shares[c] or 0))
-    typer.echo(
-        "Channel share: "
-        + ", ".join(f"{c} {shares[c]:.0%} (ROAS {roas.get(c) or 0:.2f})" for c in order)
-    )
-    changes = summary.get("recommended_change_pct", {})
-    moves = ", ".join(
-        f"{c} {v:+.0%}" for c, v in changes.items() if v is not None and abs(v) >= 0.005
-    )
-    low, high = summary.get("gain_ci") or [None, None]
-    gain = summary.get("expected_gain")
-    if gain is not None and low is not None and high is not None:
-        level = f"{summary.get('interval_level') or 0.9:.0%} CI {low:,.0f} to {high:,.0f}"
-        plan = moves or "keep the current split"
-        if low > 0:
-            verdict = f"expected gain {gain:,.0f} over {summary.get('horizon')} periods ({level}"
-        else:
-            verdict = f"not shown to gain over {summary.get('horizon')} periods ({level}"
-        typer.echo(
-            f"Budget plan:   {plan} — {verdict}, "
-            f"P(gain > 0) = {summary.get('prob_gain_positive') or 0:.0%})"
-        )
-    if summary.get("warnings"):
-        typer.secho(
-            f"Diagnostics:   {len(summary['warnings'])} warning(s) — see the report",
-            fg=typer.colors.YELLOW,
-        )
-    color = typer.colors.GREEN if summary.get("promoted") else typer.colors.YELLOW
-    typer.secho(f"Decision:      {summary.get('promotion')}", fg=color)
-    typer.echo(
-        f"Registered:    {summary.get('model_name')} version {summary.get('version')} "
-        f"(aliases moved: {', '.join(summary.get('aliases_moved', []))})"
-    )
-    typer.echo(f"Report:        {files.get('report') or files.get('marketing_mix_report.html')}")
-
-
-def _print_growth_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    decisions = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("decisions", {}).items()))
-    metric = str(summary.get("primary_metric", "purchase_conversion")).replace("_", " ")
-    typer.echo(f"Experiments:   {summary.get('experiments')} ({metric} — {decisions})")
-    ari = summary.get("persona_ari")
-    recovered = f", recovery ARI {ari:.2f}" if ari is not None else ""
-    structure = "" if summary.get("persona_structure_found") else " (no clear structure)"
-    typer.echo(f"Personas:      {summary.get('personas')}{structure}{recovered}")
-    actions = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("recommendations", {}).items()))
-    typer.echo(f"Actions:       {actions}")
-    color = typer.colors.GREEN if summary.get("promoted") else typer.colors.YELLOW
-    typer.secho(
-        f"Registered:    {summary.get('model_name')} version {summary.get('version')} "
-        f"(aliases moved: {', '.join(summary.get('aliases_moved', []))})",
-        fg=color,
-    )
-    typer.echo(f"Report:        {files.get('growth_report.html')}")
-    typer.echo(f"Recommended:   {files.get('growth_recommendations')}")
-    if summary.get("duckdb"):
-        typer.echo(f"DuckDB:        {summary['duckdb']} (gold_growth_*, gold_person* tables)")
-
-
-def _print_campaign_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    rois = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("roi_decisions", {}).items()))
-    typer.echo(
-        f"Campaigns:     {summary.get('campaigns')} — incremental revenue "
-        f"{summary.get('incremental_revenue', 0):,.0f} for a cost of "
-        f"{summary.get('campaign_cost', 0):,.0f} (ROI: {rois})"
-    )
-    typer.echo(f"Report:        {files.get('campaign_report.html')}")
-    typer.echo(f"Gold table:    {files.get('campaign_summary')}")
-    if summary.get("duckdb"):
-        typer.echo(f"DuckDB:        {summary['duckdb']} (bronze_*, silver_*, gold_* tables)")
-
-
-def _print_uplift_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    best = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("best_learners", {}).items()))
-    typer.echo(f"Best learners: {best}")
-    share = summary.get("share_to_email")
-    profit = summary.get("policy_incremental_profit_per_customer")
-    if share is not None:
-        line = f"Targeting:     contact {share:.0%} of customers ({summary.get('policy_outcome')})"
-        if profit is not None:
-            line += f", incremental profit {profit:+.3f} per customer vs contacting nobody"
-            ci = summary.get("policy_incremental_ci")
-            if ci:
-                line += f" (95 % CI {ci[0]:+.3f} … {ci[1]:+.3f}"
-                if ci[1] < 0:
-                    line += "; loses money against contacting nobody)"
-                else:
-                    line += "; not shown to beat contacting nobody)" if ci[0] <= 0 else ")"
-        typer.echo(line)
-    for outcome, text in sorted(summary.get("decisions", {}).items()):
-        typer.echo(f"Registry:      {outcome}: {text}")
-    typer.echo(f"Report:        {files.get('uplift_report.html')}")
-    typer.echo(f"Targeting:     {files.get('uplift_targeting')}")
-
-
-def _print_inference_summary(summary: dict) -> None:
-    files = summary.get("files", {})
-    typer.echo(f"Scored:        {summary.get('rows_scored')} rows with {summary.get('model_uri')}")
-    unseen = summary.get("unknown_categories") or {}
-    if unseen:
-        counts = ", ".join(f"{column} {n} row(s)" for column, n in sorted(unseen.items()))
-        typer.echo(
-            f"Warning:       categories never seen in training ({counts}) were scored as if "
-            "absent; see the unknown_categories column (unknown_categories: error refuses them)"
-        )
-    for key, path in sorted(files.items()):
-        typer.echo(f"Predictions:   {path}  ({key})")
-    if summary.get("duckdb"):
-        db = summary["duckdb"]
-        typer.echo(f"DuckDB table:  {db['table']} in {db['database']}")
+    for text, tone in summary_lines(summary):
+        typer.secho(text, fg=colours.get(tone or ""))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -743,18 +719,31 @@ def _echo_outcome(outcome) -> None:
     typer.echo(f"{_tick_time()}  {typer.style(status, fg=colour)}  {outcome.reason}")
 
 
+def _echo_next_run(wait_seconds: float) -> None:
+    from datetime import datetime, timedelta
+
+    at = datetime.now().astimezone() + timedelta(seconds=wait_seconds)
+    typer.echo(f"{_tick_time()}  next run at {at.isoformat(timespec='seconds')}")
+
+
 def _echo_failure(exc: Exception) -> None:
     what = str(exc) if isinstance(exc, LiftlabError) else f"{type(exc).__name__}: {exc}"
     typer.secho(f"{_tick_time()}  failed   {what}", fg=typer.colors.RED, err=True)
 
 
-@schedule_app.command("install")
+@schedule_app.command(
+    "install",
+    epilog=_examples("liftlab schedule install configs/training.yaml --cron '0 3 * * 1'"),
+)
 def schedule_install(
     config: Path = typer.Argument(..., help="Training config, e.g. configs/training.yaml."),
     cron: str = typer.Option(
-        ..., "--cron", help="Cron schedule, e.g. '0 3 * * 1' (Mondays 03:00) or '@daily'."
+        ...,
+        "--cron",
+        help="Cron schedule, e.g. '0 3 * * 1' (Mondays 03:00) or '@daily'.",
+        metavar="SCHEDULE",
     ),
-    root: Path = typer.Option(None, help=_ROOT_HELP),
+    root: Path = typer.Option(None, help=_ROOT_HELP, metavar="PATH"),
 ) -> None:
     """Add (or replace) the crontab entry that retrains CONFIG on a cron schedule."""
     from liftlab.ops.schedule import LOG_RELATIVE, install_entry
@@ -773,7 +762,7 @@ def schedule_install(
 @schedule_app.command("remove")
 def schedule_remove(
     config: Path = typer.Argument(..., help="The config whose crontab entry to remove."),
-    root: Path = typer.Option(None, help=_ROOT_HELP),
+    root: Path = typer.Option(None, help=_ROOT_HELP, metavar="PATH"),
 ) -> None:
     """Remove the crontab entry for CONFIG (exit code 1 when there was none)."""
     from liftlab.ops.schedule import remove_entry
@@ -806,10 +795,14 @@ def schedule_show() -> None:
         typer.echo(f"{'':<{width}}  log: {entry.log_file}")
 
 
-@schedule_app.command("run")
+@schedule_app.command(
+    "run", epilog=_examples("liftlab schedule run configs/training.yaml --every 1d")
+)
 def schedule_run(
     config: Path = typer.Argument(..., help="Training config, e.g. configs/training.yaml."),
-    every: str = typer.Option(..., "--every", help="Interval: 90 (seconds), 10s, 5m, 2h, 1d."),
+    every: str = typer.Option(
+        ..., "--every", help="Interval: 90 (seconds), 10s, 5m, 2h, 1d.", metavar="INTERVAL"
+    ),
     max_runs: int | None = typer.Option(None, "--max-runs", min=1, help="Stop after N runs."),
     force: bool = typer.Option(False, "--force", help="Retrain even when the data is unchanged."),
 ) -> None:
@@ -831,6 +824,7 @@ def schedule_run(
         max_runs=max_runs,
         on_result=_echo_outcome,
         on_error=_echo_failure,
+        on_wait=_echo_next_run,
     )
     failed = sum(isinstance(item, Exception) for item in results)
     trained = sum(bool(getattr(item, "ran", False)) for item in results)

@@ -7,11 +7,12 @@ because a misspelt key silently falling back to a default is the worst kind of w
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -25,6 +26,7 @@ __all__ = [
     "OutputDir",
     "StrictModel",
     "check_output_dir",
+    "did_you_mean",
     "expand_path",
     "format_validation_error",
     "load_config",
@@ -224,14 +226,55 @@ class DataSourceConfig(DataSource):
         )
 
 
-def format_validation_error(exc: ValidationError, what: str) -> str:
-    """Turn pydantic's error list into one line per problem that names the offending key."""
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices`` to a misspelt ``word``, or ``""``
+    when none is close (difflib's ratio ≥ 0.6, the usual cut-off of CLI suggestions)."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation can hold (through Optional, list, Union, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def keys_at(model: type[BaseModel], location: Sequence[Any]) -> set[str]:
+    """The valid keys where ``location`` (pydantic's ``loc`` of an unknown key) points: the
+    fields of the model(s) holding its last part. List indexes and union tags on the way are
+    stepped over."""
+    models = [model]
+    for part in location[:-1]:
+        if not isinstance(part, str):
+            continue
+        inner = [
+            m
+            for current in models
+            if part in current.model_fields
+            for m in _models_in(current.model_fields[part].annotation)
+        ]
+        if inner:
+            models = inner
+    return {name for m in models for name in m.model_fields}
+
+
+def format_validation_error(
+    exc: ValidationError, what: str, model: type[BaseModel] | None = None
+) -> str:
+    """Turn pydantic's error list into one line per problem that names the offending key (and,
+    for an unknown key, the valid key it is closest to, when ``model`` is given)."""
     lines = [f"invalid {what}:"]
     for err in exc.errors():
         location = ".".join(str(p) for p in err["loc"]) or "(top level)"
         message = err["msg"]
         if err["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see the README for valid keys)"
+            hint = did_you_mean(str(err["loc"][-1]), keys_at(model, err["loc"])) if model else ""
+            message = (
+                f"unknown key{hint}"
+                if hint
+                else "unknown key (check the spelling; see the README for valid keys)"
+            )
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
         lines.append(f"  - {location}: {message}")
@@ -243,4 +286,4 @@ def load_config(model: type[Model], values: Mapping[str, Any], what: str) -> Mod
     try:
         return model.model_validate(dict(values))
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, what)) from None
+        raise ConfigError(format_validation_error(exc, what, model)) from None

@@ -63,7 +63,7 @@ def ingest_cache_options(source: DataSource) -> dict[str, Any]:
     path, sql = source.resolved_data_path, source.sql or None
     if path is not None and not path.is_file():
         raise InputDataError(
-            f"data file not found: {path} (set 'data_path' in the config){_demo_hint([path])}"
+            f"data file not found: {path} (set 'data_path' in the config){demo_data_hint([path])}"
         )
     if path is None or sql or source.table:
         return {"enable_cache": False}
@@ -75,7 +75,7 @@ def file_cache_options(paths: list[Path]) -> dict[str, Any]:
     missing file is an error naming it (before any step runs)."""
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:
-        raise InputDataError(f"data file(s) not found: {', '.join(missing)}{_demo_hint(paths)}")
+        raise InputDataError(f"data file(s) not found: {', '.join(missing)}{demo_data_hint(paths)}")
     return {"cache_policy": cache_policy([str(Path(p).resolve()) for p in paths])}
 
 
@@ -84,18 +84,23 @@ _DEMO_MAKERS = {
     "ads": "liftlab simulate-ads",
     "ads_new": "liftlab simulate-ads --new",
     "campaigns": "liftlab simulate-campaigns",
+    "ecommerce": "liftlab simulate-ecommerce",
+    "mmm": "liftlab simulate-mmm",
+    "mmm_confounded": "liftlab simulate-mmm --confounded --out data/demo/mmm_confounded",
 }
+_DEMO_FOLDERS = {"campaigns", "ecommerce", "mmm", "mmm_confounded"}
+"""Demo data sets written as a folder of files: the folder names the command."""
 
 
-def _demo_hint(paths: list[Path]) -> str:
-    """For missing demo data, the command that writes it."""
+def demo_data_hint(paths: list[Path]) -> str:
+    """For missing demo data, ``; the demo data is made by `<command>` …`` (else ``""``)."""
     for path in paths:
         parts = Path(path).parts
         if "demo" in parts and "data" in parts:
-            key = (
-                Path(path).parent.name if Path(path).parent.name == "campaigns" else Path(path).stem
-            )
+            folder = Path(path).parent.name
+            key = folder if folder in _DEMO_FOLDERS else Path(path).stem
             command = _DEMO_MAKERS.get(key)
             if command:
-                return f"; the demo data is made by `{command}` (or `liftlab demo`)"
+                also = "" if key == "mmm_confounded" else " (or `liftlab demo`)"
+                return f"; the demo data is made by `{command}`{also}"
     return ""

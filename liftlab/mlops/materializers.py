@@ -15,7 +15,7 @@ from dataclasses import asdict, fields
 from typing import Any
 
 import pandas as pd
-from zenml.enums import ArtifactType
+from zenml.enums import ArtifactType, VisualizationType
 from zenml.integrations.pandas.materializers.pandas_materializer import PandasMaterializer
 from zenml.materializers.base_materializer import BaseMaterializer
 
@@ -31,6 +31,15 @@ class ZstdPandasMaterializer(PandasMaterializer):
             df = df.to_frame(name="series")
         with self.artifact_store.open(self.parquet_path, mode="wb") as f:
             df.to_parquet(f, compression="zstd")
+
+    def save_visualizations(self, df: pd.DataFrame | pd.Series) -> dict[str, VisualizationType]:
+        """ZenML's describe/sample views, except for a frame without columns (e.g. the empty
+        ``sequential_looks`` of a fixed-horizon run): pandas cannot describe one, and ZenML
+        would log a "Failed to save artifact visualizations" warning for a run that is fine.
+        There is nothing to show, so no visualisation is saved."""
+        if isinstance(df, pd.DataFrame) and df.columns.empty:
+            return {}
+        return super().save_visualizations(df)
 
 
 class MMMResultMaterializer(BaseMaterializer):

@@ -79,6 +79,12 @@ class ProjectPaths:
     def demo_mmm(self) -> Path:
         return self.root / "data" / "demo" / "mmm"
 
+    @property
+    def warehouse(self) -> Path:
+        """The DuckDB warehouse the demo's pipelines write their gold tables to (the default
+        ``duckdb_path`` of every config)."""
+        return self.root / "outputs" / "liftlab.duckdb"
+
     def mlflow_ui_command(self) -> str:
         return (
             f"mlflow ui --backend-store-uri {self.mlflow_tracking_uri} --host 127.0.0.1 --port 5000"

@@ -38,7 +38,6 @@ from liftlab.mlops.tracking import (
     active_run_id,
     failed_run_on_error,
     flatten_params,
-    git_commit,
     log_ab_run,
     log_campaign_run,
     log_files,
@@ -46,6 +45,7 @@ from liftlab.mlops.tracking import (
     log_job_run,
     log_training_outputs,
     metric_key,
+    set_pipeline_tags,
 )
 from strategies.mmm.result import MMMResult
 from strategies.model_inputs import unknown_category_counts
@@ -1114,5 +1114,5 @@ def _log_marketing_mix_run(
 
     mlflow.log_params(flatten_params(config))
     mlflow.log_metrics(dict(metrics))
-    mlflow.set_tags({"liftlab.pipeline": "marketing_mix", "liftlab.git_commit": git_commit()})
+    set_pipeline_tags("marketing_mix")
     log_files(files)

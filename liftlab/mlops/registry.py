@@ -320,20 +320,45 @@ def uplift_version_tags(
     }
 
 
+MODEL_DESCRIPTIONS: dict[str, str] = {
+    "conversion": "Predicts {target} per ad (scikit-learn pipeline saved with skops). Registered "
+    "by training_pipeline; the `champion` alias is the version batch inference and `liftlab "
+    "serve` load, `challenger` the latest best model.",
+    "uplift": "Uplift model for {outcome}: the predicted effect of each arm against control, per "
+    "customer. Registered by uplift_model_pipeline; `champion` is the version targeting uses.",
+    "marketing_mix": "Marketing mix model: sales explained by spend per channel (adstock and "
+    "saturation) and controls. Registered by marketing_mix_pipeline; `champion` is the model "
+    "the budget plan uses.",
+    "personas": "Assigns website users to behavioural personas. Registered by "
+    "growth_analytics_pipeline; `champion` moves only when clear persona structure is found.",
+}
+"""What each kind of registered model is, shown on MLflow's Models page."""
+
+
+def model_description(kind: str, **values: str) -> str:
+    """The description of a registered model of ``kind`` (:data:`MODEL_DESCRIPTIONS`)."""
+    return MODEL_DESCRIPTIONS[kind].format(**values)
+
+
 def register_and_alias(
     *,
     model_id: str,
     name: str,
     tags: Mapping[str, Any],
     promote: bool,
+    description: str = "",
 ) -> dict[str, Any]:
     """Register ``models:/<model_id>`` as a new version of ``name``, point ``challenger`` at it
-    and, only when ``promote``, ``champion`` too. Returns the version and the aliases moved."""
+    and, only when ``promote``, ``champion`` too; ``description`` (what the model predicts,
+    which pipeline registers it) is set on the registered model when it differs, so the
+    Models page says what each model is. Returns the version and the aliases moved."""
     import mlflow
 
     text_tags = {str(k): str(v) for k, v in tags.items()}
     version = mlflow.register_model(f"models:/{model_id}", name, tags=text_tags)
     client = _client()
+    if description and (client.get_registered_model(name).description or "") != description:
+        client.update_registered_model(name, description=description)
     client.set_registered_model_alias(name, CHALLENGER, version.version)
     moved = [CHALLENGER]
     if promote:

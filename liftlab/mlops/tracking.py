@@ -39,6 +39,7 @@ __all__ = [
     "RUN_FAILURE_TAG",
     "RUN_STATUS_TAG",
     "active_run_id",
+    "describe_experiment",
     "failed_run_on_error",
     "flatten_params",
     "git_commit",
@@ -55,6 +56,7 @@ __all__ = [
     "log_uplift_round",
     "metric_key",
     "result_metrics",
+    "set_pipeline_tags",
     "trusted_types",
 ]
 
@@ -151,6 +153,64 @@ def _finite(metrics: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+# --- experiments: classic ML, described --------------------------------------------------
+
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+"""MLflow 3's experiment-type tag: ``custom_model_development`` makes the UI open an experiment
+as classic ML (runs, metrics, models) instead of its GenAI traces view."""
+CLASSIC_ML_KIND = "custom_model_development"
+DESCRIPTION_TAG = "mlflow.note.content"
+"""Where MLflow keeps the description of an experiment, a run or a registered model."""
+
+EXPERIMENT_DESCRIPTIONS: dict[str, str] = {
+    "ab_test": "A/B tests: one run per pipeline run with its config as parameters, one metric "
+    "per comparison (`<experiment>.<variant>.<metric>.rel_lift`, `.p_value_adjusted`), the "
+    "results table, the HTML report, the cleaning audit and the validation result.",
+    "training": "Conversion-prediction training: one run per training round with one nested "
+    "run per candidate model, the comparison table, the best model as a logged model and the "
+    "promotion decision. Registered models: see Models.",
+    "batch_inference": "Batch scoring with a registered model: which version scored which "
+    "data, prediction totals and the predictions table.",
+    "campaign_uplift": "Campaign spend uplift: target vs control spend in an attribution "
+    "window, incremental revenue and ROI per campaign.",
+    "uplift_model": "Uplift modelling: one nested run per outcome x learner, the best learner "
+    "per outcome as a logged model, targeting policy.",
+    "marketing_mix": "Marketing mix model: channel contributions, ROAS, the budget plan and "
+    "the model registered for the next quarter.",
+    "growth_analytics": "Website experiments, personas and who responds: per-experiment "
+    "results, persona model and recommendations.",
+}
+"""One description per job (the ``liftlab.pipeline`` tag), shown on its experiment's page."""
+
+
+def set_pipeline_tags(job: str, tags: Mapping[str, str] | None = None) -> None:
+    """Tag the active run as a run of ``job`` (``liftlab.pipeline``, the git commit and
+    ``tags``) and make sure its experiment is a described, classic-ML experiment.
+
+    ZenML's MLflow tracker creates the experiment (named after the pipeline) without tags, so
+    every run sets them on its own experiment: the first run of a pipeline in a fresh store
+    fixes the view for every later one, whichever entry point started it."""
+    import mlflow
+
+    mlflow.set_tags({"liftlab.pipeline": job, "liftlab.git_commit": git_commit(), **(tags or {})})
+    describe_experiment(mlflow.active_run().info.experiment_id, job)
+
+
+def describe_experiment(experiment_id: str, job: str) -> None:
+    """Set the classic-ML kind and ``job``'s description on an experiment (a tag only when it
+    is missing or different, so the experiment's history is not rewritten on every run)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    wanted = {EXPERIMENT_KIND_TAG: CLASSIC_ML_KIND}
+    if job in EXPERIMENT_DESCRIPTIONS:
+        wanted[DESCRIPTION_TAG] = EXPERIMENT_DESCRIPTIONS[job]
+    current = client.get_experiment(experiment_id).tags
+    for key, value in wanted.items():
+        if current.get(key) != value:
+            client.set_experiment_tag(experiment_id, key, value)
+
+
 # --- run status: a run that failed says so ---------------------------------------------------
 
 RUN_STATUS_TAG = "liftlab.status"
@@ -243,14 +303,13 @@ def log_ab_run(
     metrics["rows_analysed"] = float(data_info.get("rows_clean", data_info.get("rows", 0)))
     metrics.update(extra_metrics or {})
     mlflow.log_metrics(metrics)
-    mlflow.set_tags(
+    set_pipeline_tags(
+        "ab_test",
         {
-            "liftlab.pipeline": "ab_test",
             "liftlab.engine": str(data_info.get("engine", "duckdb")),
             "liftlab.data_source": str(data_info.get("source", "")),
             "liftlab.data_sha256": str(data_info.get("sha256", "")),
-            "liftlab.git_commit": git_commit(),
-        }
+        },
     )
     _log_table(results, "ab_results.csv")
     _log_table(srm, "srm.csv")
@@ -393,14 +452,13 @@ def log_training_parent(
     metrics.update({f"split.{k}": v for k, v in split_summary.items() if k != "strategy"})
     metrics["rows_trained"] = data_info.get("rows_clean", data_info.get("rows", 0))
     mlflow.log_metrics(_finite(metrics))
-    mlflow.set_tags(
+    set_pipeline_tags(
+        "training",
         {
-            "liftlab.pipeline": "training",
             "liftlab.best_candidate": str(best["candidate"]),
             "liftlab.data_source": str(data_info.get("source", "")),
             "liftlab.data_sha256": str(data_info.get("sha256", "")),
-            "liftlab.git_commit": git_commit(),
-        }
+        },
     )
     _log_table(comparison, "model_comparison.csv")
     rank_by = str(best.get("rank_by", "poisson_deviance"))
@@ -558,13 +616,7 @@ def log_uplift_round(
         ].iloc[0]
         logged[outcome] = {**info, "learner": learner, "model": str(kind)}
     mlflow.log_metrics({f"{o}.best.{rank_by}": v for o, v in result.holdout_scores.items()})
-    mlflow.set_tags(
-        {
-            "liftlab.pipeline": "uplift_model",
-            "liftlab.git_commit": git_commit(),
-            "liftlab.data_sha256": str(data_info.get("sha256", "")),
-        }
-    )
+    set_pipeline_tags("uplift_model", {"liftlab.data_sha256": str(data_info.get("sha256", ""))})
     return {
         "mlflow_run_id": parent.info.run_id,
         "models": logged,
@@ -590,7 +642,7 @@ def log_job_run(
 
     mlflow.log_params(flatten_params(config))
     mlflow.log_metrics(dict(metrics))
-    mlflow.set_tags({"liftlab.pipeline": job, "liftlab.git_commit": git_commit()})
+    set_pipeline_tags(job)
     log_files(files)
 
 
@@ -634,12 +686,12 @@ def log_inference_run(
             "negative_predictions": float((values < 0).sum()),
         }
     )
-    mlflow.set_tags(
+    set_pipeline_tags(
+        "batch_inference",
         {
-            "liftlab.pipeline": "batch_inference",
             "liftlab.model_uri": model_ref["uri"],
             "liftlab.data_sha256": str(data_info.get("sha256", "")),
-        }
+        },
     )
     _log_table(predictions, "predictions.csv")
     return mlflow.active_run().info.run_id

@@ -45,13 +45,17 @@ def run_config(config: str | Path) -> dict[str, Any]:
     (``{}`` for orchestrators that return no run to inspect). Raises ConfigError for a bad
     config and RuntimeError when a step fails."""
     config = Path(config)
-    check_run_config(config)
+    content = check_run_config(config)
     entry = pipeline_for_config(config)
     pipeline_obj = load_pipeline(entry.source)
     try:
         # PID and host on the MLflow run, so `liftlab doctor` can tell a live run from an orphan.
         settings = {"experiment_tracker": {"tags": process_tags()}}
-        run_response = pipeline_obj.with_options(config_path=str(config), settings=settings)()
+        run_response = pipeline_obj.with_options(
+            config_path=str(config),
+            settings=settings,
+            run_name=content.get("run_name") or run_name_template(entry.source, config, content),
+        )()
     except RuntimeError as exc:
         if "failure in step" not in str(exc):
             raise
@@ -73,6 +77,28 @@ def run_config(config: str | Path) -> dict[str, Any]:
     summary = dict(step.outputs[output][0].load()) if step else {}
     summary.setdefault("pipeline", entry.source.rsplit(".", 1)[-1])
     return summary
+
+
+def run_name_template(source: str, config: Path, content: dict[str, Any]) -> str:
+    """``<pipeline> · <config stem> · <data> · {date} {time}``: the ZenML run name, which the
+    MLflow tracker also gives the MLflow run, so runs of one experiment (the demo's and the KAG
+    training, say) can be told apart at a glance. ZenML fills in ``{date}``/``{time}`` (run
+    names must be unique). A ``run_name:`` in the config wins."""
+    pipeline = source.rsplit(".", 1)[-1].removesuffix("_pipeline")
+    return f"{pipeline} · {config.stem} · {data_label(content.get('parameters') or {})} · " + (
+        "{date} {time}"
+    )
+
+
+def data_label(parameters: dict[str, Any]) -> str:
+    """A short name for the data a run reads: the stem of ``data_path``, the folder of
+    ``data_dir``, the ``table``, or ``sql`` for a query over ``allowed_paths``."""
+    for key in ("data_path", "data_dir"):
+        if parameters.get(key):
+            return Path(str(parameters[key])).stem or str(parameters[key])
+    if parameters.get("table"):
+        return str(parameters["table"])
+    return "sql" if parameters.get("sql") else "data"
 
 
 def failed_step_message(pipeline_name: str) -> str | None:

@@ -315,11 +315,13 @@ def run_every(
     on_result: Callable[[Any], Any] | None = None,
     on_error: Callable[[Exception], Any] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    on_wait: Callable[[float], Any] | None = None,
 ) -> list:
     """Run ``job`` now, then every ``interval_seconds`` (start to start; a run longer than the
     interval is followed at once by the next), until ``max_runs`` runs or Ctrl-C.
 
     A run that raises is reported through ``on_error`` (logged when None) and the loop goes on.
+    Before each wait, ``on_wait`` gets the seconds until the next run (to say when it is).
     Returns one item per finished run: the job's result, or the exception it raised.
     """
     if interval_seconds <= 0:
@@ -344,7 +346,10 @@ def run_every(
                     on_result(result)
             if max_runs is not None and len(results) >= max_runs:
                 break
-            sleep(max(0.0, interval_seconds - (clock() - started)))
+            wait = max(0.0, interval_seconds - (clock() - started))
+            if on_wait is not None:
+                on_wait(wait)
+            sleep(wait)
     except KeyboardInterrupt:
         logger.info("scheduler stopped after %d run(s)", len(results))
     return results

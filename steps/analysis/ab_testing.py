@@ -8,11 +8,19 @@ import pandas as pd
 from zenml import step
 
 from liftlab.config.ab_testing import ABTestConfig
+from liftlab.mlops.materializers import ZstdPandasMaterializer
 from strategies.stats.inputs import ABStatistics
 from strategies.stats.run import analyse_statistics
 
 
-@step
+# Frames that are empty when a layer is off (no sequential looks, no segments): the zstd
+# materializer skips ZenML's describe() view that fails on a frame without columns.
+@step(
+    output_materializers={
+        "sequential_looks": ZstdPandasMaterializer,
+        "heterogeneity": ZstdPandasMaterializer,
+    }
+)
 def analyse_experiments(
     ab_statistics: ABStatistics, config: ABTestConfig
 ) -> tuple[

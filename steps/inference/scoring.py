@@ -12,6 +12,7 @@ from liftlab.config.inference import InferenceConfig
 from liftlab.mlops.materializers import ZstdPandasMaterializer
 from liftlab.mlops.publishing import publish_inference_run
 from liftlab.mlops.registry import load_sklearn, pinned_model_ref
+from liftlab.ops.summary import log_run_summary
 from strategies.model_inputs import check_input_schema, score_table
 from strategies.validation import ValidationRules, validate
 
@@ -75,10 +76,12 @@ def publish_predictions(
 ) -> Annotated[dict, "run_summary"]:
     """The files and the DuckDB gold table together (all or nothing), then MLflow: a failed
     table write leaves no ``predictions`` file and the MLflow run marked failed."""
-    return publish_inference_run(
-        predictions,
-        model_ref=model_ref,
-        data_info=data_info,
-        config=config,
-        pipeline_run=get_step_context().pipeline_run.name,
+    return log_run_summary(
+        publish_inference_run(
+            predictions,
+            model_ref=model_ref,
+            data_info=data_info,
+            config=config,
+            pipeline_run=get_step_context().pipeline_run.name,
+        )
     )

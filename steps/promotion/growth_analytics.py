@@ -9,8 +9,9 @@ from zenml import get_step_context, step
 
 from liftlab.config.growth_analytics import GrowthAnalyticsConfig
 from liftlab.mlops.persona_model import log_persona_model
-from liftlab.mlops.registry import register_and_alias
+from liftlab.mlops.registry import model_description, register_and_alias
 from liftlab.mlops.tracking import log_registration
+from liftlab.ops.summary import log_run_summary
 
 
 @step(experiment_tracker=True, enable_cache=False)
@@ -39,7 +40,11 @@ def register_persona_model(
     }
     promote = bool(persona_summary["structure_found"])
     registration = register_and_alias(
-        model_id=logged["model_id"], name=config.model_name, tags=tags, promote=promote
+        model_id=logged["model_id"],
+        name=config.model_name,
+        tags=tags,
+        promote=promote,
+        description=model_description("personas"),
     )
     log_registration(registration)
-    return {**registration, "promoted": promote, **run_summary}
+    return log_run_summary({**registration, "promoted": promote, **run_summary})

@@ -10,8 +10,14 @@ from zenml import get_step_context, step
 
 from liftlab.config.marketing_mix import MarketingMixConfig
 from liftlab.mlops.mmm_model import log_mmm_model
-from liftlab.mlops.registry import mmm_version_tags, register_and_alias, score_mmm_champion
+from liftlab.mlops.registry import (
+    mmm_version_tags,
+    model_description,
+    register_and_alias,
+    score_mmm_champion,
+)
 from liftlab.mlops.tracking import log_promotion_decision, log_registration
+from liftlab.ops.summary import log_run_summary
 from strategies.mmm.promotion import decide_mmm_promotion
 from strategies.mmm.result import MMMResult
 
@@ -61,12 +67,18 @@ def register_marketing_mix_model(
         pipeline_run=pipeline_run,
     )
     registration = register_and_alias(
-        model_id=logged["model_id"], name=config.model_name, tags=tags, promote=promote
+        model_id=logged["model_id"],
+        name=config.model_name,
+        tags=tags,
+        promote=promote,
+        description=model_description("marketing_mix"),
     )
     log_registration(registration)
-    return {
-        **registration,
-        "promoted": promote,
-        "promotion": promotion_decision["summary"],
-        **run_summary,
-    }
+    return log_run_summary(
+        {
+            **registration,
+            "promoted": promote,
+            "promotion": promotion_decision["summary"],
+            **run_summary,
+        }
+    )

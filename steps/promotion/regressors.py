@@ -10,11 +10,13 @@ from zenml import get_step_context, step
 
 from liftlab.config.training import PromotionConfig
 from liftlab.mlops.registry import (
+    model_description,
     register_and_alias,
     score_regression_champion,
     training_version_tags,
 )
 from liftlab.mlops.tracking import log_promotion_decision, log_registration
+from liftlab.ops.summary import log_run_summary
 from strategies.promotion import decide_promotion
 from strategies.training import SplitPlan
 
@@ -67,7 +69,11 @@ def register_and_promote(
         pipeline_run=get_step_context().pipeline_run.name,
     )
     registration = register_and_alias(
-        model_id=training_info["model_id"], name=model_name, tags=tags, promote=promote
+        model_id=training_info["model_id"],
+        name=model_name,
+        tags=tags,
+        promote=promote,
+        description=model_description("conversion", target=target),
     )
     log_registration(registration)
-    return {**registration, "promoted": promote, **run_summary}
+    return log_run_summary({**registration, "promoted": promote, **run_summary})

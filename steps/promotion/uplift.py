@@ -9,7 +9,13 @@ import pandas as pd
 from zenml import get_step_context, step
 
 from liftlab.config.uplift import UpliftModelConfig
-from liftlab.mlops.registry import register_and_alias, score_uplift_champion, uplift_version_tags
+from liftlab.mlops.registry import (
+    model_description,
+    register_and_alias,
+    score_uplift_champion,
+    uplift_version_tags,
+)
+from liftlab.ops.summary import log_run_summary
 from strategies.promotion import decide_uplift_promotion
 from strategies.uplift.workflow import holdout_rows
 
@@ -64,5 +70,6 @@ def register_uplift_models(
             name=decision["model_name"],
             tags=tags,
             promote=bool(decision["promote"]),
+            description=model_description("uplift", outcome=outcome),
         )
-    return {**run_summary, "registered": registered}
+    return log_run_summary({**run_summary, "registered": registered})

@@ -11,6 +11,7 @@ from zenml.types import HTMLString
 from liftlab.config.ab_testing import ABTestConfig
 from liftlab.mlops.publishing import publish_ab_run
 from liftlab.mlops.run_info import step_run_info
+from liftlab.ops.summary import log_run_summary
 from liftlab.reports.ab_testing import render_ab_report
 
 
@@ -56,14 +57,16 @@ def publish_ab_results(
     """Uncached so every run appears in MLflow. Outputs are written only here, after every
     earlier step succeeded, all or nothing, and MLflow is logged after them: a failed run leaves
     no results file, no report and an MLflow run marked failed."""
-    return publish_ab_run(
-        config,
-        results=ab_results,
-        srm=srm_checks,
-        extra_tables={"heterogeneity": heterogeneity, "sequential_looks": sequential_looks},
-        audits=cleaning_audit,
-        validation=validation,
-        report_html=str(ab_report),
-        data_info=data_info,
-        pipeline_run=get_step_context().pipeline_run.name,
+    return log_run_summary(
+        publish_ab_run(
+            config,
+            results=ab_results,
+            srm=srm_checks,
+            extra_tables={"heterogeneity": heterogeneity, "sequential_looks": sequential_looks},
+            audits=cleaning_audit,
+            validation=validation,
+            report_html=str(ab_report),
+            data_info=data_info,
+            pipeline_run=get_step_context().pipeline_run.name,
+        )
     )

@@ -13,6 +13,7 @@ from liftlab.config.campaign_uplift import CampaignUpliftConfig
 from liftlab.mlops.publishing import publish_campaign_run
 from liftlab.mlops.run_info import step_run_info
 from liftlab.mlops.tracking import active_run_id
+from liftlab.ops.summary import log_run_summary
 from liftlab.reports.campaign_uplift import render_campaign_report
 
 
@@ -53,17 +54,19 @@ def publish_campaign_results(
     engine step's Parquet files with engine duckdb) together, all or nothing, then MLflow: one
     metric per campaign × category and statistic, the gold table, the report. A failure leaves
     the previous run's outputs and marks the MLflow run failed."""
-    return publish_campaign_run(
-        config,
-        gold={
-            "campaign_summary": campaign_summary,
-            "campaign_funnel": campaign_funnel,
-            "campaign_tests": campaign_tests,
-        },
-        staged_rows=staged_rows,
-        report_html=str(campaign_report),
-        bronze_audit=bronze_audit,
-        silver_audit=silver_audit,
-        pipeline_run=get_step_context().pipeline_run.name,
-        mlflow_run_id=active_run_id(),
+    return log_run_summary(
+        publish_campaign_run(
+            config,
+            gold={
+                "campaign_summary": campaign_summary,
+                "campaign_funnel": campaign_funnel,
+                "campaign_tests": campaign_tests,
+            },
+            staged_rows=staged_rows,
+            report_html=str(campaign_report),
+            bronze_audit=bronze_audit,
+            silver_audit=silver_audit,
+            pipeline_run=get_step_context().pipeline_run.name,
+            mlflow_run_id=active_run_id(),
+        )
     )

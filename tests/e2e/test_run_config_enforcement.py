@@ -61,4 +61,4 @@ def test_zenml_pipeline_run_names_an_unknown_parameter(zenml_stack, tmp_path) ->
         },
     )
     assert result.exit_code != 0 and isinstance(result.exception, ConfigError)
-    assert "unknown parameter 'alpah' (valid: metrics, data_path" in str(result.exception)
+    assert "unknown parameter 'alpah' (did you mean 'alpha'?)" in str(result.exception)

@@ -61,7 +61,11 @@ def test_an_unknown_parameter_gets_liftlabs_message(tmp_path: Path) -> None:
     content = yaml.safe_load(Path(path).read_text())
     content["parameters"]["alpah"] = 0.1
     Path(path).write_text(yaml.safe_dump(content))
-    with pytest.raises(ConfigError, match=r"unknown parameter 'alpah' \(valid: metrics, "):
+    with pytest.raises(ConfigError, match=r"unknown parameter 'alpah' \(did you mean 'alpha'\?\)"):
+        _prepare(path)
+    content["parameters"]["zzz"] = content["parameters"].pop("alpah")  # nothing close: the list
+    Path(path).write_text(yaml.safe_dump(content))
+    with pytest.raises(ConfigError, match=r"unknown parameter 'zzz' \(valid: metrics, "):
         _prepare(path)
 
 

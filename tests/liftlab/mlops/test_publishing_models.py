@@ -148,33 +148,35 @@ def test_inference_summary() -> None:
     assert with_db["duckdb"] == {"database": "/tmp/w.duckdb", "table": "gold"}
 
 
-def test_cli_uplift_summary_words_the_profit_from_its_interval(capsys) -> None:
-    from liftlab.cli import _print_uplift_summary
+def _summary_text(summary: dict, pipeline: str) -> str:
+    from liftlab.ops.summary import summary_lines
 
+    return "\n".join(text for text, _ in summary_lines({**summary, "pipeline": pipeline}))
+
+
+def test_cli_uplift_summary_words_the_profit_from_its_interval() -> None:
     base = {"share_to_email": 0.92, "policy_outcome": "spend"}
-    _print_uplift_summary(
+    out = _summary_text(
         {
             **base,
             "policy_incremental_profit_per_customer": 0.061,
             "policy_incremental_ci": [-0.083, 0.2],
-        }
+        },
+        "uplift_model_pipeline",
     )
-    out = capsys.readouterr().out
     assert "not shown to beat contacting nobody" in out and "95 % CI -0.083 … +0.200" in out
-    _print_uplift_summary(
+    out = _summary_text(
         {
             **base,
             "policy_incremental_profit_per_customer": 0.12,
             "policy_incremental_ci": [0.05, 0.2],
-        }
+        },
+        "uplift_model_pipeline",
     )
-    out = capsys.readouterr().out
     assert "not shown" not in out and "95 % CI +0.050 … +0.200" in out
 
 
-def test_cli_marketing_mix_summary_words_the_gain_from_its_interval(capsys) -> None:
-    from liftlab.cli import _print_marketing_mix_summary
-
+def test_cli_marketing_mix_summary_words_the_gain_from_its_interval() -> None:
     base = {
         "shares": {"tv": 0.3, "search": 0.7},
         "roas": {"tv": 1.4, "search": 2.1},
@@ -184,12 +186,10 @@ def test_cli_marketing_mix_summary_words_the_gain_from_its_interval(capsys) -> N
         "prob_gain_positive": 0.97,
         "expected_gain": 31_654.0,
     }
-    _print_marketing_mix_summary({**base, "gain_ci": [18_036.0, 61_717.0]})
-    out = capsys.readouterr().out
+    out = _summary_text({**base, "gain_ci": [18_036.0, 61_717.0]}, "marketing_mix_pipeline")
     assert "search 70% (ROAS 2.10), tv 30% (ROAS 1.40)" in out
     assert "tv -20%, search +10%" in out
     assert "expected gain 31,654 over 13 periods (90% CI 18,036 to 61,717" in out
-    _print_marketing_mix_summary({**base, "gain_ci": [-1_000.0, 61_717.0]})
-    out = capsys.readouterr().out
+    out = _summary_text({**base, "gain_ci": [-1_000.0, 61_717.0]}, "marketing_mix_pipeline")
     assert "not shown to gain over 13 periods (90% CI -1,000 to 61,717" in out
     assert "expected gain" not in out

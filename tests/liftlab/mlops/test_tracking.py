@@ -167,9 +167,10 @@ def test_champion_scoring_registration_and_pinning(store, training) -> None:
     assert tags[registry.DATA_HASH_TAG] == "ab" * 32 and tags["liftlab.promotion"] == "promoted"
     assert tags["holdout_poisson_deviance"] == f"{info['holdout_scores']['poisson_deviance']:.6g}"
     registered = registry.register_and_alias(
-        model_id=info["model_id"], name=name, tags=tags, promote=True
+        model_id=info["model_id"], name=name, tags=tags, promote=True, description="Predicts x."
     )
     assert registered["aliases_moved"] == ["challenger", "champion"]
+    assert store.get_registered_model(name).description == "Predicts x."
 
     champion = registry.score_regression_champion(name, holdout, "Approved_Conversion")
     assert champion["version"] == registered["version"] and "error" not in champion
@@ -331,3 +332,28 @@ def test_flatten_params_takes_a_typed_config() -> None:
         tracking.flatten_params(cfg)["promotion"]
         == '{"margin": 0.01, "metric": "poisson_deviance"}'
     )
+
+
+# -- experiments: classic ML, described ---------------------------------------------------------
+
+
+def test_pipeline_tags_make_the_experiment_classic_ml_and_described(store):
+    """MLflow 3 opens an untagged experiment in its GenAI (traces) view; every liftlab run tags
+    its experiment as classic ML and gives it its job's description."""
+    experiment = store.create_experiment("described", artifact_location=None)
+    with mlflow.start_run(experiment_id=experiment, run_name="r1"):
+        tracking.set_pipeline_tags("training", {"liftlab.data_source": "ads.csv"})
+        run_id = mlflow.active_run().info.run_id
+    tags = store.get_experiment(experiment).tags
+    assert tags["mlflow.experimentKind"] == "custom_model_development"
+    assert tags["mlflow.note.content"] == tracking.EXPERIMENT_DESCRIPTIONS["training"]
+    run_tags = store.get_run(run_id).data.tags
+    assert run_tags["liftlab.pipeline"] == "training"
+    assert run_tags["liftlab.data_source"] == "ads.csv"
+
+
+def test_every_job_has_an_experiment_description():
+    from liftlab.config.registry import PIPELINES
+
+    jobs = {e.source.rsplit(".", 1)[-1].removesuffix("_pipeline") for e in PIPELINES}
+    assert jobs == set(tracking.EXPERIMENT_DESCRIPTIONS)

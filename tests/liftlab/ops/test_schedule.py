@@ -431,6 +431,18 @@ def test_cli_run_prints_a_line_per_tick_and_survives_failures(
     assert "RuntimeError: mlflow down" in result.stderr
     assert "3 run(s): 1 trained, 1 skipped, 1 failed" in result.stdout
     assert len(no_sleep) == 2 and all(0 <= s <= 300 for s in no_sleep)
+    assert result.stdout.count("next run at ") == 2  # said before each wait, not after the last
+
+
+def test_run_every_says_how_long_until_the_next_run() -> None:
+    clock = FakeClock()
+    waits: list[float] = []
+
+    def job() -> None:
+        clock.now += 4.0
+
+    schedule.run_every(job, 10, max_runs=3, sleep=clock.sleep, clock=clock, on_wait=waits.append)
+    assert waits == [6.0, 6.0] == clock.sleeps
 
 
 def test_cli_run_rejects_a_bad_interval(fake_retrain, project: Path) -> None:
