@@ -11,6 +11,7 @@ draws the marketing-mix run saved, exactly as the run planned its own budget.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -75,8 +76,12 @@ def forest_figure(rows: pd.DataFrame) -> go.Figure:
     if rows.empty:
         return style.message_figure("No comparison matches these filters.")
     shown = rows.head(MAX_FOREST_ROWS)
+    # label each row by what differs between rows (one experiment and metric: the segment)
+    parts = [c for c in ("experiment", "metric", "segment") if shown[c].nunique() > 1]
+    parts = parts or ["experiment", "metric"]
     labels = [
-        f"{r.experiment} · {r.metric}" + ("" if r.segment == "all" else f" · {r.segment}")
+        " · ".join(str(getattr(r, c)) for c in parts if c != "segment" or r.segment != "all")
+        or str(r.experiment)
         for r in shown.itertuples()
     ][::-1]
     shown = shown.iloc[::-1]
@@ -306,7 +311,7 @@ def campaign_spend_figure(rows: pd.DataFrame) -> go.Figure:
     if rows.empty:
         return style.message_figure("No campaign in this category.")
     fig = style.figure("Spend per customer: target vs control")
-    names = rows["campaign_name"].astype(str)
+    names = ["<br>".join(textwrap.wrap(str(n), 16)) for n in rows["campaign_name"]]
     fig.add_trace(
         go.Bar(
             x=names,
@@ -372,6 +377,8 @@ def campaign_funnel_figure(funnel: pd.DataFrame | None, campaign_id: str) -> go.
     if rows.empty:
         return style.message_figure(f"No funnel for campaign {campaign_id}.")
     fig = style.figure(f"Funnel of {campaign_id} (share of the customers assigned)")
+    order = rows.sort_values("stage_order")["stage"].drop_duplicates().tolist()
+    fig.update_xaxes(categoryorder="array", categoryarray=order)
     for group, part in rows.sort_values("stage_order").groupby("group", sort=False):
         color = style.CONTROL_COLOR if group == "control" else style.VARIANT_COLORS[0]
         fig.add_trace(

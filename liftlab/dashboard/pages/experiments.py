@@ -50,7 +50,7 @@ def update(data: DashboardData, experiment, metric, segment, decision, run_date)
         run_date=run_date,
     )
     counts = cb.decision_counts(rows)
-    summary = f"{len(rows)} comparisons" + (
+    summary = f"{len(rows)} comparison{'' if len(rows) == 1 else 's'}" + (
         ": " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) if counts else ""
     )
     return {

@@ -105,8 +105,8 @@ def scenario_controls(plan, summary: dict) -> html.Div:
     rows = []
     for r in plan.to_dict("records"):
         current = float(r["current_spend"]) or 1.0
-        lo = round(100 * float(r["lower_bound"]) / current)
-        hi = round(100 * float(r["upper_bound"]) / current)
+        lo = round(100 * float(r["lower_bound"]) / current, 2)
+        hi = round(100 * float(r["upper_bound"]) / current, 2)
         rows.append(
             html.Tr(
                 [
@@ -117,7 +117,7 @@ def scenario_controls(plan, summary: dict) -> html.Div:
                             type="number",
                             value=lo,
                             min=0,
-                            step=5,
+                            step="any",
                             debounce=True,
                         )
                     ),
@@ -127,7 +127,7 @@ def scenario_controls(plan, summary: dict) -> html.Div:
                             type="number",
                             value=hi,
                             min=0,
-                            step=5,
+                            step="any",
                             debounce=True,
                         )
                     ),
@@ -139,7 +139,12 @@ def scenario_controls(plan, summary: dict) -> html.Div:
             html.H3("Budget scenario"),
             html.Label("Total budget per period ($)", htmlFor="mmm-total"),
             dcc.Input(
-                id="mmm-total", type="number", value=round(total), min=0, step=100, debounce=True
+                id="mmm-total",
+                type="number",
+                value=round(total, 2),
+                min=0,
+                step="any",
+                debounce=True,
             ),  # fmt: skip
             html.P("Bounds per channel, % of today's spend", className="ll-sub"),
             html.Table(
