@@ -116,8 +116,10 @@ body {{ margin: 0; font-family: {FONT}; color: {TEXT_COLOR}; background: #f5f7f9
   padding: 12px 14px; }}
 .ll-card h3 {{ margin: 0 0 6px; font-size: 15px; }}
 .ll-card h3 a {{ color: {TEXT_COLOR}; }}
-.ll-kpi {{ display: flex; justify-content: space-between; font-size: 13px; padding: 2px 0; }}
-.ll-kpi b {{ font-variant-numeric: tabular-nums; }}
+.ll-kpi {{ display: flex; justify-content: space-between; gap: 10px; font-size: 13px;
+  padding: 2px 0; }}
+.ll-kpi b {{ font-variant-numeric: tabular-nums; white-space: nowrap; text-align: right; }}
+.ll-card .ll-empty {{ font-size: 13px; padding: 10px; }}
 .ll-card .ll-links {{ margin-top: 8px; font-size: 12px; }}
 .ll-card .ll-links a {{ margin-right: 10px; }}
 .ll-panel {{ background: white; border: 1px solid {GRID_COLOR}; border-radius: 6px;

@@ -161,7 +161,8 @@ def layout(data: DashboardData) -> html.Div:
         [
             *page_header(
                 "Overview",
-                f"Every job's last published results in {data.root} (read-only).",
+                f"Every job's last published results in project {data.root.name!r} "
+                "(read-only; reload to see a new run).",
             ),
             html.Div(
                 [
