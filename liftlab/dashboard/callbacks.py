@@ -219,34 +219,62 @@ def funnel_figure(funnel: pd.DataFrame | None, experiment: str) -> go.Figure:
     return fig
 
 
+MAX_HEALTH_ROWS = 50
+"""Experiments listed in the SRM / guardrail table before it asks for a narrower filter."""
+
+
 def health_rows(
     results: pd.DataFrame, srm: pd.DataFrame | None, experiment: str
 ) -> list[dict[str, str]]:
-    """SRM check and guardrail status per experiment (as published), one row each."""
+    """SRM check and guardrail status per experiment (as published), one row each, the first
+    :data:`MAX_HEALTH_ROWS` experiments and a last row counting the rest."""
     rows = filter_results(results, experiment=experiment)
+    if rows.empty:
+        return []
+    names = sorted(rows["experiment"].astype(str).unique())
+    shown = names[:MAX_HEALTH_ROWS]
+    rows = rows[rows["experiment"].astype(str).isin(shown)]
+    checks: dict[str, tuple[bool, float]] = {}
+    if srm is not None and not srm.empty:
+        picked = srm[srm["experiment"].astype(str).isin(shown)]
+        grouped = picked.groupby(picked["experiment"].astype(str))
+        detected = grouped["srm_detected"].agg(lambda v: bool(v.astype(bool).any()))
+        p_min = grouped["p_value"].min()
+        checks = {name: (bool(detected[name]), p_min[name]) for name in detected.index}
+    p_rows = (
+        rows.groupby(rows["experiment"].astype(str))["srm_p_value"].min()
+        if "srm_p_value" in rows.columns
+        else pd.Series(dtype=float)
+    )
+    guards: dict[str, list[str]] = {}
+    if "role" in rows.columns and "guardrail_status" in rows.columns:
+        guard = rows[rows["role"].astype(str) == "guardrail"]
+        for g in guard.itertuples():
+            status = g.guardrail_status if isinstance(g.guardrail_status, str) else g.decision
+            guards.setdefault(str(g.experiment), []).append(f"{g.metric} {g.variant}: {status}")
     out = []
-    for name, group in rows.groupby("experiment", sort=True):
-        srm_rows = None if srm is None else srm[srm["experiment"] == name]
-        if srm_rows is not None and not srm_rows.empty:
-            detected = bool(srm_rows["srm_detected"].astype(bool).any())
-            srm_text = ("SRM ALERT" if detected else "ok") + (
-                f" (p = {style.fmt_pval(srm_rows['p_value'].min())})"
-            )
-        elif "srm_p_value" in group.columns and group["srm_p_value"].notna().any():
-            srm_text = f"p = {style.fmt_pval(group['srm_p_value'].min())}"
+    for name in shown:
+        if name in checks:
+            detected, p_value = checks[name]
+            srm_text = f"{'SRM ALERT' if detected else 'ok'} (p = {style.fmt_pval(p_value)})"
+        elif pd.notna(p_rows.get(name, np.nan)):
+            srm_text = f"p = {style.fmt_pval(p_rows[name])}"
         else:
             srm_text = style.DASH
-        guard = group[group.get("role", pd.Series(dtype=str)).astype(str) == "guardrail"]
-        guard_text = (
-            ", ".join(
-                f"{g.metric} {g.variant}: {g.guardrail_status or g.decision}"
-                for g in guard[guard["segment"] == "all"].itertuples()
-            )
-            if not guard.empty and "guardrail_status" in guard.columns
-            else "no guardrail metric"
-        )
         out.append(
-            {"Experiment": str(name), "Sample ratio (SRM)": srm_text, "Guardrails": guard_text}
+            {
+                "Experiment": name,
+                "Sample ratio (SRM)": srm_text,
+                "Guardrails": ", ".join(guards.get(name, [])) or "no guardrail metric",
+            }
+        )
+    if len(names) > len(shown):
+        out.append(
+            {
+                "Experiment": f"… and {len(names) - len(shown)} more",
+                "Sample ratio (SRM)": "pick one experiment to see it",
+                "Guardrails": "",
+            }
         )
     return out
 
@@ -414,6 +442,7 @@ class ScenarioModel:
     current: np.ndarray
     horizon: int
     level: float
+    n_draws_saved: int = 0  # draws the run saved (``draws`` is an evenly spaced subset)
 
     @classmethod
     def from_payloads(
@@ -445,6 +474,7 @@ class ScenarioModel:
             current=current,
             horizon=int(horizon),
             level=float(level),
+            n_draws_saved=len(draws),
         )
 
 
@@ -513,6 +543,7 @@ def run_budget_scenario(
         "outcome_current": float(plan.outcome_current.sum()),
         "messages": list(summary.messages),
         "n_draws": len(scenario.draws),
+        "n_draws_saved": max(scenario.n_draws_saved, len(scenario.draws)),
     }
 
 

@@ -119,14 +119,17 @@ def page(browser):
     context.close()
 
 
-def _shot(page, name: str) -> None:
-    """Save a full-page screenshot as a test artifact (and for the README when asked)."""
+def _shot(page, name: str, focus: str | None = None) -> None:
+    """Save a full-page screenshot as a test artifact (and, when asked, the viewport for the
+    README, scrolled to ``focus`` when given)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.mouse.move(0, 0)  # no hover label or chart toolbar in the picture
     page.wait_for_timeout(600)  # let Plotly finish drawing
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     if os.environ.get("LIFTLAB_SCREENSHOTS") == "docs":
         DOCS.mkdir(parents=True, exist_ok=True)
+        if focus:
+            page.locator(focus).scroll_into_view_if_needed()
         page.screenshot(path=str(DOCS / f"{name}.png"), full_page=False)
 
 
@@ -249,7 +252,7 @@ def test_budget_scenario_runs_the_optimiser_on_the_saved_model(page, server, dem
     shown = float(gain.inner_text().replace("$", "").replace(",", "").replace(MINUS, "-"))
     # the same plan up to the total the input shows (rounded to cents)
     assert shown == pytest.approx(summary["expected_gain"], rel=1e-3)
-    _shot(page, "marketing_mix")
+    _shot(page, "marketing_mix", focus="#mmm-scenario-result")
     # a smaller budget: a different plan, still with its interval
     total = page.locator("#mmm-total")
     smaller = round(float(total.input_value()) * 0.9)

@@ -56,8 +56,7 @@ def roas_figure(roi) -> go.Figure:
                     "array": roi[f"{column}_ci_high"] - roi[column],
                     "arrayminus": roi[column] - roi[f"{column}_ci_low"],
                 },
-                text=[style.fmt_num(v) for v in roi[column]],
-                textposition="inside",
+                hovertemplate="%{x}: %{y:.2f}<extra></extra>",
             )  # fmt: skip
         )
     fig.add_hline(y=1, line={"color": style.MUTED_COLOR, "dash": "dot", "width": 1})
@@ -178,7 +177,8 @@ def scenario_result(result: dict, currency: str = "$") -> list:
                 f" over today's split ({result['level']:.0%} interval "
                 f"{style.fmt_money(low, signed=True)} … {style.fmt_money(high, signed=True)}, "
                 f"probability of a gain {style.fmt_pct(result['prob_gain_positive'], signed=False)}"
-                f", over {result['n_draws']} bootstrap draws).",
+                f", over {result['n_draws']} of the run's {result['n_draws_saved']} "
+                "bootstrap draws).",
             ],  # fmt: skip
             className="ll-result",
         ),

@@ -219,3 +219,19 @@ def test_budget_scenario_that_the_bounds_cannot_meet_says_why() -> None:
     result = cb.run_budget_scenario(_scenario(), 200, {"tv": (150, 50), "search": (50, 150)})
     assert not result["ok"] and "'tv'" in result["error"]
     assert not cb.run_budget_scenario(_scenario(), "lots", {})["ok"]
+
+
+def test_health_table_lists_at_most_the_cap_and_counts_the_rest() -> None:
+    base = cb.filter_results(_results())
+    many = pd.concat(
+        [base.assign(experiment=f"e{i:03d}") for i in range(cb.MAX_HEALTH_ROWS + 7)],
+        ignore_index=True,
+    )
+    rows = cb.health_rows(many, None, cb.ALL)
+    assert len(rows) == cb.MAX_HEALTH_ROWS + 1
+    assert rows[-1]["Experiment"] == "… and 7 more"
+    guard = base.assign(role="guardrail", guardrail_status="pass")
+    assert (
+        cb.health_rows(guard, None, "exp1")[0]["Guardrails"]
+        == "ctr B: pass, conversion_rate B: pass"
+    )
