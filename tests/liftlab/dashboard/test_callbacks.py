@@ -235,3 +235,14 @@ def test_health_table_lists_at_most_the_cap_and_counts_the_rest() -> None:
         cb.health_rows(guard, None, "exp1")[0]["Guardrails"]
         == "ctr B: pass, conversion_rate B: pass"
     )
+
+
+def test_wsgi_entry_serves_the_project_in_liftlab_root(project, monkeypatch) -> None:
+    import importlib
+    import sys
+
+    monkeypatch.setenv("LIFTLAB_ROOT", str(project))
+    sys.modules.pop("liftlab.dashboard.wsgi", None)
+    wsgi = importlib.import_module("liftlab.dashboard.wsgi")
+    assert wsgi.app.liftlab_data.root == project.resolve()
+    assert wsgi.server.test_client().get("/").status_code == 200
