@@ -246,3 +246,18 @@ def test_wsgi_entry_serves_the_project_in_liftlab_root(project, monkeypatch) -> 
     wsgi = importlib.import_module("liftlab.dashboard.wsgi")
     assert wsgi.app.liftlab_data.root == project.resolve()
     assert wsgi.server.test_client().get("/").status_code == 200
+
+
+def test_sequential_chart_draws_the_published_looks() -> None:
+    from strategies.stats.schema import LOOK_COLUMNS
+
+    looks = pd.DataFrame(
+        [["e", "ctr", "B", k, k, 100 * k, k / 3, 0.1, 0.02 * k, 1.0, 3.0, 0.1, 0.2,
+          0.02 * k - 0.01, 0.02 * k + 0.01] for k in (1, 2, 3)],
+        columns=list(LOOK_COLUMNS),
+    )  # fmt: skip
+    fig = cb.sequential_figure(looks, "e", "ctr")
+    assert list(fig.data[0].x) == [1, 2, 3]
+    assert list(fig.data[0].y) == pytest.approx([0.02, 0.04, 0.06])
+    assert list(fig.data[0].error_y.array) == pytest.approx([0.01] * 3)
+    assert "No sequential" in cb.sequential_figure(None, "e", "ctr").layout.annotations[0].text
