@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.liftlab-installed
 DEV    := $(VENV)/.liftlab-dev-installed
 
-.PHONY: install demo zenml-dashboard test test-fast lint format benchmark benchmark-ab benchmark-warehouse benchmark-campaigns benchmark-mmm clean
+.PHONY: install demo zenml-dashboard test test-fast lint format benchmark benchmark-ab benchmark-warehouse benchmark-campaigns benchmark-mmm benchmark-dashboard clean
 
 # The demo needs liftlab alone; the tests also need the dev tools and the PostgreSQL and Spark
 # clients (psycopg, pyspark), installed on top by the first `make test`.
@@ -63,6 +63,9 @@ benchmark-campaigns: $(STAMP)
 
 benchmark-mmm: $(STAMP)
 	$(BIN)/python benchmarks/marketing_mix.py
+
+benchmark-dashboard: $(STAMP)
+	$(BIN)/python benchmarks/dashboard.py
 
 clean:
 	rm -rf .zen .liftlab outputs data/demo .pytest_cache .ruff_cache

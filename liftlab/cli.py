@@ -443,6 +443,8 @@ def demo(
         "(configs/growth_analytics.yaml) ..."
     )
     _print_summary(_run_pipeline(paths.root / "configs" / "growth_analytics.yaml"))
+    typer.echo("")
+    typer.echo("Dashboard:     .venv/bin/liftlab dashboard  (then open http://127.0.0.1:8050)")
 
 
 def _demo_training(config: Path, *, retrain: bool) -> None:
@@ -543,6 +545,23 @@ def serve(
     typer.echo(" ".join(command))
     if not print_only:
         _exec(command, host)
+
+
+@app.command()
+def dashboard(
+    host: str = typer.Option("127.0.0.1", help=_HOST_HELP),
+    port: int = typer.Option(8050, help="Port for the dashboard."),
+    root: Path = typer.Option(Path("."), help="Project whose outputs to show."),
+) -> None:
+    """Serve the dashboard over every job's published results (read-only), on 127.0.0.1."""
+    from liftlab.dashboard import create_app
+    from liftlab.mlops.paths import find_project_root
+    from liftlab.ops.serving import exposure_warning
+
+    if warning := exposure_warning(host):
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"liftlab dashboard on http://{host}:{port} (Ctrl+C stops it)")
+    create_app(find_project_root(root)).run(host=host, port=port, debug=False)
 
 
 @app.command(

@@ -72,6 +72,7 @@ def ab_test_pipeline(
     publish_ab_results(
         ab_results=results,
         srm_checks=srm,
+        funnel=funnel_table,
         heterogeneity=heterogeneity,
         sequential_looks=looks,
         cleaning_audit=audit,

@@ -63,6 +63,7 @@ class MMMResultMaterializer(BaseMaterializer):
             "fit_stats": data.fit_stats,
             "warnings": data.warnings,
             "model": data.model,
+            "draw_models": data.draw_models,
         }
         with self.artifact_store.open(os.path.join(self.uri, "result.json"), "w") as f:
             f.write(json.dumps(scalars, default=_plain))
@@ -80,6 +81,7 @@ class MMMResultMaterializer(BaseMaterializer):
             fit_stats=scalars["fit_stats"],
             warnings=list(scalars["warnings"]),
             model=scalars["model"],
+            draw_models=list(scalars.get("draw_models", [])),
         )
 
 
@@ -101,7 +103,9 @@ class ABStatisticsMaterializer(BaseMaterializer):
 
 
 _MMM_FRAMES = tuple(
-    f.name for f in fields(MMMResult) if f.name not in {"budget", "fit_stats", "warnings", "model"}
+    f.name
+    for f in fields(MMMResult)
+    if f.name not in {"budget", "fit_stats", "warnings", "model", "draw_models"}
 )
 
 

@@ -954,6 +954,9 @@ MARKETING_MIX_TABLES = {
 }
 """DuckDB table → result frame; every table is replaced by each run."""
 MARKETING_MIX_REPORT = "marketing_mix_report.html"
+MARKETING_MIX_DRAWS = "model_draws.json"
+"""The bootstrap draws of the fitted model (a JSON list of ``model.json`` payloads): what a
+budget scenario outside the pipeline (the dashboard) needs for its interval."""
 MARKETING_MIX_CHANNEL_STATS = ("share", "roas", "mroas")
 """``roi`` columns logged to MLflow, one metric per channel and column."""
 
@@ -1090,6 +1093,7 @@ def publish_marketing_mix_run(
                 texts={
                     MARKETING_MIX_REPORT: report_html,
                     "model.json": _json_text(result.model),
+                    MARKETING_MIX_DRAWS: json.dumps(result.draw_models),
                     "run_summary.json": _json_text(summary),
                 },
             )

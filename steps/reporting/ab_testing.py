@@ -46,6 +46,7 @@ def build_ab_report(
 def publish_ab_results(
     ab_results: pd.DataFrame,
     srm_checks: pd.DataFrame,
+    funnel: pd.DataFrame,
     heterogeneity: pd.DataFrame,
     sequential_looks: pd.DataFrame,
     cleaning_audit: list[dict],
@@ -62,7 +63,11 @@ def publish_ab_results(
             config,
             results=ab_results,
             srm=srm_checks,
-            extra_tables={"heterogeneity": heterogeneity, "sequential_looks": sequential_looks},
+            extra_tables={
+                "funnel": funnel,  # stage totals per arm, for the dashboard and BI tools
+                "heterogeneity": heterogeneity,
+                "sequential_looks": sequential_looks,
+            },
             audits=cleaning_audit,
             validation=validation,
             report_html=str(ab_report),

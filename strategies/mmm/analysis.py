@@ -131,6 +131,7 @@ def analyse_marketing_mix(
         warnings=list(dict.fromkeys(warnings)),
         model=point.to_dict(),
         budget_scenarios=scenarios,
+        draw_models=[draw.to_dict() for draw in draws],
     )
     result.fit_stats["seconds"] = time.perf_counter() - started
     return result

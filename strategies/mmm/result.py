@@ -158,3 +158,6 @@ class MMMResult:
     budget_scenarios: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=list(BUDGET_SCENARIO_COLUMNS))
     )
+    #: The bootstrap draws as ``FittedMMM.to_dict()``: a later budget scenario (the dashboard)
+    #: gets its interval from the same draws as the plan, without refitting.
+    draw_models: list[dict[str, Any]] = field(default_factory=list)

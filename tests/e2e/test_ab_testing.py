@@ -384,5 +384,7 @@ def test_shipped_sequential_config_runs_with_every_layer(
     looks = pd.read_csv(out / "sequential_looks.csv")
     assert looks["look"].max() == 14
     assert (out / "heterogeneity.csv").is_file()
+    funnel = pd.read_csv(out / "funnel.csv")  # published for the dashboard and BI tools
+    assert set(funnel["experiment"]) == set(results["experiment"])
     html = (out / "ab_report.html").read_text()
     assert "Sequential" in html and "Bayes" in html

@@ -391,6 +391,7 @@ def make_mmm_result(*, calibrated: bool = True, seed: int = 0) -> MMMResult:
         fit_stats=fit_stats,
         warnings=list(WARNINGS),
         model=model,
+        draw_models=[model, model],  # stand-ins for bootstrap draws (same payload format)
     )
 
 

@@ -16,7 +16,7 @@ import pytest
 from strategies.mmm.result import MMMResult
 from tests.liftlab.mmm_fixtures import make_mmm_result
 
-SCALARS = ("budget", "fit_stats", "warnings", "model")
+SCALARS = ("budget", "fit_stats", "warnings", "model", "draw_models")
 
 
 @pytest.fixture
@@ -63,6 +63,7 @@ def test_a_result_round_trips_as_plain_data(store, tmp_path: Path, calibrated: b
     assert loaded.fit_stats == result.fit_stats
     assert loaded.warnings == result.warnings
     assert loaded.model == result.model
+    assert loaded.draw_models == result.draw_models and result.draw_models
     assert calibrated == (len(loaded.calibration) > 0)
 
     written = sorted(p.relative_to(uri).as_posix() for p in uri.rglob("*") if p.is_file())

@@ -144,9 +144,11 @@ def test_publish_writes_files_tables_and_mlflow(
         *(f"{name}.png" for name in pngs),
         "marketing_mix_report.html",
         "model.json",
+        "model_draws.json",
         "run_summary.json",
     }
     assert json.loads((out / "model.json").read_text()) == result.model
+    assert json.loads((out / "model_draws.json").read_text()) == result.draw_models
     assert json.loads((out / "run_summary.json").read_text())["pipeline_run"] == "run-3"
     plan = pd.read_csv(out / "budget_plan.csv")
     assert list(plan.columns) == list(BUDGET_PLAN_COLUMNS)

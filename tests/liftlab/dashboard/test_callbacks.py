@@ -1,0 +1,263 @@
+"""The dashboard's callbacks as plain functions, on small published-shaped tables (no browser)."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from liftlab.dashboard import callbacks as cb
+from liftlab.dashboard import style
+from liftlab.dashboard.app import create_app, render_page
+from liftlab.dashboard.data import DashboardData
+from liftlab.dashboard.pages import experiments
+
+
+def _results() -> pd.DataFrame:
+    rows = []
+    for exp, decision, lift in (("exp1", "win", 0.12), ("exp2", "loss", -0.08)):
+        for metric in ("ctr", "conversion_rate"):
+            for segment in ("all", "device=mobile", "device=desktop"):
+                rows.append(
+                    {
+                        "experiment": exp, "segment": segment, "metric": metric,
+                        "metric_type": "proportion", "control": "A", "variant": "B",
+                        "estimate_control": 0.05, "estimate_variant": 0.05 * (1 + lift),
+                        "rel_lift": lift, "rel_ci_low": lift - 0.03, "rel_ci_high": lift + 0.03,
+                        "p_value_adjusted": 0.001, "decision": decision, "role": "primary",
+                        "guardrail_status": None, "run_date": "2026-12-05", "source": "A/B tests",
+                    }
+                )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_filters_combine_and_all_means_no_filter() -> None:
+    results = _results()
+    assert len(cb.filter_results(results)) == 4  # overall rows only by default
+    assert len(cb.filter_results(results, segment=cb.ALL)) == 12
+    picked = cb.filter_results(results, experiment="exp1", metric="ctr", segment=cb.ALL)
+    assert set(picked["segment"]) == {"all", "device=mobile", "device=desktop"}
+    assert cb.filter_results(results, decision="loss")["experiment"].unique().tolist() == ["exp2"]
+    assert cb.filter_results(results, run_date="2026-01-01").empty
+    assert cb.decision_counts(cb.filter_results(results)) == {"win": 2, "loss": 2}
+
+
+def test_options_put_every_value_first_and_skip_blanks() -> None:
+    got = cb.options(["b", "a", None, "", "a"], "every x")
+    assert [o["value"] for o in got] == [cb.ALL, "a", "b"]
+
+
+def test_forest_plot_shows_the_published_interval_coloured_by_decision() -> None:
+    rows = cb.filter_results(_results())
+    fig = cb.forest_figure(rows)
+    by_name = {trace.name: trace for trace in fig.data}
+    assert set(by_name) == {"win", "loss"}
+    win = by_name["win"]
+    assert list(win.x) == pytest.approx([0.12, 0.12])
+    assert list(win.error_x.array) == pytest.approx([0.03, 0.03])
+    assert win.marker.color == style.DECISION_COLORS["win"]
+    assert "No comparison" in cb.forest_figure(rows.iloc[0:0]).layout.annotations[0].text
+
+
+def test_forest_plot_caps_rows_and_says_so() -> None:
+    many = pd.concat([_results()] * 10, ignore_index=True)
+    fig = cb.forest_figure(many)
+    assert sum(len(t.x) for t in fig.data) == cb.MAX_FOREST_ROWS
+    assert f"first {cb.MAX_FOREST_ROWS} of {len(many)}" in fig.layout.title.text
+
+
+def test_table_rows_use_the_reports_formats() -> None:
+    row = cb.results_table_rows(cb.filter_results(_results(), experiment="exp2"))[0]
+    assert row["Lift"] == "\u22128.0 %"
+    assert row["Control"] == "5.00 %"
+    assert row["p (adj.)"] == "0.001"
+
+
+def test_segment_heatmap_needs_one_experiment_and_metric() -> None:
+    results = _results()
+    assert "Pick one" in cb.segment_heatmap(results, cb.ALL, "ctr").layout.annotations[0].text
+    fig = cb.segment_heatmap(results, "exp1", "ctr")
+    assert sorted(fig.data[0].y) == ["device=desktop", "device=mobile"]
+    assert "+12.0 %<br>win" in fig.data[0].text[0]
+
+
+def test_funnel_is_a_share_of_the_first_stage_per_arm() -> None:
+    funnel = pd.DataFrame(
+        {
+            "experiment": ["e"] * 4, "variant": ["A", "A", "B", "B"], "n_units": 10,
+            "stage": ["impressions", "clicks"] * 2, "stage_order": [1, 2, 1, 2],
+            "total": [100, 10, 200, 40],
+        }
+    )  # fmt: skip
+    fig = cb.funnel_figure(funnel, "e")
+    assert [list(t.y) for t in fig.data] == [[1.0, 0.1], [1.0, 0.2]]
+    assert "Pick one" in cb.funnel_figure(funnel, cb.ALL).layout.annotations[0].text
+    assert "No funnel" in cb.funnel_figure(None, "e").layout.annotations[0].text
+
+
+def test_health_rows_report_srm_alerts_from_the_published_check() -> None:
+    srm = pd.DataFrame(
+        {"experiment": ["exp1", "exp2"], "p_value": [0.5, 1e-6], "srm_detected": [False, True]}
+    )
+    rows = {r["Experiment"]: r for r in cb.health_rows(_results(), srm, cb.ALL)}
+    assert rows["exp1"]["Sample ratio (SRM)"].startswith("ok")
+    assert rows["exp2"]["Sample ratio (SRM)"].startswith("SRM ALERT")
+
+
+def test_campaign_figures_read_the_published_intervals() -> None:
+    summary = pd.DataFrame(
+        {
+            "campaign_id": ["C1", "C1"], "campaign_name": ["Spring", "Spring"],
+            "category": ["all", "books"], "spend_per_customer_target": [10.0, 2.0],
+            "spend_per_customer_control": [6.0, 1.5], "incremental_revenue": [5000.0, 300.0],
+            "incremental_revenue_ci_low": [4000.0, -50.0],
+            "incremental_revenue_ci_high": [6000.0, 650.0], "roi": [3.0, 0.1],
+            "roi_ci_low": [2.0, -0.5], "roi_ci_high": [4.0, 0.7],
+            "decision": ["win", "inconclusive"],
+            "roi_decision": ["profitable", "inconclusive"],
+        }
+    )  # fmt: skip
+    rows = cb.campaign_rows(summary, "books")
+    fig = cb.campaign_interval_figure(rows, "incremental_revenue", "t")
+    assert list(fig.data[0].x) == [300.0]
+    assert list(fig.data[0].error_x.arrayminus) == [350.0]
+    assert fig.data[0].marker.color[0] == style.DECISION_COLORS["inconclusive"]
+    spend = cb.campaign_spend_figure(cb.campaign_rows(summary))
+    assert [list(t.y) for t in spend.data] == [[6.0], [10.0]]
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A project with an A/B run's files and a campaign gold table, nothing else."""
+    out = tmp_path / "outputs" / "ab_test"
+    out.mkdir(parents=True)
+    results = _results().drop(columns=["run_date", "source"])
+    results.to_parquet(out / "ab_results.parquet")
+    pd.DataFrame(
+        {"experiment": ["exp1", "exp2"], "p_value": [0.5, 0.4], "srm_detected": [False, False]}
+    ).to_csv(out / "srm.csv", index=False)
+    (out / "run_summary.json").write_text(json.dumps({"mlflow_run_id": None}))
+    return tmp_path
+
+
+def test_loaders_read_published_files_and_pages_say_what_is_missing(project) -> None:
+    data = DashboardData(project)
+    results = data.experiment_results()
+    assert set(results["source"]) == {"A/B tests"} and len(results) == 12
+    assert data.table("gold_campaign_summary") is None  # no warehouse yet
+    text = str(render_page(data, "/campaigns"))
+    assert "liftlab run configs/campaign_uplift.yaml" in text
+    assert "liftlab run configs/marketing_mix.yaml" in str(render_page(data, "/marketing-mix"))
+    assert "Page not found" in str(render_page(data, "/nope"))
+    out = experiments.update(data, "exp1", cb.ALL, "all", cb.ALL, cb.ALL)
+    assert out["summary"] == "2 comparisons: 2 win"
+
+
+def test_warehouse_is_read_only_and_a_rerun_shows_up(project) -> None:
+    warehouse = project / "outputs" / "liftlab.duckdb"
+    frame = pd.DataFrame({"campaign_id": ["C1"], "category": ["all"], "x": [1]})
+    with duckdb.connect(str(warehouse)) as con:
+        con.register("frame", frame)
+        con.execute("CREATE TABLE gold_campaign_summary AS SELECT * FROM frame")
+    data = DashboardData(project)
+    assert data.table("gold_campaign_summary")["x"].tolist() == [1]
+    with duckdb.connect(str(warehouse)) as con:  # the dashboard holds no lock between reads
+        con.execute("UPDATE gold_campaign_summary SET x = 2")
+        con.execute("CHECKPOINT")
+    assert data.table("gold_campaign_summary")["x"].tolist() == [2]
+
+
+def test_create_app_builds_every_page(project) -> None:
+    app = create_app(project)
+    assert app.server is not None
+    for page in ("/", "/experiments", "/campaigns", "/models", "/uplift", "/personas"):
+        assert render_page(app.liftlab_data, page) is not None
+
+
+class _Concave:
+    """A stand-in fitted model: outcome per channel = horizon × scale × sqrt(spend)."""
+
+    def __init__(self, scales):
+        self.scales = np.asarray(scales, dtype=float)
+
+    def plan_response(self, levels, horizon):
+        return horizon * self.scales * np.sqrt(np.atleast_2d(levels))
+
+
+def _scenario() -> cb.ScenarioModel:
+    draws = [_Concave([1.0 * f, 2.0 * f]) for f in (0.8, 0.9, 1.0, 1.1, 1.2)]
+    return cb.ScenarioModel(
+        model=_Concave([1.0, 2.0]),
+        draws=draws,
+        channels=("tv", "search"),
+        current=np.array([100.0, 100.0]),
+        horizon=4,
+        level=0.9,
+    )
+
+
+def test_budget_scenario_moves_spend_to_the_better_channel_with_an_interval() -> None:
+    result = cb.run_budget_scenario(_scenario(), 200, {"tv": (50, 150), "search": (50, 150)})
+    assert result["ok"]
+    table = result["table"].set_index("channel")
+    # sqrt curves, search twice as strong: the optimum is search = 4 × tv, capped at 150
+    assert table.loc["search", "optimal_spend"] == pytest.approx(150, rel=1e-3)
+    assert table.loc["tv", "optimal_spend"] == pytest.approx(50, rel=1e-3)
+    expected = 4 * (np.sqrt(50) + 2 * np.sqrt(150) - np.sqrt(100) - 2 * np.sqrt(100))
+    assert result["gain"] == pytest.approx(expected, rel=1e-4)
+    low, high = result["gain_ci"]
+    assert low < result["gain"] < high
+    assert result["prob_gain_positive"] == 1.0
+
+
+def test_budget_scenario_that_the_bounds_cannot_meet_says_why() -> None:
+    result = cb.run_budget_scenario(_scenario(), 1000, {"tv": (50, 150), "search": (50, 150)})
+    assert not result["ok"] and "cannot meet a total" in result["error"]
+    result = cb.run_budget_scenario(_scenario(), 200, {"tv": (150, 50), "search": (50, 150)})
+    assert not result["ok"] and "'tv'" in result["error"]
+    assert not cb.run_budget_scenario(_scenario(), "lots", {})["ok"]
+
+
+def test_health_table_lists_at_most_the_cap_and_counts_the_rest() -> None:
+    base = cb.filter_results(_results())
+    many = pd.concat(
+        [base.assign(experiment=f"e{i:03d}") for i in range(cb.MAX_HEALTH_ROWS + 7)],
+        ignore_index=True,
+    )
+    rows = cb.health_rows(many, None, cb.ALL)
+    assert len(rows) == cb.MAX_HEALTH_ROWS + 1
+    assert rows[-1]["Experiment"] == "… and 7 more"
+    guard = base.assign(role="guardrail", guardrail_status="pass")
+    assert (
+        cb.health_rows(guard, None, "exp1")[0]["Guardrails"]
+        == "ctr B: pass, conversion_rate B: pass"
+    )
+
+
+def test_wsgi_entry_serves_the_project_in_liftlab_root(project, monkeypatch) -> None:
+    import importlib
+    import sys
+
+    monkeypatch.setenv("LIFTLAB_ROOT", str(project))
+    sys.modules.pop("liftlab.dashboard.wsgi", None)
+    wsgi = importlib.import_module("liftlab.dashboard.wsgi")
+    assert wsgi.app.liftlab_data.root == project.resolve()
+    assert wsgi.server.test_client().get("/").status_code == 200
+
+
+def test_sequential_chart_draws_the_published_looks() -> None:
+    from strategies.stats.schema import LOOK_COLUMNS
+
+    looks = pd.DataFrame(
+        [["e", "ctr", "B", k, k, 100 * k, k / 3, 0.1, 0.02 * k, 1.0, 3.0, 0.1, 0.2,
+          0.02 * k - 0.01, 0.02 * k + 0.01] for k in (1, 2, 3)],
+        columns=list(LOOK_COLUMNS),
+    )  # fmt: skip
+    fig = cb.sequential_figure(looks, "e", "ctr")
+    assert list(fig.data[0].x) == [1, 2, 3]
+    assert list(fig.data[0].y) == pytest.approx([0.02, 0.04, 0.06])
+    assert list(fig.data[0].error_y.array) == pytest.approx([0.01] * 3)
+    assert "No sequential" in cb.sequential_figure(None, "e", "ctr").layout.annotations[0].text
