@@ -3,8 +3,10 @@
 DESIGN.md §8: tests use the real thing where a user would. The PostgreSQL fixture starts its own
 cluster from Debian's server binaries (never the system service, which CI does not start), on a
 free 127.0.0.1 port with its unix socket inside the temp folder, so it needs no root-owned
-paths and cannot clash with another server. When the binaries, Java or pyspark are missing the
-tests that need them skip and say what to install.
+paths and cannot clash with another server. When the binaries, Java, pyspark or Chromium are
+missing the tests that need them skip and say what to install — except under CI
+(``LIFTLAB_REQUIRE_SERVICES=1``, set by ``.ci/run`` after it installs them), where a missing
+service fails the test: a suite whose engine and browser tests silently skip proves nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,11 +28,42 @@ import pytest
 
 from strategies.engines.base import EngineSettings
 
-__all__ = ["load_postgres_table", "postgres_url", "spark_settings"]
+__all__ = [
+    "CHROMIUM",
+    "chromium_or_skip",
+    "load_postgres_table",
+    "missing_service",
+    "postgres_url",
+    "spark_settings",
+]
 
 _PG_MISSING = "PostgreSQL server binaries not found: apt-get install postgresql"
 _JAVA_MISSING = "Java not found: apt-get install openjdk-17-jre-headless"
 _PYSPARK_MISSING = "pyspark missing: pip install 'liftlab[spark]'"
+_CHROMIUM_MISSING = (
+    "no browser: apt-get install chromium (Debian's package; never playwright install)"
+)
+_PLAYWRIGHT_MISSING = "playwright missing: pip install -e '.[dev]'"
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium, which Playwright drives through ``executable_path``."""
+
+
+def missing_service(reason: str) -> None:
+    """Skip the test saying what to install, or fail it under CI (module docstring)."""
+    if os.environ.get("LIFTLAB_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"required service missing under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def chromium_or_skip() -> Any:
+    """Playwright's sync API when Debian's Chromium and playwright are both present."""
+    if not CHROMIUM.is_file():
+        missing_service(_CHROMIUM_MISSING)
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing_service(_PLAYWRIGHT_MISSING)
+    return sync_api
 
 
 def _postgres_bin() -> Path | None:
@@ -77,10 +111,11 @@ def postgres_url() -> Iterator[str]:
     """URL of a fresh PostgreSQL database ``liftlab`` on 127.0.0.1, removed after the session."""
     bindir = _postgres_bin()
     if bindir is None:
-        pytest.skip(_PG_MISSING)
-    psycopg = pytest.importorskip(
-        "psycopg", reason="psycopg missing: pip install 'liftlab[postgres]'"
-    )
+        missing_service(_PG_MISSING)
+    try:
+        import psycopg
+    except ImportError:
+        missing_service("psycopg missing: pip install 'liftlab[postgres]'")
     root = Path(tempfile.mkdtemp(prefix="liftlab-pg-"))
     data, sockets = root / "data", root / "sock"
     sockets.mkdir()
@@ -220,9 +255,9 @@ def load_postgres_table(url: str, name: str, frame: pd.DataFrame) -> None:
 def spark_settings() -> EngineSettings:
     """Settings for a local two-core Spark session (the session itself is shared per process)."""
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip(_JAVA_MISSING)
+        missing_service(_JAVA_MISSING)
     try:
         import pyspark  # noqa: F401
     except ImportError:
-        pytest.skip(_PYSPARK_MISSING)
+        missing_service(_PYSPARK_MISSING)
     return EngineSettings(name="spark", spark_master="local[2]")

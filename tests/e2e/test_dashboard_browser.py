@@ -26,8 +26,8 @@ import pytest
 
 from liftlab.dashboard import style
 from liftlab.reports.format import MINUS
+from tests.services import CHROMIUM, chromium_or_skip
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -39,15 +39,6 @@ CHROMIUM_ARGS = [
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "dashboard"
 DOCS = REPO / "docs" / "dashboard"
-
-if not CHROMIUM.is_file():
-    pytest.skip(
-        "no browser: install Debian package chromium (apt-get install chromium)",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="install the dev extra (pip install -e '.[dev]') for playwright"
-)
 
 
 def _free_port() -> int:
@@ -105,6 +96,8 @@ def server(demo_project: Path):
 
 @pytest.fixture(scope="module")
 def browser():
+    # checked before the slow demo fixture runs: a missing browser skips (fails under CI) at once
+    sync_api = chromium_or_skip()
     with sync_api.sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield instance

@@ -261,3 +261,21 @@ def test_sequential_chart_draws_the_published_looks() -> None:
     assert list(fig.data[0].y) == pytest.approx([0.02, 0.04, 0.06])
     assert list(fig.data[0].error_y.array) == pytest.approx([0.01] * 3)
     assert "No sequential" in cb.sequential_figure(None, "e", "ctr").layout.annotations[0].text
+
+
+def test_not_run_notice_offers_make_demo_only_for_the_demos_jobs() -> None:
+    """The uplift job needs the real Hillstrom file and is not in ``make demo``: its notice
+    names only its own command."""
+    from liftlab.dashboard.components import not_run
+
+    def text(node: object) -> str:
+        if isinstance(node, str):
+            return node
+        children = getattr(node, "children", None)
+        if isinstance(children, list | tuple):
+            return "".join(text(c) for c in children)
+        return "" if children is None else text(children)
+
+    uplift, ab = text(not_run("uplift")), text(not_run("ab_testing"))
+    assert "liftlab run configs/uplift_hillstrom.yaml" in uplift and "make demo" not in uplift
+    assert "liftlab run configs/ab_test.yaml" in ab and "make demo" in ab
