@@ -24,6 +24,7 @@ import pandas as pd
 import yaml
 
 from liftlab.mlops.paths import ProjectPaths
+from strategies.engines.dialects import quote_ident
 
 __all__ = ["JOBS", "DashboardData", "Job"]
 
@@ -78,6 +79,21 @@ JOBS: dict[str, Job] = {
 
 DEFAULT_WAREHOUSE = "outputs/liftlab.duckdb"
 EXPERIMENT_SOURCES = {"ab_testing": "A/B tests", "growth_analytics": "Website experiments"}
+
+
+def _read_only(path: Path, use: Callable[[Any], pd.DataFrame | None]) -> pd.DataFrame | None:
+    """``use(connection)`` on the warehouse opened read-only for this one read (a running
+    pipeline may need to write it between reads); None when it cannot be opened."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        return use(con)
+    finally:
+        con.close()
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -153,45 +169,28 @@ class DashboardData:
         """A warehouse table as published, or None when the warehouse or the table is absent."""
         path = self.warehouse
 
-        def load() -> pd.DataFrame | None:
-            import duckdb
+        def load(con: Any) -> pd.DataFrame | None:
+            found = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            ).fetchone()[0]
+            return con.execute(f"SELECT * FROM {quote_ident(name)}").df() if found else None
 
-            try:
-                con = duckdb.connect(str(path), read_only=True)
-            except duckdb.Error:
-                return None
-            try:
-                found = con.execute(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-                ).fetchone()[0]
-                if not found:
-                    return None
-                return con.execute(f'SELECT * FROM "{name.replace(chr(34), "")}"').df()
-            finally:
-                con.close()
-
-        return self._cached(("table", name), path, load)
+        return self._cached(("table", name), path, lambda: _read_only(path, load))
 
     def query(self, key: str, sql: str, params: list[Any] | None = None) -> pd.DataFrame | None:
         """A read-only aggregate over the warehouse (e.g. a summary of a large predictions
         table), cached like :meth:`table` under ``key``; None when the warehouse is absent."""
         path = self.warehouse
 
-        def load() -> pd.DataFrame | None:
+        def load(con: Any) -> pd.DataFrame | None:
             import duckdb
 
-            try:
-                con = duckdb.connect(str(path), read_only=True)
-            except duckdb.Error:
-                return None
             try:
                 return con.execute(sql, params or []).df()
             except duckdb.CatalogException:
                 return None
-            finally:
-                con.close()
 
-        return self._cached(("query", key), path, load)
+        return self._cached(("query", key), path, lambda: _read_only(path, load))
 
     def file(self, job: str, name: str) -> pd.DataFrame | None:
         """``<output_dir>/<name>`` (CSV or Parquet) of ``job``, or None when absent."""
