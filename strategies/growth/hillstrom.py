@@ -24,16 +24,15 @@ named, before any frame is built.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from strategies.errors import InputDataError
 from strategies.stats.metrics import MetricSpec
-from strategies.validation import ValidationReport, ValidationRules, validate
+from strategies.validation import ValidationRules, validate
+from strategies.warehouse.growth_engine import GrowthWarehouse
 
 __all__ = [
     "HILLSTROM_CONTROL_SEGMENT",
@@ -43,7 +42,6 @@ __all__ = [
     "HILLSTROM_LOG1P",
     "HILLSTROM_METRICS",
     "HILLSTROM_TABLE",
-    "HillstromTables",
     "hillstrom_experiments",
     "hillstrom_persona_frame",
     "hillstrom_rules",
@@ -204,34 +202,16 @@ def hillstrom_persona_frame(path: str | Path) -> tuple[pd.DataFrame, pd.DataFram
     return _frames(raw)
 
 
-@dataclass
-class HillstromTables:
-    """What the growth pipeline's warehouse step hands on for a Hillstrom run: the fields of
-    :class:`strategies.warehouse.growth_engine.GrowthWarehouse` (nothing is staged: the raw
-    file is the bronze table). The frames are None when the suite failed."""
-
-    validation: dict[str, ValidationReport]
-    audits: dict[str, Any] = field(default_factory=dict)
-    experiments: pd.DataFrame | None = None
-    analysis: pd.DataFrame | None = None
-    features: pd.DataFrame | None = None
-    bronze_audit: list[dict[str, Any]] = field(default_factory=list)
-    staged: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def success(self) -> bool:
-        return all(r.success for r in self.validation.values())
-
-
-def load_hillstrom(path: str | Path) -> HillstromTables:
+def load_hillstrom(path: str | Path) -> GrowthWarehouse:
     """Read and validate the file, then build the pipeline's three frames and the audits
-    (rows read, customers per comparison and arm). A failed suite comes back with
-    ``success`` False and no frames, like the SQL path."""
+    (rows read, customers per comparison and arm), as the SQL path's
+    :class:`~strategies.warehouse.growth_engine.GrowthWarehouse` (nothing staged: the file is
+    the bronze table). A failed suite comes back with ``success`` False and no frames."""
     raw = _read(path)
     report = validate(raw, hillstrom_rules())
     validation = {HILLSTROM_TABLE: report}
     if not report.success:
-        return HillstromTables(validation=validation, audits={})
+        return GrowthWarehouse(bronze_audit=[], validation=validation)
     features, analysis = _frames(raw)
     assigned = {
         str(exp): {str(v): int(n) for v, n in sub["variant"].value_counts().sort_index().items()}
@@ -242,7 +222,8 @@ def load_hillstrom(path: str | Path) -> HillstromTables:
         "assigned_users": assigned,
         "pre_period": "the 12 months before the send (the file's recency and history)",
     }
-    return HillstromTables(
+    return GrowthWarehouse(
+        bronze_audit=[],
         validation=validation,
         audits=audits,
         experiments=hillstrom_experiments(),
