@@ -70,9 +70,21 @@ def decision_counts(rows: pd.DataFrame) -> dict[str, int]:
     return {k: int(v) for k, v in counts.items() if k}
 
 
+def corrected_away(rows: pd.DataFrame) -> int:
+    """Rows whose printed interval excludes 0 while the decision is neither win nor loss (the
+    correction removed their significance)."""
+    low = pd.to_numeric(rows["rel_ci_low"], errors="coerce")
+    high = pd.to_numeric(rows["rel_ci_high"], errors="coerce")
+    called = rows["decision"].astype(str).isin(["win", "loss"])
+    return int((((low > 0) | (high < 0)) & ~called).sum())
+
+
 def forest_figure(rows: pd.DataFrame) -> go.Figure:
     """Relative lift with its published interval, one row per comparison, coloured by the
-    published decision (the interval is the one the decision came from)."""
+    published decision. The A/B pipeline publishes unadjusted (1 − α) intervals beside
+    decisions corrected for multiple testing, so an interval may exclude 0 under an
+    inconclusive decision: the title counts those rows, so the chart never seems to contradict
+    itself without saying why."""
     if rows.empty:
         return style.message_figure("No comparison matches these filters.")
     shown = rows.head(MAX_FOREST_ROWS)
@@ -91,6 +103,12 @@ def forest_figure(rows: pd.DataFrame) -> go.Figure:
     title = "Relative lift with its interval"
     if len(rows) > len(shown):
         title += f" (first {len(shown)} of {len(rows)}: narrow the filters to see the rest)"
+    uncalled = corrected_away(shown)
+    if uncalled:
+        title += (
+            f"<br><sub>{uncalled} interval(s) exclude 0 but are not significant after the "
+            "multiple-testing correction: not a result</sub>"
+        )
     fig = style.figure(title, height=max(260, 60 + 26 * len(shown)))
     for decision in shown["decision"].fillna("").astype(str).unique():
         pick = (shown["decision"].fillna("").astype(str) == decision).to_numpy()

@@ -279,3 +279,23 @@ def test_not_run_notice_offers_make_demo_only_for_the_demos_jobs() -> None:
     uplift, ab = text(not_run("uplift")), text(not_run("ab_testing"))
     assert "liftlab run configs/uplift_hillstrom.yaml" in uplift and "make demo" not in uplift
     assert "liftlab run configs/ab_test.yaml" in ab and "make demo" in ab
+
+
+def test_forest_title_explains_intervals_the_correction_left_uncalled() -> None:
+    from liftlab.dashboard.callbacks import corrected_away, forest_figure
+
+    rows = pd.DataFrame(
+        {
+            "experiment": ["a", "b", "c"],
+            "metric": "m",
+            "segment": "all",
+            "rel_lift": [0.1, 0.1, 0.01],
+            "rel_ci_low": [0.02, 0.03, -0.02],
+            "rel_ci_high": [0.2, 0.2, 0.04],
+            "decision": ["inconclusive", "win", "inconclusive"],
+        }
+    )
+    assert corrected_away(rows) == 1
+    title = forest_figure(rows).layout.title.text
+    assert "1 interval(s) exclude 0 but are not significant after the multiple-testing" in title
+    assert "exclude 0" not in forest_figure(rows.iloc[1:]).layout.title.text
