@@ -70,11 +70,13 @@ def decision_counts(rows: pd.DataFrame) -> dict[str, int]:
     return {k: int(v) for k, v in counts.items() if k}
 
 
-def corrected_away(rows: pd.DataFrame) -> int:
-    """Rows whose printed interval excludes 0 while the decision is neither win nor loss (the
-    correction removed their significance)."""
-    low = pd.to_numeric(rows["rel_ci_low"], errors="coerce")
-    high = pd.to_numeric(rows["rel_ci_high"], errors="coerce")
+def corrected_away(
+    rows: pd.DataFrame, low_column: str = "rel_ci_low", high_column: str = "rel_ci_high"
+) -> int:
+    """Rows whose printed interval (``low_column`` … ``high_column``) excludes 0 while the
+    decision is neither win nor loss (the correction removed their significance)."""
+    low = pd.to_numeric(rows[low_column], errors="coerce")
+    high = pd.to_numeric(rows[high_column], errors="coerce")
     called = rows["decision"].astype(str).isin(["win", "loss"])
     return int((((low > 0) | (high < 0)) & ~called).sum())
 
@@ -166,6 +168,67 @@ def results_table_rows(rows: pd.DataFrame) -> list[dict[str, str]]:
     return out
 
 
+def _heatmap_grid(
+    rows: pd.DataFrame, index: str, columns: str, fields: Sequence[str]
+) -> dict[str, pd.DataFrame]:
+    """Published rows as one ``index`` × ``columns`` frame per field, all aligned (the first
+    row of each cell; a cell no row fills is NaN), both axes sorted."""
+    keyed = rows.drop_duplicates([index, columns]).set_index([index, columns])
+    return {f: keyed[f].unstack(columns) for f in fields}
+
+
+def _text(value: object) -> str:
+    """A published label ('' when missing)."""
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _decision_heatmap(
+    title: str,
+    values: pd.DataFrame,
+    text: Sequence[Sequence[str]],
+    *,
+    x: Sequence[str],
+    y: Sequence[str],
+    colorbar: Mapping[str, Any],
+    height: int,
+) -> go.Figure:
+    """Published estimates (``values``, rows × columns) on the decisions' palette: loss red
+    below 0, win green above, symmetric so 0 is neutral; first row on top. A cell without a
+    value stays blank whatever its ``text``."""
+    z = values.apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    finite = np.isfinite(z)
+    limit = float(np.abs(z[finite]).max()) if finite.any() else 0.0
+    limit = limit or 1.0
+    cells = [
+        [t if ok else "" for t, ok in zip(row, oks, strict=True)]
+        for row, oks in zip(text, finite, strict=True)
+    ]
+    fig = style.figure(title, height=height)
+    fig.add_trace(
+        go.Heatmap(
+            z=z,
+            x=list(x),
+            y=list(y),
+            text=cells,
+            texttemplate="%{text}",
+            colorscale=[
+                [0, style.DECISION_COLORS["loss"]],
+                [0.5, "#f5f7f9"],
+                [1, style.DECISION_COLORS["win"]],
+            ],
+            zmin=-limit,
+            zmax=limit,
+            colorbar=dict(colorbar),
+            xgap=2,
+            ygap=2,
+            hoverinfo="skip",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(showgrid=False)
+    return fig
+
+
 def segment_heatmap(results: pd.DataFrame, experiment: str, metric: str) -> go.Figure:
     """Relative lift per segment × variant of one experiment and metric (the published
     segment rows), the text showing lift and decision."""
@@ -175,35 +238,21 @@ def segment_heatmap(results: pd.DataFrame, experiment: str, metric: str) -> go.F
     rows = rows[rows["segment"] != "all"] if not rows.empty else rows
     if rows.empty:
         return style.message_figure(f"{experiment}: no segment breakdown of {metric} published.")
-    grid = rows.pivot_table(index="segment", columns="variant", values="rel_lift", aggfunc="first")
-    decisions = rows.pivot_table(
-        index="segment", columns="variant", values="decision", aggfunc="first"
-    ).reindex(index=grid.index, columns=grid.columns)
+    wide = _heatmap_grid(rows, "segment", "variant", ("rel_lift", "decision"))
+    grid = wide["rel_lift"]
     text = [
-        [f"{style.fmt_pct(v)}<br>{d}" for v, d in zip(row, drow, strict=True)]
-        for row, drow in zip(grid.to_numpy(), decisions.to_numpy(), strict=True)
+        [f"{style.fmt_pct(v)}<br>{_text(d)}" for v, d in zip(row, drow, strict=True)]
+        for row, drow in zip(grid.to_numpy(), wide["decision"].to_numpy(), strict=True)
     ]
-    limit = float(np.nanmax(np.abs(grid.to_numpy()))) if np.isfinite(grid.to_numpy()).any() else 1
-    fig = style.figure(f"{experiment} · {metric}: lift per segment", height=120 + 40 * len(grid))
-    fig.add_trace(
-        go.Heatmap(
-            z=grid.to_numpy(),
-            x=[f"variant {c}" for c in grid.columns],
-            y=list(grid.index),
-            text=text,
-            texttemplate="%{text}",
-            colorscale=[
-                [0, style.DECISION_COLORS["loss"]],
-                [0.5, "#f5f7f9"],
-                [1, style.DECISION_COLORS["win"]],
-            ],
-            zmin=-limit,
-            zmax=limit,
-            colorbar={"tickformat": "+.0%", "title": "lift"},
-            hoverinfo="skip",
-        )
+    return _decision_heatmap(
+        f"{experiment} · {metric}: lift per segment",
+        grid,
+        text,
+        x=[f"variant {c}" for c in grid.columns],
+        y=[str(i) for i in grid.index],
+        colorbar={"tickformat": "+.0%", "title": "lift"},
+        height=120 + 40 * len(grid),
     )
-    return fig
 
 
 def funnel_figure(funnel: pd.DataFrame | None, experiment: str) -> go.Figure:
@@ -352,12 +401,17 @@ def campaign_rows(summary: pd.DataFrame, category: str = "all") -> pd.DataFrame:
     return summary[summary["category"].astype(str) == str(category)]
 
 
+def campaign_label(name: object) -> str:
+    """A campaign name wrapped for an axis (lines of at most 16 characters)."""
+    return "<br>".join(textwrap.wrap(str(name), 16)) or str(name)
+
+
 def campaign_spend_figure(rows: pd.DataFrame) -> go.Figure:
     """Spend per customer, target vs control, per campaign."""
     if rows.empty:
         return style.message_figure("No campaign in this category.")
     fig = style.figure("Spend per customer: target vs control")
-    names = ["<br>".join(textwrap.wrap(str(n), 16)) for n in rows["campaign_name"]]
+    names = [campaign_label(n) for n in rows["campaign_name"]]
     fig.add_trace(
         go.Bar(
             x=names,
@@ -412,6 +466,71 @@ def campaign_interval_figure(rows: pd.DataFrame, column: str, title: str) -> go.
     fig.add_vline(x=0, line={"color": style.MUTED_COLOR, "width": 1})
     if column == "incremental_revenue":
         fig.update_xaxes(tickprefix="$")
+    return fig
+
+
+def _revenue_cell(value: object, low: object, high: object, decision: object) -> str:
+    """'+$4.75', its interval '+$3.91 … +$5.60' and the decision, one per line."""
+    money = style.fmt_money
+    return (
+        f"<b>{money(value, signed=True)}</b><br>"
+        f"{money(low, signed=True)} … {money(high, signed=True)}<br>{_text(decision)}"
+    )
+
+
+CATEGORY_VALUE = "incremental_spend_per_customer"
+"""What the category heatmap shows: the spend (= revenue) uplift per customer, target − control,
+published with its interval (``incremental_spend_ci_low`` / ``_high``) and its decision."""
+
+
+def campaign_category_heatmap(summary: pd.DataFrame | None, ci_label: str = "CI") -> go.Figure:
+    """Incremental revenue per customer (target − control) per campaign × product category,
+    every category at once (the whole-basket rows, category "all", left out), as published:
+    each cell shows the estimate, its interval (``ci_label``, e.g. "95 % CI") and the published
+    decision, coloured like the segment heatmap. A category a campaign has no row for is a
+    blank cell. The decision is corrected for multiple testing and the interval is not, so the
+    title counts the cells whose interval excludes 0 under a decision that is not a result."""
+    if summary is None or summary.empty:
+        return style.message_figure("No campaign summary published.")
+    rows = summary[summary["category"].astype(str) != "all"]
+    if rows.empty:
+        return style.message_figure(
+            "No breakdown by product category published (only the whole basket)."
+        )
+    low, high = "incremental_spend_ci_low", "incremental_spend_ci_high"
+    fields = (CATEGORY_VALUE, low, high, "decision")
+    wide = _heatmap_grid(rows, "campaign_id", "category", fields)
+    grid = wide[CATEGORY_VALUE]
+    cells = np.dstack([wide[f].to_numpy(object) for f in fields])  # campaign × category × field
+    text = [[_revenue_cell(*cell) for cell in row] for row in cells]
+    names = rows.drop_duplicates("campaign_id").set_index("campaign_id")["campaign_name"]
+    names = names.reindex(grid.index)
+    unique = names.notna().all() and names.astype(str).is_unique
+    labels = [
+        campaign_label(name if unique else f"{cid} {_text(name)}".strip())
+        for cid, name in names.items()
+    ]
+    title = "Incremental revenue per customer by product category (target − control)"
+    sub = (
+        f"Each cell: the estimate, its {ci_label} and the decision (corrected for multiple "
+        "testing). Every category at once: the Category filter does not apply."
+    )
+    uncalled = corrected_away(rows, low, high)
+    if uncalled:
+        sub += (
+            f"<br>{uncalled} interval(s) exclude 0 but are not significant after the "
+            "multiple-testing correction: not a result."
+        )
+    fig = _decision_heatmap(
+        f"{title}<br><span style='font-size:12px;color:{style.MUTED_COLOR}'>{sub}</span>",
+        grid,
+        text,
+        x=[str(c) for c in grid.columns],
+        y=labels,
+        colorbar={"tickformat": "$,.2~f", "title": "per<br>customer", "len": 0.85, "y": 0.45},
+        height=150 + 66 * len(grid) + (16 if uncalled else 0),
+    )
+    fig.update_layout(margin_t=92 if uncalled else 76)  # room for the title's second line
     return fig
 
 

@@ -4,6 +4,8 @@ or a colour reads the same in a report, a chart and the dashboard."""
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 
 from liftlab.plots.style import (
@@ -20,12 +22,15 @@ from liftlab.reports.format import (
     fmt_abs_ci,
     fmt_abs_diff,
     fmt_ci,
+    fmt_conf_label,
     fmt_estimate,
     fmt_int,
     fmt_num,
     fmt_pct,
     fmt_pval,
     fmt_score,
+    fmt_signed,
+    num_or_nan,
     with_currency,
 )
 
@@ -35,6 +40,7 @@ __all__ = [
     "DASH",
     "DECISION_COLORS",
     "FONT",
+    "METRIC_LABELS",
     "MUTED_COLOR",
     "TEXT_COLOR",
     "UNKNOWN_COLOR",
@@ -44,6 +50,7 @@ __all__ = [
     "fmt_abs_ci",
     "fmt_abs_diff",
     "fmt_ci",
+    "fmt_conf_label",
     "fmt_estimate",
     "fmt_int",
     "fmt_money",
@@ -52,10 +59,30 @@ __all__ = [
     "fmt_pval",
     "fmt_score",
     "message_figure",
+    "metric_label",
 ]
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 ACCENT = VARIANT_COLORS[0]
+
+
+METRIC_LABELS: dict[str, str] = {
+    "r2": "R²",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "mape": "MAPE",
+    "poisson_deviance": "Poisson deviance",
+}
+"""Readable names of the model metrics the training pipeline scores and ranks by
+(``strategies.evaluation.METRIC_DIRECTIONS``), as the training report names them
+(``liftlab.plots.training.METRIC_LABELS``, not imported: it would load scikit-learn)."""
+
+
+def metric_label(metric: object) -> str:
+    """'poisson_deviance' → 'Poisson deviance', 'r2' → 'R²'; an unknown key reads with its
+    underscores as spaces ('n_negative_predictions' → 'n negative predictions')."""
+    key = str(metric)
+    return METRIC_LABELS.get(key, key.replace("_", " "))
 
 
 def decision_color(decision: object) -> str:
@@ -63,7 +90,15 @@ def decision_color(decision: object) -> str:
 
 
 def fmt_money(value: object, currency: str = "$", *, signed: bool = False) -> str:
-    """'$12,345' / '+$3.26' — the reports' number format with the currency in front."""
+    """An amount as the campaign and marketing-mix reports print it: whole units from 100 up
+    ('$12,345', '−$441'), cents below ('+$3.26', '+$0.80', '−$0.09'), the reports' number
+    format under a cent; the currency in front ('—' when unknown)."""
+    x = num_or_nan(value)
+    sign = "+" if signed else ""
+    if not math.isnan(x) and abs(x) >= 100:
+        return with_currency(fmt_signed(f"{x:{sign},.0f}"), currency)
+    if not math.isnan(x) and abs(x) >= 0.01:
+        return with_currency(fmt_signed(f"{x:{sign},.2f}"), currency)
     return with_currency(fmt_num(value, signed=signed), currency)
 
 

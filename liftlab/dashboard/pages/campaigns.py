@@ -1,5 +1,6 @@
 """Campaigns: spend per customer target vs control, incremental revenue and ROI with their
-intervals, the funnel sent → opened → clicked → purchased, per product category."""
+intervals, the funnel sent → opened → clicked → purchased, per product category; and every
+category at once: incremental revenue per customer per campaign × category (a heatmap)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,13 @@ def summary_table(data: DashboardData):
     return data.table("gold_campaign_summary")
 
 
+def category_heatmap(data: DashboardData, summary):
+    """Every product category at once (not filtered by the Category dropdown), the interval
+    labelled with the run's confidence level."""
+    alpha = data.config_value("campaign_uplift", "alpha", 0.05)
+    return cb.campaign_category_heatmap(summary, style.fmt_conf_label(alpha))
+
+
 def update(data: DashboardData, category: str, campaign_id: str) -> dict:
     rows = cb.campaign_rows(summary_table(data), category)
     table_rows = [
@@ -25,8 +33,8 @@ def update(data: DashboardData, category: str, campaign_id: str) -> dict:
             "Campaign": f"{r['campaign_id']} {r['campaign_name']}",
             "Channel": r["channel"],
             "Target / control": f"{style.fmt_int(r['n_target'])} / {style.fmt_int(r['n_control'])}",
-            "Spend uplift per customer": style.fmt_money(r["incremental_spend_per_customer"],
-                                                         signed=True),
+            "Incremental revenue per customer": style.fmt_money(
+                r["incremental_spend_per_customer"], signed=True),
             "Incremental revenue": style.fmt_money(r["incremental_revenue"], signed=True),
             "Revenue CI": f"{style.fmt_money(r['incremental_revenue_ci_low'], signed=True)} … "
             f"{style.fmt_money(r['incremental_revenue_ci_high'], signed=True)}",
@@ -93,6 +101,7 @@ def layout(data: DashboardData) -> html.Div:
                 ],
                 className="ll-grid2",
             ),
+            panel(graph(category_heatmap(data, summary), "camp-categories")),
             panel(html.Div(first["table"], id="camp-table-box")),
         ]
     )

@@ -28,8 +28,10 @@ def registry_rows(data: DashboardData, model_name: str) -> list[dict[str, str]]:
                 "Aliases": r.get("aliases") or "",
                 "Candidate": str(r.get("liftlab.candidate") or ""),
                 "Promotion": str(r.get("liftlab.promotion") or ""),
-                "Holdout poisson deviance": style.fmt_score(r.get("holdout_poisson_deviance")),
-                "Holdout R²": style.fmt_score(r.get("holdout_r2"), "r2"),
+                **{
+                    f"Holdout {style.metric_label(m)}": style.fmt_score(r.get(f"holdout_{m}"), m)
+                    for m in ("poisson_deviance", "r2")
+                },
                 "Why": truncate(str(r.get("liftlab.promotion_summary") or ""), 140),
             }
         )
@@ -51,7 +53,7 @@ def candidate_rows(data: DashboardData) -> list[dict[str, str]]:
             "Rank": str(r["rank"]),
             "Candidate": str(r["candidate"]),
             **{
-                f"Holdout {m}": style.fmt_score(r.get(f"holdout_{m}"), m)
+                f"Holdout {style.metric_label(m)}": style.fmt_score(r.get(f"holdout_{m}"), m)
                 for m in HOLDOUT
                 if f"holdout_{m}" in frame.columns
             },
@@ -77,7 +79,7 @@ def predictions_summary(data: DashboardData) -> list[dict[str, str]]:
         {
             "Model version": str(r["model_version"]),
             "Rows scored": style.fmt_int(r["n"]),
-            f"Mean {column}": style.fmt_num(r["mean"]),
+            f"Mean {column.replace('_', ' ')}": style.fmt_num(r["mean"]),
             "Min": style.fmt_num(r["low"]),
             "Max": style.fmt_num(r["high"]),
             "Last scored": _utc(r["scored_at"]),

@@ -85,7 +85,11 @@ def models_card(data: DashboardData) -> html.Div:
             kpi("Registered model", str(summary.get("model_name", ""))),
             kpi("Champion", champion or style.DASH, "kpi-champion"),
             kpi("Last run's best", str(summary.get("best_candidate", ""))),
-            kpi(f"Holdout {metric}", style.fmt_score(scores.get(metric), metric), "kpi-score"),
+            kpi(
+                f"Holdout {style.metric_label(metric)}",
+                style.fmt_score(scores.get(metric), metric),
+                "kpi-score",
+            ),
             kpi("Promoted", "yes" if summary.get("promote") else "no"),
         ],
         links=_links(data, summary.get("mlflow_run_id")),

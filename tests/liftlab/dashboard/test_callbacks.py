@@ -299,3 +299,125 @@ def test_forest_title_explains_intervals_the_correction_left_uncalled() -> None:
     title = forest_figure(rows).layout.title.text
     assert "1 interval(s) exclude 0 but are not significant after the multiple-testing" in title
     assert "exclude 0" not in forest_figure(rows.iloc[1:]).layout.title.text
+
+
+def _category_summary() -> pd.DataFrame:
+    """Two campaigns × (all, books, games); campaign C2 published no 'games' row."""
+    rows = [
+        ("C1", "Spring newsletter with a long name", "all", 5.0, 4.0, 6.0, "win"),
+        ("C1", "Spring newsletter with a long name", "books", 0.8, 0.55, 1.06, "win"),
+        ("C1", "Spring newsletter with a long name", "games", -0.35, -0.57, -0.13, "loss"),
+        ("C2", "Easter SMS", "all", 0.2, -1.0, 1.4, "inconclusive"),
+        ("C2", "Easter SMS", "books", -0.0919, -1.0, 0.7, "inconclusive"),
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "campaign_id", "campaign_name", "category", "incremental_spend_per_customer",
+            "incremental_spend_ci_low", "incremental_spend_ci_high", "decision",
+        ],
+    )  # fmt: skip
+
+
+def test_campaign_category_heatmap_shows_every_category_with_interval_and_decision() -> None:
+    fig = cb.campaign_category_heatmap(_category_summary(), "95 % CI")
+    heat = fig.data[0]
+    assert list(heat.x) == ["books", "games"]  # the whole basket ("all") is not a column
+    assert list(heat.y) == [cb.campaign_label("Spring newsletter with a long name"), "Easter SMS"]
+    assert "<br>" in heat.y[0]  # names wrap as on the other campaign charts
+    z = np.array(heat.z, dtype=float)
+    assert z[0].tolist() == [0.8, -0.35]
+    assert z[1, 0] == -0.0919 and np.isnan(z[1, 1])
+    assert heat.text[0][0] == "<b>+$0.80</b><br>+$0.55 … +$1.06<br>win"
+    assert heat.text[0][1] == "<b>\u2212$0.35</b><br>\u2212$0.57 … \u2212$0.13<br>loss"
+    assert heat.text[1][0] == "<b>\u2212$0.09</b><br>\u2212$1.00 … +$0.70<br>inconclusive"
+    assert heat.text[1][1] == ""  # C2 published no games row: a blank cell
+    assert heat.zmin == -heat.zmax == pytest.approx(-0.8)  # 0 is the neutral colour
+    title = fig.layout.title.text
+    assert title.startswith("Incremental revenue per customer by product category")
+    assert "95 % CI" in title and "exclude 0" not in title
+
+
+def test_campaign_category_heatmap_counts_intervals_the_correction_left_uncalled() -> None:
+    summary = _category_summary()
+    summary.loc[1, "decision"] = "inconclusive"  # interval 0.55 … 1.06 excludes 0
+    assert "1 interval(s) exclude 0" in cb.campaign_category_heatmap(summary).layout.title.text
+
+
+def test_campaign_category_heatmap_says_why_it_is_empty() -> None:
+    summary = _category_summary()
+    for empty in (None, summary.iloc[0:0]):
+        text = cb.campaign_category_heatmap(empty).layout.annotations[0].text
+        assert text == "No campaign summary published."
+    only_all = summary[summary["category"] == "all"]
+    text = cb.campaign_category_heatmap(only_all).layout.annotations[0].text
+    assert "No breakdown by product category" in text
+
+
+def test_campaign_category_heatmap_tells_campaigns_with_one_name_apart() -> None:
+    summary = _category_summary().assign(campaign_name="Newsletter")
+    labels = list(cb.campaign_category_heatmap(summary).data[0].y)
+    assert labels == [cb.campaign_label("C1 Newsletter"), cb.campaign_label("C2 Newsletter")]
+
+
+def test_segment_heatmap_leaves_a_missing_cell_blank() -> None:
+    results = _results()
+    drop = (
+        (results["experiment"] == "exp1")
+        & (results["metric"] == "ctr")
+        & (results["segment"] == "device=mobile")
+    )
+    extra = results[drop].assign(variant="C", segment="device=desktop", decision="neutral")
+    fig = cb.segment_heatmap(pd.concat([results, extra]), "exp1", "ctr")
+    heat = fig.data[0]
+    assert list(heat.x) == ["variant B", "variant C"]
+    assert list(heat.y) == ["device=desktop", "device=mobile"]
+    assert list(heat.text[1]) == ["+12.0 %<br>win", ""]  # mobile has no variant C row
+
+
+def test_metric_label_names_every_metric_the_training_pipeline_ranks_by() -> None:
+    from liftlab.plots.training import METRIC_LABELS
+    from strategies.evaluation import METRIC_DIRECTIONS
+
+    assert style.metric_label("poisson_deviance") == "Poisson deviance"
+    assert style.metric_label("r2") == "R²"
+    assert style.metric_label("mae") == "MAE"
+    assert style.metric_label("rmse") == "RMSE"
+    assert style.metric_label("mape") == "MAPE"
+    for metric in METRIC_DIRECTIONS:  # every rankable metric, named as the training report does
+        assert style.metric_label(metric) == METRIC_LABELS.get(metric, style.metric_label(metric))
+        assert "_" not in style.metric_label(metric)
+
+
+def test_metric_label_of_an_unknown_key_reads_its_underscores_as_spaces() -> None:
+    assert style.metric_label("n_negative_predictions") == "n negative predictions"
+    assert style.metric_label("auc") == "auc"
+
+
+def test_money_reads_as_in_the_campaign_and_marketing_mix_reports() -> None:
+    assert style.fmt_money(0.8, signed=True) == "+$0.80"
+    assert style.fmt_money(-0.0919, signed=True) == "\u2212$0.09"
+    assert style.fmt_money(4.753, signed=True) == "+$4.75"
+    assert style.fmt_money(-441.03, signed=True) == "\u2212$441"
+    assert style.fmt_money(30419.29) == "$30,419"
+    assert style.fmt_money(None) == style.DASH
+
+
+def test_models_card_and_tables_name_metrics_readably(tmp_path) -> None:
+    from liftlab.dashboard.pages import models, overview
+
+    out = tmp_path / "outputs" / "training"
+    out.mkdir(parents=True)
+    scores = {"r2": 0.254, "poisson_deviance": 2.0227}
+    (out / "run_summary.json").write_text(
+        json.dumps({"model_name": "m", "holdout_scores": scores, "best_candidate": "rf"})
+    )
+    (out / "promotion_decision.json").write_text(json.dumps({"metric": "poisson_deviance"}))
+    comparison = {"rank": [1], "candidate": ["rf"], "is_best": [True]}
+    comparison |= {"holdout_r2": [0.254], "holdout_poisson_deviance": [2.0227]}
+    pd.DataFrame(comparison).to_csv(out / "model_comparison.csv", index=False)
+    data = DashboardData(tmp_path)
+    card = str(overview.models_card(data))
+    assert "Holdout Poisson deviance" in card and "poisson_deviance" not in card
+    row = models.candidate_rows(data)[0]
+    assert row["Holdout Poisson deviance"] == "2.023" and row["Holdout R²"] == "0.254"
