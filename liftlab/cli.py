@@ -204,6 +204,28 @@ def simulate_ecommerce_command(
         typer.echo(f"{kind:>14}: {path}")
 
 
+@app.command("simulate-email")
+def simulate_email_command(
+    out: Path = typer.Option(
+        None, help="Output folder. Default: data/demo/email/.", metavar="PATH"
+    ),
+    customers: int = typer.Option(20_000, min=300, help="Number of customers."),
+    seed: int = typer.Option(42, min=0, help="Random seed (same seed, same data)."),
+) -> None:
+    """Write a Hillstrom-shaped e-mail test (two e-mails and a no-e-mail control) with every
+    customer's true uplift (truth.csv) — the data of configs/uplift.yaml."""
+    from liftlab.simulate.email import EmailSimulationConfig, simulate_email_test, write_email_test
+
+    target = out or ProjectPaths.from_root().demo_email
+    try:
+        config = EmailSimulationConfig(n_customers=customers, seed=seed)
+        files = write_email_test(simulate_email_test(config), target)
+    except LiftlabError as exc:
+        _fail(exc)
+    for name, path in files.items():
+        typer.echo(f"{name:>15}: {path}")
+
+
 @app.command("simulate-mmm")
 def simulate_mmm_command(
     out: Path = typer.Option(None, help="Output folder. Default: data/demo/mmm/.", metavar="PATH"),
@@ -383,8 +405,9 @@ def demo(
     ),
 ) -> None:
     """The whole demo: set up the stack, simulate data, run the A/B pipeline, train and register
-    conversion models, score new ads with the champion, analyse campaign spend uplift, the
-    marketing mix and the website experiments with personas; say where to look."""
+    conversion models, score new ads with the champion, analyse campaign spend uplift, model
+    whom to e-mail next, fit the marketing mix, analyse the website experiments with personas;
+    say where to look."""
     from liftlab.mlops.stack import init_stack
     from liftlab.simulate.ads import AdSimulationConfig, simulate_ads, write_ads
     from liftlab.simulate.experiments import (
@@ -395,7 +418,7 @@ def demo(
     )
 
     paths = ProjectPaths.from_root()
-    steps = 3 if ab_only else 8
+    steps = 3 if ab_only else 9
     info = init_stack(paths.root)
     typer.echo(f"[1/{steps}] ZenML stack '{info.stack_name}' is active.")
     if fresh or not paths.demo_data.exists():
@@ -418,6 +441,10 @@ def demo(
         from liftlab.simulate.ecommerce import simulate_ecommerce, write_ecommerce
 
         write_ecommerce(simulate_ecommerce(), paths.demo_ecommerce)
+    if not ab_only and (fresh or not (paths.demo_email / "email_test.csv").exists()):
+        from liftlab.simulate.email import simulate_email_test, write_email_test
+
+        write_email_test(simulate_email_test(), paths.demo_email)
     typer.echo(f"[2/{steps}] Demo data: {paths.demo_data.parent}")
     typer.echo(f"[3/{steps}] Running the A/B testing pipeline ...")
     _print_summary(_run_pipeline(paths.root / "configs" / "ab_test.yaml"))
@@ -433,13 +460,16 @@ def demo(
     typer.echo(f"[6/{steps}] Campaign spend uplift (configs/campaign_uplift.yaml) ...")
     _print_summary(_run_pipeline(paths.root / "configs" / "campaign_uplift.yaml"))
     typer.echo("")
+    typer.echo(f"[7/{steps}] Whom to e-mail next: uplift models (configs/uplift.yaml) ...")
+    _print_summary(_run_pipeline(paths.root / "configs" / "uplift.yaml"))
+    typer.echo("")
     typer.echo(
-        f"[7/{steps}] Marketing mix and next quarter's budget (configs/marketing_mix.yaml) ..."
+        f"[8/{steps}] Marketing mix and next quarter's budget (configs/marketing_mix.yaml) ..."
     )
     _print_summary(_run_pipeline(paths.root / "configs" / "marketing_mix.yaml"))
     typer.echo("")
     typer.echo(
-        f"[8/{steps}] Website experiments, personas and who responds "
+        f"[9/{steps}] Website experiments, personas and who responds "
         "(configs/growth_analytics.yaml) ..."
     )
     _print_summary(_run_pipeline(paths.root / "configs" / "growth_analytics.yaml"))

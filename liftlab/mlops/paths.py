@@ -76,6 +76,10 @@ class ProjectPaths:
         return self.root / "data" / "demo" / "ecommerce"
 
     @property
+    def demo_email(self) -> Path:
+        return self.root / "data" / "demo" / "email"
+
+    @property
     def demo_mmm(self) -> Path:
         return self.root / "data" / "demo" / "mmm"
 

@@ -5,8 +5,12 @@ the same way."""
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +18,15 @@ import pandas as pd
 
 from strategies.errors import ConfigError
 
-__all__ = ["iso_utc", "is_int", "is_number", "json_safe", "parse_instant", "rng_stream"]
+__all__ = [
+    "iso_utc",
+    "is_int",
+    "is_number",
+    "json_safe",
+    "parse_instant",
+    "rng_stream",
+    "write_files",
+]
 
 
 def parse_instant(name: str, value: Any) -> datetime:
@@ -70,3 +82,26 @@ def json_safe(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
+
+
+def write_files(folder: str | Path, contents: Mapping[str, str]) -> dict[str, Path]:
+    """Write ``{file name: text}`` into ``folder``, all or nothing: every file goes to a
+    temporary folder beside them first and is moved in only when all are complete, so a failure
+    leaves no half-written data (or data without its truth) behind (DESIGN §7). Returns the
+    written paths keyed by file name."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"cannot write the simulated data into {str(folder)!r}: not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".simulated-", dir=folder))
+    try:
+        for name, text in contents.items():
+            with open(staging / name, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        written = {}
+        for name in contents:
+            os.replace(staging / name, folder / name)
+            written[name] = folder / name
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return written

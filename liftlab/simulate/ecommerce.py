@@ -95,10 +95,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -115,6 +112,7 @@ from liftlab.simulate.common import (
     json_safe,
     parse_instant,
     rng_stream,
+    write_files,
 )
 from strategies.errors import ConfigError
 
@@ -1078,23 +1076,9 @@ def write_ecommerce(result: EcommerceSimulationResult, folder: str | Path) -> di
     Files are written into a temporary folder beside them and moved in only when all of them
     are complete: a failure leaves no half-written file behind (DESIGN §7).
     """
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"cannot write the e-commerce data into {str(folder)!r}: not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
     frames = {**result.tables, "truth_personas": result.truth_personas}
     frames["truth_effects"] = result.truth_effects
-    staging = Path(tempfile.mkdtemp(prefix=".ecommerce-", dir=folder))
-    try:
-        written: dict[str, Path] = {}
-        for name, frame in frames.items():
-            frame.to_csv(staging / f"{name}.csv", index=False)
-            written[name] = folder / f"{name}.csv"
-        text = json.dumps(result.truth, indent=2) + "\n"
-        (staging / "truth.json").write_text(text, encoding="utf-8")
-        written["truth"] = folder / "truth.json"
-        for path in written.values():
-            os.replace(staging / path.name, path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return written
+    contents = {f"{name}.csv": frame.to_csv(index=False) for name, frame in frames.items()}
+    contents["truth.json"] = json.dumps(result.truth, indent=2) + "\n"
+    written = write_files(folder, contents)
+    return {name.rsplit(".", 1)[0]: path for name, path in written.items()}

@@ -70,8 +70,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -81,7 +79,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from liftlab.simulate.common import is_int, is_number, rng_stream
+from liftlab.simulate.common import is_int, is_number, rng_stream, write_files
 from strategies.errors import ConfigError
 from strategies.mmm.data import LIFT_TEST_COLUMNS
 
@@ -830,16 +828,4 @@ def write_mmm(sim: MMMSimulation, directory: str | Path) -> list[Path]:
         FILES["lift_tests"]: tests.to_csv(index=False),
         FILES["truth"]: json.dumps(sim.truth, indent=2, allow_nan=True) + "\n",
     }
-    paths = []
-    for name, text in contents.items():
-        target = folder / name
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        paths.append(target)
-    return paths
+    return list(write_files(folder, contents).values())

@@ -14,6 +14,12 @@ import yaml
 from liftlab.config.uplift import load_uplift_config
 from liftlab.mlops.registry import load_sklearn
 from liftlab.simulate.campaigns import CampaignSimulationConfig, simulate_campaigns, write_campaigns
+from liftlab.simulate.email import (
+    EmailSimulationConfig,
+    simulate_email_test,
+    truth_column,
+    write_email_test,
+)
 from strategies.errors import ConfigError
 from tests.conftest import REPO_ROOT
 
@@ -126,42 +132,43 @@ def test_campaign_failure_after_the_engine_step_removes_the_staged_rows(
     assert not (tmp_path / "warehouse.duckdb").exists()
 
 
-def _hillstrom_like(n: int, seed: int) -> pd.DataFrame:
-    """Hillstrom-shaped data with a known effect: the Womens e-mail lifts visits of Web
-    customers only; the Mens e-mail lifts everyone a little."""
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {
-            "recency": rng.integers(1, 13, n),
-            "history": np.round(rng.gamma(2.0, 120.0, n), 2),
-            "mens": rng.integers(0, 2, n),
-            "womens": rng.integers(0, 2, n),
-            "zip_code": rng.choice(["Urban", "Surburban", "Rural"], n),
-            "newbie": rng.integers(0, 2, n),
-            "channel": rng.choice(["Phone", "Web", "Multichannel"], n),
-            "segment": rng.choice(["No E-Mail", "Mens E-Mail", "Womens E-Mail"], n),
-        }
+def _assert_targeting_recovers_the_truth(out: Path, sim, *, value: float, cost: float) -> None:
+    """Judge the published targeting by the simulator's truth (each customer's own effect),
+    which the pipeline never saw: the predicted uplift tracks the true one, the average effects
+    lie within 3.3 standard errors of the true averages (a 99.9 % check each: six 95 %
+    intervals would miss one in four seeds), and the policy earns more, in truth, than
+    e-mailing everybody the better e-mail or nobody."""
+    targeting = pd.read_csv(out / "uplift_targeting.csv").merge(sim.truth, on="customer_id")
+    for arm in ("Mens E-Mail", "Womens E-Mail"):
+        truth = targeting[truth_column("visit", arm)]
+        assert targeting[f"uplift_{arm}"].corr(truth) > 0.5, arm
+    effects = pd.read_csv(out / "average_effects.csv")
+    for row in effects.itertuples():
+        true = sim.summary["average_effect"][row.metric][row.variant]
+        assert abs(row.abs_diff - true) < 3.3 * row.abs_se, (row.metric, row.variant, true)
+    chosen = np.where(
+        targeting["best_arm"] == "Mens E-Mail",
+        targeting[truth_column("visit", "Mens E-Mail")],
+        targeting[truth_column("visit", "Womens E-Mail")],
     )
-    web = (frame["channel"] == "Web").to_numpy()
-    p = (
-        0.1
-        + 0.05 * (frame["segment"] == "Mens E-Mail")
-        + 0.2 * web * (frame["segment"] == "Womens E-Mail")
+    contacted = targeting["expected_incremental_profit"] > 0
+    policy = float(np.mean(np.where(contacted, chosen * value - cost, 0.0)))
+    everybody = max(
+        float(np.mean(targeting[truth_column("visit", arm)] * value - cost))
+        for arm in ("Mens E-Mail", "Womens E-Mail")
     )
-    frame["visit"] = (rng.random(n) < p).astype(int)
-    frame["conversion"] = (frame["visit"] * (rng.random(n) < 0.1)).astype(int)
-    frame["spend"] = np.round(frame["conversion"] * rng.gamma(2.0, 50.0, n), 2)
-    return frame
+    assert policy > everybody > 0, (policy, everybody)
 
 
 def test_uplift_pipeline_ranks_targets_and_registers(zenml_stack, tmp_path) -> None:
     from liftlab.ops.runner import run_config
 
-    data = tmp_path / "email.csv"
-    _hillstrom_like(6000, 1).to_csv(data, index=False)
+    sim = simulate_email_test(EmailSimulationConfig(n_customers=6000, seed=1))
+    data = write_email_test(sim, tmp_path / "email")["email_test.csv"]
     out = tmp_path / "out"
     parameters = {
         "data_path": str(data),
+        "id_column": "customer_id",
         "outcomes": [
             {"name": "visit", "column": "visit", "type": "binary", "value_per_unit": 1.0},
             {"name": "spend", "column": "spend", "type": "continuous", "model": False},
@@ -194,6 +201,7 @@ def test_uplift_pipeline_ranks_targets_and_registers(zenml_stack, tmp_path) -> N
     model_row = policy[(policy["outcome"] == "visit") & (policy["policy"] == "model")].iloc[0]
     nobody = policy[(policy["outcome"] == "visit") & (policy["policy"] == "send_nobody")].iloc[0]
     assert model_row["profit_per_customer"] > nobody["profit_per_customer"]
+    _assert_targeting_recovers_the_truth(out, sim, value=1.0, cost=0.05)
     assert summary["registered"]["visit"]["aliases_moved"] == ["challenger", "champion"]
     mlflow.set_tracking_uri(zenml_stack.mlflow_tracking_uri)
     model = load_sklearn("models:/test-uplift-visit@champion")
