@@ -22,11 +22,9 @@ def not_run(job: str, what: str = "") -> html.Div:
             html.Span(what + " " if what else ""),
             html.Span("Run "),
             html.Code(spec.command),
-            *(
-                [html.Span(" (or "), html.Code("make demo"), html.Span(" for the demo's jobs)")]
-                if spec.in_demo
-                else []
-            ),
+            html.Span(" (or "),
+            html.Code("make demo"),
+            html.Span(" for every job on simulated data)"),
             html.Span(", then reload this page."),
         ],
         className="ll-empty",

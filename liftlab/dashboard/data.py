@@ -37,8 +37,6 @@ class Job:
     title: str
     config: str  # run config, relative to the project root
     default_output_dir: str
-    in_demo: bool = True
-    """``make demo`` runs it (the uplift job needs the real Hillstrom file: it does not)."""
 
     @property
     def command(self) -> str:
@@ -63,13 +61,7 @@ JOBS: dict[str, Job] = {
         ),
         Job("training", "Conversion models", "configs/training.yaml", "outputs/training"),
         Job("inference", "Batch scoring", "configs/inference.yaml", "outputs/inference"),
-        Job(
-            "uplift",
-            "Uplift targeting",
-            "configs/uplift_hillstrom.yaml",
-            "outputs/uplift_hillstrom",
-            in_demo=False,
-        ),
+        Job("uplift", "Uplift targeting", "configs/uplift.yaml", "outputs/uplift"),
         Job(
             "marketing_mix", "Marketing mix", "configs/marketing_mix.yaml", "outputs/marketing_mix"
         ),

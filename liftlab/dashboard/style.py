@@ -166,8 +166,12 @@ body {{ margin: 0; font-family: {FONT}; color: {TEXT_COLOR}; background: #f5f7f9
 .ll-filters label {{ display: block; color: {MUTED_COLOR}; margin-bottom: 2px; }}
 .ll-empty {{ background: #fffbea; border: 1px solid #f0d98c; border-radius: 6px;
   padding: 14px; line-height: 1.8; }}
-.ll-empty code {{ background: #fff3c4; padding: 1px 4px; white-space: nowrap; }}
+.ll-empty code {{ background: #fff3c4; padding: 1px 4px; overflow-wrap: normal;
+  word-break: keep-all; -webkit-box-decoration-break: clone; box-decoration-break: clone; }}
 .ll-warn {{ color: #8a5a00; font-size: 13px; }}
+.ll-kpis {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr));
+  gap: 2px 28px; margin: 6px 0; }}
+.ll-panel h4 {{ margin: 2px 0 8px; font-size: 15px; }}
 table.ll-table {{ border-collapse: collapse; width: 100%; font-size: 13px; }}
 table.ll-table th {{ text-align: left; color: {MUTED_COLOR}; font-weight: 600;
   border-bottom: 1px solid {GRID_COLOR}; padding: 4px 6px; }}

@@ -552,6 +552,8 @@ GROWTH_MLFLOW_FILES = (
     "growth_recommendations",
 )
 """Published growth files also attached to the MLflow run (keys of ``files``)."""
+
+
 def growth_run_summary(
     tables: Mapping[str, pd.DataFrame],
     persona_summary: Mapping[str, Any],

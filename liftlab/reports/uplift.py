@@ -58,7 +58,7 @@ from liftlab.reports.parts import (
 )
 from strategies.uplift.policy import CALIBRATION_RATIO, calibration_flag
 
-__all__ = ["SECTION_TITLES", "render_uplift_report"]
+__all__ = ["SECTION_TITLES", "policy_summary", "render_uplift_report"]
 
 SECTION_TITLES: dict[str, str] = {
     "summary": "At a glance",
@@ -880,14 +880,11 @@ def render_uplift_report(
         else None
     )
 
-    share_cols = _share_columns(targeting_df, arms)
-    total, mix = _overall_mix(targeting_df, share_cols)
-    p_rows = _policy_rows(policy_df, policy_outcome)
-    n_customers = _n_customers(targeting_df)
-    headline = _headline(policy_outcome, total, mix, p_rows, n_customers)
-    calibration = _calibration(p_rows["model"]) if p_rows["model"] is not None else {}
-    firm = headline["label"] == "Recommendation" or p_rows["model"] is None
-    targeting_rows = _targeting_view(targeting_df, share_cols, firm=firm)
+    summary = policy_summary(policy_df, targeting_df, arms=arms, policy_outcome=policy_outcome)
+    share_cols, total, mix = summary["share_columns"], summary["total"], summary["mix"]
+    p_rows, n_customers = summary["rows"], summary["n_customers"]
+    headline, calibration = summary["headline"], summary["calibration"]
+    firm, targeting_rows = summary["firm"], summary["targeting"]
     has_shares = bool(share_cols) or _SHARE_TOTAL in targeting_df.columns
     targeting_svg = (
         inline_svg(targeting_chart(targeting_df, arms=[s for s, _ in share_cols]))
@@ -947,3 +944,37 @@ def render_uplift_report(
 
 
 _TEMPLATE_NAME = "uplift_report.html.j2"
+
+
+def policy_summary(
+    policy: pd.DataFrame,
+    targeting_summary: pd.DataFrame,
+    *,
+    arms: Sequence[str],
+    policy_outcome: str,
+) -> dict[str, Any]:
+    """The targeting policy as the report words it, for every page that shows it (the report
+    and the dashboard say the same sentences): ``headline`` (``label`` Recommendation/Finding,
+    ``text`` worded from the intervals), ``calibration`` (a warning when the model's own
+    expected profit disagrees with the holdout, else {}), ``targeting`` (whom-to-e-mail rows
+    with a sentence each, worded as an instruction only when ``firm``), the overall share
+    e-mailed (``total``) and per arm (``mix``), ``share_columns``, ``rows`` (model, nobody,
+    best send-to-all rows of the policy table) and ``n_customers``."""
+    policy_df, targeting_df = _df(policy), _df(targeting_summary)
+    share_cols = _share_columns(targeting_df, arms)
+    total, mix = _overall_mix(targeting_df, share_cols)
+    rows = _policy_rows(policy_df, policy_outcome)
+    n_customers = _n_customers(targeting_df)
+    headline = _headline(policy_outcome, total, mix, rows, n_customers)
+    firm = headline["label"] == "Recommendation" or rows["model"] is None
+    return {
+        "headline": headline,
+        "calibration": _calibration(rows["model"]) if rows["model"] is not None else {},
+        "targeting": _targeting_view(targeting_df, share_cols, firm=firm),
+        "firm": firm,
+        "total": total,
+        "mix": mix,
+        "share_columns": share_cols,
+        "rows": rows,
+        "n_customers": n_customers,
+    }

@@ -151,8 +151,10 @@ def test_overview_shows_every_job_from_its_run_summary(page, server, demo_projec
     n_experiments = ab["experiment"].nunique() + growth["experiment"].nunique()
     assert page.get_by_test_id("kpi-experiments").inner_text() == str(n_experiments)
     assert page.get_by_test_id("kpi-champion").inner_text().startswith("version ")
-    # the uplift job is not part of the demo: its card says which command produces its data
-    assert "liftlab run configs/uplift_hillstrom.yaml" in page.inner_text("body")
+    uplift = json.loads((outputs / "uplift" / "run_summary.json").read_text())
+    assert page.get_by_test_id("kpi-uplift-share").inner_text() == style.fmt_pct(
+        uplift["share_to_email"], signed=False
+    )
     _shot(page, "overview")
     page.set_viewport_size({"width": 1920, "height": 1080})  # a wide screen: cards reflow
     _shot(page, "overview_wide")
@@ -229,8 +231,21 @@ def test_models_personas_and_uplift_pages(page, server, demo_project) -> None:
     _pick(page, "persona-experiment", "E02")
     page.wait_for_function("document.querySelector('#persona-lift').innerText.includes('E02')")
     _shot(page, "personas")
-    page.goto(server + "/uplift")
-    page.get_by_test_id("not-run-uplift").wait_for()
+    _open(page, server + "/uplift", "Uplift")
+    out = demo_project / "outputs" / "uplift"
+    summary = json.loads((out / "run_summary.json").read_text())
+    headline = page.get_by_test_id("uplift-headline").inner_text()
+    assert f"top {summary['share_to_email'] * 100:.0f} %" in headline  # the report's words
+    low, high = summary["policy_incremental_ci"]
+    # the headline is worded from the interval: a recommendation only when it lies above 0
+    assert headline.startswith("Recommendation") == (low > 0), headline
+    effects = pd.read_csv(out / "average_effects.csv")
+    table = page.get_by_test_id("uplift-effects").inner_text()
+    for row in effects.itertuples():
+        assert style.fmt_pct(row.rel_lift) in table
+    learners = page.get_by_test_id("uplift-learners").inner_text()
+    assert all(name in learners for name in pd.read_csv(out / "learner_comparison.csv")["learner"])
+    _shot(page, "uplift")
 
 
 def test_budget_scenario_runs_the_optimiser_on_the_saved_model(page, server, demo_project):

@@ -147,17 +147,31 @@ def uplift_card(data: DashboardData) -> html.Div:
     summary = data.json("uplift")
     if not summary:
         return card("Uplift targeting", "/uplift", [not_run("uplift")])
+    low, high = (summary.get("policy_incremental_ci") or [None, None])[:2]
+    learners = summary.get("best_learners") or {}
     return card(
         "Uplift targeting",
         "/uplift",
-        [kpi(str(k).replace("_", " "), str(v)) for k, v in summary.items() if _scalar(v)][:5],
+        [
+            kpi("Policy outcome", str(summary.get("policy_outcome", ""))),
+            kpi(
+                "Customers to e-mail",
+                style.fmt_pct(summary.get("share_to_email"), signed=False),
+                "kpi-uplift-share",
+            ),
+            kpi(
+                "Incremental profit per customer",
+                style.fmt_num(summary.get("policy_incremental_profit_per_customer"), signed=True),
+            ),
+            kpi(
+                "95 % CI",
+                f"{style.fmt_num(low, signed=True)} … {style.fmt_num(high, signed=True)}",
+            ),
+            *[kpi(f"Best learner ({k})", str(v)) for k, v in learners.items()],
+        ],
         links=_links(data, summary.get("mlflow_run_id")),
         testid="card-uplift",
     )
-
-
-def _scalar(value: object) -> bool:
-    return isinstance(value, int | float | str) and not str(value).startswith("/")
 
 
 def layout(data: DashboardData) -> html.Div:

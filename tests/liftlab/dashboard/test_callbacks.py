@@ -12,8 +12,9 @@ import pytest
 from liftlab.dashboard import callbacks as cb
 from liftlab.dashboard import style
 from liftlab.dashboard.app import create_app, render_page
-from liftlab.dashboard.data import DashboardData
+from liftlab.dashboard.data import JOBS, DashboardData
 from liftlab.dashboard.pages import experiments
+from tests.conftest import REPO_ROOT
 
 
 def _results() -> pd.DataFrame:
@@ -263,9 +264,8 @@ def test_sequential_chart_draws_the_published_looks() -> None:
     assert "No sequential" in cb.sequential_figure(None, "e", "ctr").layout.annotations[0].text
 
 
-def test_not_run_notice_offers_make_demo_only_for_the_demos_jobs() -> None:
-    """The uplift job needs the real Hillstrom file and is not in ``make demo``: its notice
-    names only its own command."""
+def test_not_run_notice_names_the_jobs_command_and_the_demo() -> None:
+    """Every job is in ``make demo``: each notice names its own command and the demo."""
     from liftlab.dashboard.components import not_run
 
     def text(node: object) -> str:
@@ -276,9 +276,10 @@ def test_not_run_notice_offers_make_demo_only_for_the_demos_jobs() -> None:
             return "".join(text(c) for c in children)
         return "" if children is None else text(children)
 
-    uplift, ab = text(not_run("uplift")), text(not_run("ab_testing"))
-    assert "liftlab run configs/uplift_hillstrom.yaml" in uplift and "make demo" not in uplift
-    assert "liftlab run configs/ab_test.yaml" in ab and "make demo" in ab
+    for job in JOBS.values():
+        notice = text(not_run(job.key))
+        assert f"liftlab run {job.config}" in notice and "make demo" in notice
+        assert (REPO_ROOT / job.config).is_file(), job.config
 
 
 def test_forest_title_explains_intervals_the_correction_left_uncalled() -> None:
@@ -421,3 +422,108 @@ def test_models_card_and_tables_name_metrics_readably(tmp_path) -> None:
     assert "Holdout Poisson deviance" in card and "poisson_deviance" not in card
     row = models.candidate_rows(data)[0]
     assert row["Holdout Poisson deviance"] == "2.023" and row["Holdout R²"] == "0.254"
+
+
+def _uplift_project(root, low: float, high: float):
+    """The uplift job's published files, hand-made: a policy e-mailing 80 % of customers whose
+    gain over e-mailing nobody has the interval (low, high)."""
+    out = root / "outputs" / "uplift"
+    out.mkdir(parents=True)
+    summary = {
+        "policy_outcome": "visit",
+        "share_to_email": 0.8,
+        "policy_incremental_profit_per_customer": (low + high) / 2,
+        "policy_incremental_ci": [low, high],
+        "best_learners": {"visit": "t_learner"},
+        "decisions": {"visit": "Promoted: first champion."},
+    }
+    (out / "run_summary.json").write_text(json.dumps(summary))
+    policy = pd.DataFrame(
+        {
+            "outcome": "visit",
+            "policy": ["model", "send_all", "send_nobody"],
+            "arm": [None, "Mail", None],
+            "share_contacted": [0.8, 1.0, 0.0],
+            "profit_per_customer": [0.2, 0.18, 0.1],
+            "incremental_profit_per_customer": [(low + high) / 2, 0.08, 0.0],
+            "incremental_ci_low": [low, 0.01, 0.0],
+            "incremental_ci_high": [high, 0.15, 0.0],
+        }
+    )
+    policy.to_csv(out / "policy_comparison.csv", index=False)
+    pd.DataFrame(
+        {
+            "feature": ["channel", "channel"],
+            "value": ["Web", "Phone"],
+            "customers": [600, 400],
+            "share_to_email": [1.0, 0.5],
+            "share_Mail": [1.0, 0.5],
+            "mean_expected_profit": [0.05, -0.01],
+        }
+    ).to_csv(out / "targeting_summary.csv", index=False)
+    pd.DataFrame(
+        {
+            "segment": "all",
+            "metric": ["visit", "spend"],
+            "metric_type": ["proportion", "mean"],
+            "variant": "Mail",
+            "estimate_control": [0.1, 1.0],
+            "estimate_variant": [0.15, 1.2],
+            "rel_lift": [0.5, 0.2],
+            "rel_ci_low": [0.2, -0.1],
+            "rel_ci_high": [0.8, 0.5],
+            "p_value_adjusted": [0.001, 0.3],
+            "decision": ["win", "inconclusive"],
+        }
+    ).to_csv(out / "average_effects.csv", index=False)
+    pd.DataFrame(
+        {
+            "outcome": "visit",
+            "arm": "Mail",
+            "learner": ["t_learner", "s_learner"],
+            "qini_coefficient": [25.0, 20.0],
+            "qini_normalized": [0.1, 0.08],
+            "uplift_at_30": [0.095, 0.09],
+            "rank": [1, 2],
+            "is_best": [True, False],
+        }
+    ).to_csv(out / "learner_comparison.csv", index=False)
+    pd.DataFrame(
+        {
+            "outcome": "visit",
+            "fraction": [0.0, 0.5, 1.0],
+            "incremental_profit_per_customer": [0.0, 0.06, 0.05],
+        }
+    ).to_csv(out / "profit_curves.csv", index=False)
+    (root / "configs").mkdir()
+    (root / "configs" / "uplift.yaml").write_text(
+        "parameters:\n  arms: [Mail]\n  output_dir: outputs/uplift\n"
+    )
+    return DashboardData(root)
+
+
+def _text(node: object) -> str:
+    if isinstance(node, str):
+        return node
+    children = getattr(node, "children", None)
+    if isinstance(children, list | tuple):
+        return " ".join(_text(c) for c in children)
+    return "" if children is None else _text(children)
+
+
+@pytest.mark.parametrize(("low", "high", "recommends"), [(0.02, 0.08, True), (-0.01, 0.05, False)])
+def test_uplift_page_words_the_policy_from_its_interval(tmp_path, low, high, recommends) -> None:
+    from liftlab.dashboard.pages import overview, uplift
+
+    data = _uplift_project(tmp_path, low, high)
+    page = render_page(data, "/uplift")
+    text = _text(page)
+    assert ("Recommendation:" in text) == recommends
+    assert ("is not shown to beat sending nobody" in text) == (not recommends)
+    assert "+50.0 %" in text and style.fmt_ci(0.2, 0.8) in text  # as the A/B tables print
+    assert "+9.5 pp" in text  # a 0/1 outcome's uplift in percentage points, not "%"
+    assert "Promoted: first champion." in text
+    card = _text(overview.uplift_card(data))
+    assert "80.0 %" in card and "t_learner" in card and "share_to_email" not in card
+    fig = uplift.profit_figure(data.file("uplift", "profit_curves.csv"), 0.8)
+    assert fig.layout.shapes[0].x0 == 0.8  # the policy's share is marked on the curve
