@@ -19,6 +19,7 @@ from liftlab.plots.style import (
 )
 from liftlab.reports.format import (
     DASH,
+    MODEL_METRIC_LABELS,
     fmt_abs_ci,
     fmt_abs_diff,
     fmt_ci,
@@ -30,6 +31,7 @@ from liftlab.reports.format import (
     fmt_pval,
     fmt_score,
     fmt_signed,
+    model_metric_label,
     num_or_nan,
     with_currency,
 )
@@ -66,23 +68,8 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-ser
 ACCENT = VARIANT_COLORS[0]
 
 
-METRIC_LABELS: dict[str, str] = {
-    "r2": "R²",
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "mape": "MAPE",
-    "poisson_deviance": "Poisson deviance",
-}
-"""Readable names of the model metrics the training pipeline scores and ranks by
-(``strategies.evaluation.METRIC_DIRECTIONS``), as the training report names them
-(``liftlab.plots.training.METRIC_LABELS``, not imported: it would load scikit-learn)."""
-
-
-def metric_label(metric: object) -> str:
-    """'poisson_deviance' → 'Poisson deviance', 'r2' → 'R²'; an unknown key reads with its
-    underscores as spaces ('n_negative_predictions' → 'n negative predictions')."""
-    key = str(metric)
-    return METRIC_LABELS.get(key, key.replace("_", " "))
+METRIC_LABELS = MODEL_METRIC_LABELS
+metric_label = model_metric_label
 
 
 def decision_color(decision: object) -> str:

@@ -32,6 +32,7 @@ from liftlab.plots.style import (
     set_narrow_title,
     style_axis,
 )
+from liftlab.reports.format import MODEL_METRIC_LABELS
 from strategies.evaluation import METRIC_DIRECTIONS
 
 __all__ = [
@@ -42,13 +43,8 @@ __all__ = [
     "residuals_plot",
 ]
 
-METRIC_LABELS: dict[str, str] = {
-    "r2": "R²",
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "poisson_deviance": "Poisson deviance",
-}
-"""Display names of the regression metrics, shared with the training report."""
+METRIC_LABELS = MODEL_METRIC_LABELS
+"""Display names of the regression metrics (their home: ``liftlab.reports.format``)."""
 
 _BEST_COLOR = "#1e6fd9"
 _OTHER_COLOR = "#9dbfe9"

@@ -309,6 +309,24 @@ def audit_rows(audits: list[dict] | None) -> list[dict[str, Any]]:
     return rows
 
 
+MODEL_METRIC_LABELS: dict[str, str] = {
+    "r2": "R²",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "mape": "MAPE",
+    "poisson_deviance": "Poisson deviance",
+}
+"""Readable names of the model metrics the training pipeline scores and ranks by
+(``strategies.evaluation.METRIC_DIRECTIONS``): one home for the reports, charts and dashboard."""
+
+
+def model_metric_label(metric: Any) -> str:
+    """'poisson_deviance' → 'Poisson deviance', 'r2' → 'R²'; an unknown key reads with its
+    underscores as spaces ('n_negative_predictions' → 'n negative predictions')."""
+    key = str(metric)
+    return MODEL_METRIC_LABELS.get(key, key.replace("_", " "))
+
+
 def fmt_score(value: Any, metric: str = "") -> str:
     """A metric value: R² with 3 decimals ('0.155', '−0.057'), others with 4 significant
     digits, trailing zeros kept so a column lines up ('2.801', '4.150'); NaN is '—'."""
