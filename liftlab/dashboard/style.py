@@ -4,8 +4,6 @@ or a colour reads the same in a report, a chart and the dashboard."""
 
 from __future__ import annotations
 
-import math
-
 import plotly.graph_objects as go
 
 from liftlab.plots.style import (
@@ -30,11 +28,9 @@ from liftlab.reports.format import (
     fmt_pct,
     fmt_pval,
     fmt_score,
-    fmt_signed,
     model_metric_label,
-    num_or_nan,
-    with_currency,
 )
+from liftlab.reports.format import fmt_money as report_money
 
 __all__ = [
     "CONTROL_COLOR",
@@ -77,16 +73,8 @@ def decision_color(decision: object) -> str:
 
 
 def fmt_money(value: object, currency: str = "$", *, signed: bool = False) -> str:
-    """An amount as the campaign and marketing-mix reports print it: whole units from 100 up
-    ('$12,345', '−$441'), cents below ('+$3.26', '+$0.80', '−$0.09'), the reports' number
-    format under a cent; the currency in front ('—' when unknown)."""
-    x = num_or_nan(value)
-    sign = "+" if signed else ""
-    if not math.isnan(x) and abs(x) >= 100:
-        return with_currency(fmt_signed(f"{x:{sign},.0f}"), currency)
-    if not math.isnan(x) and abs(x) >= 0.01:
-        return with_currency(fmt_signed(f"{x:{sign},.2f}"), currency)
-    return with_currency(fmt_num(value, signed=signed), currency)
+    """An amount as the campaign and marketing-mix reports print it (dollars by default)."""
+    return report_money(value, signed=signed, currency=currency)
 
 
 def figure(title: str = "", *, height: int = 360) -> go.Figure:

@@ -38,7 +38,7 @@ from liftlab.reports.format import (
     fmt_decision,
     fmt_instant,
     fmt_int,
-    fmt_num,
+    fmt_money,
     fmt_pct,
     fmt_pval,
     fmt_signed,
@@ -46,7 +46,6 @@ from liftlab.reports.format import (
     num_or_nan,
     to_yaml,
     truthy,
-    with_currency,
 )
 from liftlab.reports.parts import (
     config_setting,
@@ -99,16 +98,7 @@ _TESTS = {
 # --- formatting helpers: accept anything, return display text -------------------------------
 
 
-def _money(value: Any, *, signed: bool = False, currency: str = "") -> str:
-    """Amounts: '8,469', '−208', '10.77', '−0.78' ('—' when unknown), with the configured
-    ``currency`` ('$8,469', '−208 EUR') when there is one."""
-    x = num_or_nan(value)
-    sign = "+" if signed else ""
-    if not math.isnan(x) and abs(x) >= 100:
-        return with_currency(fmt_signed(f"{x:{sign},.0f}"), currency)
-    if not math.isnan(x) and abs(x) >= 0.01:  # cents: '$0.40', not '$0.4'
-        return with_currency(fmt_signed(f"{x:{sign},.2f}"), currency)
-    return with_currency(fmt_num(value, signed=signed), currency)
+_money = fmt_money
 
 
 def _money_ci(low: Any, high: Any, currency: str = "") -> str:

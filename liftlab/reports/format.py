@@ -167,6 +167,19 @@ def with_currency(number: str, symbol: str) -> str:
     return f"{sign}{symbol}{body}" if len(symbol) == 1 else f"{sign}{body} {symbol}"
 
 
+def fmt_money(value: Any, *, signed: bool = False, currency: str = "") -> str:
+    """An amount as the money reports print it: whole units from 100 up ('$8,469', '−208 EUR'),
+    cents below ('$10.77', '+$0.80', not '$0.8'), the number format under a cent ('—' when
+    unknown), the ``currency`` placed by :func:`with_currency`; never scientific notation."""
+    x = num_or_nan(value)
+    sign = "+" if signed else ""
+    if not math.isnan(x) and abs(x) >= 100:
+        return with_currency(fmt_signed(f"{x:{sign},.0f}"), currency)
+    if not math.isnan(x) and abs(x) >= 0.01:
+        return with_currency(fmt_signed(f"{x:{sign},.2f}"), currency)
+    return with_currency(fmt_num(value, signed=signed), currency)
+
+
 def fmt_estimate(value: Any, kind: Any) -> str:
     """A metric value in its unit. ``kind`` is a unit from :func:`metric_unit` ('%', '$',
     'EUR', '') or a metric type: rates read as '4.56 %', money as '$3.26', the rest plainly."""

@@ -39,6 +39,7 @@ from liftlab.reports.format import (
     MINUS,
     as_mapping,
     fmt_int,
+    fmt_money,
     fmt_num,
     fmt_pct,
     fmt_signed,
@@ -46,7 +47,6 @@ from liftlab.reports.format import (
     num_or_nan,
     to_yaml,
     truthy,
-    with_currency,
 )
 from liftlab.reports.parts import (
     config_setting,
@@ -95,15 +95,7 @@ _KIND_LABELS = {
 # --- formatting helpers: accept anything, return display text -------------------------------
 
 
-def _money(value: Any, *, signed: bool = False, currency: str = "") -> str:
-    """Spend: '$68,779', '−$208', '$10.77' ('—' when unknown); never scientific notation."""
-    x = num_or_nan(value)
-    sign = "+" if signed else ""
-    if not math.isnan(x) and abs(x) >= 100:
-        return with_currency(fmt_signed(f"{x:{sign},.0f}"), currency)
-    if not math.isnan(x) and abs(x) >= 0.01:
-        return with_currency(fmt_signed(f"{x:{sign},.2f}"), currency)
-    return with_currency(fmt_num(value, signed=signed), currency)
+_money = fmt_money
 
 
 def _money_ci(low: Any, high: Any, currency: str = "", *, signed: bool = False) -> str:

@@ -268,16 +268,8 @@ def test_not_run_notice_names_the_jobs_command_and_the_demo() -> None:
     """Every job is in ``make demo``: each notice names its own command and the demo."""
     from liftlab.dashboard.components import not_run
 
-    def text(node: object) -> str:
-        if isinstance(node, str):
-            return node
-        children = getattr(node, "children", None)
-        if isinstance(children, list | tuple):
-            return "".join(text(c) for c in children)
-        return "" if children is None else text(children)
-
     for job in JOBS.values():
-        notice = text(not_run(job.key))
+        notice = _text(not_run(job.key))
         assert f"liftlab run {job.config}" in notice and "make demo" in notice
         assert (REPO_ROOT / job.config).is_file(), job.config
 
@@ -506,7 +498,7 @@ def _text(node: object) -> str:
         return node
     children = getattr(node, "children", None)
     if isinstance(children, list | tuple):
-        return " ".join(_text(c) for c in children)
+        return "".join(_text(c) for c in children)
     return "" if children is None else _text(children)
 
 
