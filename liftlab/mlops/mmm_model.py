@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from liftlab.mlops.model_files import UntrustedModelError, check_mmm_model_dir
+from liftlab.mlops.tracking import JSON_MODEL_PACKAGES, pinned_requirements
 
 MMM_ARTIFACT_NAME = "marketing_mix"
 MODEL_FILE = "model.json"
@@ -52,6 +53,7 @@ def log_mmm_model(model: Mapping[str, Any], metadata: Mapping[str, Any]) -> dict
             artifacts={"model": str(path)},
             input_example=plan_example(model),
             metadata=dict(metadata),
+            pip_requirements=pinned_requirements(JSON_MODEL_PACKAGES),
         )
     return {"model_id": info.model_id, "model_uri": info.model_uri}
 

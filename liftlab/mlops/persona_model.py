@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from liftlab.mlops.model_files import check_json_code_model_dir
+from liftlab.mlops.tracking import JSON_MODEL_PACKAGES, pinned_requirements
 
 PERSONA_ARTIFACT_NAME = "personas"
 MODEL_FILE = "model.json"
@@ -56,6 +57,7 @@ def log_persona_model(
             artifacts={"model": str(path)},
             input_example=example,
             metadata=dict(metadata),
+            pip_requirements=pinned_requirements(JSON_MODEL_PACKAGES),
         )
     return {"model_id": info.model_id, "model_uri": info.model_uri}
 

@@ -35,9 +35,11 @@ if TYPE_CHECKING:
     from strategies.uplift.workflow import UpliftRun
 
 __all__ = [
+    "JSON_MODEL_PACKAGES",
     "MODEL_ARTIFACT_NAME",
     "RUN_FAILURE_TAG",
     "RUN_STATUS_TAG",
+    "SKLEARN_MODEL_PACKAGES",
     "active_run_id",
     "describe_experiment",
     "failed_run_on_error",
@@ -55,6 +57,7 @@ __all__ = [
     "log_training_round",
     "log_uplift_round",
     "metric_key",
+    "pinned_requirements",
     "result_metrics",
     "set_pipeline_tags",
     "trusted_types",
@@ -339,6 +342,21 @@ def trusted_types(model: Any) -> list[str]:
     return checked_trusted_types(untrusted, what=f"the {type(model).__name__} to log")
 
 
+SKLEARN_MODEL_PACKAGES = ("liftlab", "numpy", "pandas", "scipy", "scikit-learn", "skops")
+"""What a logged sklearn pipeline needs to load and predict (skops format, liftlab's own
+transformers and learners)."""
+JSON_MODEL_PACKAGES = ("liftlab", "cloudpickle", "numpy", "pandas", "scipy")
+"""What liftlab's JSON pyfunc models (marketing mix, personas) need."""
+
+
+def pinned_requirements(packages: Iterable[str]) -> list[str]:
+    """``name==installed version`` for each package: the pip requirements MLflow would infer,
+    without its inference (which imports the model in a subprocess: ~4 s per logged model)."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in packages]
+
+
 def log_best_model(
     *,
     model: Any,
@@ -366,6 +384,7 @@ def log_best_model(
         metadata=dict(metadata),
         serialization_format="skops",
         skops_trusted_types=trusted_types(model),
+        pip_requirements=pinned_requirements(SKLEARN_MODEL_PACKAGES),
     )
     mlflow.log_metrics(_finite(metrics), model_id=info.model_id)
     return {"model_id": info.model_id, "model_uri": info.model_uri}

@@ -110,6 +110,14 @@ def test_best_model_carries_what_inference_needs(store, training) -> None:
     assert meta["holdout"] == info["holdout_scores"]
     inputs = [c["name"] for c in model_info.signature.inputs.to_dict()]
     assert inputs == cfg.input_columns()
+    # pip requirements pinned to what is installed (MLflow's inference is skipped, not lost)
+    from importlib.metadata import version
+
+    folder = Path(mlflow.artifacts.download_artifacts(info["model_uri"]))
+    lines = (folder / "requirements.txt").read_text().split()
+    for package in ("liftlab", "scikit-learn", "skops", "numpy", "pandas", "scipy"):
+        assert f"{package}=={version(package)}" in lines, lines
+    assert any(line.startswith("mlflow==") for line in lines), lines
 
 
 def test_promotion_decision_and_registration_are_logged(store, training) -> None:
