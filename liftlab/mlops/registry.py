@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 DATA_HASH_TAG = "liftlab.data_sha256"
+MODEL_HASH_TAG = "liftlab.model_hash"
+"""Content hash of the registered model (:func:`model_hash`): an identical refit is not
+registered again."""
 
 
 def _client():  # noqa: ANN202
@@ -308,6 +311,21 @@ def training_version_tags(
     }
 
 
+def persona_version_tags(
+    *, model: Mapping[str, Any], summary: Mapping[str, Any], pipeline_run: str
+) -> dict[str, str]:
+    """Tags of a persona-model version: run, number and names of personas, whether structure
+    was found and, on simulated data, the recovery of the true personas."""
+    recovery = summary.get("recovery") or {}
+    return {
+        "liftlab.pipeline_run": pipeline_run,
+        "personas": str(summary["k"]),
+        "structure_found": str(summary["structure_found"]),
+        "names": ", ".join(model["names"]),
+        "adjusted_rand_index": str(recovery.get("ari", "")),
+    }
+
+
 def uplift_version_tags(
     *, outcome: str, learner: str, decision: Mapping[str, Any], pipeline_run: str
 ) -> dict[str, str]:
@@ -340,6 +358,70 @@ def model_description(kind: str, **values: str) -> str:
     return MODEL_DESCRIPTIONS[kind].format(**values)
 
 
+def model_hash(model: Any) -> str:
+    """A content hash of a fitted model or a JSON model dict (joblib's hash: numpy arrays by
+    value, no timestamps), equal for two fits of the same data, settings and code."""
+    import joblib
+
+    return str(joblib.hash(model))
+
+
+def unchanged_registration(name: str, content_hash: str) -> dict[str, Any] | None:
+    """What :func:`register_and_alias` returns for a model equal to the latest registered
+    version of ``name`` (same :data:`MODEL_HASH_TAG`): that version, no alias moved,
+    ``unchanged: True``. ``None`` when there is no such version (register it). Re-running a
+    pipeline on unchanged data therefore adds no identical version to the registry."""
+    latest = latest_version(name) if content_hash else None
+    if latest is None or latest["tags"].get(MODEL_HASH_TAG) != content_hash:
+        return None
+    return {
+        "model_name": name,
+        "version": latest["version"],
+        "model_id": latest["source"].removeprefix("models:/"),
+        "aliases_moved": [],
+        "uri": f"models:/{name}/{latest['version']}",
+        "unchanged": True,
+    }
+
+
+def registration_line(registration: Mapping[str, Any]) -> str:
+    """One sentence on what a registration did, for run summaries."""
+    name, version = registration.get("model_name"), registration.get("version")
+    if registration.get("unchanged"):
+        return (
+            f"nothing new: the model equals {name} version {version} (same data, settings and "
+            "code), aliases unchanged"
+        )
+    moved = ", ".join(registration.get("aliases_moved", [])) or "none"
+    return f"{name} version {version} (aliases moved: {moved})"
+
+
+def register_new_model(
+    *,
+    model: Any,
+    log_model: Callable[[], Mapping[str, str]],
+    name: str,
+    tags: Mapping[str, Any],
+    promote: bool,
+    description: str = "",
+) -> dict[str, Any]:
+    """Log ``model`` (``log_model()`` returns its ``model_id``) and register it as
+    :func:`register_and_alias` does — unless it equals the latest version of ``name``: then
+    nothing is logged or registered and that version comes back with ``unchanged: True``."""
+    content_hash = model_hash(model)
+    same = unchanged_registration(name, content_hash)
+    if same is not None:
+        return same
+    return register_and_alias(
+        model_id=log_model()["model_id"],
+        name=name,
+        tags=tags,
+        promote=promote,
+        description=description,
+        content_hash=content_hash,
+    )
+
+
 def register_and_alias(
     *,
     model_id: str,
@@ -347,14 +429,23 @@ def register_and_alias(
     tags: Mapping[str, Any],
     promote: bool,
     description: str = "",
+    content_hash: str = "",
 ) -> dict[str, Any]:
     """Register ``models:/<model_id>`` as a new version of ``name``, point ``challenger`` at it
     and, only when ``promote``, ``champion`` too; ``description`` (what the model predicts,
     which pipeline registers it) is set on the registered model when it differs, so the
-    Models page says what each model is. Returns the version and the aliases moved."""
+    Models page says what each model is. Returns the version and the aliases moved.
+
+    With ``content_hash`` (:func:`model_hash`), a model equal to the latest version is not
+    registered again (:func:`unchanged_registration`); the hash is tagged on new versions."""
     import mlflow
 
+    same = unchanged_registration(name, content_hash)
+    if same is not None:
+        return same
     text_tags = {str(k): str(v) for k, v in tags.items()}
+    if content_hash:
+        text_tags[MODEL_HASH_TAG] = content_hash
     version = mlflow.register_model(f"models:/{model_id}", name, tags=text_tags)
     client = _client()
     if description and (client.get_registered_model(name).description or "") != description:

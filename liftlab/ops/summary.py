@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from liftlab.mlops.paths import ProjectPaths
+from liftlab.mlops.registry import registration_line
 
 __all__ = [
     "Lines",
@@ -138,10 +139,7 @@ def _training_summary(summary: dict, out: Lines) -> None:
     )
     color = "good" if summary.get("promoted") else "warn"
     out.add(f"Decision:      {summary.get('promotion_summary')}", tone=color)
-    out.add(
-        f"Registered:    {summary.get('model_name')} version {summary.get('version')} "
-        f"(aliases moved: {', '.join(summary.get('aliases_moved', []))})"
-    )
+    out.add(f"Registered:    {registration_line(summary)}")
     out.add(f"Report:        {files.get('training_report.html')}")
     out.add(f"Comparison:    {files.get('model_comparison')}")
 
@@ -178,10 +176,7 @@ def _marketing_mix_summary(summary: dict, out: Lines) -> None:
         )
     color = "good" if summary.get("promoted") else "warn"
     out.add(f"Decision:      {summary.get('promotion')}", tone=color)
-    out.add(
-        f"Registered:    {summary.get('model_name')} version {summary.get('version')} "
-        f"(aliases moved: {', '.join(summary.get('aliases_moved', []))})"
-    )
+    out.add(f"Registered:    {registration_line(summary)}")
     out.add(f"Report:        {files.get('report') or files.get('marketing_mix_report.html')}")
 
 
@@ -197,11 +192,7 @@ def _growth_summary(summary: dict, out: Lines) -> None:
     actions = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("recommendations", {}).items()))
     out.add(f"Actions:       {actions}")
     color = "good" if summary.get("promoted") else "warn"
-    out.add(
-        f"Registered:    {summary.get('model_name')} version {summary.get('version')} "
-        f"(aliases moved: {', '.join(summary.get('aliases_moved', []))})",
-        tone=color,
-    )
+    out.add(f"Registered:    {registration_line(summary)}", tone=color)
     out.add(f"Report:        {files.get('growth_report.html')}")
     out.add(f"Recommended:   {files.get('growth_recommendations')}")
     if summary.get("duckdb"):
@@ -240,7 +231,10 @@ def _uplift_summary(summary: dict, out: Lines) -> None:
                 else:
                     line += "; not shown to beat contacting nobody)" if ci[0] <= 0 else ")"
         out.add(line)
+    registered = summary.get("registered", {})
     for outcome, text in sorted(summary.get("decisions", {}).items()):
+        if registered.get(outcome, {}).get("unchanged"):
+            text = registration_line(registered[outcome])
         out.add(f"Registry:      {outcome}: {text}")
     out.add(f"Report:        {files.get('uplift_report.html')}")
     out.add(f"Targeting:     {files.get('uplift_targeting')}")

@@ -9,7 +9,7 @@ from zenml import get_step_context, step
 
 from liftlab.config.growth_analytics import GrowthAnalyticsConfig
 from liftlab.mlops.persona_model import log_persona_model
-from liftlab.mlops.registry import model_description, register_and_alias
+from liftlab.mlops.registry import model_description, persona_version_tags, register_new_model
 from liftlab.mlops.tracking import log_registration
 from liftlab.ops.summary import log_run_summary
 
@@ -25,26 +25,23 @@ def register_persona_model(
     """Only a run whose every earlier step succeeded registers a version (alias
     ``challenger``); ``champion`` moves to it when the personas are real structure (stable
     and tighter than in structureless data), so batch assignment never uses a partition of
-    noise without the user choosing it."""
+    noise without the user choosing it. A model equal to the latest version (a re-run on
+    unchanged data) is neither logged nor registered again."""
     pipeline_run = get_step_context().pipeline_run.name
     # floats: an integer schema would refuse a missing value at assignment time
     example = persona_features[list(persona_model["features"])].head(5).astype(float)
-    logged = log_persona_model(persona_model, example, {"liftlab.pipeline_run": pipeline_run})
-    recovery = persona_summary.get("recovery") or {}
-    tags = {
-        "liftlab.pipeline_run": pipeline_run,
-        "personas": persona_summary["k"],
-        "structure_found": persona_summary["structure_found"],
-        "names": ", ".join(persona_model["names"]),
-        "adjusted_rand_index": recovery.get("ari", ""),
-    }
-    promote = bool(persona_summary["structure_found"])
-    registration = register_and_alias(
-        model_id=logged["model_id"],
+    registration = register_new_model(
+        model=persona_model,
+        log_model=lambda: log_persona_model(
+            persona_model, example, {"liftlab.pipeline_run": pipeline_run}
+        ),
         name=config.model_name,
-        tags=tags,
-        promote=promote,
+        tags=persona_version_tags(
+            model=persona_model, summary=persona_summary, pipeline_run=pipeline_run
+        ),
+        promote=bool(persona_summary["structure_found"]),
         description=model_description("personas"),
     )
     log_registration(registration)
+    promote = bool(persona_summary["structure_found"]) and not registration.get("unchanged")
     return log_run_summary({**registration, "promoted": promote, **run_summary})

@@ -13,7 +13,7 @@ from liftlab.mlops.mmm_model import log_mmm_model
 from liftlab.mlops.registry import (
     mmm_version_tags,
     model_description,
-    register_and_alias,
+    register_new_model,
     score_mmm_champion,
 )
 from liftlab.mlops.tracking import log_promotion_decision, log_registration
@@ -56,29 +56,27 @@ def register_marketing_mix_model(
     config: MarketingMixConfig,
 ) -> Annotated[dict, "registration"]:
     """The last step: only a run whose every earlier step succeeded registers a version
-    (alias ``challenger``) and, when the decision says so, moves ``champion`` to it."""
-    promote = bool(promotion_decision["promote"])
+    (alias ``challenger``) and, when the decision says so, moves ``champion`` to it. A model
+    equal to the latest version (a re-run on unchanged data) is neither logged nor registered
+    again."""
     pipeline_run = get_step_context().pipeline_run.name
-    logged = log_mmm_model(mmm_result.model, metadata={"liftlab.pipeline_run": pipeline_run})
     tags = mmm_version_tags(
         result_stats=mmm_result.fit_stats,
         decision=promotion_decision,
         data_info=data_info,
         pipeline_run=pipeline_run,
     )
-    registration = register_and_alias(
-        model_id=logged["model_id"],
+    registration = register_new_model(
+        model=mmm_result.model,
+        log_model=lambda: log_mmm_model(
+            mmm_result.model, metadata={"liftlab.pipeline_run": pipeline_run}
+        ),
         name=config.model_name,
         tags=tags,
-        promote=promote,
+        promote=bool(promotion_decision["promote"]),
         description=model_description("marketing_mix"),
     )
     log_registration(registration)
-    return log_run_summary(
-        {
-            **registration,
-            "promoted": promote,
-            "promotion": promotion_decision["summary"],
-            **run_summary,
-        }
-    )
+    promoted = bool(promotion_decision["promote"]) and not registration.get("unchanged")
+    promotion = {"promoted": promoted, "promotion": promotion_decision["summary"]}
+    return log_run_summary({**registration, **promotion, **run_summary})

@@ -11,6 +11,7 @@ from zenml import get_step_context, step
 from liftlab.config.uplift import UpliftModelConfig
 from liftlab.mlops.registry import (
     model_description,
+    model_hash,
     register_and_alias,
     score_uplift_champion,
     uplift_version_tags,
@@ -57,7 +58,8 @@ def register_uplift_models(
     uplift_info: dict, uplift_decisions: dict, run_summary: dict
 ) -> Annotated[dict, "registration"]:
     """The last step: register each outcome's best learner (alias ``challenger``) and move
-    ``champion`` when the decision says so."""
+    ``champion`` when the decision says so; a learner equal to the latest version (a re-run on
+    unchanged data) is not registered again."""
     pipeline_run = get_step_context().pipeline_run.name
     registered = {}
     for outcome, decision in uplift_decisions.items():
@@ -71,5 +73,6 @@ def register_uplift_models(
             tags=tags,
             promote=bool(decision["promote"]),
             description=model_description("uplift", outcome=outcome),
+            content_hash=model_hash(model["model"]),
         )
     return log_run_summary({**run_summary, "registered": registered})

@@ -213,13 +213,22 @@ def test_uplift_pipeline_ranks_targets_and_registers(zenml_stack, tmp_path) -> N
         assert con.sql("SELECT count(*) FROM gold_uplift_targeting").fetchall()[0][0] == 6000
     assert "Womens E-Mail" in (out / "uplift_report.html").read_text()
 
-    # the same data again: the new learner ties the champion on the same holdout, so it is
-    # registered as challenger and the champion stays
+    # the same data again: the new learner ties the champion on the same holdout (not
+    # promoted) and, being the same model, is not registered again
     again = run_config(_config(tmp_path, "uplift_test_again", parameters))
-    assert again["registered"]["visit"]["aliases_moved"] == ["challenger"]
     assert again["decisions"]["visit"].startswith("Not promoted")
+    assert again["registered"]["visit"]["unchanged"] is True
+    assert again["registered"]["visit"]["aliases_moved"] == []
     client = mlflow.MlflowClient(tracking_uri=zenml_stack.mlflow_tracking_uri)
-    assert str(client.get_model_version_by_alias("test-uplift-visit", "champion").version) == "1"
+    versions = client.search_model_versions("name = 'test-uplift-visit'")
+    assert [str(v.version) for v in versions] == ["1"]
+    # another learner set: a different model, registered as challenger; the champion stays
+    other = parameters | {"learners": [{"name": "s_learner", "base": {"name": "logistic"}}]}
+    third = run_config(_config(tmp_path, "uplift_test_other", other))
+    assert third["registered"]["visit"]["aliases_moved"] in (
+        ["challenger"],
+        ["challenger", "champion"],
+    )
     assert str(client.get_model_version_by_alias("test-uplift-visit", "challenger").version) == "2"
 
 

@@ -152,23 +152,23 @@ def test_pipeline_recovers_the_truth_and_publishes_everything(first_run) -> None
     assert (plan["optimal_spend"] <= plan["upper_bound"] + 1e-6).all()
 
 
-def test_a_rerun_ties_and_only_moves_the_challenger(zenml_stack, first_run) -> None:
+def test_a_rerun_ties_and_registers_nothing_new(zenml_stack, first_run) -> None:
     """Same data, same specification: the champion refitted on this run's folds scores exactly
-    what the challenger scores, and a tie never promotes."""
+    what the challenger scores, a tie never promotes, and the identical model is not
+    registered again (the registry keeps one version per distinct model)."""
     from liftlab.ops.runner import run_config
 
     root, parameters = first_run["root"], first_run["parameters"]
     again = run_config(_config(root, "e2e_again", parameters))
-    assert again["version"] == "2"
     assert again["promoted"] is False
-    assert again["aliases_moved"] == ["challenger"]
     assert again["promotion"].startswith("Not promoted")
+    assert again["unchanged"] is True and again["version"] == "1"
+    assert again["aliases_moved"] == []
     client = _client(zenml_stack)
     name = parameters["model_name"]
+    assert [str(v.version) for v in client.search_model_versions(f"name = '{name}'")] == ["1"]
     assert str(client.get_model_version_by_alias(name, "champion").version) == "1"
-    assert str(client.get_model_version_by_alias(name, "challenger").version) == "2"
-    tags = client.get_model_version(name, "2").tags
-    assert tags["liftlab.promotion"] == "not promoted"
+    assert client.get_model_version(name, "1").tags["liftlab.model_hash"]
 
 
 def test_the_registered_model_serves_a_spend_plan(zenml_stack, first_run, tmp_path) -> None:
