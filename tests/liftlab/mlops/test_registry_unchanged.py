@@ -15,6 +15,8 @@ def store(tmp_path):
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     mlflow.set_registry_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    # this store's own experiment (another module may have left its experiment active)
+    mlflow.set_experiment(experiment_id=mlflow.create_experiment("registry-unit"))
     yield mlflow.MlflowClient()
     mlflow.set_tracking_uri(previous[0])
     mlflow.set_registry_uri(previous[1])
