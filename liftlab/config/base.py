@@ -226,6 +226,16 @@ class DataSourceConfig(DataSource):
         )
 
 
+def owning_prefix(stem: str, prefixes: Iterable[str]) -> str | None:
+    """The config-file prefix a file stem belongs to: ``<prefix>`` or ``<prefix>_*``, the longest
+    matching prefix winning (``campaign_uplift_x`` is ``campaign_uplift``, not ``uplift``);
+    ``None`` when none matches. The one naming rule of ``configs/``."""
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        if stem == prefix or stem.startswith(prefix + "_"):
+            return prefix
+    return None
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``choices`` to a misspelt ``word``, or ``""``
     when none is close (difflib's ratio ≥ 0.6, the usual cut-off of CLI suggestions)."""

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from liftlab.config.ab_testing import ABTestConfig, load_ab_config
-from liftlab.config.base import StrictModel, did_you_mean
+from liftlab.config.base import StrictModel, did_you_mean, owning_prefix
 from liftlab.config.campaign_uplift import CampaignUpliftConfig, load_campaign_config
 from liftlab.config.growth_analytics import GrowthAnalyticsConfig, load_growth_config
 from liftlab.config.inference import InferenceConfig, load_inference_config
@@ -96,8 +96,9 @@ PIPELINES: tuple[PipelineEntry, ...] = (
 def pipeline_for_config(path: Path) -> PipelineEntry:
     """The pipeline a config file belongs to, from its file name (the longest matching prefix
     wins: ``campaign_uplift_x.yaml`` is a campaign config, not an ``uplift`` one)."""
-    for entry in sorted(PIPELINES, key=lambda e: len(e.prefix), reverse=True):
-        if path.stem == entry.prefix or path.stem.startswith(entry.prefix + "_"):
+    prefix = owning_prefix(path.stem, (e.prefix for e in PIPELINES))
+    for entry in PIPELINES:
+        if entry.prefix == prefix:
             return entry
     raise ConfigError(
         f"cannot tell which pipeline {path.name} configures; name it after one of: "

@@ -9,8 +9,12 @@ from dash import dcc, html
 from liftlab.dashboard.data import JOBS
 
 
-def page_header(title: str, subtitle: str = "") -> list:
-    return [html.H2(title), html.P(subtitle, className="ll-sub")]
+def page_header(title: str, subtitle: str = "", source: str = "") -> list:
+    """Title, what the page shows and, when given, which run it comes from."""
+    parts = [html.H2(title), html.P(subtitle, className="ll-sub")]
+    if source:
+        parts.append(html.P(source, className="ll-sub ll-source", **{"data-testid": "source"}))
+    return parts
 
 
 def not_run(job: str, what: str = "") -> html.Div:

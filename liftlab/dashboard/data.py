@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from liftlab.config.base import owning_prefix
 from liftlab.mlops.paths import ProjectPaths
 from strategies.engines.dialects import quote_ident
 
@@ -101,7 +102,9 @@ class DashboardData:
 
     Output folders and the warehouse path are read from the project's run configs
     (``parameters.output_dir`` / ``duckdb_path``), so a project that moved them is still found;
-    a config that is absent falls back to the shipped default.
+    a config that is absent falls back to the shipped default. A job with several configs
+    (``configs/uplift.yaml`` and ``configs/uplift_hillstrom.yaml``) shows the one that
+    published last (:meth:`active_config`).
     """
 
     def __init__(self, root: str | Path, *, mlflow_ui_url: str = "http://127.0.0.1:5000") -> None:
@@ -110,7 +113,7 @@ class DashboardData:
         self.mlflow_ui_url = mlflow_ui_url.rstrip("/")
         self._cache: dict[tuple, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
-        self._configs = {key: self._parameters(job.config) for key, job in JOBS.items()}
+        self._configs = {key: self._job_configs(job) for key, job in JOBS.items()}
 
     # ---- where things are ---------------------------------------------------------------------
     def _parameters(self, config: str) -> dict[str, Any]:
@@ -122,26 +125,65 @@ class DashboardData:
         params = loaded.get("parameters") if isinstance(loaded, dict) else None
         return params if isinstance(params, dict) else {}
 
+    def _job_configs(self, job: Job) -> dict[str, dict[str, Any]]:
+        """``{config: parameters}``: the job's shipped config first, then every other
+        ``configs/*.yaml`` of the project that belongs to the job (by the file-name rule of
+        :func:`liftlab.config.base.owning_prefix`)."""
+        prefixes = [Path(j.config).stem for j in JOBS.values()]
+        found = {job.config: self._parameters(job.config)}
+        folder = self.root / "configs"
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            config = f"configs/{path.name}"
+            if config not in found and owning_prefix(path.stem, prefixes) == Path(job.config).stem:
+                found[config] = self._parameters(config)
+        return found
+
     def _resolve(self, value: str) -> Path:
         path = Path(value)
         return path if path.is_absolute() else self.root / path
 
-    def output_dir(self, job: str) -> Path:
+    def _output_dir_of(self, job: str, params: dict[str, Any]) -> Path:
+        return self._resolve(str(params.get("output_dir") or JOBS[job].default_output_dir))
+
+    def active_config(self, job: str) -> str:
+        """The config of ``job`` whose run published last (newest ``run_summary.json`` in its
+        output folder); the shipped config when none has run."""
         if job not in JOBS:
             raise KeyError(f"unknown job {job!r}; jobs are {sorted(JOBS)}")
-        value = self._configs[job].get("output_dir") or JOBS[job].default_output_dir
-        return self._resolve(str(value))
+        active, newest = JOBS[job].config, -1
+        for config, params in self._configs[job].items():
+            stamp = _stamp(self._output_dir_of(job, params) / "run_summary.json")
+            if stamp is not None and stamp[0] > newest:
+                active, newest = config, stamp[0]
+        return active
+
+    def _active_parameters(self, job: str) -> dict[str, Any]:
+        return self._configs[job][self.active_config(job)]
+
+    def output_dir(self, job: str) -> Path:
+        return self._output_dir_of(job, self._active_parameters(job))
 
     @property
     def warehouse(self) -> Path:
         for key in ("campaign_uplift", "growth_analytics", "marketing_mix", "inference"):
-            value = self._configs[key].get("duckdb_path")
+            value = self._active_parameters(key).get("duckdb_path")
             if value:
                 return self._resolve(str(value))
         return self.root / DEFAULT_WAREHOUSE
 
     def config_value(self, job: str, key: str, default: Any = None) -> Any:
-        return self._configs[job].get(key, default)
+        return self._active_parameters(job).get(key, default)
+
+    def source_note(self, job: str) -> str:
+        """Which run a page shows: 'Last run: configs/uplift.yaml, published 2026-12-05 22:44
+        UTC' ('' before the job has run)."""
+        published = self.published_at(job)
+        if published is None:
+            return ""
+        return (
+            f"Last run: {self.active_config(job)}, published "
+            f"{published.strftime('%Y-%m-%d %H:%M')} UTC"
+        )
 
     # ---- cached reads -------------------------------------------------------------------------
     def _cached(self, key: tuple, path: Path, load: Callable[[], Any]) -> Any:

@@ -68,6 +68,7 @@ def layout(data: DashboardData) -> html.Div:
                 TITLE,
                 "Target vs control per campaign, from gold_campaign_summary and "
                 "gold_campaign_funnel (intervals and decisions as the pipeline published them).",
+                source=data.source_note("campaign_uplift"),
             ),
             html.Div(
                 [

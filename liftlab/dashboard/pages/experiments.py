@@ -82,6 +82,11 @@ def layout(data: DashboardData) -> html.Div:
                 TITLE,
                 "A/B tests and website experiments as the pipelines published them: lifts, "
                 "intervals and decisions are the pipelines' own (corrected for multiple testing).",
+                source="; ".join(
+                    n
+                    for n in (data.source_note("ab_testing"), data.source_note("growth_analytics"))
+                    if n
+                ),
             ),
             html.Div(
                 [

@@ -226,6 +226,7 @@ def layout(data: DashboardData) -> html.Div:
                 f"to gain {style.fmt_money(summary.get('expected_gain'), signed=True)} over "
                 f"{summary.get('horizon')} periods ({style.fmt_money(low, signed=True)} … "
                 f"{style.fmt_money(high, signed=True)}).",
+                source=data.source_note("marketing_mix"),
             ),
             panel(graph(contributions_figure(data.table("gold_mmm_contributions")), "mmm-contrib")),
             html.Div(

@@ -101,6 +101,7 @@ def layout(data: DashboardData) -> html.Div:
                 TITLE,
                 f"Registered model {name}: versions and aliases from the MLflow registry, "
                 "the last training run's candidates scored on its holdout.",
+                source=data.source_note("training"),
             ),
             panel(
                 html.H3("Champion / challenger history"),

@@ -79,6 +79,7 @@ def layout(data: DashboardData) -> html.Div:
                 "Customer personas found by the growth-analytics job, and how each website "
                 "experiment moved each persona (intervals corrected over every persona × "
                 "experiment × metric).",
+                source=data.source_note("growth_analytics"),
             ),
             panel(table(persona_rows(personas), "persona-table")),
             html.Div(

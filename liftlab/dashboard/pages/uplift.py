@@ -181,6 +181,7 @@ def layout(data: DashboardData) -> html.Div:
                 TITLE,
                 "Whom to e-mail next and with which e-mail, as the uplift job published it "
                 "(profits are holdout estimates per customer, e-mailed or not).",
+                source=data.source_note("uplift"),
             ),
             panel(
                 html.P(

@@ -518,3 +518,37 @@ def test_uplift_page_words_the_policy_from_its_interval(tmp_path, low, high, rec
     assert "80.0 %" in card and "t_learner" in card and "share_to_email" not in card
     fig = uplift.profit_figure(data.file("uplift", "profit_curves.csv"), 0.8)
     assert fig.layout.shapes[0].x0 == 0.8  # the policy's share is marked on the curve
+
+
+def test_a_job_shows_the_config_that_published_last(tmp_path) -> None:
+    """Two uplift configs (the demo's and Hillstrom's): the pages follow whichever ran last."""
+    import os
+
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    for name, arms in (("uplift", "[Mail]"), ("uplift_hillstrom", "[Mens E-Mail]")):
+        (configs / f"{name}.yaml").write_text(
+            f"parameters:\n  arms: {arms}\n  output_dir: outputs/{name}\n"
+        )
+    (configs / "campaign_uplift_x.yaml").write_text("parameters:\n  output_dir: outputs/x\n")
+    data = DashboardData(tmp_path)
+    assert data.active_config("uplift") == "configs/uplift.yaml"  # nothing ran: the shipped one
+    assert data.source_note("uplift") == ""
+    for name, when in (("uplift", 1_000_000), ("uplift_hillstrom", 2_000_000)):
+        out = tmp_path / "outputs" / name
+        out.mkdir(parents=True)
+        (out / "run_summary.json").write_text(json.dumps({"policy_outcome": name}))
+        os.utime(out / "run_summary.json", (when, when))
+    assert data.active_config("uplift") == "configs/uplift_hillstrom.yaml"
+    assert data.output_dir("uplift") == tmp_path / "outputs" / "uplift_hillstrom"
+    assert data.config_value("uplift", "arms") == ["Mens E-Mail"]
+    assert data.json("uplift")["policy_outcome"] == "uplift_hillstrom"
+    assert data.source_note("uplift").startswith("Last run: configs/uplift_hillstrom.yaml")
+    # campaign_uplift_x.yaml belongs to the campaign job, not to uplift, however recent its run
+    (tmp_path / "outputs" / "x").mkdir()
+    (tmp_path / "outputs" / "x" / "run_summary.json").write_text("{}")
+    assert data.active_config("uplift") == "configs/uplift_hillstrom.yaml"
+    assert data.active_config("campaign_uplift") == "configs/campaign_uplift_x.yaml"
+    os.utime(tmp_path / "outputs" / "uplift" / "run_summary.json", (3_000_000, 3_000_000))
+    assert data.active_config("uplift") == "configs/uplift.yaml"
+    assert "Last run: configs/uplift.yaml" in _text(render_page(data, "/uplift"))
