@@ -133,7 +133,7 @@ body {{ margin: 0; font-family: {FONT}; color: {TEXT_COLOR}; background: #f5f7f9
 .ll-card .ll-links {{ margin-top: 8px; font-size: 12px; }}
 .ll-card .ll-links a {{ margin-right: 10px; }}
 .ll-panel {{ background: white; border: 1px solid {GRID_COLOR}; border-radius: 6px;
-  padding: 10px 12px; margin-bottom: 14px; min-width: 0; }}
+  padding: 10px 12px; margin-bottom: 14px; min-width: 0; overflow-x: auto; }}
 .ll-grid2 {{ display: grid; grid-template-columns: 1fr 1fr; gap: 14px; }}
 @media (max-width: 1100px) {{ .ll-grid2 {{ grid-template-columns: 1fr; }} }}
 .ll-filters {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr));

@@ -21,15 +21,21 @@ TITLE = "Uplift"
 CURVE_LINE = "rgba(0,0,0,0.55)"
 
 
-def profit_figure(curves: pd.DataFrame | None, chosen: float | None = None) -> go.Figure:
+def profit_figure(
+    curves: pd.DataFrame | None, chosen: float | None = None, outcome: str = ""
+) -> go.Figure:
     """Incremental profit per customer (holdout estimate, vs e-mailing nobody) against the share
-    contacted, best customers first, one line per outcome; the policy's share is marked."""
+    contacted, best customers first, for the policy's ``outcome`` (every outcome when not
+    given or not published); the policy's share is marked."""
     if curves is None or curves.empty or "fraction" not in curves.columns:
         return style.message_figure("No profit curve published.")
+    if outcome and "outcome" in curves.columns and (curves["outcome"] == outcome).any():
+        curves = curves[curves["outcome"] == outcome]
     value = "incremental_profit_per_customer"
     if value not in curves.columns:
         return style.message_figure("The profit curve has no incremental profit column.")
-    fig = style.figure("Profit curve: incremental profit per customer vs share contacted")
+    title = "Profit curve: incremental profit per customer vs share contacted"
+    fig = style.figure(f"{title} ({outcome})" if outcome else title)
     keys = [c for c in ("outcome",) if c in curves.columns]
     groups = curves.groupby(keys, sort=True) if keys else [(("policy",), curves)]
     for key, part in groups:
@@ -115,6 +121,15 @@ def _uplift(value: object, *, binary: bool) -> str:
     return f"{x * 100:+.1f} pp".replace("-", "−") if binary else style.fmt_num(x, signed=True)
 
 
+def calibration_warning(calibration: dict[str, str]) -> str:
+    """The report's calibration warning, minus its pointers to the report's own charts: its
+    first sentence, and what to plan with."""
+    first = calibration["text"].split(". ")[0].rstrip(".") + "."
+    if calibration.get("flag") == "overstated":
+        return first + " Plan with the holdout estimate, not the expected profit per group below."
+    return first
+
+
 def targeting_rows(view_rows: list[dict], arms: list[str]) -> list[dict[str, str]]:
     """Whom the policy e-mails per customer group: the report's rows and sentences."""
     rows = []
@@ -190,7 +205,7 @@ def layout(data: DashboardData) -> html.Div:
                     **{"data-testid": "uplift-headline"},
                 ),
                 *(
-                    [html.P(view["calibration"]["text"], className="ll-warn")]
+                    [html.P(calibration_warning(view["calibration"]), className="ll-warn")]
                     if view["calibration"]
                     else []
                 ),
@@ -204,15 +219,10 @@ def layout(data: DashboardData) -> html.Div:
                 html.H4("Average effect of each e-mail"),
                 table(effect_rows(data.file("uplift", "average_effects.csv")), "uplift-effects"),
             ),
-            html.Div(
-                [
-                    panel(graph(profit_figure(curves, share), "uplift-profit")),
-                    panel(
-                        html.H4("How well each learner ranks customers (holdout)"),
-                        table(learner_rows(learners), "uplift-learners"),
-                    ),
-                ],
-                className="ll-grid2",
+            panel(graph(profit_figure(curves, share, policy_outcome), "uplift-profit")),
+            panel(
+                html.H4("How well each learner ranks customers (holdout)"),
+                table(learner_rows(learners), "uplift-learners"),
             ),
             panel(
                 html.H4("Whom to e-mail, by customer group"),

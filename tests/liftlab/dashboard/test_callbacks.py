@@ -552,3 +552,16 @@ def test_a_job_shows_the_config_that_published_last(tmp_path) -> None:
     os.utime(tmp_path / "outputs" / "uplift" / "run_summary.json", (3_000_000, 3_000_000))
     assert data.active_config("uplift") == "configs/uplift.yaml"
     assert "Last run: configs/uplift.yaml" in _text(render_page(data, "/uplift"))
+
+
+def test_uplift_calibration_warning_points_at_nothing_the_page_lacks() -> None:
+    from liftlab.dashboard.pages.uplift import calibration_warning
+
+    text = (
+        "The model expects +0.194 per customer from its policy, 3.2× the holdout estimate of "
+        "+0.0606. Its own forecasts (the “predicted” column, the dashed profit curve …) are "
+        "over-optimistic: plan with the holdout estimate."
+    )
+    shown = calibration_warning({"flag": "overstated", "text": text})
+    assert "dashed" not in shown and "3.2× the holdout estimate of +0.0606." in shown
+    assert shown.endswith("not the expected profit per group below.")
