@@ -45,22 +45,36 @@ def _utc(value) -> str:
 
 
 def candidate_rows(data: DashboardData) -> list[dict[str, str]]:
+    """The last run's candidates in rank order. The rank comes from cross-validation on the
+    training rows (``rank_by``), so that CV score (mean ± sd over folds) stands first; the
+    holdout scores beside it may order the candidates differently."""
     frame = data.file("training", "model_comparison.csv")
     if frame is None:
         return []
-    return [
-        {
-            "Rank": str(r["rank"]),
-            "Candidate": str(r["candidate"]),
-            **{
-                f"Holdout {style.metric_label(m)}": style.fmt_score(r.get(f"holdout_{m}"), m)
-                for m in HOLDOUT
-                if f"holdout_{m}" in frame.columns
-            },
-            "Best": "yes" if str(r.get("is_best")).lower() == "true" else "",
-        }
-        for r in frame.to_dict("records")
-    ]
+    rows = []
+    for r in frame.to_dict("records"):
+        metric = str(r.get("rank_by") or "")
+        mean, sd = r.get(f"cv_{metric}_mean"), r.get(f"cv_{metric}_std")
+        spread = f" ± {float(sd):.3f}" if isinstance(sd, int | float) and sd == sd else ""
+        ranked_by = (
+            {f"CV {style.metric_label(metric)} (ranks)": style.fmt_score(mean, metric) + spread}
+            if f"cv_{metric}_mean" in frame.columns
+            else {}
+        )
+        rows.append(
+            {
+                "Rank": str(r["rank"]),
+                "Candidate": str(r["candidate"]),
+                **ranked_by,
+                **{
+                    f"Holdout {style.metric_label(m)}": style.fmt_score(r.get(f"holdout_{m}"), m)
+                    for m in HOLDOUT
+                    if f"holdout_{m}" in frame.columns
+                },
+                "Best": "yes" if str(r.get("is_best")).lower() == "true" else "",
+            }
+        )
+    return rows
 
 
 def predictions_summary(data: DashboardData) -> list[dict[str, str]]:

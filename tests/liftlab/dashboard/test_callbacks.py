@@ -407,12 +407,17 @@ def test_models_card_and_tables_name_metrics_readably(tmp_path) -> None:
     (out / "promotion_decision.json").write_text(json.dumps({"metric": "poisson_deviance"}))
     comparison = {"rank": [1], "candidate": ["rf"], "is_best": [True]}
     comparison |= {"holdout_r2": [0.254], "holdout_poisson_deviance": [2.0227]}
+    comparison |= {"rank_by": ["poisson_deviance"], "cv_poisson_deviance_mean": [1.4683]}
+    comparison |= {"cv_poisson_deviance_std": [0.0779]}
     pd.DataFrame(comparison).to_csv(out / "model_comparison.csv", index=False)
     data = DashboardData(tmp_path)
     card = str(overview.models_card(data))
     assert "Holdout Poisson deviance" in card and "poisson_deviance" not in card
     row = models.candidate_rows(data)[0]
     assert row["Holdout Poisson deviance"] == "2.023" and row["Holdout R²"] == "0.254"
+    # the rank comes from cross-validation: that score stands first, named as such
+    assert list(row)[2] == "CV Poisson deviance (ranks)"
+    assert row["CV Poisson deviance (ranks)"] == "1.468 ± 0.078"
 
 
 def _uplift_project(root, low: float, high: float):
