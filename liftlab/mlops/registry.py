@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from liftlab.mlops.model_hash import MODEL_HASH_TAG, model_hash
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -32,9 +34,6 @@ if TYPE_CHECKING:
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 DATA_HASH_TAG = "liftlab.data_sha256"
-MODEL_HASH_TAG = "liftlab.model_hash"
-"""Content hash of the registered model (:func:`model_hash`): an identical refit is not
-registered again."""
 
 
 def _client():  # noqa: ANN202
@@ -356,14 +355,6 @@ MODEL_DESCRIPTIONS: dict[str, str] = {
 def model_description(kind: str, **values: str) -> str:
     """The description of a registered model of ``kind`` (:data:`MODEL_DESCRIPTIONS`)."""
     return MODEL_DESCRIPTIONS[kind].format(**values)
-
-
-def model_hash(model: Any) -> str:
-    """A content hash of a fitted model or a JSON model dict (joblib's hash: numpy arrays by
-    value, no timestamps), equal for two fits of the same data, settings and code."""
-    import joblib
-
-    return str(joblib.hash(model))
 
 
 def unchanged_registration(name: str, content_hash: str) -> dict[str, Any] | None:

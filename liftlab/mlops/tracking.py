@@ -500,6 +500,8 @@ def log_training_round(
     for row in result.table.to_dict("records"):
         predictions, importance = result.diagnostics[row["candidate"]]
         log_candidate_run(row=row, holdout=predictions, importance=importance, config_params=params)
+    from liftlab.mlops.model_hash import model_hash
+
     parent_run_id = log_training_parent(
         params=params, comparison=result.table, data_info=data_info, split_summary=split_summary
     )
@@ -527,6 +529,7 @@ def log_training_round(
         "baseline_scores": {k: float(v) for k, v in result.comparison.holdout[baseline].items()},
         "input_columns": list(result.input_columns),
         "split": dict(split_summary),
+        "model_hash": model_hash(result.comparison.fitted[best]),
         **logged,
     }
 

@@ -59,7 +59,8 @@ def register_and_promote(
     target: str,
 ) -> Annotated[dict, "registration"]:
     """The last step: only a run whose every earlier step succeeded registers a version
-    (alias ``challenger``) and, when the decision says so, moves ``champion`` to it."""
+    (alias ``challenger``) and, when the decision says so, moves ``champion`` to it. A model
+    equal to the latest version (same data, settings and code) is not registered again."""
     promote = bool(promotion_decision["promote"])
     tags = training_version_tags(
         training_info=training_info,
@@ -74,6 +75,8 @@ def register_and_promote(
         tags=tags,
         promote=promote,
         description=model_description("conversion", target=target),
+        content_hash=training_info.get("model_hash", ""),
     )
     log_registration(registration)
-    return log_run_summary({**registration, "promoted": promote, **run_summary})
+    promoted = promote and not registration.get("unchanged")
+    return log_run_summary({**registration, "promoted": promoted, **run_summary})

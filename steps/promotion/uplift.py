@@ -9,9 +9,9 @@ import pandas as pd
 from zenml import get_step_context, step
 
 from liftlab.config.uplift import UpliftModelConfig
+from liftlab.mlops.model_hash import model_hash
 from liftlab.mlops.registry import (
     model_description,
-    model_hash,
     register_and_alias,
     score_uplift_champion,
     uplift_version_tags,

@@ -143,6 +143,21 @@ def test_first_model_is_registered_and_becomes_champion(story, first_run) -> Non
     assert "Promoted" in report and str(best["candidate"]) in report
 
 
+def test_identical_rerun_registers_nothing_new(story, first_run) -> None:
+    """`liftlab run` trains anyway on unchanged data, but the refit equals the latest version
+    (same content hash), so no version is added and no alias moves."""
+    from liftlab.ops.runner import run_config
+
+    summary, _ = first_run
+    stack = story["stack"]
+    n_before = _n_versions(stack)
+    again = run_config(_training_config(story["folder"], story["data"], story["folder"] / "out1b"))
+    assert again["unchanged"] is True and again["version"] == summary["version"]
+    assert again["aliases_moved"] == [] and again["promoted"] is False
+    assert _n_versions(stack) == n_before
+    assert _alias(stack, "champion") == summary["version"]
+
+
 def test_worse_challenger_is_refused(story, first_run) -> None:
     from liftlab.ops.runner import run_config
 
