@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import typer
@@ -88,6 +89,20 @@ def init(
     _quiet_doctor(root)
 
 
+def _write_simulated(
+    write: Callable[[], Mapping[str, Path] | Sequence[Path]], *, width: int = 15
+) -> None:
+    """Run one simulator's ``write()`` (its settings are checked inside), stop with the
+    simulator's own message on bad settings, and list the files written."""
+    try:
+        files = write()
+    except LiftlabError as exc:
+        _fail(exc)
+    items = files.items() if isinstance(files, Mapping) else ((p.stem, p) for p in files)
+    for kind, path in items:
+        typer.echo(f"{kind:>{width}}: {path}")
+
+
 @app.command(epilog=_examples("liftlab simulate", "liftlab simulate --experiments 2 --seed 7"))
 def simulate(
     out: Path = typer.Option(
@@ -109,17 +124,19 @@ def simulate(
     )
 
     target = out or ProjectPaths.from_root().demo_data
-    try:
-        config = SimulationConfig(
-            experiments=default_experiments(users_per_experiment)[:experiments],
-            seed=seed,
-            dirty_fraction=dirty_fraction,
-        )
-        files = write_dataset(simulate(config), target)
-    except LiftlabError as exc:
-        _fail(exc)
-    for kind, path in files.items():
-        typer.echo(f"{kind:>9}: {path}")
+    _write_simulated(
+        lambda: write_dataset(
+            simulate(
+                SimulationConfig(
+                    experiments=default_experiments(users_per_experiment)[:experiments],
+                    seed=seed,
+                    dirty_fraction=dirty_fraction,
+                )
+            ),
+            target,
+        ),
+        width=9,
+    )
 
 
 @app.command("simulate-ads")
@@ -144,12 +161,10 @@ def simulate_ads_command(
     target = out or (paths.demo_ads_new if new else paths.demo_ads)
     n_ads = n_ads if n_ads is not None else (400 if new else 1143)
     seed = seed if seed is not None else (7 if new else 42)
-    try:
-        files = write_ads(simulate_ads(AdSimulationConfig(n_ads=n_ads, seed=seed)), target)
-    except LiftlabError as exc:
-        _fail(exc)
-    for kind, path in files.items():
-        typer.echo(f"{kind:>9}: {path}")
+    _write_simulated(
+        lambda: write_ads(simulate_ads(AdSimulationConfig(n_ads=n_ads, seed=seed)), target),
+        width=9,
+    )
 
 
 @app.command("simulate-campaigns")
@@ -169,13 +184,12 @@ def simulate_campaigns_command(
     )
 
     target = out or ProjectPaths.from_root().demo_campaigns
-    try:
-        config = CampaignSimulationConfig(n_customers=customers, seed=seed)
-        files = write_campaigns(simulate_campaigns(config), target)
-    except LiftlabError as exc:
-        _fail(exc)
-    for kind, path in files.items():
-        typer.echo(f"{kind:>14}: {path}")
+    _write_simulated(
+        lambda: write_campaigns(
+            simulate_campaigns(CampaignSimulationConfig(n_customers=customers, seed=seed)), target
+        ),
+        width=14,
+    )
 
 
 @app.command("simulate-ecommerce")
@@ -195,13 +209,12 @@ def simulate_ecommerce_command(
     )
 
     target = out or ProjectPaths.from_root().demo_ecommerce
-    try:
-        config = EcommerceSimulationConfig(n_users=users, seed=seed)
-        files = write_ecommerce(simulate_ecommerce(config), target)
-    except LiftlabError as exc:
-        _fail(exc)
-    for kind, path in files.items():
-        typer.echo(f"{kind:>14}: {path}")
+    _write_simulated(
+        lambda: write_ecommerce(
+            simulate_ecommerce(EcommerceSimulationConfig(n_users=users, seed=seed)), target
+        ),
+        width=14,
+    )
 
 
 @app.command("simulate-email")
@@ -217,13 +230,11 @@ def simulate_email_command(
     from liftlab.simulate.email import EmailSimulationConfig, simulate_email_test, write_email_test
 
     target = out or ProjectPaths.from_root().demo_email
-    try:
-        config = EmailSimulationConfig(n_customers=customers, seed=seed)
-        files = write_email_test(simulate_email_test(config), target)
-    except LiftlabError as exc:
-        _fail(exc)
-    for name, path in files.items():
-        typer.echo(f"{name:>15}: {path}")
+    _write_simulated(
+        lambda: write_email_test(
+            simulate_email_test(EmailSimulationConfig(n_customers=customers, seed=seed)), target
+        )
+    )
 
 
 @app.command("simulate-mmm")
@@ -247,13 +258,8 @@ def simulate_mmm_command(
     )
 
     target = out or ProjectPaths.from_root().demo_mmm
-    try:
-        preset = confounded_mmm_config if confounded else default_mmm_config
-        files = write_mmm(simulate_mmm(preset(seed=seed, n_periods=periods)), target)
-    except LiftlabError as exc:
-        _fail(exc)
-    for path in files:
-        typer.echo(f"{path.stem:>15}: {path}")
+    preset = confounded_mmm_config if confounded else default_mmm_config
+    _write_simulated(lambda: write_mmm(simulate_mmm(preset(seed=seed, n_periods=periods)), target))
 
 
 @app.command(
