@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from dash import html
 
 from liftlab.dashboard import style
+from liftlab.dashboard.callbacks import results_table_rows
 from liftlab.dashboard.components import graph, kpi, not_run, page_header, panel, table
 from liftlab.dashboard.data import DashboardData
 from liftlab.reports.format import fmt_pct, fmt_text, num_or_nan
@@ -65,27 +66,29 @@ def profit_figure(
     return fig
 
 
+EFFECT_COLUMNS = {
+    "Metric": "Outcome",
+    "Variant": "E-mail",
+    "Control": "Control",
+    "Variant value": "E-mailed",
+    "Lift": "Lift",
+    "CI": "CI",
+    "p (adj.)": "p (adj.)",
+    "Decision": "Decision",
+}
+"""The experiments table's columns (:func:`callbacks.results_table_rows`) this page shows,
+named in the e-mail test's words."""
+
+
 def effect_rows(effects: pd.DataFrame | None) -> list[dict[str, str]]:
     """The average effect of each e-mail on every outcome, as the A/B tables print it."""
     if effects is None or effects.empty:
         return []
     overall = effects[effects["segment"].astype(str) == "all"] if "segment" in effects else effects
-    rows = []
-    for r in overall.to_dict("records"):
-        kind = r.get("metric_type")
-        rows.append(
-            {
-                "Outcome": str(r.get("metric", "")),
-                "E-mail": str(r.get("variant", "")),
-                "Control": style.fmt_estimate(r.get("estimate_control"), kind),
-                "E-mailed": style.fmt_estimate(r.get("estimate_variant"), kind),
-                "Lift": style.fmt_pct(r.get("rel_lift")),
-                "CI": style.fmt_ci(r.get("rel_ci_low"), r.get("rel_ci_high")),
-                "p (adj.)": style.fmt_pval(r.get("p_value_adjusted")),
-                "Decision": str(r.get("decision", "") or ""),
-            }
-        )
-    return rows
+    return [
+        {shown: row[column] for column, shown in EFFECT_COLUMNS.items()}
+        for row in results_table_rows(overall)
+    ]
 
 
 def learner_rows(comparison: pd.DataFrame | None) -> list[dict[str, str]]:
