@@ -403,7 +403,7 @@ def register_new_model(
     same = unchanged_registration(name, content_hash)
     if same is not None:
         return same
-    return register_and_alias(
+    return _register_version(
         model_id=log_model()["model_id"],
         name=name,
         tags=tags,
@@ -429,11 +429,32 @@ def register_and_alias(
 
     With ``content_hash`` (:func:`model_hash`), a model equal to the latest version is not
     registered again (:func:`unchanged_registration`); the hash is tagged on new versions."""
-    import mlflow
-
     same = unchanged_registration(name, content_hash)
     if same is not None:
         return same
+    return _register_version(
+        model_id=model_id,
+        name=name,
+        tags=tags,
+        promote=promote,
+        description=description,
+        content_hash=content_hash,
+    )
+
+
+def _register_version(
+    *,
+    model_id: str,
+    name: str,
+    tags: Mapping[str, Any],
+    promote: bool,
+    description: str,
+    content_hash: str,
+) -> dict[str, Any]:
+    """The registration itself (no check for an unchanged model): version, tags, description,
+    aliases."""
+    import mlflow
+
     text_tags = {str(k): str(v) for k, v in tags.items()}
     if content_hash:
         text_tags[MODEL_HASH_TAG] = content_hash
