@@ -190,13 +190,16 @@ class DashboardData:
         stamp = _stamp(path)
         if stamp is None:
             return None
+        # valid while the same file is unchanged: a job whose latest run moved to another
+        # config (another output folder) is read afresh
+        marker = (str(path), stamp)
         with self._lock:
             hit = self._cache.get(key)
-            if hit is not None and hit[0] == stamp:
+            if hit is not None and hit[0] == marker:
                 return hit[1]
         value = load()
         with self._lock:
-            self._cache[key] = (stamp, value)
+            self._cache[key] = (marker, value)
         return value
 
     def table(self, name: str) -> pd.DataFrame | None:

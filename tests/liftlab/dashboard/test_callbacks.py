@@ -554,7 +554,18 @@ def test_a_job_shows_the_config_that_published_last(tmp_path) -> None:
     (tmp_path / "outputs" / "x" / "run_summary.json").write_text("{}")
     assert data.active_config("uplift") == "configs/uplift_hillstrom.yaml"
     assert data.active_config("campaign_uplift") == "configs/campaign_uplift_x.yaml"
-    os.utime(tmp_path / "outputs" / "uplift" / "run_summary.json", (3_000_000, 3_000_000))
+    # the shipped config's summary, same size and same time as the cached one: the shipped
+    # config wins the tie and its own file is read, not the cached file of the other folder
+    shipped = tmp_path / "outputs" / "uplift" / "run_summary.json"
+    shipped.write_text(json.dumps({"policy_outcome": "uplift_shipped__"}))
+    assert (
+        shipped.stat().st_size
+        == (tmp_path / "outputs" / "uplift_hillstrom" / "run_summary.json").stat().st_size
+    )
+    os.utime(shipped, (2_000_000, 2_000_000))
+    assert data.active_config("uplift") == "configs/uplift.yaml"
+    assert data.json("uplift")["policy_outcome"] == "uplift_shipped__"
+    os.utime(shipped, (3_000_000, 3_000_000))
     assert data.active_config("uplift") == "configs/uplift.yaml"
     assert "Last run: configs/uplift.yaml" in _text(render_page(data, "/uplift"))
 
