@@ -144,4 +144,6 @@ def budget_scenario(data: DashboardData, total, mins, maxs, channels) -> list:
         bounds[channel] = (low, high)
     if total is None:
         return marketing_mix.scenario_result({"ok": False, "error": "give a total budget"})
-    return marketing_mix.scenario_result(cb.run_budget_scenario(scenario, total, bounds))
+    return marketing_mix.scenario_result(
+        cb.run_budget_scenario(scenario, total, bounds), data.currency("marketing_mix")
+    )

@@ -406,7 +406,7 @@ def campaign_label(name: object) -> str:
     return "<br>".join(textwrap.wrap(str(name), 16)) or str(name)
 
 
-def campaign_spend_figure(rows: pd.DataFrame) -> go.Figure:
+def campaign_spend_figure(rows: pd.DataFrame, currency: str = "$") -> go.Figure:
     """Spend per customer, target vs control, per campaign."""
     if rows.empty:
         return style.message_figure("No campaign in this category.")
@@ -429,11 +429,13 @@ def campaign_spend_figure(rows: pd.DataFrame) -> go.Figure:
         )  # fmt: skip
     )
     fig.update_layout(barmode="group")
-    fig.update_yaxes(tickprefix="$")
+    fig.update_yaxes(**style.money_ticks(currency))
     return fig
 
 
-def campaign_interval_figure(rows: pd.DataFrame, column: str, title: str) -> go.Figure:
+def campaign_interval_figure(
+    rows: pd.DataFrame, column: str, title: str, currency: str = "$"
+) -> go.Figure:
     """A published estimate with its interval per campaign (incremental revenue or ROI),
     coloured by the published decision."""
     if rows.empty:
@@ -465,17 +467,16 @@ def campaign_interval_figure(rows: pd.DataFrame, column: str, title: str) -> go.
     )
     fig.add_vline(x=0, line={"color": style.MUTED_COLOR, "width": 1})
     if column == "incremental_revenue":
-        fig.update_xaxes(tickprefix="$")
+        fig.update_xaxes(**style.money_ticks(currency))
     return fig
 
 
-def _revenue_cell(value: object, low: object, high: object, decision: object) -> str:
+def _revenue_cell(
+    value: object, low: object, high: object, decision: object, currency: str = "$"
+) -> str:
     """'+$4.75', its interval '+$3.91 … +$5.60' and the decision, one per line."""
-    money = style.fmt_money
-    return (
-        f"<b>{money(value, signed=True)}</b><br>"
-        f"{money(low, signed=True)} … {money(high, signed=True)}<br>{_text(decision)}"
-    )
+    shown, lo, hi = (style.fmt_money(x, currency, signed=True) for x in (value, low, high))
+    return f"<b>{shown}</b><br>{lo} … {hi}<br>{_text(decision)}"
 
 
 CATEGORY_VALUE = "incremental_spend_per_customer"
@@ -483,7 +484,9 @@ CATEGORY_VALUE = "incremental_spend_per_customer"
 published with its interval (``incremental_spend_ci_low`` / ``_high``) and its decision."""
 
 
-def campaign_category_heatmap(summary: pd.DataFrame | None, ci_label: str = "CI") -> go.Figure:
+def campaign_category_heatmap(
+    summary: pd.DataFrame | None, ci_label: str = "CI", currency: str = "$"
+) -> go.Figure:
     """Incremental revenue per customer (target − control) per campaign × product category,
     every category at once (the whole-basket rows, category "all", left out), as published:
     each cell shows the estimate, its interval (``ci_label``, e.g. "95 % CI") and the published
@@ -502,7 +505,7 @@ def campaign_category_heatmap(summary: pd.DataFrame | None, ci_label: str = "CI"
     wide = _heatmap_grid(rows, "campaign_id", "category", fields)
     grid = wide[CATEGORY_VALUE]
     cells = np.dstack([wide[f].to_numpy(object) for f in fields])  # campaign × category × field
-    text = [[_revenue_cell(*cell) for cell in row] for row in cells]
+    text = [[_revenue_cell(*cell, currency) for cell in row] for row in cells]
     names = rows.drop_duplicates("campaign_id").set_index("campaign_id")["campaign_name"]
     names = names.reindex(grid.index)
     unique = names.notna().all() and names.astype(str).is_unique
@@ -527,7 +530,13 @@ def campaign_category_heatmap(summary: pd.DataFrame | None, ci_label: str = "CI"
         text,
         x=[str(c) for c in grid.columns],
         y=labels,
-        colorbar={"tickformat": "$,.2~f", "title": "per<br>customer", "len": 0.85, "y": 0.45},
+        colorbar={
+            "tickformat": ",.2~f",
+            **style.money_ticks(currency),
+            "title": "per<br>customer",
+            "len": 0.85,
+            "y": 0.45,
+        },
         height=150 + 66 * len(grid) + (16 if uncalled else 0),
     )
     fig.update_layout(margin_t=92 if uncalled else 76)  # room for the title's second line
@@ -688,7 +697,7 @@ def _draw_response(model: Any, horizon: int):
     return lambda levels: model.plan_response(levels, horizon)
 
 
-def scenario_figure(table: pd.DataFrame) -> go.Figure:
+def scenario_figure(table: pd.DataFrame, currency: str = "$") -> go.Figure:
     """Current vs scenario spend per period and channel, with the draws' interval."""
     fig = style.figure("Spend per period: today vs this scenario")
     fig.add_trace(
@@ -714,5 +723,5 @@ def scenario_figure(table: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(barmode="group")
-    fig.update_yaxes(tickprefix="$")
+    fig.update_yaxes(**style.money_ticks(currency))
     return fig

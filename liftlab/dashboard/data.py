@@ -71,6 +71,9 @@ JOBS: dict[str, Job] = {
 """Every job the dashboard knows, by key (``liftlab run <config>`` produces its data)."""
 
 DEFAULT_WAREHOUSE = "outputs/liftlab.duckdb"
+CURRENCY_DEFAULTS = {"campaign_uplift": "", "marketing_mix": "$"}
+"""The ``currency`` default of each job's config class (liftlab.config.campaign_uplift and
+.marketing_mix), for configs that do not set it."""
 EXPERIMENT_SOURCES = {"ab_testing": "A/B tests", "growth_analytics": "Website experiments"}
 
 
@@ -173,6 +176,11 @@ class DashboardData:
 
     def config_value(self, job: str, key: str, default: Any = None) -> Any:
         return self._active_parameters(job).get(key, default)
+
+    def currency(self, job: str) -> str:
+        """How ``job``'s reports print money: its active config's ``currency`` (or that
+        config's default: plain numbers for campaigns, '$' for the marketing mix)."""
+        return str(self.config_value(job, "currency", CURRENCY_DEFAULTS.get(job, "")) or "")
 
     def source_note(self, job: str) -> str:
         """Which run a page shows: 'Last run: configs/uplift.yaml, published 2026-12-05 22:44

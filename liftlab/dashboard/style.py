@@ -57,6 +57,7 @@ __all__ = [
     "fmt_pval",
     "fmt_score",
     "message_figure",
+    "money_ticks",
     "metric_label",
 ]
 
@@ -75,6 +76,15 @@ def decision_color(decision: object) -> str:
 def fmt_money(value: object, currency: str = "$", *, signed: bool = False) -> str:
     """An amount as the campaign and marketing-mix reports print it (dollars by default)."""
     return report_money(value, signed=signed, currency=currency)
+
+
+def money_ticks(currency: str = "$") -> dict[str, str]:
+    """Plotly tick settings for an axis or colour bar of amounts, placed as
+    :func:`fmt_money` places the currency: a one-character symbol leads ('$5k'), a code
+    follows ('5k EUR'), none for plain numbers."""
+    if not currency:
+        return {}
+    return {"tickprefix": currency} if len(currency) == 1 else {"ticksuffix": f" {currency}"}
 
 
 def figure(title: str = "", *, height: int = 360) -> go.Figure:

@@ -23,30 +23,35 @@ def category_heatmap(data: DashboardData, summary):
     """Every product category at once (not filtered by the Category dropdown), the interval
     labelled with the run's confidence level."""
     alpha = data.config_value("campaign_uplift", "alpha", 0.05)
-    return cb.campaign_category_heatmap(summary, style.fmt_conf_label(alpha))
+    currency = data.currency("campaign_uplift")
+    return cb.campaign_category_heatmap(summary, style.fmt_conf_label(alpha), currency)
 
 
 def update(data: DashboardData, category: str, campaign_id: str) -> dict:
     rows = cb.campaign_rows(summary_table(data), category)
+    currency = data.currency("campaign_uplift")
+
+    def money(value: object) -> str:
+        return style.fmt_money(value, currency, signed=True)
+
     table_rows = [
         {
             "Campaign": f"{r['campaign_id']} {r['campaign_name']}",
             "Channel": r["channel"],
             "Target / control": f"{style.fmt_int(r['n_target'])} / {style.fmt_int(r['n_control'])}",
-            "Incremental revenue per customer": style.fmt_money(
-                r["incremental_spend_per_customer"], signed=True),
-            "Incremental revenue": style.fmt_money(r["incremental_revenue"], signed=True),
-            "Revenue CI": f"{style.fmt_money(r['incremental_revenue_ci_low'], signed=True)} … "
-            f"{style.fmt_money(r['incremental_revenue_ci_high'], signed=True)}",
+            "Incremental revenue per customer": money(r["incremental_spend_per_customer"]),
+            "Incremental revenue": money(r["incremental_revenue"]),
+            "Revenue CI": f"{money(r['incremental_revenue_ci_low'])} … "
+            f"{money(r['incremental_revenue_ci_high'])}",
             "ROI": style.fmt_num(r["roi"]),
             "Decision": f"{r['decision']} / {r['roi_decision']}",
         }
         for r in rows.to_dict("records")
     ]  # fmt: skip
     return {
-        "spend": cb.campaign_spend_figure(rows),
+        "spend": cb.campaign_spend_figure(rows, currency),
         "revenue": cb.campaign_interval_figure(
-            rows, "incremental_revenue", "Incremental revenue with its interval"
+            rows, "incremental_revenue", "Incremental revenue with its interval", currency
         ),
         "roi": cb.campaign_interval_figure(rows, "roi", "ROI (revenue per unit of cost)"),
         "funnel": cb.campaign_funnel_figure(data.table("gold_campaign_funnel"), campaign_id),

@@ -16,7 +16,7 @@ PATH = "/marketing-mix"
 TITLE = "Marketing mix"
 
 
-def contributions_figure(contrib) -> go.Figure:
+def contributions_figure(contrib, currency: str = "$") -> go.Figure:
     if contrib is None or contrib.empty:
         return style.message_figure("No contributions published.")
     fig = style.figure("Contribution to the outcome per week", height=380)
@@ -32,7 +32,7 @@ def contributions_figure(contrib) -> go.Figure:
                 line={"width": 0.5, "color": style.VARIANT_COLORS[i % 6]},
             )  # fmt: skip
         )
-    fig.update_yaxes(tickprefix="$")
+    fig.update_yaxes(**style.money_ticks(currency))
     return fig
 
 
@@ -64,7 +64,7 @@ def roas_figure(roi) -> go.Figure:
     return fig
 
 
-def response_figure(curves) -> go.Figure:
+def response_figure(curves, currency: str = "$") -> go.Figure:
     if curves is None or curves.empty:
         return style.message_figure("No response curves published.")
     fig = style.figure("Response curves: outcome per period vs spend per period")
@@ -78,17 +78,17 @@ def response_figure(curves) -> go.Figure:
                 line={"color": style.VARIANT_COLORS[i % 6]},
             )  # fmt: skip
         )
-    fig.update_xaxes(tickprefix="$", title="spend per period")
-    fig.update_yaxes(tickprefix="$", title="incremental outcome per period")
+    fig.update_xaxes(**style.money_ticks(currency), title="spend per period")
+    fig.update_yaxes(**style.money_ticks(currency), title="incremental outcome per period")
     return fig
 
 
-def plan_rows(plan) -> list[dict[str, str]]:
+def plan_rows(plan, currency: str = "$") -> list[dict[str, str]]:
     return [
         {
             "Channel": r["channel"],
-            "Today per period": style.fmt_money(r["current_spend"]),
-            "Plan per period": style.fmt_money(r["optimal_spend"]),
+            "Today per period": style.fmt_money(r["current_spend"], currency),
+            "Plan per period": style.fmt_money(r["optimal_spend"], currency),
             "Change": style.fmt_pct(r["change_pct"]),
             "Held by bound": r["bound_active"] if isinstance(r["bound_active"], str) else "",
             "Marginal ROAS at plan": style.fmt_num(r["mroas_at_optimum"]),
@@ -165,17 +165,21 @@ def scenario_result(result: dict, currency: str = "$") -> list:
         return [html.P(f"This scenario cannot run: {result['error']}", className="ll-warn",
                        **{"data-testid": "mmm-scenario-error"})]  # fmt: skip
     low, high = result["gain_ci"]
+
+    def money(value: object, signed: bool = False) -> str:
+        return style.fmt_money(value, currency, signed=signed)
+
     return [
         html.P(
             [
-                f"Spending {style.fmt_money(result['total'])} per period for "
+                f"Spending {money(result['total'])} per period for "
                 f"{result['horizon']} periods, split as below, is expected to bring ",
                 html.B(
-                    style.fmt_money(result["gain"], signed=True),
+                    money(result["gain"], signed=True),
                     **{"data-testid": "mmm-scenario-gain"},
                 ),
                 f" over today's split ({result['level']:.0%} interval "
-                f"{style.fmt_money(low, signed=True)} … {style.fmt_money(high, signed=True)}, "
+                f"{money(low, signed=True)} … {money(high, signed=True)}, "
                 f"probability of a gain {style.fmt_pct(result['prob_gain_positive'], signed=False)}"
                 f", over {result['n_draws']} of the run's {result['n_draws_saved']} "
                 "bootstrap draws).",
@@ -184,11 +188,11 @@ def scenario_result(result: dict, currency: str = "$") -> list:
         ),
         html.P(
             f"Expected incremental outcome of the scenario: "
-            f"{style.fmt_money(result['outcome'])} (today's split: "
-            f"{style.fmt_money(result['outcome_current'])}).",
+            f"{money(result['outcome'])} (today's split: "
+            f"{money(result['outcome_current'])}).",
             className="ll-sub",
         ),
-        graph(cb.scenario_figure(result["table"])),
+        graph(cb.scenario_figure(result["table"], currency)),
         *[html.P(m, className="ll-warn") for m in result["messages"]],
     ]
 
@@ -200,6 +204,13 @@ def layout(data: DashboardData) -> html.Div:
         return html.Div([*page_header(TITLE), not_run("marketing_mix")])
     roi = data.table("gold_mmm_roi")
     low, high = summary.get("gain_ci") or [None, None]
+    currency = data.currency("marketing_mix")
+    contributions = data.table("gold_mmm_contributions")
+    curves = data.table("gold_mmm_response_curves")
+
+    def money(value: object, signed: bool = False) -> str:
+        return style.fmt_money(value, currency, signed=signed)
+
     has_draws = (data.output_dir("marketing_mix") / "model_draws.json").is_file()
     scenario = (
         html.Div(
@@ -222,23 +233,31 @@ def layout(data: DashboardData) -> html.Div:
             *page_header(
                 TITLE,
                 f"Fit R² {style.fmt_score(summary.get('r2'), 'r2')}; the published plan moves "
-                f"{style.fmt_money(summary.get('total_per_period'))} per period and is expected "
-                f"to gain {style.fmt_money(summary.get('expected_gain'), signed=True)} over "
-                f"{summary.get('horizon')} periods ({style.fmt_money(low, signed=True)} … "
-                f"{style.fmt_money(high, signed=True)}).",
+                f"{money(summary.get('total_per_period'))} per period and is expected "
+                f"to gain {money(summary.get('expected_gain'), signed=True)} over "
+                f"{summary.get('horizon')} periods ({money(low, signed=True)} … "
+                f"{money(high, signed=True)}).",
                 source=data.source_note("marketing_mix"),
             ),
-            panel(graph(contributions_figure(data.table("gold_mmm_contributions")), "mmm-contrib")),
+            panel(
+                graph(
+                    contributions_figure(contributions, currency),
+                    "mmm-contrib",
+                )
+            ),
             html.Div(
                 [
                     panel(graph(roas_figure(roi), "mmm-roas")),
                     panel(
-                        graph(response_figure(data.table("gold_mmm_response_curves")), "mmm-curves")
+                        graph(
+                            response_figure(curves, currency),
+                            "mmm-curves",
+                        )
                     ),
                 ],  # fmt: skip
                 className="ll-grid2",
             ),
-            panel(html.H3("Published budget plan"), table(plan_rows(plan), "mmm-plan")),
+            panel(html.H3("Published budget plan"), table(plan_rows(plan, currency), "mmm-plan")),
             panel(scenario),
         ]
     )

@@ -48,6 +48,7 @@ def campaigns_card(data: DashboardData) -> html.Div:
     if not summary:
         return card("Campaigns", "/campaigns", [not_run("campaign_uplift")])
     roi = summary.get("roi_decisions", {})
+    currency = data.currency("campaign_uplift")
     return card(
         "Campaigns",
         "/campaigns",
@@ -55,10 +56,10 @@ def campaigns_card(data: DashboardData) -> html.Div:
             kpi("Campaigns", style.fmt_int(summary.get("campaigns")), "kpi-campaigns"),
             kpi(
                 "Incremental revenue",
-                style.fmt_money(summary.get("incremental_revenue")),
+                style.fmt_money(summary.get("incremental_revenue"), currency),
                 "kpi-incremental-revenue",
             ),
-            kpi("Campaign cost", style.fmt_money(summary.get("campaign_cost"))),
+            kpi("Campaign cost", style.fmt_money(summary.get("campaign_cost"), currency)),
             kpi("Profitable", style.fmt_int(roi.get("profitable", 0))),
         ],
         links=_links(data, summary.get("mlflow_run_id")),
@@ -122,6 +123,7 @@ def mmm_card(data: DashboardData) -> html.Div:
         return card("Marketing mix", "/marketing-mix", [not_run("marketing_mix")])
     level = summary.get("interval_level") or 0.9
     low, high = summary.get("gain_ci") or [None, None]
+    currency = data.currency("marketing_mix")
     return card(
         "Marketing mix",
         "/marketing-mix",
@@ -129,12 +131,13 @@ def mmm_card(data: DashboardData) -> html.Div:
             kpi("Channels", style.fmt_int(summary.get("channels"))),
             kpi(
                 f"Budget plan gain ({summary.get('horizon')} periods)",
-                style.fmt_money(summary.get("expected_gain"), signed=True),
+                style.fmt_money(summary.get("expected_gain"), currency, signed=True),
                 "kpi-mmm-gain",
             ),
             kpi(
                 f"{level:.0%} interval",
-                f"{style.fmt_money(low, signed=True)} … {style.fmt_money(high, signed=True)}",
+                f"{style.fmt_money(low, currency, signed=True)} … "
+                f"{style.fmt_money(high, currency, signed=True)}",
             ),
             kpi("Fit R²", style.fmt_score(summary.get("r2"), "r2")),
         ],

@@ -581,3 +581,43 @@ def test_uplift_calibration_warning_points_at_nothing_the_page_lacks() -> None:
     shown = calibration_warning({"flag": "overstated", "text": text})
     assert "dashed" not in shown and "3.2× the holdout estimate of +0.0606." in shown
     assert shown.endswith("not the expected profit per group below.")
+
+
+def test_money_follows_each_jobs_configured_currency(tmp_path) -> None:
+    """As the reports do: a campaign config with `currency: EUR` shows '+0.80 EUR', never '$';
+    a config without one shows its class default (plain numbers for campaigns, '$' for the
+    marketing mix)."""
+    from liftlab.dashboard.pages import overview
+
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "campaign_uplift.yaml").write_text("parameters:\n  currency: EUR\n")
+    (configs / "marketing_mix.yaml").write_text("parameters:\n  currency: '€'\n")
+    out = tmp_path / "outputs" / "campaign_uplift"
+    out.mkdir(parents=True)
+    (out / "run_summary.json").write_text(
+        json.dumps({"campaigns": 2, "incremental_revenue": 8469.2, "campaign_cost": 950.0})
+    )
+    data = DashboardData(tmp_path)
+    assert data.currency("campaign_uplift") == "EUR" and data.currency("marketing_mix") == "€"
+    card = _text(overview.campaigns_card(data))
+    assert "8,469 EUR" in card and "950 EUR" in card and "$" not in card
+
+    fig = cb.campaign_category_heatmap(_category_summary(), currency="EUR")
+    assert "+0.80 EUR" in fig.data[0].text[0][0] and "$" not in str(fig.data[0].text)
+    assert fig.data[0].colorbar.ticksuffix == " EUR" and not fig.data[0].colorbar.tickprefix
+    spend = cb.campaign_spend_figure(
+        pd.DataFrame(
+            {"campaign_name": ["C"], "spend_per_customer_control": [1.0],
+             "spend_per_customer_target": [2.0]}
+        ),
+        "€",
+    )  # fmt: skip
+    assert spend.layout.yaxis.tickprefix == "€"
+    assert style.money_ticks("") == {}
+
+    plain = tmp_path / "plain"
+    (plain / "configs").mkdir(parents=True)
+    (plain / "configs" / "campaign_uplift.yaml").write_text("parameters:\n  alpha: 0.05\n")
+    defaults = DashboardData(plain)
+    assert defaults.currency("campaign_uplift") == "" and defaults.currency("marketing_mix") == "$"
