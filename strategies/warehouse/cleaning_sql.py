@@ -359,7 +359,10 @@ def _normalize_labels(strategy: NormalizeLabels, chain: _Chain, roles: ColumnRol
         n_changed = sum(c["rows"] for c in column_changes)
         changed_per_column[column] = n_changed
         if n_changed:
-            exprs[column] = _label_case(by_name[column], column_changes)
+            if _label_map_fits(chain, by_name[column], len(labels)):
+                exprs[column] = _label_map(by_name[column], labels, column_changes)
+            else:
+                exprs[column] = _label_case(by_name[column], column_changes)
             changes.extend({"column": column, **c} for c in column_changes)
             if by_name[column].kind != "text":
                 index = chain.names.index(column)
@@ -403,6 +406,37 @@ def _map_label(label: Any, lookup: dict[str, str] | None) -> tuple[Any, bool]:
     if match is None:
         return new, False
     return match, True
+
+
+#: Most distinct labels a column may have for its relabelling to be written as a MAP literal.
+_MAX_MAPPED_LABELS = 10_000
+
+
+def _label_map_fits(chain: _Chain, column: Column, n_labels: int) -> bool:
+    """Whether to relabel ``column`` by a DuckDB ``MAP`` lookup rather than a ``CASE``.
+
+    DuckDB runs a scalar function on a dictionary-encoded vector (a Parquet text column) once
+    per distinct value, but a ``CASE`` once per row: at 8M rows and 12 changed labels the CASE
+    doubles the cost of every later scan (0.21 s against 0.11 s for the statistics alone).
+    DuckDB only (the MAP literal is its syntax; PostgreSQL and Spark get the CASE), text
+    columns only (others change type), a steps chain only (a CTE chain is transpiled)."""
+    return (
+        chain.engine.name == "duckdb"
+        and chain.mode != "ctes"
+        and column.kind == "text"
+        and 0 < n_labels <= _MAX_MAPPED_LABELS
+    )
+
+
+def _label_map(
+    column: Column, labels: list[tuple[Any, int]], column_changes: list[dict[str, Any]]
+) -> str:
+    """``MAP {label: new label}[column]`` over EVERY distinct label of the relation (unchanged
+    ones map to themselves, NULL looks up NULL), so no ``COALESCE`` around it — that would
+    run per row again. The labels were counted on this step's input, which the step reads."""
+    new = {c["from"]: c["to"] for c in column_changes}
+    pairs = ", ".join(f"{literal(label)}: {literal(new.get(label, label))}" for label, _ in labels)
+    return f"MAP {{{pairs}}}[{quote_ident(column.name)}]"
 
 
 def _label_case(column: Column, column_changes: list[dict[str, Any]]) -> str:

@@ -287,6 +287,34 @@ def test_quotes_in_labels_and_column_names(engine_for) -> None:
     assert audits[0].details["unmatched_labels"] == ["o'k"]
 
 
+def test_duckdb_relabels_by_a_map_lookup_unless_labels_are_many(engine_for, monkeypatch) -> None:
+    """On DuckDB a text label column is relabelled by ``MAP {…}[column]`` over every distinct
+    label (DuckDB evaluates it once per dictionary entry, a CASE once per row); past the
+    label limit, and in the transpiled CTE chain, it is the portable CASE. Same rows either
+    way, NULL labels staying NULL."""
+    frame = pd.DataFrame(
+        {
+            "user_id": pd.Series(list("abcdef"), dtype=object),
+            "variant": pd.Series(["a ", "B", None, "b", "A", "it's"], dtype=object),
+        }
+    )
+    roles = ColumnRoles("user_id", "variant", variants=("A", "B"))
+    engine = engine_for(frame)
+    expected, _ = run_cleaning(_reference(engine), [NormalizeLabels()], roles)
+
+    def step_sql() -> str:
+        clean_in_engine(engine, [NormalizeLabels()], roles, target="v", steps="views")
+        _assert_same_rows(engine.fetch('SELECT * FROM "v"'), expected)
+        view = engine.fetch("SELECT sql FROM duckdb_views() WHERE view_name = 'v'")
+        return str(view["sql"].iloc[0])
+
+    assert "map" in step_sql().lower() and "CASE" not in step_sql()
+    monkeypatch.setattr(cleaning_sql, "_MAX_MAPPED_LABELS", 4)  # 5 distinct labels
+    assert "CASE" in step_sql() and "map" not in step_sql().lower()
+    sql, _ = cleaning_query(engine, [NormalizeLabels()], roles)
+    assert "MAP" not in sql
+
+
 def test_conflicting_declared_variants(engine_for) -> None:
     roles = ColumnRoles("user_id", "variant", variants=("A", "a "))
     with pytest.raises(ConfigError, match="differ only in case"):
