@@ -30,11 +30,12 @@ from strategies.stats.layers import NonparametricOptions, SequentialOptions
 from strategies.stats.metrics import MetricSpec
 from strategies.stats.run import ABDesign
 from strategies.validation import ValidationReport, ValidationRules
-from strategies.warehouse.ab_inputs import statistics_in_engine
-from strategies.warehouse.checks_sql import validate_in_engine
+from strategies.warehouse.ab_inputs import scan_ab_statistics, statistics_in_engine
+from strategies.warehouse.checks_sql import ValidationPlan, plan_validation
 from strategies.warehouse.cleaning_sql import clean_in_engine, cleaning_query
 from strategies.warehouse.ge_engine import validate_with_ge
 from strategies.warehouse.nonparametric_sql import nonparametric_in_engine
+from strategies.warehouse.stats_sql import StatisticsScan
 
 CLEANED = "cleaned"
 CHECKED_BY = {
@@ -79,14 +80,14 @@ def summarise_ab(settings: EngineSettings, source: SourceSpec, plan: ABPlan) -> 
         engine.register_source(source)
         columns = [c.name for c in engine.columns(SOURCE)]
         n_rows = _count(engine, SOURCE)
-        audits, report = _clean_and_validate(engine, plan)
+        audits, report, scan = _clean_and_validate(engine, plan)
         info = _data_info(settings, source, n_rows, columns)
-        info["rows_clean"] = _count(engine, CLEANED)
+        info["rows_clean"] = scan.n_rows if scan is not None else _count(engine, CLEANED)
         checked_by = CHECKED_BY[settings.name]
         if not report.success:
             return ABSummary(None, audits, report, info, checked_by)
         statistics = statistics_in_engine(
-            engine, CLEANED, plan.design, plan.metrics, plan.funnel, plan.sequential
+            engine, CLEANED, plan.design, plan.metrics, plan.funnel, plan.sequential, scan=scan
         )
         if plan.nonparametric is not None:
             statistics.nonparametric = nonparametric_in_engine(
@@ -106,10 +107,12 @@ def summarise_ab(settings: EngineSettings, source: SourceSpec, plan: ABPlan) -> 
 
 def _clean_and_validate(
     engine: SqlEngine, plan: ABPlan
-) -> tuple[list[CleaningAudit], ValidationReport]:
+) -> tuple[list[CleaningAudit], ValidationReport, StatisticsScan | None]:
     """Clean into the temp table ``cleaned``, then run the suite on it — with Great
     Expectations where it has a datasource for the engine (PostgreSQL, Spark), with liftlab's
-    SQL version of the same expectations on DuckDB."""
+    SQL version of the same expectations on DuckDB. There the suite's counts ride on the
+    statistics scan, which is returned for :func:`statistics_in_engine` (the statistics are
+    used only if the suite passes)."""
     if engine.name == "postgres":
         # GE validates on its own connection, where this session's temp tables do not exist:
         # it gets the whole cleaning chain as one query (source included).
@@ -117,7 +120,8 @@ def _clean_and_validate(
         engine.create_temp_table(CLEANED, query)
         rules = plan.rules_for([c.name for c in engine.columns(CLEANED)])
         standalone = _with_source(to_dialect(query, "postgres"), engine.source_sql)
-        return audits, validate_with_ge(rules=rules, postgres_url=engine.url, query=standalone)
+        report = validate_with_ge(rules=rules, postgres_url=engine.url, query=standalone)
+        return audits, report, None
     # DuckDB reads its columnar source again per query rather than holding a copy of every
     # row per cleaning step under its memory limit; Spark keeps steps as persisted tables.
     steps = "views" if engine.name == "duckdb" else "tables"
@@ -126,8 +130,42 @@ def _clean_and_validate(
     )
     rules = plan.rules_for([c.name for c in engine.columns(CLEANED)])
     if engine.name == "spark":
-        return audits, validate_with_ge(rules=rules, spark_frame=engine.spark.table(CLEANED))
-    return audits, validate_in_engine(engine, CLEANED, rules)
+        report = validate_with_ge(rules=rules, spark_frame=engine.spark.table(CLEANED))
+        return audits, report, None
+    suite = plan_validation(engine, CLEANED, rules)
+    scan = _scan_with_suite(engine, plan, suite)
+    if scan is None:
+        return audits, suite.finish(engine), None
+    report = suite.finish(
+        engine,
+        n_rows=scan.n_rows,
+        conditions=scan.condition_counts(),
+        present=scan.present_counts(),
+    )
+    return audits, report, scan
+
+
+def _scan_with_suite(
+    engine: SqlEngine, plan: ABPlan, suite: ValidationPlan
+) -> StatisticsScan | None:
+    """The statistics scan of ``cleaned`` counting the suite's value rules on the way (one
+    scan instead of two, plus the input checks' three), or None where it cannot be shared:
+    a schema the statistics checks refuse, or a rule the engine cannot evaluate — the suite
+    and the checks then scan on their own and report exactly as before."""
+    if suite.trivial:
+        return None
+    try:
+        return scan_ab_statistics(
+            engine,
+            CLEANED,
+            plan.design,
+            plan.metrics,
+            plan.funnel,
+            conditions=suite.conditions(),
+            present=suite.present(),
+        )
+    except Exception:  # noqa: BLE001 - the separate scans report the engine's error per rule
+        return None
 
 
 def _with_source(query: str, source_sql: str) -> str:

@@ -57,7 +57,7 @@ from strategies.validation import (
     skipped_outcome,
 )
 
-__all__ = ["validate_in_engine"]
+__all__ = ["ValidationPlan", "plan_validation", "validate_in_engine"]
 
 #: Column kinds GE's numeric type list accepts (booleans count, as a 0/1 flag is a metric).
 _NUMERIC_KINDS = ("numeric", "boolean")
@@ -86,17 +86,98 @@ def validate_in_engine(
     raises InputDataError only when the relation has duplicate column names, which makes
     "the column" ambiguous — as :func:`strategies.validation.validate` does.
     """
+    return plan_validation(engine, relation, rules).finish(engine)
+
+
+@dataclass
+class ValidationPlan:
+    """The suite planned on a relation's schema (pass 1 done): what is left is counting the
+    value rules' violations — in a scan of its own (:meth:`finish` without counts) or in a
+    scan another query makes anyway (:meth:`conditions` and :meth:`present` ride along on the
+    statistics scan; :meth:`finish` then gets their counts)."""
+
+    rel: str
+    rules: ValidationRules
+    outcomes: list[ExpectationOutcome]
+    planned: list[_Rule]
+    skipped: list[ExpectationOutcome]
+    trivial: bool = False
+    """No rule at all: the report is a success whatever the rows."""
+
+    def conditions(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Key → (SQL condition of a violating row, the columns it reads), for every value
+        rule counted row by row."""
+        return {
+            f"{_RULE_KEY}{i}": (r.violating, r.example_columns or (r.column,))
+            for i, r in enumerate(self.planned)
+            if not r.unique and r.kind != EXPECT_NOT_NULL
+        }
+
+    def present(self) -> list[str]:
+        """Columns of the not-null rules: their non-NULL values counted (cheaper than a CASE)."""
+        return [r.column for r in self.planned if r.kind == EXPECT_NOT_NULL]
+
+    def finish(
+        self,
+        engine: SqlEngine,
+        *,
+        n_rows: int | None = None,
+        conditions: dict[str, int] | None = None,
+        present: dict[str, int] | None = None,
+    ) -> ValidationReport:
+        """The report. Without counts the value rules are counted here (one aggregate scan);
+        with the counts of :meth:`conditions` and :meth:`present` (and ``n_rows``) taken by
+        another scan of the same relation, only failing rules' examples and uniqueness rules
+        query the engine."""
+        if n_rows is None:
+            n_rows = _int(engine.fetch(f"SELECT COUNT(*) AS n FROM {self.rel}").iloc[0, 0])
+        if self.trivial:
+            return ValidationReport(success=True, n_rows=n_rows, outcomes=[])
+        counted: dict[int, int | str] | None = None
+        if conditions is not None and present is not None:
+            counted = {}
+            for i, r in enumerate(self.planned):
+                if r.kind == EXPECT_NOT_NULL:
+                    counted[i] = n_rows - present[r.column]
+                elif not r.unique:
+                    counted[i] = conditions[f"{_RULE_KEY}{i}"]
+        outcomes = self.outcomes + _evaluate(engine, self.rel, self.planned, counted)
+        rules = self.rules
+        if rules.min_rows > 0:
+            reason = f" ({rules.min_rows_reason})" if rules.min_rows_reason else ""
+            description = f"the table must have at least {rules.min_rows} rows{reason}"
+            success = n_rows >= int(rules.min_rows)
+            if not success:
+                description = (
+                    f"the table has {n_rows} rows; at least {int(rules.min_rows)} are needed"
+                    f"{reason}"
+                )
+            outcomes.append(
+                ExpectationOutcome(EXPECT_ROW_COUNT, TABLE, success, 0, [], description)
+            )
+        outcomes += self.skipped
+        return ValidationReport(
+            success=all(o.success for o in outcomes), n_rows=n_rows, outcomes=outcomes
+        )
+
+
+#: Key prefix of a value rule's condition in a shared scan.
+_RULE_KEY = "ll_rule:"
+
+
+def plan_validation(engine: SqlEngine, relation: str, rules: ValidationRules) -> ValidationPlan:
+    """Pass 1 of :func:`validate_in_engine` (columns exist, numeric ones are numeric: the
+    engine's column types decide) and the value rules to count on usable columns."""
     rel = quote_ident(relation)
     columns = list(engine.columns(relation))
     names = [c.name for c in columns]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise InputDataError(f"data has duplicate column names: {', '.join(duplicated)}")
-    n_rows = _int(engine.fetch(f"SELECT COUNT(*) AS n FROM {rel}").iloc[0, 0])
 
     referenced = referenced_columns(rules)
     if not referenced and rules.min_rows <= 0:
-        return ValidationReport(success=True, n_rows=n_rows, outcomes=[])
+        return ValidationPlan(rel, rules, [], [], [], trivial=True)
     needs_numeric = numeric_columns_needed(rules)
     by_name = {c.name: c for c in columns}
     present = set(names)
@@ -183,20 +264,7 @@ def validate_in_engine(
         else:
             skipped.append(skipped_outcome(EXPECT_IN_SET, c, note, [c], present))
 
-    outcomes += _evaluate(engine, rel, planned)
-    if rules.min_rows > 0:
-        reason = f" ({rules.min_rows_reason})" if rules.min_rows_reason else ""
-        description = f"the table must have at least {rules.min_rows} rows{reason}"
-        success = n_rows >= int(rules.min_rows)
-        if not success:
-            description = (
-                f"the table has {n_rows} rows; at least {int(rules.min_rows)} are needed{reason}"
-            )
-        outcomes.append(ExpectationOutcome(EXPECT_ROW_COUNT, TABLE, success, 0, [], description))
-    outcomes += skipped
-    return ValidationReport(
-        success=all(o.success for o in outcomes), n_rows=n_rows, outcomes=outcomes
-    )
+    return ValidationPlan(rel, rules, outcomes, planned, skipped)
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,12 +272,15 @@ def validate_in_engine(
 # --------------------------------------------------------------------------------------------
 
 
-def _evaluate(engine: SqlEngine, rel: str, planned: list[_Rule]) -> list[ExpectationOutcome]:
+def _evaluate(
+    engine: SqlEngine, rel: str, planned: list[_Rule], counted: dict[int, int | str] | None = None
+) -> list[ExpectationOutcome]:
     """Count every rule's violations (one aggregate scan, plus one GROUP BY per uniqueness
     rule) and fetch examples for the failing ones. A rule the engine cannot evaluate fails
-    with the engine's message, as GE reports an expectation that raised."""
-    counts: dict[int, int | str] = {}
-    simple = [(i, r) for i, r in enumerate(planned) if not r.unique]
+    with the engine's message, as GE reports an expectation that raised. ``counted`` holds
+    the non-uniqueness rules' counts when a shared scan took them."""
+    counts: dict[int, int | str] = dict(counted or {})
+    simple = [(i, r) for i, r in enumerate(planned) if not r.unique and i not in counts]
     if simple:
         parts = [f"SUM(CASE WHEN {r.violating} THEN 1 ELSE 0 END) AS c{i}" for i, r in simple]
         try:

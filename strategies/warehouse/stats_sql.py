@@ -46,8 +46,8 @@ only the engine's type name replaces the pandas dtype in "must be numeric" messa
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -70,6 +70,7 @@ from strategies.stats.schema import FUNNEL_COLUMNS, LABEL_COLUMNS, OVERALL_SEGME
 __all__ = [
     "PERIOD_COLUMN",
     "RowCounts",
+    "StatisticsScan",
     "aggregate_in_engine",
     "check_ab_relation",
     "check_aggregate_relation",
@@ -77,6 +78,7 @@ __all__ = [
     "period_stats_in_engine",
     "relation_columns",
     "row_counts",
+    "scan_statistics",
 ]
 
 #: The period column of :func:`period_stats_in_engine` (as in the sequential layer).
@@ -280,9 +282,11 @@ def check_aggregate_relation(
     variant_column: str,
     experiment_column: str | None,
     segment_columns: Sequence[str],
+    counts: RowCounts | None = None,
 ) -> RowCounts:
     """aggregate's input checks (same order, same messages) as one counting scan; returns the
-    counts (``n_rows`` among them)."""
+    counts (``n_rows`` among them). ``counts`` taken already (:meth:`StatisticsScan.row_counts`)
+    save the scan."""
     roles = _aggregate_roles(specs, variant_column, experiment_column, segment_columns)
     message = _missing_columns_message(columns, roles, "available columns")
     if message:
@@ -290,14 +294,15 @@ def check_aggregate_relation(
     values = list(metric_columns(specs))
     _check_numeric_kinds(columns, values, "metric")
     labels = [variant_column] + ([experiment_column] if experiment_column is not None else [])
-    counts = row_counts(
-        engine,
-        relation,
-        columns,
-        label_columns=labels,
-        numeric_columns=values,
-        binary_columns=[m.y_column for m in specs if m.type == "proportion"],
-    )
+    if counts is None:
+        counts = row_counts(
+            engine,
+            relation,
+            columns,
+            label_columns=labels,
+            numeric_columns=values,
+            binary_columns=[m.y_column for m in specs if m.type == "proportion"],
+        )
     _raise_aggregate_counts(engine, relation, columns, counts, specs, labels)
     return counts
 
@@ -330,10 +335,12 @@ def check_ab_relation(
     experiment_name: str,
     segment_columns: Sequence[str],
     metrics: Sequence[MetricSpec],
+    pairs: pd.DataFrame | None = None,
 ) -> None:
     """:func:`strategies.stats.run.check_ab_input` on a relation: missing columns, non-numeric
     metric columns, then per experiment (sorted) a missing control or no declared treatment,
-    with the same messages. Variant labels are compared as the strings ``aggregate`` makes."""
+    with the same messages. Variant labels are compared as the strings ``aggregate`` makes.
+    ``pairs`` (columns ``e``, ``v``: :meth:`StatisticsScan.pairs`) saves the scan for them."""
     needed: dict[str, str] = {unit_column: "unit_column", variant_column: "variant_column"}
     if experiment_column:
         needed[experiment_column] = "experiment_column"
@@ -352,12 +359,12 @@ def check_ab_relation(
     # check_ab_input looks for rows first; with every column present, the variant labels
     # query below doubles as the row count (GROUP BY over no rows returns no rows)
     v = quote_ident(variant_column)
-    if experiment_column:
+    if pairs is None and experiment_column:
         e = quote_ident(experiment_column)
         pairs = engine.fetch(
             f"SELECT {e} AS e, {v} AS v FROM {_relation_sql(relation)} GROUP BY {e}, {v}"
         )
-    else:
+    elif pairs is None:
         pairs = engine.fetch(f"SELECT {v} AS v FROM {_relation_sql(relation)} GROUP BY {v}")
     if pairs.empty:
         raise InputDataError(_NO_ROWS_TO_ANALYSE)
@@ -418,13 +425,21 @@ def _statistics_sql(
     segments: Sequence[Column],
     values: Sequence[Column],
     products: Sequence[tuple[str, ...]],
+    facts: _FactColumns | None = None,
 ) -> str:
-    """Finest cells first, then GROUPING SETS: the overall level and one set per segment."""
+    """Finest cells first, then GROUPING SETS: the overall level and one set per segment.
+    With ``facts``, the same scan also counts rows per condition and non-NULL values per
+    column, and sums the value columns no product sums alone (see :func:`scan_statistics`)."""
+    facts = facts or _FactColumns()
     value_alias = {c.name: f"ll_c{i}" for i, c in enumerate(values)}
+    rows_x = [i for i in range(len(facts.conditions)) if i not in facts.on_keys]
+    rows_o = [i for i in range(len(facts.present)) if i not in facts.present_on_keys]
     units = (
         [f"{k.expr} AS {quote_ident(k.alias)}" for k in keys]
         + [f"{quote_ident(c.name)} AS {quote_ident(f'll_s{i}')}" for i, c in enumerate(segments)]
         + [f"{_as_double(c)} AS {quote_ident(value_alias[c.name])}" for c in values]
+        + [f"CASE WHEN {facts.conditions[i]} THEN 1 ELSE 0 END AS ll_x{i}" for i in rows_x]
+        + [f"{quote_ident(facts.present[i])} AS ll_o{i}" for i in rows_o]
     )
     cell_keys = [quote_ident(k.alias) for k in keys] + [
         quote_ident(f"ll_s{i}") for i in range(len(segments))
@@ -433,19 +448,54 @@ def _statistics_sql(
         f"SUM({' * '.join(quote_ident(value_alias[c]) for c in product)}) AS ll_p{j}"
         for j, product in enumerate(products, start=1)
     ]
+    extra = (
+        [f"ll_x{i}" for i in rows_x]
+        + [f"ll_o{i}" for i in rows_o]
+        + [f"ll_k{i}" for i in range(len(values) if facts.count_values else 0)]
+        + [f"ll_t{i}" for i in range(len(facts.sums))]
+    )
+    fine += [f"SUM(ll_x{i}) AS ll_x{i}" for i in rows_x]
+    fine += [f"COUNT(ll_o{i}) AS ll_o{i}" for i in rows_o]
+    fine += [f"MIN({quote_ident(value_alias[c])}) AS ll_min{i}" for i, c in enumerate(facts.ranges)]
+    fine += [f"MAX({quote_ident(value_alias[c])}) AS ll_max{i}" for i, c in enumerate(facts.ranges)]
+    if facts.count_values:
+        fine += [
+            f"COUNT({quote_ident(value_alias[c.name])}) AS ll_k{i}" for i, c in enumerate(values)
+        ]
+    fine += [f"SUM({quote_ident(value_alias[c])}) AS ll_t{i}" for i, c in enumerate(facts.sums)]
     key_list = ", ".join(quote_ident(k.alias) for k in keys)
     sets = [f"({key_list})"] + [
         f"({key_list}, {quote_ident(f'll_s{i}')})" for i in range(len(segments))
     ]
     flags = [f"GROUPING({quote_ident(f'll_s{i}')}) AS ll_g{i}" for i in range(len(segments))]
-    rollup = ["CAST(SUM(ll_p0) AS BIGINT) AS ll_p0"] + [
-        f"SUM(ll_p{j}) AS ll_p{j}" for j in range(1, len(products) + 1)
-    ]
+    rollup = (
+        ["CAST(SUM(ll_p0) AS BIGINT) AS ll_p0"]
+        + [f"SUM(ll_p{j}) AS ll_p{j}" for j in range(1, len(products) + 1)]
+        + [f"SUM({x}) AS {x}" for x in extra]
+        + [f"MIN(ll_min{i}) AS ll_min{i}" for i in range(len(facts.ranges))]
+        + [f"MAX(ll_max{i}) AS ll_max{i}" for i in range(len(facts.ranges))]
+        + [
+            f"SUM(CASE WHEN {facts.conditions[i]} THEN ll_p0 ELSE 0 END) AS ll_x{i}"
+            for i in sorted(facts.on_keys)
+        ]
+        + [
+            f"SUM(CASE WHEN {quote_ident(facts.present[i])} IS NOT NULL THEN ll_p0 ELSE 0 END)"
+            f" AS ll_o{i}"
+            for i in sorted(facts.present_on_keys)
+        ]
+    )
+    cells = "ll_cells"
+    if facts.key_names:  # the key columns under their own names, for conditions on them
+        renamed = ", ".join(
+            f"{quote_ident(alias)} AS {quote_ident(name)}"
+            for name, alias in facts.key_names.items()
+        )
+        cells = f"(SELECT *, {renamed} FROM ll_cells) AS ll_cells"
     return (
         f"WITH ll_units AS (SELECT {', '.join(units)} FROM {_relation_sql(relation)}), "
         f"ll_cells AS (SELECT {', '.join(cell_keys)}, {', '.join(fine)} FROM ll_units "
         f"GROUP BY {', '.join(cell_keys)}) "
-        f"SELECT {', '.join([*cell_keys, *flags, *rollup])} FROM ll_cells "
+        f"SELECT {', '.join([*cell_keys, *flags, *rollup])} FROM {cells} "
         f"GROUP BY GROUPING SETS ({', '.join(sets)})"
     )
 
@@ -580,6 +630,246 @@ def aggregate_in_engine(
 
 
 # --------------------------------------------------------------------------------------------
+# one scan: statistics, the input checks' counts, validation counts and funnel totals
+
+
+@dataclass(frozen=True)
+class _FactColumns:
+    """What a statistics scan counts besides the sums (see :func:`scan_statistics`)."""
+
+    conditions: tuple[str, ...] = ()
+    present: tuple[str, ...] = ()
+    count_values: bool = False
+    sums: tuple[str, ...] = ()
+    condition_keys: tuple[str, ...] = ()
+    ranges: tuple[str, ...] = ()
+    key_names: dict[str, str] = field(default_factory=dict)
+    """Key column → its alias, for conditions and NULL counts on key columns only: those are
+    evaluated once per cell (weighted by its rows) instead of once per row."""
+    on_keys: frozenset[int] = frozenset()
+    """Indexes of ``conditions`` over key columns only."""
+    present_on_keys: frozenset[int] = frozenset()
+
+
+@dataclass
+class StatisticsScan:
+    """The statistics query's fetched rows with the facts counted in the same scan.
+
+    The input checks of :func:`check_ab_relation`, :func:`check_aggregate_relation` and
+    :func:`funnel_in_engine` need only counts the statistics scan can take per cell on the
+    way: the (experiment, variant) pairs are its cells, NULL labels its cells with a NULL
+    key, missing metric values ``n`` minus ``COUNT(x)``, and a value column is free of NaN and
+    ±Infinity exactly when its sum is finite (both poison a sum). Three scans become one.
+    Only a non-finite sum is inconclusive (a NaN, an infinity or an overflow): then
+    :meth:`row_counts` returns None and the caller counts exactly with :func:`row_counts`.
+    """
+
+    result: pd.DataFrame
+    columns: dict[str, Column]
+    specs: Sequence[MetricSpec]
+    products: list[tuple[str, ...]]
+    product_index: dict[tuple[str, ...], int]
+    experiment: _Key | None
+    variant: _Key
+    segments: list[Column]
+    experiment_name: str
+    values: list[Column]
+    facts: _FactColumns
+
+    @property
+    def overall(self) -> pd.DataFrame:
+        """One row per (experiment, variant) cell: the overall grouping set."""
+        rows = np.ones(len(self.result), dtype=bool)
+        for i in range(len(self.segments)):
+            rows &= self.result[f"ll_g{i}"].to_numpy() == 1
+        return self.result[rows]
+
+    def _total(self, column: str) -> float:
+        values = self.overall[column].to_numpy(dtype=np.float64)
+        return float(np.nansum(values)) if len(values) else 0.0
+
+    @property
+    def n_rows(self) -> int:
+        return int(self._total("ll_p0"))
+
+    def condition_counts(self) -> dict[str, int]:
+        """Rows where each of ``conditions`` holds, by its key."""
+        return {k: int(self._total(f"ll_x{i}")) for i, k in enumerate(self.facts.condition_keys)}
+
+    def present_counts(self) -> dict[str, int]:
+        """Non-NULL values of each of ``present``."""
+        return {c: int(self._total(f"ll_o{i}")) for i, c in enumerate(self.facts.present)}
+
+    def value_range(self, column: str) -> tuple[float, float]:
+        """The least and greatest non-NULL value of a ``ranges`` column (NaN when none)."""
+        i = self.facts.ranges.index(column)
+        overall = self.overall
+        low = overall[f"ll_min{i}"].to_numpy(dtype=np.float64)
+        high = overall[f"ll_max{i}"].to_numpy(dtype=np.float64)
+        if np.isnan(low).all():
+            return math.nan, math.nan
+        return float(np.nanmin(low)), float(np.nanmax(high))
+
+    def non_null(self, column: str) -> int:
+        """Non-NULL values of a value column (metric column or summed stage)."""
+        i = [c.name for c in self.values].index(column)
+        return int(self._total(f"ll_k{i}"))
+
+    def pairs(self) -> pd.DataFrame:
+        """The (experiment, variant) pairs with rows, as ``check_ab_relation``'s GROUP BY."""
+        keys = {"v": self.variant.alias}
+        if self.experiment is not None:
+            keys = {"e": self.experiment.alias, **keys}
+        return pd.DataFrame({k: self.overall[a].to_numpy() for k, a in keys.items()})
+
+    def sums(self, column: str) -> str | None:
+        """The result column holding ``column``'s sum, if this scan summed it."""
+        j = self.product_index.get((column,))
+        if j is not None:
+            return f"ll_p{j}"
+        if column in self.facts.sums:
+            return f"ll_t{self.facts.sums.index(column)}"
+        return None
+
+    def row_counts(
+        self,
+        label_columns: Sequence[str],
+        numeric_columns: Sequence[str],
+        not_binary: dict[str, int] | None = None,
+    ) -> RowCounts | None:
+        """:func:`row_counts`'s answer from this scan, or None when a sum is not finite."""
+        overall = self.overall
+        n = self.n_rows
+        keys = {self.variant.column.name: self.variant.alias} if self.variant.column else {}
+        if self.experiment is not None and self.experiment.column is not None:
+            keys[self.experiment.column.name] = self.experiment.alias
+        null_labels = {}
+        for c in dict.fromkeys(label_columns):
+            if c not in keys:
+                return None
+            nulls = overall[keys[c]].isna().to_numpy()
+            null_labels[c] = int(overall["ll_p0"].to_numpy()[nulls].sum())
+        value_index = {c.name: i for i, c in enumerate(self.values)}
+        missing: dict[str, int] = {}
+        for c in dict.fromkeys(numeric_columns):
+            total = self.sums(c)
+            if total is None or c not in value_index or not self.facts.count_values:
+                return None
+            counted = f"ll_k{value_index[c]}"
+            sums = overall[total].to_numpy(dtype=np.float64)
+            # a cell with values has a finite sum unless one is NaN/±Infinity or it overflowed
+            # (a cell with none has a NULL sum, read as NaN: not a bad value)
+            if not np.isfinite(sums[overall[counted].to_numpy(dtype=np.float64) > 0]).all():
+                return None
+            missing[c] = n - int(self._total(counted))
+        return RowCounts(
+            n_rows=n,
+            null_labels=null_labels,
+            missing=missing,
+            infinite={c: 0 for c in missing},
+            not_binary=dict(not_binary or {}),
+        )
+
+    def frame(self) -> pd.DataFrame:
+        """aggregate's frame, as :func:`aggregate_in_engine` returns it."""
+        frame, _ = _statistics_frame(
+            self.result,
+            specs=self.specs,
+            products=self.products,
+            product_index=self.product_index,
+            experiment=self.experiment,
+            experiment_name=self.experiment_name,
+            variant=self.variant,
+            period=None,
+            segments=self.segments,
+        )
+        return frame
+
+    def funnel(self, stages: Sequence[str]) -> pd.DataFrame:
+        """``funnel_totals``'s frame of ``stages`` (each summed by this scan)."""
+        overall = self.overall
+        totals = {}
+        for stage in stages:
+            column = self.sums(stage)
+            if column is None:
+                raise ConfigError(f"the statistics scan did not sum the funnel stage {stage!r}")
+            totals[stage] = overall[column]
+        return _funnel_frame(
+            overall, self.experiment, self.variant, self.experiment_name, "ll_p0", totals
+        )
+
+
+def scan_statistics(
+    engine: SqlEngine,
+    relation: str,
+    metrics: Sequence[MetricSpec],
+    *,
+    variant_column: str,
+    experiment_column: str | None,
+    experiment_name: str = DEFAULT_EXPERIMENT,
+    segment_columns: Sequence[str] = (),
+    conditions: Mapping[str, tuple[str, Sequence[str]]] | None = None,
+    present: Sequence[str] = (),
+    sums: Sequence[str] = (),
+    ranges: Sequence[str] = (),
+) -> StatisticsScan:
+    """The statistics query of :func:`aggregate_in_engine`, counting on the way the rows
+    where each SQL condition of ``conditions`` (key → (condition, the columns it reads))
+    holds, the
+    non-NULL values of ``present``, the non-NULL values of every value column, and the sum
+    of each numeric column of ``sums`` (funnel stages) and the least and greatest value of
+    each metric column of ``ranges``. Conditions and NULL counts on the experiment and
+    variant columns alone are evaluated per cell, weighted by its rows (a key is constant
+    within a cell). Checks nothing: every column must
+    exist and the value columns be numeric (the caller checked the schema); what the checks
+    count comes back in the :class:`StatisticsScan`."""
+    specs = check_metric_specs(metrics)
+    segment_columns = as_column_list(segment_columns)
+    columns = relation_columns(engine, relation)
+    products, product_index = summed_products(specs)
+    experiment, variant = _keys(columns, variant_column, experiment_column)
+    keys = [k for k in (experiment, variant) if k is not None]
+    segments = [columns[c] for c in segment_columns]
+    values = _value_columns(columns, products)
+    named = {c.name for c in values}
+    values += [columns[c] for c in dict.fromkeys(sums) if c not in named]
+    own = {p[0] for p in products if len(p) == 1}
+    conditions = dict(conditions or {})
+    present = tuple(dict.fromkeys(present))
+    key_names = {k.column.name: k.alias for k in keys if k.column is not None}
+    if any(name.lower().startswith("ll_") for name in key_names):
+        key_names = {}  # would shadow the query's own ll_ names: evaluate per row
+    on_keys = frozenset(
+        i for i, (_, cols) in enumerate(conditions.values()) if set(cols) <= set(key_names)
+    )
+    facts = _FactColumns(
+        conditions=tuple(sql for sql, _ in conditions.values()),
+        condition_keys=tuple(conditions),
+        present=present,
+        count_values=True,
+        sums=tuple(c.name for c in values if c.name not in own),
+        ranges=tuple(dict.fromkeys(ranges)),
+        key_names=key_names if on_keys or set(present) & set(key_names) else {},
+        on_keys=on_keys,
+        present_on_keys=frozenset(i for i, c in enumerate(present) if c in key_names),
+    )
+    sql = _statistics_sql(relation, keys, segments, values, products, facts)
+    return StatisticsScan(
+        result=engine.fetch(sql),
+        columns=columns,
+        specs=specs,
+        products=products,
+        product_index=product_index,
+        experiment=experiment,
+        variant=variant,
+        segments=segments,
+        experiment_name=experiment_name,
+        values=values,
+        facts=facts,
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # funnel
 
 
@@ -591,10 +881,12 @@ def funnel_in_engine(
     variant_column: str,
     experiment_column: str | None,
     experiment_name: str = DEFAULT_EXPERIMENT,
+    scan: StatisticsScan | None = None,
 ) -> pd.DataFrame:
     """:func:`strategies.stats.aggregate.funnel_totals` of ``relation``'s rows: stage totals
     per experiment × variant (``FUNNEL_COLUMNS``), only the stages the relation has, in the
-    given order; an empty frame when it has none. Same checks and messages."""
+    given order; an empty frame when it has none. Same checks and messages. A ``scan`` of
+    the same relation that summed every numeric stage (``sums``) gives them without a scan."""
     stages = as_column_list(stages)
     columns = relation_columns(engine, relation)
     roles = {"variant_column": [variant_column]}
@@ -603,7 +895,9 @@ def funnel_in_engine(
     message = _missing_columns_message(columns, roles, "available columns")
     present = [s for s in stages if s in columns]
     # funnel_totals checks for rows before columns; only a scan can tell
-    if (message or not present) and _n_rows(engine, relation) == 0:
+    if (message or not present) and (
+        scan.n_rows if scan is not None else _n_rows(engine, relation)
+    ) == 0:
         raise InputDataError("the input table has no rows")
     if message:
         raise InputDataError(message)
@@ -612,19 +906,22 @@ def funnel_in_engine(
     labels = [variant_column] + ([experiment_column] if experiment_column is not None else [])
     stage_columns = [columns[s] for s in present]
     non_numeric = [s for s in present if not _is_numeric(columns[s])]
-    counts = row_counts(
-        engine,
-        relation,
-        columns,
-        label_columns=labels,
-        numeric_columns=[s for s in present if _is_numeric(columns[s])],
-    )
+    numeric = [s for s in present if _is_numeric(columns[s])]
+    if scan is not None and not all(scan.sums(s) for s in numeric):
+        scan = None
+    counts = scan.row_counts(labels, numeric) if scan is not None else None
+    if counts is None:
+        counts = row_counts(
+            engine, relation, columns, label_columns=labels, numeric_columns=numeric
+        )
     if counts.n_rows == 0:
         raise InputDataError("the input table has no rows")
     _raise_label_nulls(counts, labels)
     if non_numeric:
         _check_numeric_kinds(columns, present, "funnel stage")
     _raise_bad_values(counts, present, "funnel stage")
+    if scan is not None:
+        return scan.funnel(present)
 
     experiment, variant = _keys(columns, variant_column, experiment_column)
     keys = [k for k in (experiment, variant) if k is not None]
@@ -634,6 +931,20 @@ def funnel_in_engine(
     result = engine.fetch(
         f"SELECT {', '.join(select)} FROM {_relation_sql(relation)} GROUP BY {group}"
     )
+    totals = {stage: result[f"ll_t{i}"] for i, stage in enumerate(present)}
+    return _funnel_frame(result, experiment, variant, experiment_name, "ll_n", totals)
+
+
+def _funnel_frame(
+    result: pd.DataFrame,
+    experiment: _Key | None,
+    variant: _Key,
+    experiment_name: str,
+    n_column: str,
+    totals: dict[str, pd.Series],
+) -> pd.DataFrame:
+    """Fetched (experiment, variant) rows with unit counts and stage totals → the funnel."""
+    present = list(totals)
     if experiment is None:
         exp_code = np.zeros(len(result), dtype=np.int64)
         exp_labels = np.array([experiment_name], dtype=object)
@@ -642,17 +953,15 @@ def funnel_in_engine(
     var_code, var_labels = _codes(_typed_labels(result[variant.alias], variant.column))
     order = np.lexsort((var_code, exp_code))
     n_groups, n_stages = len(result), len(present)
-    totals = np.column_stack(
-        [result[f"ll_t{i}"].to_numpy(dtype=np.float64) for i in range(n_stages)]
-    )[order]
+    matrix = np.column_stack([totals[s].to_numpy(dtype=np.float64) for s in present])[order]
     return pd.DataFrame(
         {
             "experiment": np.repeat(exp_labels[exp_code[order]], n_stages),
             "variant": np.repeat(var_labels[var_code[order]], n_stages),
-            "n_units": np.repeat(result["ll_n"].to_numpy(dtype=np.int64)[order], n_stages),
+            "n_units": np.repeat(result[n_column].to_numpy(dtype=np.int64)[order], n_stages),
             "stage": np.tile(np.array(present, dtype=object), n_groups),
             "stage_order": np.tile(np.arange(1, n_stages + 1), n_groups),
-            "total": totals.reshape(-1),
+            "total": matrix.reshape(-1),
         }
     )
 

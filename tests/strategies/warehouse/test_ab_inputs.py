@@ -206,6 +206,8 @@ def _bad_cases() -> dict[str, tuple[pd.DataFrame, ABDesign]]:
         "only control": (base.assign(v=["A", "A", "A", "A", "B", "B"]), design),
         "unknown arm only": (base.assign(v=["A", "C", "A", "A", "B", "B"]), design),
         "nan metric": (base.assign(y=[1.0, np.nan, 3.0, 4.0, 5.0, 6.0]), design),
+        "infinite metric": (base.assign(y=[1.0, 2.0, np.inf, 4.0, 5.0, -np.inf]), design),
+        "proportion null": (base.assign(p=pd.array([0, 1, None, 0, 0, 1], dtype="Int64")), design),
         "proportion": (base.assign(p=[0, 1, 5, 0, 0, 1]), design),
         "null variant": (base.assign(v=["A", "B", None, "A", "B", "B"]), design),
         "experiment column unset": (
@@ -229,3 +231,39 @@ def test_bad_input_same_error_as_rows(case) -> None:
     if case == "text metric":  # the engine's type name stands for the pandas dtype
         expected = expected.replace("found str", "found VARCHAR")
     assert str(sql_error.value) == expected
+
+
+def test_statistics_checks_and_funnel_take_one_scan(data) -> None:
+    """With a sound schema the input checks' counts, the statistics and the funnel come from
+    one scan (each check used to scan on its own: three more scans of every row)."""
+    design = DESIGNS["experiments_segments"]
+    with LocalDuckDB(data) as engine:
+        statistics_in_engine(engine, "source", design, METRICS, FUNNEL)
+        assert len(engine.queries) == 1, engine.queries
+    expected = run_ab_analysis(
+        data, design, METRICS, AnalysisOptions(control="A"), funnel_stages=FUNNEL
+    )
+    with LocalDuckDB(data) as engine:
+        inputs = statistics_in_engine(engine, "source", design, METRICS, FUNNEL)
+    assert inputs.n_rows == len(data)
+    assert_frame_equal(
+        analyse_statistics(inputs, design, METRICS, AnalysisOptions(control="A")).funnel,
+        expected.funnel,
+        check_exact=False,
+        rtol=RTOL,
+    )
+
+
+def test_a_sum_overflowing_is_counted_exactly() -> None:
+    """Finite values whose sum overflows leave the scan's finiteness proof open: the checks
+    then count exactly instead, and pass (nothing is missing or infinite)."""
+    frame = pd.DataFrame(
+        {"uid": range(4), "v": ["A", "A", "B", "B"], "y": [1e308, 1e308, 3.0, 4.0]}
+    )
+    design = ABDesign("uid", "v", "A", ("B",))
+    with LocalDuckDB(frame) as engine:
+        metrics = [MetricSpec("m", "mean", column="y")]
+        inputs = statistics_in_engine(engine, "source", design, metrics)
+        assert len(engine.queries) == 2  # the scan, then the exact count
+    assert inputs.n_rows == 4
+    assert np.isinf(inputs.stats["sum_y"]).any()
