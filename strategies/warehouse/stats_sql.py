@@ -610,23 +610,16 @@ def aggregate_in_engine(
         check_aggregate_relation(
             engine, relation, columns, specs, variant_column, experiment_column, segment_columns
         )
-    products, product_index = summed_products(specs)
-    experiment, variant = _keys(columns, variant_column, experiment_column)
-    keys = [k for k in (experiment, variant) if k is not None]
-    segments = [columns[c] for c in segment_columns]
-    sql = _statistics_sql(relation, keys, segments, _value_columns(columns, products), products)
-    frame, _ = _statistics_frame(
-        engine.fetch(sql),
-        specs=specs,
-        products=products,
-        product_index=product_index,
-        experiment=experiment,
+    return scan_statistics(
+        engine,
+        relation,
+        specs,
+        variant_column=variant_column,
+        experiment_column=experiment_column,
         experiment_name=experiment_name,
-        variant=variant,
-        period=None,
-        segments=segments,
-    )
-    return frame
+        segment_columns=segment_columns,
+        facts=False,
+    ).frame()
 
 
 # --------------------------------------------------------------------------------------------
@@ -812,17 +805,17 @@ def scan_statistics(
     present: Sequence[str] = (),
     sums: Sequence[str] = (),
     ranges: Sequence[str] = (),
+    facts: bool = True,
 ) -> StatisticsScan:
-    """The statistics query of :func:`aggregate_in_engine`, counting on the way the rows
-    where each SQL condition of ``conditions`` (key → (condition, the columns it reads))
-    holds, the
-    non-NULL values of ``present``, the non-NULL values of every value column, and the sum
-    of each numeric column of ``sums`` (funnel stages) and the least and greatest value of
-    each metric column of ``ranges``. Conditions and NULL counts on the experiment and
-    variant columns alone are evaluated per cell, weighted by its rows (a key is constant
-    within a cell). Checks nothing: every column must
-    exist and the value columns be numeric (the caller checked the schema); what the checks
-    count comes back in the :class:`StatisticsScan`."""
+    """The statistics query (sums per finest cell, rolled up by GROUPING SETS) counting on
+    the way: rows where each SQL condition of ``conditions`` holds (key → (condition, the
+    columns it reads)), non-NULL values of ``present`` and of every value column, the sum of
+    each numeric column of ``sums`` (funnel stages) and the least and greatest value of each
+    metric column of ``ranges``. Conditions and NULL counts on the experiment and variant
+    columns alone are evaluated per cell, weighted by its rows (a key is constant within a
+    cell). ``facts=False`` takes the sums alone. Checks nothing: every column must exist and
+    the value columns be numeric (the caller checked the schema); what the checks count comes
+    back in the :class:`StatisticsScan`."""
     specs = check_metric_specs(metrics)
     segment_columns = as_column_list(segment_columns)
     columns = relation_columns(engine, relation)
@@ -833,29 +826,9 @@ def scan_statistics(
     values = _value_columns(columns, products)
     named = {c.name for c in values}
     values += [columns[c] for c in dict.fromkeys(sums) if c not in named]
-    own = {p[0] for p in products if len(p) == 1}
-    conditions = dict(conditions or {})
-    present = tuple(dict.fromkeys(present))
-    key_names = {k.column.name: k.alias for k in keys if k.column is not None}
-    if any(name.lower().startswith("ll_") for name in key_names):
-        key_names = {}  # would shadow the query's own ll_ names: evaluate per row
-    on_keys = frozenset(
-        i for i, (_, cols) in enumerate(conditions.values()) if set(cols) <= set(key_names)
-    )
-    facts = _FactColumns(
-        conditions=tuple(sql for sql, _ in conditions.values()),
-        condition_keys=tuple(conditions),
-        present=present,
-        count_values=True,
-        sums=tuple(c.name for c in values if c.name not in own),
-        ranges=tuple(dict.fromkeys(ranges)),
-        key_names=key_names if on_keys or set(present) & set(key_names) else {},
-        on_keys=on_keys,
-        present_on_keys=frozenset(i for i, c in enumerate(present) if c in key_names),
-    )
-    sql = _statistics_sql(relation, keys, segments, values, products, facts)
+    counted = _fact_columns(keys, values, products, conditions, present, ranges) if facts else None
     return StatisticsScan(
-        result=engine.fetch(sql),
+        result=engine.fetch(_statistics_sql(relation, keys, segments, values, products, counted)),
         columns=columns,
         specs=specs,
         products=products,
@@ -865,7 +838,39 @@ def scan_statistics(
         segments=segments,
         experiment_name=experiment_name,
         values=values,
-        facts=facts,
+        facts=counted or _FactColumns(),
+    )
+
+
+def _fact_columns(
+    keys: Sequence[_Key],
+    values: Sequence[Column],
+    products: Sequence[tuple[str, ...]],
+    conditions: Mapping[str, tuple[str, Sequence[str]]] | None,
+    present: Sequence[str],
+    ranges: Sequence[str],
+) -> _FactColumns:
+    """What :func:`scan_statistics` counts, and which counts are taken per cell."""
+    conditions = dict(conditions or {})
+    present = tuple(dict.fromkeys(present))
+    key_names = {k.column.name: k.alias for k in keys if k.column is not None}
+    if any(name.lower().startswith("ll_") for name in key_names):
+        key_names = {}  # would shadow the query's own ll_ names: evaluate per row
+    on_keys = frozenset(
+        i for i, (_, cols) in enumerate(conditions.values()) if set(cols) <= set(key_names)
+    )
+    present_on_keys = frozenset(i for i, c in enumerate(present) if c in key_names)
+    own = {p[0] for p in products if len(p) == 1}
+    return _FactColumns(
+        conditions=tuple(sql for sql, _ in conditions.values()),
+        condition_keys=tuple(conditions),
+        present=present,
+        count_values=True,
+        sums=tuple(c.name for c in values if c.name not in own),
+        ranges=tuple(dict.fromkeys(ranges)),
+        key_names=key_names if on_keys or present_on_keys else {},
+        on_keys=on_keys,
+        present_on_keys=present_on_keys,
     )
 
 
