@@ -48,10 +48,15 @@ def card(
     *,
     links: Sequence[tuple[str, str]] = (),
     testid: str = "",
+    source: str = "",
 ) -> html.Div:
+    """A job's overview card; ``source`` says which config's run it shows."""
+    head = [html.H3(dcc.Link(title, href=href))]
+    if source:
+        head.append(html.P(source, className="ll-sub ll-source", **{"data-testid": "card-source"}))
     return html.Div(
         [
-            html.H3(dcc.Link(title, href=href)),
+            *head,
             *rows,
             html.Div(
                 [html.A(text, href=url, target="_blank") for text, url in links],

@@ -576,7 +576,8 @@ def _score(value: Any) -> str:
     return DASH if math.isnan(x) else f"{x:.3f}".replace("-", "\u2212")
 
 
-def _feature_value(feature: str, value: Any) -> str:
+def feature_value(feature: str, value: Any) -> str:
+    """A persona feature mean as the report prints it (shares in %, days, orders, amounts)."""
     x = num_or_nan(value)
     if math.isnan(x):
         return DASH
@@ -591,7 +592,8 @@ def _feature_value(feature: str, value: Any) -> str:
     return fmt_num(x)
 
 
-def _feature_label(feature: str) -> str:
+def feature_label(feature: str) -> str:
+    """A persona feature's name for people ('monetary' → 'Avg. order')."""
     if feature.startswith(_ONE_HOT_PREFIXES):
         return feature.split("_", 1)[1].capitalize()
     return _FEATURE_LABELS.get(feature, feature.replace("_", " ").capitalize())
@@ -621,10 +623,16 @@ def _z_class(z: float) -> str:
     return ""
 
 
+def persona_features(profiles: pd.DataFrame) -> list[str]:
+    """The feature columns of a persona profile table (its means; not ids, sizes or z-scores),
+    in the table's order — what the report and the dashboard show per persona."""
+    skip = {"persona_id", "persona", "size", "share", "jaccard"}
+    return [c for c in profiles.columns if c not in skip and not str(c).startswith("z_")]
+
+
 def _profiles_view(profiles: pd.DataFrame, clusters: pd.DataFrame) -> dict[str, Any]:
     """Personas (largest first) with their distinguishing traits and the feature means."""
-    skip = {"persona_id", "persona", "size", "share", "jaccard"}
-    features = [c for c in profiles.columns if c not in skip and not str(c).startswith("z_")]
+    features = persona_features(profiles)
     jaccard = {
         fmt_text(r.get("persona")): num_or_nan(r.get("jaccard"))
         for r in clusters.to_dict("records")
@@ -637,7 +645,7 @@ def _profiles_view(profiles: pd.DataFrame, clusters: pd.DataFrame) -> dict[str, 
         ranked = sorted((f for f in features if _is_trait(f, zs[f])), key=lambda f: -abs(zs[f]))
         traits = [
             {
-                "text": f"{_feature_label(f)} {_feature_value(f, r.get(f))}",
+                "text": f"{feature_label(f)} {feature_value(f, r.get(f))}",
                 "z": f"{zs[f]:+.1f} SD".replace("-", "\u2212"),
                 "up": zs[f] > 0,
             }
@@ -655,7 +663,7 @@ def _profiles_view(profiles: pd.DataFrame, clusters: pd.DataFrame) -> dict[str, 
                 "traits": traits,
                 "features": [
                     {
-                        "value": _feature_value(f, r.get(f)),
+                        "value": feature_value(f, r.get(f)),
                         "cls": _z_class(zs[f]),
                         "z": "" if math.isnan(zs[f]) else f"{zs[f]:+.2f} SD".replace("-", "\u2212"),
                     }
@@ -665,7 +673,7 @@ def _profiles_view(profiles: pd.DataFrame, clusters: pd.DataFrame) -> dict[str, 
         )
     return {
         "rows": rows,
-        "features": [_feature_label(f) for f in features],
+        "features": [feature_label(f) for f in features],
         "has_features": bool(features) and not profiles.empty,
     }
 

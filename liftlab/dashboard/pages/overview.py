@@ -12,6 +12,13 @@ PATH = "/"
 TITLE = "Overview"
 
 
+def _source(data: DashboardData, *jobs: str) -> str:
+    """Which configs' runs a card shows (a job can have several configs; the experiments
+    card counts the A/B and the website experiments)."""
+    ran = [data.active_config(j) for j in jobs if data.published_at(j) is not None]
+    return f"from {' and '.join(ran or [data.active_config(jobs[0])])}"
+
+
 def _links(data: DashboardData, run_id: str | None) -> list[tuple[str, str]]:
     url = data.mlflow_run_url(run_id)
     return [("MLflow run ↗", url)] if url else []
@@ -40,6 +47,7 @@ def experiments_card(data: DashboardData) -> html.Div:
         ],
         links=_links(data, summary.get("mlflow_run_id")),
         testid="card-experiments",
+        source=_source(data, "ab_testing", "growth_analytics"),
     )
 
 
@@ -64,6 +72,7 @@ def campaigns_card(data: DashboardData) -> html.Div:
         ],
         links=_links(data, summary.get("mlflow_run_id")),
         testid="card-campaigns",
+        source=_source(data, "campaign_uplift"),
     )
 
 
@@ -95,6 +104,7 @@ def models_card(data: DashboardData) -> html.Div:
         ],
         links=_links(data, summary.get("mlflow_run_id")),
         testid="card-models",
+        source=_source(data, "training"),
     )
 
 
@@ -114,6 +124,7 @@ def personas_card(data: DashboardData) -> html.Div:
         ],
         links=_links(data, summary.get("mlflow_run_id")),
         testid="card-personas",
+        source=_source(data, "growth_analytics"),
     )
 
 
@@ -143,6 +154,7 @@ def mmm_card(data: DashboardData) -> html.Div:
         ],
         links=_links(data, summary.get("mlflow_run_id")),
         testid="card-mmm",
+        source=_source(data, "marketing_mix"),
     )
 
 
@@ -174,6 +186,7 @@ def uplift_card(data: DashboardData) -> html.Div:
         ],
         links=_links(data, summary.get("mlflow_run_id")),
         testid="card-uplift",
+        source=_source(data, "uplift"),
     )
 
 

@@ -10,21 +10,22 @@ from liftlab.dashboard import callbacks as cb
 from liftlab.dashboard import style
 from liftlab.dashboard.components import dropdown, graph, not_run, page_header, panel, table
 from liftlab.dashboard.data import DashboardData
+from liftlab.reports.growth_analytics import feature_label, feature_value, persona_features
 
 PATH = "/personas"
 TITLE = "Personas"
 
 
 def persona_rows(personas) -> list[dict[str, str]]:
+    """The persona table with the report's feature names and formats, for whichever features
+    the run clustered on (the shop's or Hillstrom's)."""
+    features = persona_features(personas)
     return [
         {
             "Persona": str(r["persona"]),
             "Customers": style.fmt_int(r["size"]),
             "Share": style.fmt_pct(r["share"], signed=False),
-            "Orders": style.fmt_num(r.get("frequency")),
-            "Spend": style.fmt_money(r.get("monetary")),
-            "Days since last order": style.fmt_num(r.get("recency_days")),
-            "Discount share": style.fmt_pct(r.get("discount_share"), signed=False),
+            **{feature_label(f): feature_value(f, r.get(f)) for f in features},
         }
         for r in personas.to_dict("records")
     ]

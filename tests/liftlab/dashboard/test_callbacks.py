@@ -568,6 +568,10 @@ def test_a_job_shows_the_config_that_published_last(tmp_path) -> None:
     os.utime(shipped, (3_000_000, 3_000_000))
     assert data.active_config("uplift") == "configs/uplift.yaml"
     assert "Last run: configs/uplift.yaml" in _text(render_page(data, "/uplift"))
+    # the overview card says it too (a card of a job that never ran says nothing of a config)
+    overview = _text(render_page(data, "/"))
+    assert "from configs/uplift.yaml" in overview
+    assert "from configs/marketing_mix" not in overview
 
 
 def test_uplift_calibration_warning_points_at_nothing_the_page_lacks() -> None:
@@ -621,3 +625,51 @@ def test_money_follows_each_jobs_configured_currency(tmp_path) -> None:
     (plain / "configs" / "campaign_uplift.yaml").write_text("parameters:\n  alpha: 0.05\n")
     defaults = DashboardData(plain)
     assert defaults.currency("campaign_uplift") == "" and defaults.currency("marketing_mix") == "$"
+
+
+def test_persona_table_names_the_features_the_run_clustered_on() -> None:
+    """The personas table uses the report's feature names and formats for whatever features
+    the run used (the shop's or Hillstrom's), with no currency the growth config never set."""
+    from liftlab.dashboard.pages.personas import persona_rows
+
+    shop = pd.DataFrame(
+        {"persona_id": [1], "persona": ["bargain"], "size": [10], "share": [0.5]}
+        | {"monetary": [43.4249], "recency_days": [47.2], "z_monetary": [-0.7]}
+    )
+    hillstrom = pd.DataFrame(
+        {"persona_id": [1], "persona": ["returning"], "size": [3], "share": [0.25]}
+        | {"recency_months": [6.14], "womens": [0.09]}
+    )
+    assert persona_rows(shop)[0] == {
+        "Persona": "bargain",
+        "Customers": "10",
+        "Share": "50.0 %",
+        "Avg. order": "43.42",
+        "Recency": "47 d",
+    }
+    row = persona_rows(hillstrom)[0]
+    assert row["Months since purchase"] == "6.1 mo" and row["Bought women's"] == "9 %"
+    assert "Orders" not in row and "Avg. order" not in row
+
+
+def test_experiments_card_names_every_config_it_counts(tmp_path) -> None:
+    """The experiments card counts the A/B and the website experiments: it names both runs'
+    configs, and only the A/B config while the growth job has not run."""
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    for name in ("ab_test", "growth_analytics"):
+        (configs / f"{name}.yaml").write_text(f"parameters:\n  output_dir: outputs/{name}\n")
+    out = tmp_path / "outputs" / "ab_test"
+    out.mkdir(parents=True)
+    pd.DataFrame(
+        {"experiment": ["e1"], "segment": ["all"], "metric": ["m"], "decision": ["win"]}
+    ).to_parquet(out / "ab_results.parquet")
+    (out / "run_summary.json").write_text("{}")
+    data = DashboardData(tmp_path)
+    text = _text(render_page(data, "/"))
+    assert "from configs/ab_test.yaml" in text and "from configs/ab_test.yaml and" not in text
+    (tmp_path / "outputs" / "growth_analytics").mkdir()
+    (tmp_path / "outputs" / "growth_analytics" / "run_summary.json").write_text("{}")
+    data = DashboardData(tmp_path)
+    text = _text(render_page(data, "/"))
+    assert "from configs/ab_test.yaml and configs/growth_analytics.yaml" in text
