@@ -48,6 +48,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -658,7 +659,6 @@ class StatisticsScan:
     """
 
     result: pd.DataFrame
-    columns: dict[str, Column]
     specs: Sequence[MetricSpec]
     products: list[tuple[str, ...]]
     product_index: dict[tuple[str, ...], int]
@@ -669,9 +669,10 @@ class StatisticsScan:
     values: list[Column]
     facts: _FactColumns
 
-    @property
+    @cached_property
     def overall(self) -> pd.DataFrame:
-        """One row per (experiment, variant) cell: the overall grouping set."""
+        """One row per (experiment, variant) cell: the overall grouping set (every count
+        and check reads it; selected once)."""
         rows = np.ones(len(self.result), dtype=bool)
         for i in range(len(self.segments)):
             rows &= self.result[f"ll_g{i}"].to_numpy() == 1
@@ -829,7 +830,6 @@ def scan_statistics(
     counted = _fact_columns(keys, values, products, conditions, present, ranges) if facts else None
     return StatisticsScan(
         result=engine.fetch(_statistics_sql(relation, keys, segments, values, products, counted)),
-        columns=columns,
         specs=specs,
         products=products,
         product_index=product_index,
